@@ -1,0 +1,5 @@
+"""`python -m stackr` runs the command line."""
+
+from stackr.cli.app import main
+
+raise SystemExit(main())

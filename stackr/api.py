@@ -1,0 +1,226 @@
+"""The use cases behind the commands: validate, config, plan, up, down, ps, logs.
+
+Each takes parsed options and an Engine, returns a value, and never prints; the CLI renders.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from stackr.apply import (
+    ApplyOptions,
+    ApplyResult,
+    OnEvent,
+    apply_plan,
+    apply_removals,
+    ignore_event,
+)
+from stackr.desired import desired_state
+from stackr.engine import Engine
+from stackr.errors import ApplyError, StackrError
+from stackr.graph import StackGraph, build_graph
+from stackr.plan import ActionKind, Plan, make_down_plan, make_plan
+from stackr.spec import load_stack
+from stackr.spec.model import Stack
+from stackr.spec.render import render_stack
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Loaded:
+    stack: Stack
+    graph: StackGraph
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UpOptions:
+    jobs: int = 8
+    build: bool = False
+    wait_timeout: float = 300.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UpResult:
+    plan: Plan
+    result: ApplyResult
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DownResult:
+    plan: Plan
+    result: ApplyResult
+    warnings: tuple[str, ...]
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ContainerRow:
+    name: str
+    service: str
+    replica: int
+    state: str
+    health: str
+    status: str
+    ports: tuple[str, ...]
+
+
+def load(files: Sequence[str], *, profile: str, env: Mapping[str, str] | None = None) -> Loaded:
+    """The stack in `files` for `profile`, with its dependency graph.
+
+    Raises:
+        SpecError: any problem in the files (a CycleError for a dependency cycle).
+    """
+    stack = load_stack(files, profile=profile, env=env)
+    return Loaded(stack=stack, graph=build_graph(stack))
+
+
+def config(loaded: Loaded) -> dict[str, Any]:
+    """The effective stack for its profile, normalised."""
+    return render_stack(loaded.stack)
+
+
+def _images(stack: Stack) -> tuple[str, ...]:
+    return tuple(sorted({s.image for s in stack.services.values()}))
+
+
+def plan(loaded: Loaded, engine: Engine) -> Plan:
+    """What `up` would do now.
+
+    Raises:
+        EngineError: the engine cannot be reached.
+    """
+    stack = loaded.stack
+    observed = engine.observe(stack.name, stack.profile, images=_images(stack))
+    return make_plan(stack, observed)
+
+
+def up(
+    loaded: Loaded, engine: Engine, *, options: UpOptions, on_event: OnEvent = ignore_event
+) -> UpResult:
+    """Make the engine hold the stack: build/pull what is missing, then apply the plan.
+
+    Raises:
+        EngineError: the engine cannot be reached, or an image can be neither found nor built.
+        ApplyError: some objects failed; the others were applied.
+    """
+    started = time.monotonic()
+    if options.build:
+        _ensure_images(loaded.stack, engine, build=True, services=set(loaded.stack.services))
+    the_plan = plan(loaded, engine)
+    changing = {
+        a.service for a in the_plan.pending() if a.kind in (ActionKind.CREATE, ActionKind.RECREATE)
+    }
+    _ensure_images(loaded.stack, engine, build=False, services=changing)
+    result = apply_plan(
+        the_plan,
+        loaded.stack,
+        loaded.graph,
+        engine,
+        options=ApplyOptions(jobs=options.jobs, wait_timeout=options.wait_timeout),
+        on_event=on_event,
+    )
+    if result.failures():
+        raise ApplyError(
+            result.failures(),
+            hint="fix the cause and run `stackr up` again: it picks up where this stopped",
+        )
+    return UpResult(plan=the_plan, result=result, seconds=time.monotonic() - started)
+
+
+def _ensure_images(stack: Stack, engine: Engine, *, build: bool, services: set[str]) -> None:
+    desired = desired_state(stack)
+    done: set[str] = set()
+    for spec in desired.containers.values():
+        if spec.service in services and spec.image not in done:
+            done.add(spec.image)
+            engine.ensure_image(spec, build=build and spec.build is not None)
+
+
+def down(
+    stack: str,
+    profile: str,
+    engine: Engine,
+    *,
+    volumes: bool,
+    loaded: Loaded | None = None,
+    jobs: int = 8,
+    on_event: OnEvent = ignore_event,
+) -> DownResult:
+    """Remove the profile's containers and networks (and volumes with `volumes`).
+
+    A network the engine refuses to remove is reported as a warning, not a failure: the next
+    `up` finds it by label and reuses it.
+
+    Raises:
+        EngineError: the engine cannot be reached.
+        ApplyError: a container or volume could not be removed.
+    """
+    started = time.monotonic()
+    observed = engine.observe(stack, profile)
+    the_plan = make_down_plan(stack, profile, observed, volumes=volumes)
+    result = apply_removals(
+        the_plan,
+        engine,
+        options=ApplyOptions(jobs=jobs),
+        graph=loaded.graph if loaded else None,
+        stack=loaded.stack if loaded else None,
+        on_event=on_event,
+    )
+    network_names = {n.name for n in observed.networks}
+    failures = {k: v for k, v in result.failures().items() if k not in network_names}
+    warnings = tuple(
+        f"network {k} was not removed: {v}"
+        for k, v in sorted(result.failures().items())
+        if k in network_names
+    )
+    if failures:
+        raise ApplyError(failures, hint="run `stackr down` again once the cause is fixed")
+    return DownResult(
+        plan=the_plan, result=result, warnings=warnings, seconds=time.monotonic() - started
+    )
+
+
+def ps(stack: str, profile: str, engine: Engine) -> list[ContainerRow]:
+    """The stack's containers, by service and replica."""
+    observed = engine.observe(stack, profile)
+    rows = [
+        ContainerRow(
+            name=c.name,
+            service=c.service,
+            replica=c.replica,
+            state=c.state,
+            health=c.health,
+            status=c.status,
+            ports=c.ports,
+        )
+        for c in observed.containers
+    ]
+    return sorted(rows, key=lambda r: (r.service, r.replica))
+
+
+def logs(
+    stack: str,
+    profile: str,
+    engine: Engine,
+    *,
+    services: Sequence[str] = (),
+    follow: bool = False,
+    tail: int | None = None,
+) -> Iterator[tuple[str, str]]:
+    """(container, line) pairs of the stack's containers, optionally only some services'.
+
+    Raises:
+        StackrError: a named service has no containers.
+    """
+    rows = ps(stack, profile, engine)
+    unknown = set(services) - {r.service for r in rows}
+    if unknown:
+        raise StackrError(
+            f"no containers for service(s) {', '.join(sorted(unknown))} in {stack} ({profile})",
+            hint="stackr ps lists what runs",
+        )
+    names = [r.name for r in rows if not services or r.service in services]
+    return engine.logs(names, follow=follow, tail=tail)

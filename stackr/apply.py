@@ -1,0 +1,434 @@
+"""Carries out a Plan on an Engine, along the stack's dependency graph.
+
+Every action becomes executor tasks, keyed so their order follows from what they need:
+
+- `remove:<container>` stops and removes (a REMOVE, or the first half of a RECREATE). It needs
+  the removals of its dependents; for a RECREATE, its service's conditions and the previous
+  replica's replacement, so a replicated service is replaced one replica at a time.
+- `network:<name>` creates, recreates or keeps; a recreate needs the removals of the containers.
+- `volume:<name>` creates or keeps: `up` never removes a volume.
+- `container:<name>` creates and starts, starts, or keeps. It needs its networks and volumes,
+  the conditions of its `depends_on`, every REMOVE (they free host ports) and its own removal.
+- `service:<svc>` does nothing; it stands for "every replica is up" and needs them.
+- `wait:<svc>:<condition>` waits for `healthy`/`completed` on every replica of the service, only
+  when a dependent is being (re)created; it needs `service:<svc>`.
+- a network REMOVE needs every container removal.
+
+Progress goes out through `on_event`; nothing is printed.
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from stackr.desired import DesiredState, desired_state
+from stackr.engine import Engine
+from stackr.errors import EngineError
+from stackr.executor import Outcome, Status, Task, run_tasks
+from stackr.graph import Node, NodeKind, StackGraph
+from stackr.observed import container_name, network_name, volume_name
+from stackr.plan import Action, ActionKind, ObjectKind, Plan
+from stackr.spec.model import Condition, Stack
+
+
+class Phase(enum.Enum):
+    WAITING = "waiting"
+    CREATING = "creating"
+    STARTING = "starting"
+    REMOVING = "removing"
+    DONE = "done"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    subject: str
+    phase: Phase
+    detail: str = ""
+
+
+OnEvent = Callable[[Event], None]
+
+
+def ignore_event(_: Event) -> None:
+    return None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ApplyOptions:
+    jobs: int = 8
+    wait_timeout: float = 300.0
+    poll_interval: float = 0.1
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ApplyResult:
+    outcomes: dict[str, Outcome] = field(default_factory=dict)
+
+    def failures(self) -> dict[str, str]:
+        return {k: o.detail for k, o in self.outcomes.items() if o.status is Status.FAILED}
+
+    def skipped(self) -> dict[str, str]:
+        return {k: o.detail for k, o in self.outcomes.items() if o.status is Status.SKIPPED}
+
+
+def apply_plan(
+    plan: Plan,
+    stack: Stack,
+    graph: StackGraph,
+    engine: Engine,
+    *,
+    options: ApplyOptions,
+    on_event: OnEvent = ignore_event,
+) -> ApplyResult:
+    """Execute `plan` for `stack`; every object's outcome, failures included."""
+    tasks = _UpTasks(plan, stack, graph, engine, options, on_event).build()
+    return _run(tasks, options, on_event)
+
+
+def apply_removals(
+    plan: Plan,
+    engine: Engine,
+    *,
+    options: ApplyOptions,
+    graph: StackGraph | None = None,
+    stack: Stack | None = None,
+    on_event: OnEvent = ignore_event,
+) -> ApplyResult:
+    """Execute a plan of removals (`down`): containers, dependents first, then networks and
+    volumes. `graph`/`stack` (the current file, when it loads) order the containers and give
+    their stop grace periods."""
+    containers = [
+        a for a in plan.actions if a.kind is ActionKind.REMOVE and a.object is ObjectKind.CONTAINER
+    ]
+    tasks = {
+        f"remove:{a.name}": Task(
+            _remove_container(engine, a.name, _grace(stack, a.service), on_event),
+            _removal_order(a, containers, graph),
+        )
+        for a in containers
+    }
+    after = frozenset(tasks)
+    for action in plan.actions:
+        if action.kind is not ActionKind.REMOVE or action.object is ObjectKind.CONTAINER:
+            continue
+        remove = (
+            engine.remove_network if action.object is ObjectKind.NETWORK else engine.remove_volume
+        )
+        tasks[f"{action.object.value}:{action.name}"] = Task(
+            _remove_object(remove, action.name, on_event), after
+        )
+    return _run(tasks, options, on_event)
+
+
+def _run(tasks: dict[str, Task], options: ApplyOptions, on_event: OnEvent) -> ApplyResult:
+    def skipped(key: str, why: str) -> None:
+        if _shown(key):
+            on_event(Event(_subject(key), Phase.SKIPPED, why))
+
+    outcomes = run_tasks(tasks, jobs=options.jobs, on_skip=skipped)
+    for key, outcome in outcomes.items():
+        if outcome.status is Status.FAILED:
+            on_event(Event(_subject(key), Phase.FAILED, outcome.detail))
+    return ApplyResult(outcomes={_subject(k): v for k, v in outcomes.items() if _shown(k)})
+
+
+def _subject(key: str) -> str:
+    kind, _, rest = key.partition(":")
+    return f"{rest} ({kind})" if kind == "wait" else rest
+
+
+def _shown(key: str) -> bool:
+    return not key.startswith("service:")
+
+
+def _grace(stack: Stack | None, service: str) -> float:
+    model = stack.services.get(service) if stack else None
+    return model.stop_grace_period if model else 10.0
+
+
+def _removal_order(
+    action: Action, containers: list[Action], graph: StackGraph | None
+) -> frozenset[str]:
+    # Stop dependents before what they depend on, as far as the current file tells.
+    if graph is None or not action.service:
+        return frozenset()
+    dependents = graph.dependents(action.service)
+    return frozenset(f"remove:{a.name}" for a in containers if a.service in dependents)
+
+
+def _remove_container(
+    engine: Engine, name: str, timeout: float, on_event: OnEvent
+) -> Callable[[], None]:
+    def run() -> None:
+        on_event(Event(name, Phase.REMOVING))
+        engine.remove_container(name, timeout=timeout)
+        on_event(Event(name, Phase.DONE, "removed"))
+
+    return run
+
+
+def _remove_object(
+    remove: Callable[[str], None], name: str, on_event: OnEvent
+) -> Callable[[], None]:
+    def run() -> None:
+        on_event(Event(name, Phase.REMOVING))
+        remove(name)
+        on_event(Event(name, Phase.DONE, "removed"))
+
+    return run
+
+
+def _noop() -> None:
+    return None
+
+
+class _UpTasks:
+    """Builds the executor tasks of an `up` plan (see the table in the module docstring)."""
+
+    def __init__(
+        self,
+        plan: Plan,
+        stack: Stack,
+        graph: StackGraph,
+        engine: Engine,
+        options: ApplyOptions,
+        on_event: OnEvent,
+    ) -> None:
+        self.plan, self.stack, self.graph, self.engine = plan, stack, graph, engine
+        self.options, self.on_event = options, on_event
+        self.desired: DesiredState = desired_state(stack)
+        self.tasks: dict[str, Task] = {}
+        self.removals = frozenset(
+            f"remove:{a.name}"
+            for a in plan.actions
+            if a.object is ObjectKind.CONTAINER and a.kind is ActionKind.REMOVE
+        )
+        self.recreates = frozenset(
+            f"remove:{a.name}"
+            for a in plan.actions
+            if a.object is ObjectKind.CONTAINER and a.kind is ActionKind.RECREATE
+        )
+        self.network_recreated = any(
+            a.object is ObjectKind.NETWORK and a.kind is ActionKind.RECREATE for a in plan.actions
+        )
+
+    def build(self) -> dict[str, Task]:
+        removed = [
+            a
+            for a in self.plan.actions
+            if a.object is ObjectKind.CONTAINER and a.kind is ActionKind.REMOVE
+        ]
+        for action in removed:
+            self.tasks[f"remove:{action.name}"] = Task(
+                _remove_container(
+                    self.engine, action.name, _grace(self.stack, action.service), self.on_event
+                ),
+                _removal_order(action, removed, self.graph),
+            )
+        for action in self.plan.actions:
+            if action.object is ObjectKind.NETWORK:
+                self._network(action)
+            elif action.object is ObjectKind.VOLUME:
+                self._volume(action)
+        for node in self.graph.nodes():
+            if node.kind is NodeKind.SERVICE:
+                self._service(node.name)
+        for action in self.plan.actions:
+            if action.object is ObjectKind.CONTAINER and action.kind is not ActionKind.REMOVE:
+                self._container(action)
+        return self.tasks
+
+    # -- networks and volumes ---------------------------------------------------------------
+
+    def _network(self, action: Action) -> None:
+        key = f"network:{action.name}"
+        if action.kind is ActionKind.REMOVE:
+            remove = _remove_object(self.engine.remove_network, action.name, self.on_event)
+            self.tasks[key] = Task(remove, self.removals | self.recreates)
+        elif action.kind in (ActionKind.CREATE, ActionKind.RECREATE):
+            recreate = action.kind is ActionKind.RECREATE
+            needs = self.recreates | self.removals if recreate else frozenset()
+            self.tasks[key] = Task(self._create_network(action.name, recreate=recreate), needs)
+        else:
+            self.tasks[key] = Task(_noop)
+
+    def _create_network(self, name: str, *, recreate: bool) -> Callable[[], None]:
+        spec = self.desired.networks[name]
+
+        def run() -> None:
+            self.on_event(Event(name, Phase.CREATING))
+            if recreate:
+                self.engine.remove_network(name)
+            self.engine.create_network(spec)
+            self.on_event(Event(name, Phase.DONE, "recreated" if recreate else "created"))
+
+        return run
+
+    def _volume(self, action: Action) -> None:
+        run: Callable[[], None] = _noop
+        if action.kind is ActionKind.CREATE:
+            spec = self.desired.volumes[action.name]
+
+            def run() -> None:
+                self.on_event(Event(spec.name, Phase.CREATING))
+                self.engine.create_volume(spec)
+                self.on_event(Event(spec.name, Phase.DONE, "created"))
+
+        self.tasks[f"volume:{action.name}"] = Task(run)
+
+    # -- services and their conditions -------------------------------------------------------
+
+    def _service(self, service: str) -> None:
+        replicas = [
+            n
+            for n in self.graph.predecessors(Node(NodeKind.SERVICE, service))
+            if n.kind is NodeKind.REPLICA
+        ]
+        self.tasks[f"service:{service}"] = Task(
+            _noop, frozenset(f"container:{self._name(r)}" for r in replicas)
+        )
+        for condition in self._conditions_asked(service):
+            names = [self._name(r) for r in replicas]
+            waiter = _Waiter(self.engine, service, names, condition, self.options, self.on_event)
+            run = waiter.run if self._dependent_changes(service, condition) else _noop
+            self.tasks[f"wait:{service}:{condition.value}"] = Task(
+                run, frozenset({f"service:{service}"})
+            )
+
+    def _conditions_asked(self, service: str) -> set[Condition]:
+        node = Node(NodeKind.SERVICE, service)
+        found = {self.graph.condition(node, s) for s in self.graph.successors(node)}
+        return {c for c in found if c is not None}
+
+    def _dependent_changes(self, service: str, condition: Condition) -> bool:
+        # A no-op up must not wait again: only wait when a dependent is about to be (re)made.
+        node = Node(NodeKind.SERVICE, service)
+        for replica in self.graph.successors(node):
+            if self.graph.condition(node, replica) is not condition:
+                continue
+            action = self.plan.action_for(ObjectKind.CONTAINER, self._name(replica))
+            if action is not None and action.kind is not ActionKind.KEEP:
+                return True
+        return False
+
+    def _name(self, replica: Node) -> str:
+        return container_name(self.stack.name, self.stack.profile, replica.name, replica.replica)
+
+    # -- containers ----------------------------------------------------------------------------
+
+    def _container(self, action: Action) -> None:
+        node = Node(NodeKind.REPLICA, action.service, action.replica)
+        needs = set(self.removals)
+        for pred in self.graph.predecessors(node):
+            needs.add(self._need_key(pred, node))
+        if action.kind is ActionKind.RECREATE:
+            self._recreate_removal(action, frozenset(n for n in needs if n.startswith("wait:")))
+            needs.add(f"remove:{action.name}")
+        self.tasks[f"container:{action.name}"] = Task(self._bring_up(action), frozenset(needs))
+
+    def _need_key(self, pred: Node, node: Node) -> str:
+        if pred.kind is NodeKind.SERVICE:
+            condition = self.graph.condition(pred, node) or Condition.STARTED
+            return f"wait:{pred.name}:{condition.value}"
+        naming = network_name if pred.kind is NodeKind.NETWORK else volume_name
+        return f"{pred.kind.value}:{naming(self.stack.name, self.stack.profile, pred.name)}"
+
+    def _recreate_removal(self, action: Action, waits: frozenset[str]) -> None:
+        needs = set(waits)
+        previous = self.plan.action_for(
+            ObjectKind.CONTAINER,
+            self._name(Node(NodeKind.REPLICA, action.service, action.replica - 1)),
+        )
+        # Replace one replica at a time, so a replicated service keeps serving while it updates
+        # (unless a network is recreated too: then every old container must go first).
+        if previous and previous.kind is ActionKind.RECREATE and not self.network_recreated:
+            needs.add(f"container:{previous.name}")
+        spec = self.desired.containers[action.name]
+        self.tasks[f"remove:{action.name}"] = Task(
+            _remove_container(self.engine, action.name, spec.stop_grace_period, self.on_event),
+            frozenset(needs),
+        )
+
+    def _bring_up(self, action: Action) -> Callable[[], None]:
+        spec = self.desired.containers[action.name]
+        engine, on_event = self.engine, self.on_event
+
+        def run() -> None:
+            if action.kind in (ActionKind.CREATE, ActionKind.RECREATE):
+                on_event(Event(spec.name, Phase.CREATING))
+                engine.create_container(spec)
+            if action.kind is not ActionKind.KEEP:
+                on_event(Event(spec.name, Phase.STARTING))
+                engine.start_container(spec.name)
+                on_event(Event(spec.name, Phase.DONE, _done_word(action.kind)))
+
+        return run
+
+
+def _done_word(kind: ActionKind) -> str:
+    return {ActionKind.CREATE: "created", ActionKind.RECREATE: "recreated"}.get(kind, "started")
+
+
+class _Waiter:
+    """Waits until every replica of a service meets a `depends_on` condition."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        service: str,
+        names: list[str],
+        condition: Condition,
+        options: ApplyOptions,
+        on_event: OnEvent,
+    ) -> None:
+        self.engine, self.service, self.names = engine, service, names
+        self.condition, self.options, self.on_event = condition, options, on_event
+
+    def run(self) -> None:
+        if self.condition is Condition.STARTED:
+            return  # the replicas' own tasks started them
+        subject = f"{self.service}:{self.condition.value}"
+        self.on_event(Event(subject, Phase.WAITING, f"for {self.service} to be {self._word()}"))
+        deadline = time.monotonic() + self.options.wait_timeout
+        pending = list(self.names)
+        while pending:
+            pending = [name for name in pending if not self._met(name)]
+            if pending and time.monotonic() > deadline:
+                raise EngineError(
+                    f"timed out after {self.options.wait_timeout:g}s waiting for "
+                    f"{', '.join(pending)} to be {self._word()}",
+                    hint="check its healthcheck and logs (stackr logs), or raise --wait-timeout",
+                )
+            if pending:
+                time.sleep(self.options.poll_interval)
+        self.on_event(Event(subject, Phase.DONE, self._word()))
+
+    def _word(self) -> str:
+        return "healthy" if self.condition is Condition.HEALTHY else "completed"
+
+    def _met(self, name: str) -> bool:
+        status = self.engine.container_status(name)
+        if self.condition is Condition.HEALTHY:
+            if status.health == "healthy":
+                return True
+            if status.health == "unhealthy" or status.state in ("exited", "dead"):
+                self._fail(name, "is unhealthy" if status.health == "unhealthy" else "stopped")
+            return False
+        if status.state in ("exited", "dead"):
+            if status.exit_code == 0:
+                return True
+            self._fail(name, f"exited with code {status.exit_code}")
+        return False
+
+    def _fail(self, name: str, what: str) -> None:
+        lines = self.engine.last_log_lines(name, 10)
+        tail = "\n".join(f"    {line}" for line in lines) or "    (no output)"
+        raise EngineError(
+            f"{name} {what}, so its dependents were not started; its last output:\n{tail}",
+            hint=f"stackr logs {self.service}",
+        )

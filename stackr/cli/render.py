@@ -1,0 +1,181 @@
+"""Everything stackr shows a person: errors, plans, progress, tables. Only `cli/` imports rich.
+
+On a terminal output is styled; otherwise it is plain lines, one per event, so logs and CI read
+well.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import traceback
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from stackr.api import ContainerRow, DownResult, UpResult
+    from stackr.apply import Event, OnEvent
+    from stackr.errors import StackrError
+    from stackr.plan import Plan
+
+_out = Console(highlight=False, soft_wrap=True)
+_err = Console(stderr=True, highlight=False, soft_wrap=True)
+_lock = threading.Lock()
+
+_KIND_STYLE = {
+    "create": "green",
+    "recreate": "yellow",
+    "start": "cyan",
+    "remove": "red",
+    "keep": "dim",
+}
+
+
+def out(text: str) -> None:
+    _out.print(escape(text))
+
+
+def err(text: str) -> None:
+    _err.print(escape(text))
+
+
+def error(exc: StackrError) -> None:
+    _err.print(f"[bold red]error:[/] {escape(str(exc))}")
+    if exc.hint:
+        _err.print(f"[cyan]hint:[/] {escape(exc.hint)}")
+
+
+def bug(
+    info: tuple[type[BaseException], BaseException, TracebackType] | tuple[None, None, None],
+) -> None:
+    _err.print("[bold red]internal error:[/] this is a bug in stackr, not in your stack file.")
+    _err.print("Please report it with the text below.\n")
+    _err.print(escape("".join(traceback.format_exception(*info))))
+
+
+def config(data: dict[str, Any], *, fmt: str) -> None:
+    if fmt == "json":
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+        return
+    import yaml
+
+    sys.stdout.write(yaml.safe_dump(data, sort_keys=False, default_flow_style=False))
+
+
+def plan(the_plan: Plan, *, fmt: str) -> None:
+    if fmt == "json":
+        sys.stdout.write(json.dumps(plan_data(the_plan), indent=2) + "\n")
+        return
+    _out.print(f"plan for [bold]{the_plan.stack}[/] (profile [bold]{the_plan.profile}[/]):")
+    for action in the_plan.actions:
+        style = _KIND_STYLE[action.kind.value]
+        _out.print(
+            f"  [{style}]{action.kind.value:<8}[/] {action.object.value:<9} "
+            f"{escape(action.name)}  [dim]— {escape(action.reason)}[/]"
+        )
+    _out.print(_counts_line(the_plan))
+
+
+def plan_data(the_plan: Plan) -> dict[str, Any]:
+    return {
+        "stack": the_plan.stack,
+        "profile": the_plan.profile,
+        "actions": [
+            {
+                "action": a.kind.value,
+                "object": a.object.value,
+                "name": a.name,
+                "reason": a.reason,
+                **({"service": a.service, "replica": a.replica} if a.service else {}),
+            }
+            for a in the_plan.actions
+        ],
+    }
+
+
+def _counts_line(the_plan: Plan) -> str:
+    counts = {k.value: n for k, n in the_plan.counts().items() if n}
+    if not the_plan.pending():
+        return "nothing to do: the engine matches the file"
+    return "changes: " + ", ".join(f"{n} to {k}" for k, n in counts.items() if k != "keep")
+
+
+@contextmanager
+def progress() -> Iterator[OnEvent]:
+    """An `on_event` callback printing one line per event (thread-safe)."""
+
+    def on_event(event: Event) -> None:
+        detail = f" {event.detail}" if event.detail else ""
+        style = (
+            "red"
+            if event.phase.value == "failed"
+            else "dim"
+            if event.phase.value == "skipped"
+            else ""
+        )
+        line = f"  {event.phase.value:<9} {escape(event.subject)}{escape(detail)}"
+        with _lock:
+            _out.print(f"[{style}]{line}[/]" if style else line)
+
+    yield on_event
+
+
+def up_summary(result: UpResult) -> None:
+    from stackr.plan import ActionKind
+
+    if not result.plan.pending():
+        _out.print(f"nothing to do: the engine matches the file ({result.seconds:.1f}s)")
+        return
+    words = {
+        ActionKind.CREATE: "created",
+        ActionKind.RECREATE: "recreated",
+        ActionKind.START: "started",
+        ActionKind.REMOVE: "removed",
+        ActionKind.KEEP: "unchanged",
+    }
+    counts = result.plan.counts()
+    parts = [f"{counts[kind]} {word}" for kind, word in words.items() if counts[kind]]
+    _out.print(f"[green]done[/] in {result.seconds:.1f}s: " + ", ".join(parts))
+
+
+def down_summary(result: DownResult) -> None:
+    for warning in result.warnings:
+        _err.print(f"[yellow]warning:[/] {escape(warning)}")
+    removed = sum(1 for a in result.plan.actions if a.kind.value == "remove")
+    kept = [a.name for a in result.plan.actions if a.kind.value == "keep"]
+    line = f"removed {removed} object(s) in {result.seconds:.1f}s"
+    if kept:
+        line += f"; kept volume(s) {', '.join(kept)} (--volumes removes them)"
+    _out.print(escape(line))
+
+
+def ps(rows: list[ContainerRow]) -> None:
+    if not rows:
+        _out.print("no containers")
+        return
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for column in ("NAME", "SERVICE", "REPLICA", "STATE", "HEALTH", "PORTS"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            row.name,
+            row.service,
+            str(row.replica),
+            row.state,
+            row.health or "-",
+            ", ".join(row.ports) or "-",
+        )
+    _out.print(table)
+
+
+def log_lines(lines: Iterable[tuple[str, str]]) -> None:
+    for name, line in lines:
+        sys.stdout.write(f"{name} | {line}\n")
+        sys.stdout.flush()

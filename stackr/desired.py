@@ -1,0 +1,197 @@
+"""What the engine should hold for a stack: one spec per container, network and volume, with
+engine names, labels and spec-hash filled in. Pure; derived from the model alone.
+
+A container's spec-hash covers everything it is made from, including the specs of the networks
+it joins, so changing a network recreates the containers on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, replace
+
+from stackr.observed import (
+    LABEL_NETWORK,
+    LABEL_PROFILE,
+    LABEL_REPLICA,
+    LABEL_SERVICE,
+    LABEL_SPEC_HASH,
+    LABEL_STACK,
+    LABEL_VOLUME,
+    container_name,
+    network_name,
+    spec_hash,
+    volume_name,
+)
+from stackr.spec.model import Build, Healthcheck, MountKind, Service, Stack
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PortBinding:
+    container_port: int
+    protocol: str
+    host_ip: str
+    host_port: int | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MountSpec:
+    kind: MountKind
+    source: str  # engine volume name, absolute host path, or "" (anonymous)
+    target: str
+    read_only: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ContainerSpec:
+    name: str
+    service: str
+    replica: int
+    image: str
+    build: Build | None
+    command: tuple[str, ...] | None
+    entrypoint: tuple[str, ...] | None
+    environment: Mapping[str, str]
+    user_labels: Mapping[str, str]
+    ports: tuple[PortBinding, ...]
+    mounts: tuple[MountSpec, ...]
+    networks: tuple[str, ...]  # engine network names; the first is joined at create
+    aliases: tuple[str, ...]  # DNS names on every network: the service name
+    healthcheck: Healthcheck | None
+    restart: str
+    cpus: float | None
+    memory: int | None
+    user: str | None
+    working_dir: str | None
+    stop_grace_period: float
+    labels: Mapping[str, str] = field(default_factory=dict)  # everything, stackr's included
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NetworkSpec:
+    name: str
+    network: str
+    driver: str
+    internal: bool
+    labels: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VolumeSpec:
+    name: str
+    volume: str
+    driver: str
+    driver_opts: Mapping[str, str]
+    labels: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DesiredState:
+    containers: Mapping[str, ContainerSpec]
+    networks: Mapping[str, NetworkSpec]
+    volumes: Mapping[str, VolumeSpec]
+
+    def spec_hash_of(self, name: str) -> str:
+        spec = self.containers.get(name) or self.networks.get(name) or self.volumes.get(name)
+        return spec.labels[LABEL_SPEC_HASH] if spec else ""
+
+
+def desired_state(stack: Stack) -> DesiredState:
+    """Every object `stack` asks the engine for, keyed by engine name."""
+    networks = {spec.name: spec for spec in (_network(stack, name) for name in stack.networks)}
+    volumes = {spec.name: spec for spec in (_volume(stack, name) for name in stack.volumes)}
+    containers: dict[str, ContainerSpec] = {}
+    for service in stack.services.values():
+        for replica in range(1, service.replicas + 1):
+            spec = _container(stack, service, replica, networks)
+            containers[spec.name] = spec
+    return DesiredState(containers=containers, networks=networks, volumes=volumes)
+
+
+def _owner(stack: Stack) -> dict[str, str]:
+    return {LABEL_STACK: stack.name, LABEL_PROFILE: stack.profile}
+
+
+def _network(stack: Stack, logical: str) -> NetworkSpec:
+    model = stack.networks[logical]
+    hashed = {"driver": model.driver, "internal": model.internal, "labels": dict(model.labels)}
+    labels = {**model.labels, **_owner(stack), LABEL_NETWORK: logical}
+    labels[LABEL_SPEC_HASH] = spec_hash(hashed)
+    return NetworkSpec(
+        name=network_name(stack.name, stack.profile, logical),
+        network=logical,
+        driver=model.driver,
+        internal=model.internal,
+        labels=labels,
+    )
+
+
+def _volume(stack: Stack, logical: str) -> VolumeSpec:
+    model = stack.volumes[logical]
+    hashed = {"driver": model.driver, "opts": dict(model.driver_opts), "labels": dict(model.labels)}
+    labels = {**model.labels, **_owner(stack), LABEL_VOLUME: logical}
+    labels[LABEL_SPEC_HASH] = spec_hash(hashed)
+    return VolumeSpec(
+        name=volume_name(stack.name, stack.profile, logical),
+        volume=logical,
+        driver=model.driver,
+        driver_opts=model.driver_opts,
+        labels=labels,
+    )
+
+
+def _container(
+    stack: Stack, service: Service, replica: int, networks: Mapping[str, NetworkSpec]
+) -> ContainerSpec:
+    engine_networks = tuple(network_name(stack.name, stack.profile, n) for n in service.networks)
+    spec = ContainerSpec(
+        name=container_name(stack.name, stack.profile, service.name, replica),
+        service=service.name,
+        replica=replica,
+        image=service.image,
+        build=service.build,
+        command=service.command,
+        entrypoint=service.entrypoint,
+        environment=service.environment,
+        user_labels=service.labels,
+        ports=tuple(
+            PortBinding(
+                container_port=rule.container_port,
+                protocol=rule.protocol,
+                host_ip=rule.host_ip,
+                host_port=rule.host_port_for(replica),
+            )
+            for rule in service.ports
+        ),
+        mounts=tuple(
+            _mount(stack, m.kind, m.source, m.target, m.read_only) for m in service.mounts
+        ),
+        networks=engine_networks,
+        aliases=(service.name,),
+        healthcheck=service.healthcheck,
+        restart=service.restart.value,
+        cpus=service.resources.cpus,
+        memory=service.resources.memory,
+        user=service.user,
+        working_dir=service.working_dir,
+        stop_grace_period=service.stop_grace_period,
+    )
+    hashed = asdict(spec)
+    # The build recipe is not the container: a rebuilt image shows up as a new image id.
+    hashed.pop("build")
+    hashed["network_specs"] = [networks[n].labels[LABEL_SPEC_HASH] for n in engine_networks]
+    labels = {
+        **service.labels,
+        **_owner(stack),
+        LABEL_SERVICE: service.name,
+        LABEL_REPLICA: str(replica),
+        LABEL_SPEC_HASH: spec_hash(hashed),
+    }
+    return replace(spec, labels=labels)
+
+
+def _mount(stack: Stack, kind: MountKind, source: str, target: str, read_only: bool) -> MountSpec:
+    engine_source = (
+        volume_name(stack.name, stack.profile, source) if kind is MountKind.VOLUME else source
+    )
+    return MountSpec(kind=kind, source=engine_source, target=target, read_only=read_only)

@@ -1,0 +1,421 @@
+"""The Engine protocol over the Docker SDK: the ONLY module that imports `docker`.
+
+It speaks the SDK's low-level `APIClient`, so observing a stack is exactly three filtered list
+calls (containers, networks, volumes) plus one image list, with no per-container inspect. Every
+SDK or transport failure becomes an `EngineError` in `_translate`, once, with a hint.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import queue
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+import docker
+import docker.errors
+import requests.exceptions
+from docker.types import Healthcheck as SdkHealthcheck
+from docker.types import Mount as SdkMount
+
+from stackr.desired import ContainerSpec, NetworkSpec, VolumeSpec
+from stackr.engine import ContainerStatus
+from stackr.errors import EngineError
+from stackr.observed import (
+    LABEL_NETWORK,
+    LABEL_REPLICA,
+    LABEL_SERVICE,
+    LABEL_SPEC_HASH,
+    LABEL_VOLUME,
+    ObservedContainer,
+    ObservedNetwork,
+    ObservedState,
+    ObservedVolume,
+    owner_filters,
+)
+from stackr.spec.model import MountKind
+
+T = TypeVar("T")
+# 1.41 is dockerd 20.10's API: pinning it spares a version round trip on every command, and
+# newer engines still serve it.
+API_VERSION = "1.41"
+NANO = 1_000_000_000
+ENGINE_HINT = (
+    "start the Docker engine (on Debian as root: scripts/dev engine), "
+    "or point DOCKER_HOST at a running one"
+)
+
+
+def _translate(error: Exception, what: str) -> EngineError:
+    """The one place an SDK or transport failure becomes a StackrError."""
+    if isinstance(error, requests.exceptions.ConnectionError | FileNotFoundError):
+        return EngineError(
+            f"cannot reach the Docker engine while trying to {what}", hint=ENGINE_HINT
+        )
+    if isinstance(error, docker.errors.ImageNotFound):
+        return EngineError(f"image not found while trying to {what}: {_explain(error)}")
+    if isinstance(error, docker.errors.APIError):
+        return EngineError(
+            f"the engine refused to {what}: {_explain(error)}", hint=_hint_for(error)
+        )
+    if isinstance(error, docker.errors.DockerException):
+        return EngineError(f"Docker client error while trying to {what}: {error}", hint=ENGINE_HINT)
+    return EngineError(f"failed to {what}: {error}")
+
+
+def _explain(error: docker.errors.APIError) -> str:
+    return str(error.explanation or error)
+
+
+def _hint_for(error: docker.errors.APIError) -> str:
+    text = _explain(error).lower()
+    if "port is already allocated" in text or "address already in use" in text:
+        return "another process or container holds that host port: free it or change 'ports'"
+    if "active endpoints" in text:
+        return "the engine still lists endpoints on it; restarting dockerd clears them"
+    return ""
+
+
+class DockerEngine:
+    """An Engine talking to one Docker daemon (DOCKER_HOST or the local socket)."""
+
+    def __init__(self, *, base_url: str | None = None, pool_size: int = 16) -> None:
+        kwargs: dict[str, Any] = docker.utils.kwargs_from_env()
+        if base_url:
+            kwargs["base_url"] = base_url
+        try:
+            self._api = docker.APIClient(
+                version=os.environ.get("DOCKER_API_VERSION", API_VERSION),
+                max_pool_size=pool_size,
+                **kwargs,
+            )
+        except docker.errors.DockerException as error:
+            raise _translate(error, "connect") from None
+
+    def _call(self, what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        try:
+            return fn(*args, **kwargs)
+        except (docker.errors.DockerException, requests.exceptions.RequestException, OSError) as e:
+            raise _translate(e, what) from None
+
+    # -- observing ------------------------------------------------------------------------
+
+    def observe(self, stack: str, profile: str, *, images: tuple[str, ...] = ()) -> ObservedState:
+        filters = {"label": owner_filters(stack, profile)}
+        raw_containers = self._call(
+            "list containers", self._api.containers, all=True, filters=filters
+        )
+        raw_networks = self._call("list networks", self._api.networks, filters=filters)
+        raw_volumes = self._call("list volumes", self._api.volumes, filters=filters)
+        return ObservedState(
+            containers=tuple(_observed_container(c) for c in raw_containers),
+            networks=tuple(
+                ObservedNetwork(
+                    name=n["Name"],
+                    id=n["Id"],
+                    network=(n.get("Labels") or {}).get(LABEL_NETWORK, ""),
+                    spec_hash=(n.get("Labels") or {}).get(LABEL_SPEC_HASH, ""),
+                )
+                for n in raw_networks
+            ),
+            volumes=tuple(
+                ObservedVolume(
+                    name=v["Name"],
+                    volume=(v.get("Labels") or {}).get(LABEL_VOLUME, ""),
+                    spec_hash=(v.get("Labels") or {}).get(LABEL_SPEC_HASH, ""),
+                )
+                for v in (raw_volumes or {}).get("Volumes") or []
+            ),
+            images=self._image_ids(images) if images else {},
+        )
+
+    def _image_ids(self, refs: tuple[str, ...]) -> dict[str, str]:
+        wanted = {_full_ref(ref): ref for ref in refs}
+        found: dict[str, str] = {}
+        for image in self._call("list images", self._api.images):
+            for tag in image.get("RepoTags") or []:
+                if tag in wanted:
+                    found[wanted[tag]] = image["Id"]
+        return found
+
+    # -- images ---------------------------------------------------------------------------
+
+    def ensure_image(self, spec: ContainerSpec, *, build: bool) -> None:
+        if build and spec.build is not None:
+            self._build(spec)
+            return
+        try:
+            self._api.inspect_image(spec.image)
+            return
+        except docker.errors.ImageNotFound:
+            pass
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as e:
+            raise _translate(e, f"inspect image {spec.image}") from None
+        if spec.build is not None:
+            self._build(spec)
+        else:
+            self._pull(spec.image)
+
+    def _build(self, spec: ContainerSpec) -> None:
+        assert spec.build is not None
+        what = f"build image {spec.image} for service {spec.service}"
+        stream = self._call(
+            what,
+            self._api.build,
+            path=spec.build.context,
+            dockerfile=spec.build.dockerfile,
+            tag=spec.image,
+            buildargs=dict(spec.build.args),
+            rm=True,
+            decode=True,
+        )
+        tail: list[str] = []
+        for chunk in self._iterate(what, stream):
+            if "error" in chunk:
+                raise EngineError(
+                    f"building {spec.image} failed: {chunk['error'].strip()}",
+                    hint="last build output:\n" + "".join(tail[-5:]),
+                )
+            tail.append(str(chunk.get("stream", "")))
+
+    def _pull(self, image: str) -> None:
+        try:
+            self._api.pull(image)
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as e:
+            raise EngineError(
+                f"image {image} is not on this engine and could not be pulled: {_reason(e)}",
+                hint="build it (give the service a 'build:'), or load it into the engine first "
+                "(docker load / docker pull)",
+            ) from None
+
+    def _iterate(self, what: str, stream: Any) -> Iterator[dict[str, Any]]:
+        try:
+            yield from stream
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as e:
+            raise _translate(e, what) from None
+
+    # -- networks and volumes -------------------------------------------------------------
+
+    def create_network(self, spec: NetworkSpec) -> None:
+        self._call(
+            f"create network {spec.name}",
+            self._api.create_network,
+            spec.name,
+            driver=spec.driver,
+            internal=spec.internal,
+            labels=dict(spec.labels),
+            check_duplicate=True,
+        )
+
+    def remove_network(self, name: str) -> None:
+        try:
+            self._api.remove_network(name)
+        except docker.errors.NotFound:
+            return
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as e:
+            raise _translate(e, f"remove network {name}") from None
+
+    def create_volume(self, spec: VolumeSpec) -> None:
+        self._call(
+            f"create volume {spec.name}",
+            self._api.create_volume,
+            spec.name,
+            driver=spec.driver,
+            driver_opts=dict(spec.driver_opts) or None,
+            labels=dict(spec.labels),
+        )
+
+    def remove_volume(self, name: str) -> None:
+        try:
+            self._api.remove_volume(name)
+        except docker.errors.NotFound:
+            return
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as e:
+            raise _translate(e, f"remove volume {name}") from None
+
+    # -- containers -----------------------------------------------------------------------
+
+    def create_container(self, spec: ContainerSpec) -> None:
+        what = f"create container {spec.name}"
+        first, *others = spec.networks
+        networking = self._api.create_networking_config(
+            {first: self._api.create_endpoint_config(aliases=list(spec.aliases))}
+        )
+        self._call(
+            what,
+            self._api.create_container,
+            spec.image,
+            name=spec.name,
+            command=list(spec.command) if spec.command is not None else None,
+            entrypoint=list(spec.entrypoint) if spec.entrypoint is not None else None,
+            environment=[f"{k}={v}" for k, v in spec.environment.items()],
+            labels=dict(spec.labels),
+            ports=[(p.container_port, p.protocol) for p in spec.ports],
+            user=spec.user,
+            working_dir=spec.working_dir,
+            healthcheck=_healthcheck(spec),
+            stop_timeout=math.ceil(spec.stop_grace_period),
+            host_config=self._host_config(spec, first),
+            networking_config=networking,
+        )
+        for network in others:
+            self._call(
+                f"connect {spec.name} to {network}",
+                self._api.connect_container_to_network,
+                spec.name,
+                network,
+                aliases=list(spec.aliases),
+            )
+
+    def _host_config(self, spec: ContainerSpec, network: str) -> Any:
+        bindings: dict[str, list[tuple[str, str]]] = {}
+        for port in spec.ports:
+            host = "" if port.host_port is None else str(port.host_port)
+            bindings.setdefault(f"{port.container_port}/{port.protocol}", []).append(
+                (port.host_ip, host)
+            )
+        restart = None
+        if spec.restart != "no":
+            restart = {"Name": spec.restart, "MaximumRetryCount": 0}
+        return self._api.create_host_config(
+            port_bindings=bindings or None,
+            mounts=[_mount(m.kind, m.source, m.target, m.read_only) for m in spec.mounts],
+            restart_policy=restart,
+            nano_cpus=int(spec.cpus * NANO) if spec.cpus else None,
+            mem_limit=spec.memory,
+            network_mode=network,
+        )
+
+    def start_container(self, name: str) -> None:
+        self._call(f"start container {name}", self._api.start, name)
+
+    def remove_container(self, name: str, *, timeout: float) -> None:
+        try:
+            self._api.stop(name, timeout=math.ceil(timeout))
+            self._api.remove_container(name, v=True, force=True)
+        except docker.errors.NotFound:
+            return
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as e:
+            raise _translate(e, f"remove container {name}") from None
+
+    def container_status(self, name: str) -> ContainerStatus:
+        state = self._call(f"inspect container {name}", self._api.inspect_container, name)["State"]
+        health = (state.get("Health") or {}).get("Status", "")
+        return ContainerStatus(
+            state=state["Status"], health=health, exit_code=state.get("ExitCode")
+        )
+
+    # -- logs -----------------------------------------------------------------------------
+
+    def last_log_lines(self, name: str, count: int) -> list[str]:
+        raw = self._call(f"read logs of {name}", self._api.logs, name, tail=count)
+        return raw.decode("utf-8", "replace").splitlines()
+
+    def logs(
+        self, names: list[str], *, follow: bool, tail: int | None
+    ) -> Iterator[tuple[str, str]]:
+        if not follow:
+            for name in names:
+                for line in self.last_log_lines(name, tail) if tail else self._all_lines(name):
+                    yield name, line
+            return
+        yield from self._follow(names, tail)
+
+    def _all_lines(self, name: str) -> list[str]:
+        raw = self._call(f"read logs of {name}", self._api.logs, name)
+        return raw.decode("utf-8", "replace").splitlines()
+
+    def _follow(self, names: list[str], tail: int | None) -> Iterator[tuple[str, str]]:
+        lines: queue.Queue[tuple[str, str] | None] = queue.Queue()
+
+        def pump(name: str) -> None:
+            try:
+                stream = self._api.logs(name, stream=True, follow=True, tail=tail or "all")
+                buffer = b""
+                for chunk in stream:
+                    buffer += chunk
+                    *complete, buffer = buffer.split(b"\n")
+                    for line in complete:
+                        lines.put((name, line.decode("utf-8", "replace")))
+            except (docker.errors.DockerException, requests.exceptions.RequestException):
+                pass
+            finally:
+                lines.put(None)
+
+        for name in names:
+            threading.Thread(target=pump, args=(name,), daemon=True).start()
+        open_streams = len(names)
+        while open_streams:
+            item = lines.get()
+            if item is None:
+                open_streams -= 1
+            else:
+                yield item
+
+
+def _observed_container(raw: dict[str, Any]) -> ObservedContainer:
+    labels = raw.get("Labels") or {}
+    networks = ((raw.get("NetworkSettings") or {}).get("Networks") or {}).keys()
+    return ObservedContainer(
+        name=(raw.get("Names") or ["/"])[0].lstrip("/"),
+        id=raw["Id"],
+        service=labels.get(LABEL_SERVICE, ""),
+        replica=int(labels.get(LABEL_REPLICA, "0") or 0),
+        spec_hash=labels.get(LABEL_SPEC_HASH, ""),
+        state=raw.get("State", ""),
+        health=_health(raw.get("Status", "")),
+        image_id=raw.get("ImageID", ""),
+        status=raw.get("Status", ""),
+        ports=tuple(_port_text(p) for p in raw.get("Ports") or [] if p.get("PublicPort")),
+        networks=tuple(sorted(networks)),
+    )
+
+
+def _health(status: str) -> str:
+    # The list call carries health only inside its Status text; reading it there spares an
+    # inspect per container on every observe.
+    for marker, health in (
+        ("(healthy)", "healthy"),
+        ("(unhealthy)", "unhealthy"),
+        ("(health: starting)", "starting"),
+    ):
+        if marker in status:
+            return health
+    return ""
+
+
+def _port_text(port: dict[str, Any]) -> str:
+    host = f"{port.get('IP', '')}:{port['PublicPort']}"
+    return f"{host}->{port['PrivatePort']}/{port.get('Type', 'tcp')}"
+
+
+def _full_ref(ref: str) -> str:
+    last = ref.rsplit("/", 1)[-1]
+    return ref if ":" in last or "@" in ref else f"{ref}:latest"
+
+
+def _reason(error: Exception) -> str:
+    if isinstance(error, docker.errors.APIError):
+        return _explain(error)
+    return str(error)
+
+
+def _healthcheck(spec: ContainerSpec) -> SdkHealthcheck | None:
+    check = spec.healthcheck
+    if check is None:
+        return None
+    return SdkHealthcheck(
+        test=list(check.test),
+        interval=int(check.interval * NANO),
+        timeout=int(check.timeout * NANO),
+        retries=check.retries,
+        start_period=int(check.start_period * NANO),
+    )
+
+
+def _mount(kind: MountKind, source: str, target: str, read_only: bool) -> SdkMount:
+    if kind is MountKind.BIND:
+        return SdkMount(target=target, source=source, type="bind", read_only=read_only)
+    return SdkMount(target=target, source=source or None, type="volume", read_only=read_only)

@@ -1,0 +1,61 @@
+"""The Engine protocol: every call the planner's caller and the executor make to a container
+engine. `docker_engine.DockerEngine` implements it over the Docker SDK; tests use an in-memory
+fake. Implementations raise `EngineError` (never an SDK exception) for anything that fails.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+from stackr.desired import ContainerSpec, NetworkSpec, VolumeSpec
+from stackr.observed import ObservedState
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ContainerStatus:
+    """A container's state as far as gating on `depends_on` conditions needs it."""
+
+    state: str  # created, running, exited, ...
+    health: str = ""  # healthy, unhealthy, starting, or "" without a healthcheck
+    exit_code: int | None = None
+
+
+class Engine(Protocol):
+    def observe(self, stack: str, profile: str, *, images: tuple[str, ...] = ()) -> ObservedState:
+        """Every object of `stack`/`profile`, found by label, and the ids of `images`."""
+        ...
+
+    def ensure_image(self, spec: ContainerSpec, *, build: bool) -> None:
+        """Make `spec.image` exist locally: build it (when `build` or it is missing and the
+        spec has a build), else pull it when missing."""
+        ...
+
+    def create_network(self, spec: NetworkSpec) -> None: ...
+
+    def remove_network(self, name: str) -> None: ...
+
+    def create_volume(self, spec: VolumeSpec) -> None: ...
+
+    def remove_volume(self, name: str) -> None: ...
+
+    def create_container(self, spec: ContainerSpec) -> None:
+        """Create (not start) the container, connected to all its networks."""
+        ...
+
+    def start_container(self, name: str) -> None: ...
+
+    def remove_container(self, name: str, *, timeout: float) -> None:
+        """Stop (giving it `timeout` seconds) and remove the container and its anonymous volumes."""
+        ...
+
+    def container_status(self, name: str) -> ContainerStatus: ...
+
+    def logs(
+        self, names: list[str], *, follow: bool, tail: int | None
+    ) -> Iterator[tuple[str, str]]:
+        """(container name, line) pairs; with `follow`, until the containers stop."""
+        ...
+
+    def last_log_lines(self, name: str, count: int) -> list[str]: ...

@@ -1,0 +1,95 @@
+"""What the engine has, as stackr sees it, and the naming and labelling contract that lets
+stackr find what it owns.
+
+Names (stable, documented in docs/naming.md):
+  containers `{stack}-{profile}-{service}-{n}`, networks `{stack}-{profile}-{network}`,
+  volumes `{stack}-{profile}-{volume}`.
+Labels on every object stackr creates: `io.stackr.stack`, `io.stackr.profile`,
+`io.stackr.spec-hash`; containers also `io.stackr.service` and `io.stackr.replica`, networks
+`io.stackr.network`, volumes `io.stackr.volume`. Ownership is decided by labels alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+LABEL_STACK = "io.stackr.stack"
+LABEL_PROFILE = "io.stackr.profile"
+LABEL_SERVICE = "io.stackr.service"
+LABEL_REPLICA = "io.stackr.replica"
+LABEL_NETWORK = "io.stackr.network"
+LABEL_VOLUME = "io.stackr.volume"
+LABEL_SPEC_HASH = "io.stackr.spec-hash"
+
+
+def container_name(stack: str, profile: str, service: str, replica: int) -> str:
+    return f"{stack}-{profile}-{service}-{replica}"
+
+
+def network_name(stack: str, profile: str, network: str) -> str:
+    return f"{stack}-{profile}-{network}"
+
+
+def volume_name(stack: str, profile: str, volume: str) -> str:
+    return f"{stack}-{profile}-{volume}"
+
+
+def owner_filters(stack: str, profile: str) -> list[str]:
+    """The label filters that select exactly one stack and profile's objects."""
+    return [f"{LABEL_STACK}={stack}", f"{LABEL_PROFILE}={profile}"]
+
+
+def spec_hash(canonical: object) -> str:
+    """A short, stable hash of a JSON-able value (keys sorted, no whitespace)."""
+    text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ObservedContainer:
+    name: str
+    id: str
+    service: str
+    replica: int
+    spec_hash: str
+    state: str  # created, running, paused, restarting, removing, exited, dead
+    health: str = ""  # healthy, unhealthy, starting, or "" when there is no healthcheck
+    image_id: str = ""
+    status: str = ""  # the engine's human text, e.g. "Up 3 minutes (healthy)"
+    ports: tuple[str, ...] = ()
+    networks: tuple[str, ...] = ()  # engine network names it is connected to
+
+    @property
+    def running(self) -> bool:
+        return self.state in ("running", "restarting")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ObservedNetwork:
+    name: str
+    id: str
+    network: str  # logical name in the stack file
+    spec_hash: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ObservedVolume:
+    name: str
+    volume: str  # logical name in the stack file
+    spec_hash: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ObservedState:
+    """One stack and profile's objects on the engine, found by label."""
+
+    containers: tuple[ObservedContainer, ...] = ()
+    networks: tuple[ObservedNetwork, ...] = ()
+    volumes: tuple[ObservedVolume, ...] = ()
+    images: Mapping[str, str] = field(default_factory=dict)  # image reference → image id
+
+    def container(self, name: str) -> ObservedContainer | None:
+        return next((c for c in self.containers if c.name == name), None)

@@ -1,0 +1,219 @@
+"""The plan: desired state against observed state, as a value. Pure: no I/O, no engine.
+
+Every object gets exactly one action, no-ops included, and every action says why. `stackr plan`
+renders the same Plan that `stackr up` executes.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from stackr.desired import ContainerSpec, DesiredState, desired_state
+from stackr.observed import LABEL_SPEC_HASH, ObservedContainer, ObservedState
+from stackr.spec.model import Stack
+
+
+class ActionKind(enum.Enum):
+    CREATE = "create"
+    RECREATE = "recreate"
+    START = "start"
+    REMOVE = "remove"
+    KEEP = "keep"
+
+
+class ObjectKind(enum.Enum):
+    NETWORK = "network"
+    VOLUME = "volume"
+    CONTAINER = "container"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Action:
+    kind: ActionKind
+    object: ObjectKind
+    name: str  # engine name
+    reason: str
+    service: str = ""  # containers: their service
+    replica: int = 0
+    logical: str = ""  # networks and volumes: their name in the stack file
+
+    def describe(self) -> str:
+        """One plain line: `create container shop-dev-web-1 — not on the engine`."""
+        return f"{self.kind.value} {self.object.value} {self.name} — {self.reason}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Plan:
+    stack: str
+    profile: str
+    actions: tuple[Action, ...]
+
+    def pending(self) -> tuple[Action, ...]:
+        """The actions that change something."""
+        return tuple(a for a in self.actions if a.kind is not ActionKind.KEEP)
+
+    def counts(self) -> dict[ActionKind, int]:
+        counted = Counter(a.kind for a in self.actions)
+        return {kind: counted.get(kind, 0) for kind in ActionKind}
+
+    def action_for(self, kind: ObjectKind, name: str) -> Action | None:
+        return next((a for a in self.actions if a.object is kind and a.name == name), None)
+
+
+def make_plan(stack: Stack, observed: ObservedState) -> Plan:
+    """What `up` must do to make the engine hold `stack`. Never removes a volume."""
+    desired = desired_state(stack)
+    actions = [
+        *_network_actions(desired, observed),
+        *_volume_actions(desired, observed),
+        *_container_actions(stack, desired, observed),
+    ]
+    return Plan(stack=stack.name, profile=stack.profile, actions=tuple(actions))
+
+
+def make_down_plan(stack: str, profile: str, observed: ObservedState, *, volumes: bool) -> Plan:
+    """What `down` must do: remove every container and network, and volumes if asked."""
+    actions = [
+        Action(
+            kind=ActionKind.REMOVE,
+            object=ObjectKind.CONTAINER,
+            name=c.name,
+            reason="down",
+            service=c.service,
+            replica=c.replica,
+        )
+        for c in sorted(observed.containers, key=lambda c: c.name)
+    ]
+    actions += [
+        Action(
+            kind=ActionKind.REMOVE,
+            object=ObjectKind.NETWORK,
+            name=n.name,
+            reason="down",
+            logical=n.network,
+        )
+        for n in sorted(observed.networks, key=lambda n: n.name)
+    ]
+    for vol in sorted(observed.volumes, key=lambda v: v.name):
+        kind = ActionKind.REMOVE if volumes else ActionKind.KEEP
+        reason = "down --volumes" if volumes else "kept with its data (--volumes removes it)"
+        actions.append(
+            Action(
+                kind=kind,
+                object=ObjectKind.VOLUME,
+                name=vol.name,
+                reason=reason,
+                logical=vol.volume,
+            )
+        )
+    return Plan(stack=stack, profile=profile, actions=tuple(actions))
+
+
+def _network_actions(desired: DesiredState, observed: ObservedState) -> Iterator[Action]:
+    found = {n.name: n for n in observed.networks}
+    for name, spec in desired.networks.items():
+        have = found.get(name)
+        if have is None:
+            kind, reason = ActionKind.CREATE, "not on the engine"
+        elif have.spec_hash != desired.spec_hash_of(name):
+            kind, reason = ActionKind.RECREATE, "network options changed"
+        else:
+            kind, reason = ActionKind.KEEP, "up to date"
+        yield Action(
+            kind=kind, object=ObjectKind.NETWORK, name=name, reason=reason, logical=spec.network
+        )
+    for name, have in sorted(found.items()):
+        if name not in desired.networks:
+            yield Action(
+                kind=ActionKind.REMOVE,
+                object=ObjectKind.NETWORK,
+                name=name,
+                reason=f"network '{have.network}' is no longer in the file",
+                logical=have.network,
+            )
+
+
+def _volume_actions(desired: DesiredState, observed: ObservedState) -> Iterator[Action]:
+    found = {v.name: v for v in observed.volumes}
+    for name, spec in desired.volumes.items():
+        have = found.get(name)
+        if have is None:
+            kind, reason = ActionKind.CREATE, "not on the engine"
+        elif have.spec_hash != desired.spec_hash_of(name):
+            kind = ActionKind.KEEP
+            reason = (
+                "options changed but kept with its data (down --volumes, then up, applies them)"
+            )
+        else:
+            kind, reason = ActionKind.KEEP, "up to date"
+        yield Action(
+            kind=kind, object=ObjectKind.VOLUME, name=name, reason=reason, logical=spec.volume
+        )
+    for name, have in sorted(found.items()):
+        if name not in desired.volumes:
+            yield Action(
+                kind=ActionKind.KEEP,
+                object=ObjectKind.VOLUME,
+                name=name,
+                reason="no longer in the file; kept (up never removes a volume)",
+                logical=have.volume,
+            )
+
+
+def _container_actions(
+    stack: Stack, desired: DesiredState, observed: ObservedState
+) -> Iterator[Action]:
+    found = {c.name: c for c in observed.containers}
+    for name, spec in desired.containers.items():
+        kind, reason = _decide(spec, found.get(name), observed)
+        yield Action(
+            kind=kind,
+            object=ObjectKind.CONTAINER,
+            name=name,
+            reason=reason,
+            service=spec.service,
+            replica=spec.replica,
+        )
+    for name, have in sorted(found.items()):
+        if name in desired.containers:
+            continue
+        service = stack.services.get(have.service)
+        if service is None:
+            reason = f"service '{have.service}' is no longer in the file"
+        else:
+            reason = f"scaled down to {service.replicas} replica(s)"
+        yield Action(
+            kind=ActionKind.REMOVE,
+            object=ObjectKind.CONTAINER,
+            name=name,
+            reason=reason,
+            service=have.service,
+            replica=have.replica,
+        )
+
+
+def _decide(
+    spec: ContainerSpec, have: ObservedContainer | None, observed: ObservedState
+) -> tuple[ActionKind, str]:
+    if have is None:
+        return ActionKind.CREATE, "not on the engine"
+    if have.spec_hash != spec.labels.get(LABEL_SPEC_HASH):
+        return ActionKind.RECREATE, "its spec changed"
+    image_id = observed.images.get(spec.image, "")
+    if image_id and have.image_id and image_id != have.image_id:
+        return (
+            ActionKind.RECREATE,
+            f"image {spec.image} now is {_short(image_id)} (runs {_short(have.image_id)})",
+        )
+    if have.running:
+        return ActionKind.KEEP, "up to date"
+    if spec.restart == "no" and have.state == "exited":
+        return ActionKind.KEEP, "one-shot container has run"
+    return ActionKind.START, f"container is {have.state}, not running"
+
+
+def _short(image_id: str) -> str:
+    return image_id.removeprefix("sha256:")[:12]

@@ -1,0 +1,163 @@
+"""Cross-checks the schema cannot express: references to undeclared services, volumes and
+networks; host ports that do not give one port per replica; host ports two replicas would share;
+a `healthy` condition on a service without a healthcheck. Pure; every problem is an Issue.
+
+A `depends_on` cycle is found here too, so it is reported with everything else, located.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from stackr.errors import Issue
+from stackr.spec.interpolate import dotted
+from stackr.spec.model import Condition, MountKind, Service, Stack
+from stackr.spec.source import Document
+
+Path_ = tuple[str | int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Claim:
+    service: str
+    replica: int
+    path: Path_
+
+
+def check_stack(stack: Stack, doc: Document) -> list[Issue]:
+    """Every cross-reference and port problem of `stack`, located through `doc`."""
+    issues: list[Issue] = []
+    for service in stack.services.values():
+        issues += _references(stack, service, doc)
+        issues += _port_ranges(service, doc)
+    issues += _port_clashes(stack, doc)
+    issues += _cycles(stack, doc)
+    return issues
+
+
+def _issue(doc: Document, path: Path_, message: str, hint: str = "") -> Issue:
+    pos = doc.locate(path)
+    layer = f" (set by {pos.layer})" if pos.layer else ""
+    return Issue(
+        file=pos.file,
+        line=pos.line,
+        column=pos.column,
+        path=dotted(path),
+        message=message + layer,
+        hint=hint,
+    )
+
+
+def _suggest(name: str, known: list[str], what: str) -> str:
+    close = difflib.get_close_matches(name, known, n=1)
+    if close:
+        return f"did you mean '{close[0]}'?"
+    if known:
+        return f"declared {what}: {', '.join(sorted(known))}"
+    return f"declare it under top-level '{what}:'"
+
+
+def _references(stack: Stack, service: Service, doc: Document) -> Iterator[Issue]:
+    at: Path_ = ("services", service.name)
+    for dep in service.depends_on:
+        target = stack.services.get(dep.service)
+        path = (*at, "depends_on", dep.service)
+        if target is None:
+            hint = _suggest(dep.service, list(stack.services), "services")
+            yield _issue(doc, path, f"depends on undeclared service '{dep.service}'", hint)
+        elif dep.condition is Condition.HEALTHY and not _has_healthcheck(target):
+            yield _issue(
+                doc,
+                path,
+                f"waits for '{dep.service}' to be healthy, but it has no healthcheck",
+                f"add a healthcheck to '{dep.service}', or use condition: started",
+            )
+    for i, mount in enumerate(service.mounts):
+        if mount.kind is MountKind.VOLUME and mount.source not in stack.volumes:
+            hint = _suggest(mount.source, list(stack.volumes), "volumes")
+            yield _issue(doc, (*at, "volumes", i), f"uses undeclared volume '{mount.source}'", hint)
+    for network in service.networks:
+        if network not in stack.networks:
+            hint = _suggest(network, [n for n in stack.networks if n != "default"], "networks")
+            path = (*at, "networks", service.networks.index(network))
+            yield _issue(doc, path, f"joins undeclared network '{network}'", hint)
+
+
+def _has_healthcheck(service: Service) -> bool:
+    return service.healthcheck is not None and service.healthcheck.test != ("NONE",)
+
+
+def _port_ranges(service: Service, doc: Document) -> Iterator[Issue]:
+    for i, rule in enumerate(service.ports):
+        if rule.host_start is None or rule.host_end is None or service.replicas == 0:
+            continue
+        count = rule.host_end - rule.host_start + 1
+        if count == service.replicas:
+            continue
+        want = f"{rule.host_start}-{rule.host_start + service.replicas - 1}"
+        noun = "replica needs" if service.replicas == 1 else "replicas need"
+        yield _issue(
+            doc,
+            ("services", service.name, "ports", i),
+            f"{service.replicas} {noun} {service.replicas} host port(s), "
+            f"'{rule.render()}' gives {count}",
+            f"publish one host port per replica, e.g. '{want}:{rule.container_port}', "
+            "or give only the container port to let the engine choose",
+        )
+
+
+def _port_clashes(stack: Stack, doc: Document) -> Iterator[Issue]:
+    claims: dict[tuple[int, str], list[tuple[str, _Claim]]] = {}
+    for service in stack.services.values():
+        for i, rule in enumerate(service.ports):
+            for replica in range(1, service.replicas + 1):
+                port = rule.host_port_for(replica)
+                if port is None:
+                    continue
+                claim = _Claim(service.name, replica, ("services", service.name, "ports", i))
+                claims.setdefault((port, rule.protocol), []).append((rule.host_ip, claim))
+    for (port, proto), holders in sorted(claims.items()):
+        for ip, claim in holders[1:]:
+            first_ip, first = holders[0]
+            if ip and first_ip and ip != first_ip:
+                continue
+            yield _issue(
+                doc,
+                claim.path,
+                f"host port {port}/{proto} is already published by "
+                f"{first.service} (replica {first.replica})",
+                "give each replica and service its own host port",
+            )
+
+
+def _cycles(stack: Stack, doc: Document) -> Iterator[Issue]:
+    """Each distinct `depends_on` cycle once, named from its alphabetically first service."""
+    seen: set[frozenset[str]] = set()
+    for start in sorted(stack.services):
+        cycle = _cycle_from(stack, start)
+        if cycle is None or frozenset(cycle) in seen or cycle[0] != start:
+            continue
+        seen.add(frozenset(cycle))
+        names = " → ".join([*cycle, cycle[0]])
+        path = ("services", start, "depends_on", cycle[1] if len(cycle) > 1 else start)
+        yield _issue(
+            doc, path, f"dependency cycle: {names}", "remove one of these depends_on entries"
+        )
+
+
+def _cycle_from(stack: Stack, start: str) -> list[str] | None:
+    """The shortest dependency path from `start` back to itself, if any (breadth first)."""
+    paths: list[list[str]] = [[start]]
+    visited: set[str] = set()
+    while paths:
+        path = paths.pop(0)
+        service = stack.services.get(path[-1])
+        for dep in service.depends_on if service else ():
+            if dep.service == start:
+                return path
+            if dep.service not in visited:
+                visited.add(dep.service)
+                paths.append([*path, dep.service])
+    return None

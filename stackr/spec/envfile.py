@@ -1,0 +1,69 @@
+"""`.env` files: Compose's rules for `KEY=value` lines.
+
+`#` starts a comment at the start of a line, or after whitespace in an unquoted value; `export `
+before a key is ignored; single quotes are literal, double quotes understand `\\n`, `\\t`, `\\"`
+and `\\\\`; an empty value is the empty string.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from stackr.errors import Issue, SpecError
+
+_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*=\s*(.*)$")
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}
+
+
+def read_env_file(path: Path, *, display: str) -> dict[str, str]:
+    """The variables of one `.env` file.
+
+    Raises:
+        SpecError: a line is not `KEY=value`, a comment or blank.
+    """
+    values: dict[str, str] = {}
+    issues: list[Issue] = []
+    text = path.read_text(encoding="utf-8", errors="replace")
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        match = _LINE.match(line)
+        if not match:
+            issues.append(
+                Issue(
+                    file=display,
+                    line=number,
+                    column=1,
+                    message=f"not a KEY=value line: {line.strip()[:40]!r}",
+                    hint="write KEY=value, or start the line with # to comment it out",
+                )
+            )
+            continue
+        values[match.group(1)] = _value(match.group(2))
+    if issues:
+        raise SpecError(issues)
+    return values
+
+
+def _value(raw: str) -> str:
+    raw = raw.strip()
+    if raw[:1] == "'" and "'" in raw[1:]:
+        return raw[1 : raw.index("'", 1)]
+    if raw[:1] == '"':
+        return _double_quoted(raw[1:])
+    comment = re.search(r"\s#", raw)
+    return (raw[: comment.start()] if comment else raw).strip()
+
+
+def _double_quoted(body: str) -> str:
+    out: list[str] = []
+    i = 0
+    while i < len(body) and body[i] != '"':
+        if body[i] == "\\" and i + 1 < len(body):
+            out.append(_ESCAPES.get(body[i + 1], "\\" + body[i + 1]))
+            i += 2
+            continue
+        out.append(body[i])
+        i += 1
+    return "".join(out)

@@ -1,0 +1,144 @@
+"""The typed, frozen model of a stack, as every layer after the loader sees it.
+
+Nothing here validates: the schema and the cross-checks in `spec` did that before a model is
+built. Values are already normalised (durations in seconds, sizes in bytes, paths absolute).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+
+class Condition(enum.Enum):
+    """What a dependent waits for before it starts."""
+
+    STARTED = "started"
+    HEALTHY = "healthy"
+    COMPLETED = "completed"
+
+
+class RestartPolicy(enum.Enum):
+    NO = "no"
+    ALWAYS = "always"
+    ON_FAILURE = "on-failure"
+    UNLESS_STOPPED = "unless-stopped"
+
+
+class MountKind(enum.Enum):
+    BIND = "bind"
+    VOLUME = "volume"
+    ANONYMOUS = "anonymous"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PortRule:
+    """One `ports` entry: a host port range (one port per replica) mapped to a container port."""
+
+    container_port: int
+    protocol: str = "tcp"
+    host_ip: str = ""
+    host_start: int | None = None  # None: the engine picks a free host port
+    host_end: int | None = None
+
+    def host_port_for(self, replica: int) -> int | None:
+        """The host port replica `replica` (1-based) publishes on, or None for an ephemeral one."""
+        if self.host_start is None:
+            return None
+        return self.host_start + replica - 1
+
+    def render(self) -> str:
+        host = ""
+        if self.host_start is not None:
+            end = f"-{self.host_end}" if self.host_end not in (None, self.host_start) else ""
+            host = f"{self.host_start}{end}:"
+        ip = f"{self.host_ip}:" if self.host_ip else ""
+        return f"{ip}{host}{self.container_port}/{self.protocol}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Mount:
+    kind: MountKind
+    source: str  # absolute host path (bind), logical volume name (volume), "" (anonymous)
+    target: str
+    read_only: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Healthcheck:
+    test: tuple[str, ...]  # ("CMD", ...), ("CMD-SHELL", "..."), or ("NONE",) to disable
+    interval: float = 30.0
+    timeout: float = 30.0
+    retries: int = 3
+    start_period: float = 0.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Build:
+    context: str  # absolute path
+    dockerfile: str = "Dockerfile"
+    args: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Dependency:
+    service: str
+    condition: Condition = Condition.STARTED
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Resources:
+    cpus: float | None = None
+    memory: int | None = None  # bytes
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Service:
+    name: str
+    image: str
+    build: Build | None = None
+    command: tuple[str, ...] | None = None
+    entrypoint: tuple[str, ...] | None = None
+    environment: Mapping[str, str] = field(default_factory=dict)
+    ports: tuple[PortRule, ...] = ()
+    mounts: tuple[Mount, ...] = ()
+    networks: tuple[str, ...] = ("default",)
+    depends_on: tuple[Dependency, ...] = ()
+    healthcheck: Healthcheck | None = None
+    replicas: int = 1
+    restart: RestartPolicy = RestartPolicy.NO
+    labels: Mapping[str, str] = field(default_factory=dict)
+    resources: Resources = field(default_factory=Resources)
+    user: str | None = None
+    working_dir: str | None = None
+    stop_grace_period: float = 10.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Volume:
+    name: str
+    driver: str = "local"
+    driver_opts: Mapping[str, str] = field(default_factory=dict)
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Network:
+    name: str
+    driver: str = "bridge"
+    internal: bool = False
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Stack:
+    """A stack file set rendered for one profile."""
+
+    name: str
+    profile: str
+    project_dir: str
+    files: tuple[str, ...]
+    services: Mapping[str, Service]
+    volumes: Mapping[str, Volume] = field(default_factory=dict)
+    networks: Mapping[str, Network] = field(default_factory=dict)

@@ -1,0 +1,218 @@
+"""Turns a validated, profile-merged document into the frozen `Stack` model.
+
+The document has passed the schema, so shapes are known; the short textual forms (ports,
+durations, sizes, volume entries) are parsed here, and a value that parses badly becomes a located
+Issue. Raw mappings end here: nothing after this module sees one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+from stackr.errors import Issue
+from stackr.spec.interpolate import dotted
+from stackr.spec.model import (
+    Build,
+    Condition,
+    Dependency,
+    Healthcheck,
+    Network,
+    Resources,
+    RestartPolicy,
+    Service,
+    Stack,
+    Volume,
+)
+from stackr.spec.source import Document
+from stackr.spec.values import (
+    parse_command,
+    parse_duration,
+    parse_mount,
+    parse_pairs,
+    parse_port,
+    parse_size,
+    scalar_text,
+)
+
+DEFAULT_NETWORK = "default"
+T = TypeVar("T")
+Path_ = tuple[str | int, ...]
+
+
+class _Builder:
+    """Collects parse issues while building, so every bad value is reported in one run."""
+
+    def __init__(self, doc: Document, env: Mapping[str, str]) -> None:
+        self.doc = doc
+        self.env = dict(env)
+        self.issues: list[Issue] = []
+
+    def parse(self, path: Path_, parser: Callable[[Any], T], value: Any, default: T) -> T:
+        try:
+            return parser(value)
+        except ValueError as error:
+            pos = self.doc.locate(path)
+            layer = f" (set by {pos.layer})" if pos.layer else ""
+            self.issues.append(
+                Issue(
+                    file=pos.file,
+                    line=pos.line,
+                    column=pos.column,
+                    path=dotted(path),
+                    message=f"{error}{layer}",
+                )
+            )
+            return default
+
+
+def stack_name(data: Mapping[str, Any], first_file: str) -> str:
+    """The stack's name: `name:`, else the stack file's directory name made engine-safe."""
+    if data.get("name"):
+        return str(data["name"])
+    directory = Path(first_file).resolve().parent.name.lower()
+    return re.sub(r"[^a-z0-9_-]+", "-", directory).strip("-_") or "stack"
+
+
+def build_stack(
+    doc: Document, *, profile: str, files: tuple[str, ...], env: Mapping[str, str]
+) -> tuple[Stack, list[Issue]]:
+    """The model of `doc` and the issues met while parsing its values."""
+    data: dict[str, Any] = doc.data
+    builder = _Builder(doc, env)
+    project_dir = str(Path(files[0]).resolve().parent)
+    name = stack_name(data, files[0])
+    services = {
+        key: _service(builder, key, raw, name=name, project_dir=project_dir)
+        for key, raw in (data.get("services") or {}).items()
+    }
+    networks = {key: _network(key, raw) for key, raw in (data.get("networks") or {}).items()}
+    if DEFAULT_NETWORK not in networks and any(
+        DEFAULT_NETWORK in s.networks for s in services.values()
+    ):
+        networks[DEFAULT_NETWORK] = Network(name=DEFAULT_NETWORK)
+    volumes = {key: _volume(key, raw) for key, raw in (data.get("volumes") or {}).items()}
+    stack = Stack(
+        name=name,
+        profile=profile,
+        project_dir=project_dir,
+        files=files,
+        services=services,
+        volumes=volumes,
+        networks=networks,
+    )
+    return stack, builder.issues
+
+
+def _service(b: _Builder, key: str, raw: dict[str, Any], *, name: str, project_dir: str) -> Service:
+    at: Path_ = ("services", key)
+    build = _build(raw.get("build"), project_dir)
+    grace = raw.get("stop_grace_period", 10)
+    return Service(
+        name=key,
+        image=str(raw.get("image") or f"{name}-{key}"),
+        build=build,
+        command=parse_command(raw["command"]) if "command" in raw else None,
+        entrypoint=parse_command(raw["entrypoint"]) if "entrypoint" in raw else None,
+        environment=parse_pairs(raw.get("environment") or {}, env=b.env),
+        ports=tuple(
+            b.parse((*at, "ports", i), parse_port, port, _NO_PORT)
+            for i, port in enumerate(raw.get("ports") or [])
+        ),
+        mounts=tuple(
+            b.parse((*at, "volumes", i), _mount_parser(project_dir), entry, _NO_MOUNT)
+            for i, entry in enumerate(raw.get("volumes") or [])
+        ),
+        networks=tuple(raw.get("networks") or [DEFAULT_NETWORK]),
+        depends_on=_dependencies(raw.get("depends_on")),
+        healthcheck=_healthcheck(b, (*at, "healthcheck"), raw.get("healthcheck")),
+        replicas=int(raw.get("replicas", 1)),
+        restart=RestartPolicy(str(raw.get("restart", "no"))),
+        labels=parse_pairs(raw.get("labels") or {}),
+        resources=_resources(b, (*at, "resources"), raw.get("resources") or {}),
+        user=scalar_text(raw["user"]) if "user" in raw else None,
+        working_dir=raw.get("working_dir"),
+        stop_grace_period=b.parse((*at, "stop_grace_period"), parse_duration, grace, 10.0),
+    )
+
+
+_NO_PORT = parse_port("1")
+_NO_MOUNT = parse_mount("/invalid", base_dir="/")
+
+
+def _mount_parser(project_dir: str) -> Callable[[Any], Any]:
+    return lambda entry: parse_mount(str(entry), base_dir=project_dir)
+
+
+def _build(raw: Any, project_dir: str) -> Build | None:
+    if raw is None:
+        return None
+    if isinstance(raw, str):
+        raw = {"context": raw}
+    context = Path(raw.get("context", "."))
+    absolute = context if context.is_absolute() else Path(project_dir) / context
+    return Build(
+        context=str(absolute.resolve()),
+        dockerfile=str(raw.get("dockerfile", "Dockerfile")),
+        args=parse_pairs(raw.get("args") or {}),
+    )
+
+
+def _dependencies(raw: Any) -> tuple[Dependency, ...]:
+    if not raw:
+        return ()
+    if isinstance(raw, list):
+        return tuple(Dependency(service=str(name)) for name in raw)
+    return tuple(
+        Dependency(service=str(name), condition=Condition((opts or {}).get("condition", "started")))
+        for name, opts in raw.items()
+    )
+
+
+def _healthcheck(b: _Builder, at: Path_, raw: Any) -> Healthcheck | None:
+    if not raw:
+        return None
+    if raw.get("disable"):
+        return Healthcheck(test=("NONE",))
+    test = raw.get("test")
+    if isinstance(test, str):
+        test_items: tuple[str, ...] = ("CMD-SHELL", test)
+    else:
+        test_items = tuple(str(item) for item in test or ())
+    return Healthcheck(
+        test=test_items,
+        interval=b.parse((*at, "interval"), parse_duration, raw.get("interval", 30), 30.0),
+        timeout=b.parse((*at, "timeout"), parse_duration, raw.get("timeout", 30), 30.0),
+        retries=int(raw.get("retries", 3)),
+        start_period=b.parse(
+            (*at, "start_period"), parse_duration, raw.get("start_period", 0), 0.0
+        ),
+    )
+
+
+def _resources(b: _Builder, at: Path_, raw: dict[str, Any]) -> Resources:
+    cpus = float(raw["cpus"]) if "cpus" in raw else None
+    memory = b.parse((*at, "memory"), parse_size, raw["memory"], 0) if "memory" in raw else None
+    return Resources(cpus=cpus, memory=memory)
+
+
+def _network(key: str, raw: Any) -> Network:
+    raw = raw or {}
+    return Network(
+        name=key,
+        driver=str(raw.get("driver", "bridge")),
+        internal=bool(raw.get("internal", False)),
+        labels=parse_pairs(raw.get("labels") or {}),
+    )
+
+
+def _volume(key: str, raw: Any) -> Volume:
+    raw = raw or {}
+    return Volume(
+        name=key,
+        driver=str(raw.get("driver", "local")),
+        driver_opts=parse_pairs(raw.get("driver_opts") or {}),
+        labels=parse_pairs(raw.get("labels") or {}),
+    )

@@ -1,0 +1,82 @@
+"""The effective stack in its normalised, canonical form: what `stackr config` prints.
+
+`environment` and `labels` are mappings, defaults are filled in, ports and volumes have one
+canonical shape, durations are seconds written as `Ns`, sizes are bytes. Pure.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from stackr.spec.model import Healthcheck, Mount, MountKind, Service, Stack
+
+
+def render_stack(stack: Stack) -> dict[str, Any]:
+    """`stack` as plain data, keys in a stable order."""
+    return {
+        "name": stack.name,
+        "profile": stack.profile,
+        "services": {name: _service(s) for name, s in sorted(stack.services.items())},
+        "volumes": {
+            name: {"driver": v.driver, "driver_opts": dict(v.driver_opts), "labels": dict(v.labels)}
+            for name, v in sorted(stack.volumes.items())
+        },
+        "networks": {
+            name: {"driver": n.driver, "internal": n.internal, "labels": dict(n.labels)}
+            for name, n in sorted(stack.networks.items())
+        },
+    }
+
+
+def _service(service: Service) -> dict[str, Any]:
+    out: dict[str, Any] = {"image": service.image}
+    if service.build is not None:
+        out["build"] = {
+            "context": service.build.context,
+            "dockerfile": service.build.dockerfile,
+            "args": dict(service.build.args),
+        }
+    if service.entrypoint is not None:
+        out["entrypoint"] = list(service.entrypoint)
+    if service.command is not None:
+        out["command"] = list(service.command)
+    out |= {
+        "environment": dict(sorted(service.environment.items())),
+        "ports": [rule.render() for rule in service.ports],
+        "volumes": [_mount(m) for m in service.mounts],
+        "networks": list(service.networks),
+        "depends_on": {d.service: {"condition": d.condition.value} for d in service.depends_on},
+        "replicas": service.replicas,
+        "restart": service.restart.value,
+        "labels": dict(sorted(service.labels.items())),
+        "resources": {"cpus": service.resources.cpus, "memory": service.resources.memory},
+        "stop_grace_period": _seconds(service.stop_grace_period),
+    }
+    if service.healthcheck is not None:
+        out["healthcheck"] = _healthcheck(service.healthcheck)
+    if service.user is not None:
+        out["user"] = service.user
+    if service.working_dir is not None:
+        out["working_dir"] = service.working_dir
+    return out
+
+
+def _mount(mount: Mount) -> str:
+    mode = ":ro" if mount.read_only else ""
+    if mount.kind is MountKind.ANONYMOUS:
+        return f"{mount.target}{mode}"
+    return f"{mount.source}:{mount.target}{mode}"
+
+
+def _healthcheck(check: Healthcheck) -> dict[str, Any]:
+    return {
+        "test": list(check.test),
+        "interval": _seconds(check.interval),
+        "timeout": _seconds(check.timeout),
+        "retries": check.retries,
+        "start_period": _seconds(check.start_period),
+    }
+
+
+def _seconds(value: float) -> str:
+    return f"{value:g}s"

@@ -1,0 +1,131 @@
+"""Parsers for the short textual forms of the stack file: durations, sizes, ports, volume entries.
+
+The schema has already checked the shape of each string; these turn it into typed values. A
+`ValueError` here means a value the schema's pattern let through but that still makes no sense
+(e.g. a port range that ends before it starts); the caller turns it into a located Issue.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+
+from stackr.spec.model import Mount, MountKind, PortRule
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|ms|s|m|h)")
+_DURATION_UNITS = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+_SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s*([bkmg]?)b?$", re.IGNORECASE)
+_SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
+_PORT = re.compile(
+    r"^(?:(?P<ip>\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-fA-F:]+\]):)?"
+    r"(?:(?P<start>\d+)(?:-(?P<end>\d+))?:)?"
+    r"(?P<container>\d+)(?:/(?P<proto>tcp|udp|sctp))?$"
+)
+
+
+def parse_duration(value: object) -> float:
+    """`2s`, `1m30s`, `500ms` or a number of seconds → seconds."""
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a duration")
+    if isinstance(value, int | float):
+        return float(value)
+    text = str(value).strip()
+    parts = _DURATION_PART.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        raise ValueError(f"{text!r} is not a duration")
+    return sum(float(n) * _DURATION_UNITS[u] for n, u in parts)
+
+
+def parse_size(value: object) -> int:
+    """`256m`, `1g`, `512k` or a number of bytes → bytes."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    match = _SIZE.match(str(value).strip())
+    if not match:
+        raise ValueError(f"{value!r} is not a size")
+    return int(float(match.group(1)) * _SIZE_UNITS[match.group(2).lower()])
+
+
+def parse_port(value: object) -> PortRule:
+    """Compose's short port syntax `[IP:][HOST[-END]:]CONTAINER[/PROTO]` → PortRule."""
+    match = _PORT.match(str(value).strip())
+    if not match:
+        raise ValueError(f"{value!r} is not a port")
+    container = int(match.group("container"))
+    start = int(match.group("start")) if match.group("start") else None
+    end = int(match.group("end")) if match.group("end") else start
+    for port in (container, start, end):
+        if port is not None and not 0 < port < 65536:
+            raise ValueError(f"port {port} is out of range 1-65535")
+    if start is not None and end is not None and end < start:
+        raise ValueError(f"port range {start}-{end} ends before it starts")
+    return PortRule(
+        container_port=container,
+        protocol=match.group("proto") or "tcp",
+        host_ip=(match.group("ip") or "").strip("[]"),
+        host_start=start,
+        host_end=end,
+    )
+
+
+def parse_mount(value: str, *, base_dir: str) -> Mount:
+    """`SOURCE:TARGET[:ro|rw]` or `TARGET` → Mount; a path-like source is a bind, relative to
+    `base_dir`; anything else names a volume declared in the stack."""
+    parts = value.split(":")
+    mode = ""
+    if len(parts) >= 2 and parts[-1] in ("ro", "rw"):
+        mode = parts.pop()
+    if len(parts) == 1:
+        return Mount(kind=MountKind.ANONYMOUS, source="", target=parts[0], read_only=mode == "ro")
+    if len(parts) != 2 or not parts[0] or not parts[1].startswith("/"):
+        raise ValueError(f"{value!r} is not SOURCE:TARGET[:ro|rw] with an absolute TARGET")
+    source, target = parts
+    if source.startswith((".", "/", "~")):
+        path = Path(source).expanduser()
+        absolute = path if path.is_absolute() else Path(base_dir) / path
+        return Mount(
+            kind=MountKind.BIND,
+            source=str(absolute.resolve()),
+            target=target,
+            read_only=mode == "ro",
+        )
+    return Mount(kind=MountKind.VOLUME, source=source, target=target, read_only=mode == "ro")
+
+
+def parse_command(value: object) -> tuple[str, ...]:
+    """A command or entrypoint: a list as given, a string split as a shell would (like Compose)."""
+    if isinstance(value, list):
+        return tuple(str(item) for item in value)
+    return tuple(shlex.split(str(value)))
+
+
+def parse_pairs(value: object, *, env: dict[str, str] | None = None) -> dict[str, str]:
+    """`environment`/`labels` in either form (mapping, or list of `KEY=value`) → mapping.
+
+    A key with no value (`KEY` in a list, `KEY:` with null in a mapping) takes its value from
+    `env` when given and set there, and is dropped otherwise, as Compose does.
+    """
+    items: list[tuple[str, object]]
+    if isinstance(value, dict):
+        items = list(value.items())
+    else:
+        items = []
+        for entry in value if isinstance(value, list) else []:
+            key, sep, rest = str(entry).partition("=")
+            items.append((key, rest if sep else None))
+    result: dict[str, str] = {}
+    for key, raw in items:
+        if raw is None:
+            if env is not None and key in env:
+                result[key] = env[key]
+            continue
+        result[key] = scalar_text(raw)
+    return result
+
+
+def scalar_text(value: object) -> str:
+    """A YAML scalar as the text the engine gets (`true` → "true", like Compose)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

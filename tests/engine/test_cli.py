@@ -1,0 +1,100 @@
+"""The `stackr` command end to end against the real engine: exit codes and what it prints."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+from conftest import IMAGE, SLEEPER, StackFixture
+
+from stackr.cli.app import main
+
+pytestmark = pytest.mark.engine
+
+
+def _simple(stack: StackFixture, **service: object) -> str:
+    spec = {"services": {"app": {"image": IMAGE, "command": SLEEPER, **service}}}
+    return str(stack.write(spec))
+
+
+def test_up_ps_plan_down(stack: StackFixture, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _simple(stack, replicas=2)
+    assert main(["up", "-f", path]) == 0
+    assert main(["ps", "-f", path]) == 0
+    shown = capsys.readouterr().out
+    assert f"{stack.name}-dev-app-1" in shown
+    assert f"{stack.name}-dev-app-2" in shown
+    assert main(["plan", "-f", path]) == 0
+    assert "nothing to do" in capsys.readouterr().out
+    assert main(["down", "-f", path]) == 0
+    assert stack.containers() == {}
+
+
+def test_logs_prefix_lines_with_container(stack: StackFixture, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _simple(stack, command=["sh", "-c", "echo hello-from-app"], restart="no")
+    assert main(["up", "-f", path]) == 0
+    capsys.readouterr()
+    assert main(["logs", "--file", path, "app"]) == 0
+    assert f"{stack.name}-dev-app-1 | hello-from-app" in capsys.readouterr().out
+
+
+def test_cycle_is_refused_before_any_engine_call(
+    stack: StackFixture, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import stackr.docker_engine
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the engine was contacted for a cyclic stack")
+
+    monkeypatch.setattr(stackr.docker_engine.DockerEngine, "__init__", refuse)
+    spec = {"services": {
+        "web": {"image": IMAGE, "depends_on": ["api"]},
+        "api": {"image": IMAGE, "depends_on": ["web"]},
+    }}
+    assert main(["up", "-f", str(stack.write(spec))]) == 1
+    assert "dependency cycle: api → web → api" in capsys.readouterr().err
+    assert stack.containers() == {}
+
+
+def test_missing_image_is_a_clear_error(stack: StackFixture, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = {"services": {"app": {"image": "stackr-test/absent:0"}}}
+    assert main(["up", "-f", str(stack.write(spec))]) == 1
+    err = capsys.readouterr().err
+    assert "stackr-test/absent:0 is not on this engine and could not be pulled" in err
+    assert "hint:" in err
+    assert stack.containers() == {}
+
+
+def test_port_already_taken_is_a_clear_error(stack: StackFixture, capsys: pytest.CaptureFixture[str]) -> None:
+    holder = socket.socket()
+    holder.bind(("0.0.0.0", 0))
+    holder.listen()
+    port = holder.getsockname()[1]
+    try:
+        assert main(["up", "-f", _simple(stack, ports=[f"{port}:8080"])]) == 1
+    finally:
+        holder.close()
+    err = capsys.readouterr().err
+    assert f"{stack.name}-dev-app-1" in err
+    assert "Traceback" not in err
+
+
+def test_build_tags_and_runs_the_image(stack: StackFixture, capsys: pytest.CaptureFixture[str]) -> None:
+    context = stack.folder / "app"
+    context.mkdir()
+    (context / "Dockerfile").write_text(
+        f"FROM {IMAGE}\nARG GREETING=none\nRUN echo $GREETING > /greeting\n"
+    )
+    spec = {"services": {"app": {
+        "build": {"context": "./app", "args": {"GREETING": "built-by-stackr"}},
+        "command": ["sh", "-c", "cat /greeting"], "restart": "no"}}}
+    path = str(stack.write(spec))
+    try:
+        assert main(["up", "-f", path]) == 0
+        capsys.readouterr()
+        assert main(["logs", "--file", path]) == 0
+        assert "built-by-stackr" in capsys.readouterr().out
+        assert stack.sdk.images.get(f"{stack.name}-app")
+    finally:
+        main(["down", "-f", path])
+        stack.sdk.images.remove(f"{stack.name}-app", force=True)

@@ -1,0 +1,167 @@
+"""`up`, a second `up`, changes, scaling, `down` and profiles, against the real engine."""
+
+from __future__ import annotations
+
+import socket
+import urllib.request
+
+import pytest
+from conftest import IMAGE, SLEEPER, WEB, StackFixture
+
+pytestmark = pytest.mark.engine
+
+
+def _free_port_range(count: int) -> int:
+    """A base port with `count` consecutive ports free on the host right now."""
+    for base in range(20000, 60000, 97):
+        sockets = []
+        try:
+            for port in range(base, base + count):
+                s = socket.socket()
+                s.bind(("0.0.0.0", port))
+                sockets.append(s)
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in sockets:
+                s.close()
+    raise RuntimeError("no free port range")
+
+
+def _shop(base: int, replicas: int = 2) -> dict[str, object]:
+    return {
+        "services": {
+            "web": {
+                "image": IMAGE,
+                "command": WEB,
+                "replicas": replicas,
+                "ports": [f"{base}-{base + replicas - 1}:8080"],
+                "networks": ["front", "back"],
+                "depends_on": {"db": {"condition": "healthy"}},
+                "healthcheck": {"test": ["CMD", "wget", "-q", "-O-", "http://localhost:8080/"],
+                                "interval": "1s", "timeout": "1s", "retries": 5},
+                "environment": {"LOG_LEVEL": "info"},
+                "stop_grace_period": "2s",
+            },
+            "db": {
+                "image": IMAGE,
+                "command": SLEEPER,
+                "volumes": ["data:/var/lib/data"],
+                "networks": ["back"],
+                "healthcheck": {"test": ["CMD", "true"], "interval": "1s", "retries": 3},
+            },
+        },
+        "volumes": {"data": {}},
+        "networks": {"front": {}, "back": {"internal": True}},
+    }
+
+
+def _get(port: int) -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
+        return response.read().decode().strip()
+
+
+def test_up_creates_named_labelled_objects(stack: StackFixture) -> None:
+    base = _free_port_range(2)
+    stack.up(stack.write(_shop(base)))
+    n = stack.name
+    containers = stack.containers()
+    assert sorted(containers) == [f"{n}-dev-db-1", f"{n}-dev-web-1", f"{n}-dev-web-2"]
+    assert stack.networks() == [f"{n}-dev-back", f"{n}-dev-front"]
+    assert stack.volumes() == [f"{n}-dev-data"]
+    labels = containers[f"{n}-dev-web-2"].labels
+    assert (labels["io.stackr.stack"], labels["io.stackr.profile"]) == (n, "dev")
+    assert (labels["io.stackr.service"], labels["io.stackr.replica"]) == ("web", "2")
+    assert len(labels["io.stackr.spec-hash"]) == 20
+    assert all(c.status == "running" for c in containers.values())
+
+
+def test_each_replica_publishes_its_own_host_port(stack: StackFixture) -> None:
+    base = _free_port_range(2)
+    stack.up(stack.write(_shop(base)))
+    hosts = {_get(base), _get(base + 1)}
+    assert len(hosts) == 2  # two different replicas answered
+
+
+def test_replicas_answer_to_the_service_name(stack: StackFixture) -> None:
+    base = _free_port_range(2)
+    stack.up(stack.write(_shop(base)))
+    client = stack.containers()[f"{stack.name}-dev-db-1"]
+    # db is only on `back`: web's replicas must answer there by service name too.
+    script = "for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do " \
+             "wget -q -O- http://web:8080/; done"
+    code, output = client.exec_run(["sh", "-c", script])
+    assert code == 0
+    ids = {line for line in output.decode().split() if line}
+    web_ids = {c.id[:12] for name, c in stack.containers().items() if "-web-" in name}
+    assert ids == web_ids  # both replicas served requests: DNS round robin
+
+
+def test_second_up_changes_nothing(stack: StackFixture) -> None:
+    path = stack.write(_shop(_free_port_range(2)))
+    stack.up(path)
+    before = {name: (c.id, c.attrs["State"]["StartedAt"]) for name, c in stack.containers().items()}
+    result = stack.up(path)
+    after = {name: (c.id, c.attrs["State"]["StartedAt"]) for name, c in stack.containers().items()}
+    assert result.plan.pending() == ()
+    assert after == before
+
+
+def test_changed_service_is_recreated_others_kept(stack: StackFixture) -> None:
+    base = _free_port_range(2)
+    stack.up(stack.write(_shop(base)))
+    before = {name: c.id for name, c in stack.containers().items()}
+    spec = _shop(base)
+    spec["services"]["web"]["environment"] = {"LOG_LEVEL": "debug"}  # type: ignore[index]
+    stack.up(stack.write(spec))
+    after = stack.containers()
+    n = stack.name
+    assert after[f"{n}-dev-db-1"].id == before[f"{n}-dev-db-1"]
+    for replica in (1, 2):
+        name = f"{n}-dev-web-{replica}"
+        assert after[name].id != before[name]
+        assert "LOG_LEVEL=debug" in after[name].attrs["Config"]["Env"]
+
+
+def test_scale_down_removes_surplus_replicas(stack: StackFixture) -> None:
+    base = _free_port_range(3)
+    stack.up(stack.write(_shop(base, replicas=3)))
+    stack.up(stack.write(_shop(base, replicas=1)))
+    n = stack.name
+    assert sorted(stack.containers()) == [f"{n}-dev-db-1", f"{n}-dev-web-1"]
+
+
+def test_down_keeps_volumes_and_down_volumes_removes_them(stack: StackFixture) -> None:
+    path = stack.write(_shop(_free_port_range(2)))
+    stack.up(path)
+    db = stack.containers()[f"{stack.name}-dev-db-1"]
+    db.exec_run(["sh", "-c", "echo sentinel > /var/lib/data/proof"])
+    stack.down(path)
+    assert stack.containers() == {}
+    assert stack.networks() == []
+    assert stack.volumes() == [f"{stack.name}-dev-data"]
+    stack.up(path)
+    db = stack.containers()[f"{stack.name}-dev-db-1"]
+    assert db.exec_run(["cat", "/var/lib/data/proof"]).output.decode().strip() == "sentinel"
+    stack.down(path, volumes=True)
+    assert stack.volumes() == []
+
+
+def test_two_profiles_run_side_by_side(stack: StackFixture) -> None:
+    spec = _shop(_free_port_range(1), replicas=1)
+    dev_port, staging_port = _free_port_range(1), _free_port_range(1) + 1
+    spec["profiles"] = {
+        "dev": {"services": {"web": {"ports": [f"{dev_port}:8080"]}}},
+        "staging": {"services": {"web": {"ports": [f"{staging_port}:8080"]}}},
+    }
+    path = stack.write(spec)
+    stack.up(path, "dev")
+    stack.up(path, "staging")
+    n = stack.name
+    assert sorted(stack.containers("dev")) == [f"{n}-dev-db-1", f"{n}-dev-web-1"]
+    assert sorted(stack.containers("staging")) == [f"{n}-staging-db-1", f"{n}-staging-web-1"]
+    assert stack.volumes() == [f"{n}-dev-data", f"{n}-staging-data"]
+    assert _get(dev_port) != _get(staging_port)
+    stack.down(path, "dev")
+    assert sorted(stack.containers()) == [f"{n}-staging-db-1", f"{n}-staging-web-1"]

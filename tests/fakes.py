@@ -1,0 +1,170 @@
+"""An in-memory Engine for unit tests: it keeps containers, networks and volumes as the Docker
+engine would (by name, with labels), counts every call, and can be told that a service's
+containers exit with a code or turn unhealthy."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from stackr.desired import ContainerSpec, NetworkSpec, VolumeSpec
+from stackr.engine import ContainerStatus
+from stackr.errors import EngineError
+from stackr.observed import (
+    LABEL_NETWORK,
+    LABEL_PROFILE,
+    LABEL_REPLICA,
+    LABEL_SERVICE,
+    LABEL_SPEC_HASH,
+    LABEL_STACK,
+    LABEL_VOLUME,
+    ObservedContainer,
+    ObservedNetwork,
+    ObservedState,
+    ObservedVolume,
+)
+
+
+@dataclass
+class FakeContainer:
+    spec: ContainerSpec
+    state: str = "created"
+    exit_code: int | None = None
+    health: str = ""
+    image_id: str = ""
+
+
+@dataclass
+class FakeEngine:
+    images: dict[str, str] = field(default_factory=dict)  # ref -> id
+    containers: dict[str, FakeContainer] = field(default_factory=dict)
+    networks: dict[str, NetworkSpec] = field(default_factory=dict)
+    volumes: dict[str, VolumeSpec] = field(default_factory=dict)
+    exit_codes: dict[str, int] = field(default_factory=dict)  # service -> exit code on start
+    unhealthy: set[str] = field(default_factory=set)  # services whose replicas turn unhealthy
+    calls: Counter[str] = field(default_factory=Counter)
+    log: list[str] = field(default_factory=list)  # mutating calls, in order
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def _record(self, call: str, subject: str = "") -> None:
+        with self._lock:
+            self.calls[call] += 1
+            if subject:
+                self.log.append(f"{call} {subject}")
+
+    def observe(self, stack: str, profile: str, *, images: tuple[str, ...] = ()) -> ObservedState:
+        self._record("observe")
+
+        def owned(labels: object) -> bool:
+            assert isinstance(labels, dict)
+            return labels.get(LABEL_STACK) == stack and labels.get(LABEL_PROFILE) == profile
+
+        return ObservedState(
+            containers=tuple(
+                ObservedContainer(
+                    name=name,
+                    id=f"id-{name}",
+                    service=c.spec.labels[LABEL_SERVICE],
+                    replica=int(c.spec.labels[LABEL_REPLICA]),
+                    spec_hash=c.spec.labels[LABEL_SPEC_HASH],
+                    state=c.state,
+                    health=c.health,
+                    image_id=c.image_id,
+                )
+                for name, c in sorted(self.containers.items())
+                if owned(dict(c.spec.labels))
+            ),
+            networks=tuple(
+                ObservedNetwork(
+                    name=n,
+                    id=f"id-{n}",
+                    network=s.labels[LABEL_NETWORK],
+                    spec_hash=s.labels[LABEL_SPEC_HASH],
+                )
+                for n, s in sorted(self.networks.items())
+                if owned(dict(s.labels))
+            ),
+            volumes=tuple(
+                ObservedVolume(
+                    name=n, volume=s.labels[LABEL_VOLUME], spec_hash=s.labels[LABEL_SPEC_HASH]
+                )
+                for n, s in sorted(self.volumes.items())
+                if owned(dict(s.labels))
+            ),
+            images={ref: self.images[ref] for ref in images if ref in self.images},
+        )
+
+    def ensure_image(self, spec: ContainerSpec, *, build: bool) -> None:
+        self._record("ensure_image")
+        if spec.image not in self.images:
+            if spec.build is None:
+                raise EngineError(
+                    f"image {spec.image} is not on this engine and could not be pulled"
+                )
+            self.images[spec.image] = f"sha256:built-{spec.image}"
+
+    def create_network(self, spec: NetworkSpec) -> None:
+        self._record("create_network", spec.name)
+        if spec.name in self.networks:
+            raise EngineError(f"network {spec.name} already exists")
+        self.networks[spec.name] = spec
+
+    def remove_network(self, name: str) -> None:
+        self._record("remove_network", name)
+        self.networks.pop(name, None)
+
+    def create_volume(self, spec: VolumeSpec) -> None:
+        self._record("create_volume", spec.name)
+        self.volumes[spec.name] = spec
+
+    def remove_volume(self, name: str) -> None:
+        self._record("remove_volume", name)
+        self.volumes.pop(name, None)
+
+    def create_container(self, spec: ContainerSpec) -> None:
+        self._record("create_container", spec.name)
+        if spec.name in self.containers:
+            raise EngineError(f"container name {spec.name} is already in use")
+        for network in spec.networks:
+            if network not in self.networks:
+                raise EngineError(f"network {network} not found")
+        image_id = self.images.get(spec.image, "")
+        self.containers[spec.name] = FakeContainer(spec=spec, image_id=image_id)
+
+    def start_container(self, name: str) -> None:
+        self._record("start_container", name)
+        container = self.containers[name]
+        service = container.spec.service
+        if service in self.exit_codes:
+            container.state, container.exit_code = "exited", self.exit_codes[service]
+            return
+        container.state = "running"
+        if container.spec.healthcheck is not None:
+            container.health = "unhealthy" if service in self.unhealthy else "healthy"
+
+    def remove_container(self, name: str, *, timeout: float) -> None:
+        self._record("remove_container", name)
+        self.containers.pop(name, None)
+
+    def container_status(self, name: str) -> ContainerStatus:
+        self._record("container_status")
+        c = self.containers[name]
+        return ContainerStatus(state=c.state, health=c.health, exit_code=c.exit_code)
+
+    def logs(
+        self, names: list[str], *, follow: bool, tail: int | None
+    ) -> Iterator[tuple[str, str]]:
+        for name in names:
+            yield name, f"log of {name}"
+
+    def last_log_lines(self, name: str, count: int) -> list[str]:
+        return [f"last words of {name}"]
+
+    def mutations(self) -> int:
+        return sum(
+            n
+            for call, n in self.calls.items()
+            if call not in ("observe", "container_status", "ensure_image")
+        )

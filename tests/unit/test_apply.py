@@ -1,0 +1,140 @@
+"""Applying plans to the in-memory engine: order along the graph, conditions, failures."""
+
+from __future__ import annotations
+
+import pytest
+from fakes import FakeEngine
+
+from stackr import api
+from stackr.errors import ApplyError
+
+IMAGES = {"img:1": "sha256:111"}
+
+
+def _up(path, engine: FakeEngine, profile: str = "dev") -> api.UpResult:  # type: ignore[no-untyped-def]
+    loaded = api.load([str(path)], profile=profile, env={})
+    return api.up(loaded, engine, options=api.UpOptions(jobs=4, wait_timeout=2))
+
+
+CHAIN = {
+    "name": "shop",
+    "services": {
+        "migrate": {"image": "img:1", "restart": "no"},
+        "db": {
+            "image": "img:1",
+            "healthcheck": {"test": ["CMD", "true"]},
+            "volumes": ["data:/data"],
+        },
+        "web": {
+            "image": "img:1",
+            "replicas": 2,
+            "depends_on": {"db": {"condition": "healthy"}, "migrate": {"condition": "completed"}},
+        },
+    },
+    "volumes": {"data": {}},
+}
+
+
+def test_up_creates_dependencies_before_dependents(write_stack) -> None:  # type: ignore[no-untyped-def]
+    engine = FakeEngine(images=dict(IMAGES), exit_codes={"migrate": 0})
+    _up(write_stack(CHAIN), engine)
+    log = engine.log
+    assert log.index("create_volume shop-dev-data") < log.index("create_container shop-dev-db-1")
+    assert log.index("start_container shop-dev-db-1") < log.index("create_container shop-dev-web-1")
+    assert log.index("start_container shop-dev-migrate-1") < log.index(
+        "create_container shop-dev-web-2"
+    )
+
+
+def test_second_up_makes_no_mutating_call(write_stack) -> None:  # type: ignore[no-untyped-def]
+    engine = FakeEngine(images=dict(IMAGES), exit_codes={"migrate": 0})
+    path = write_stack(CHAIN)
+    _up(path, engine)
+    before = engine.mutations()
+    engine.calls.clear()
+    result = _up(path, engine)
+    assert result.plan.pending() == ()
+    assert engine.mutations() == 0
+    assert engine.calls["observe"] == 1
+    assert engine.calls["container_status"] == 0  # a no-op up does not wait for health again
+    assert before > 0
+
+
+def test_failed_job_stops_dependents_and_names_it(write_stack) -> None:  # type: ignore[no-untyped-def]
+    engine = FakeEngine(images=dict(IMAGES), exit_codes={"migrate": 3})
+    with pytest.raises(ApplyError) as caught:
+        _up(write_stack(CHAIN), engine)
+    failures = caught.value.failures
+    assert "exited with code 3" in failures["migrate:completed (wait)"]
+    assert "last words of shop-dev-migrate-1" in failures["migrate:completed (wait)"]
+    assert "shop-dev-web-1" not in engine.containers
+    assert "shop-dev-db-1" in engine.containers  # an unrelated branch is not torn down
+
+
+def test_unhealthy_dependency_fails_up(write_stack) -> None:  # type: ignore[no-untyped-def]
+    engine = FakeEngine(images=dict(IMAGES), exit_codes={"migrate": 0}, unhealthy={"db"})
+    with pytest.raises(ApplyError) as caught:
+        _up(write_stack(CHAIN), engine)
+    assert "shop-dev-db-1 is unhealthy" in caught.value.failures["db:healthy (wait)"]
+    assert not any(name.startswith("shop-dev-web") for name in engine.containers)
+
+
+def test_missing_image_without_build_is_an_error(write_stack) -> None:  # type: ignore[no-untyped-def]
+    from stackr.errors import EngineError
+
+    engine = FakeEngine()
+    with pytest.raises(EngineError, match="img:1 is not on this engine"):
+        _up(write_stack({"services": {"web": {"image": "img:1"}}}), engine)
+    assert engine.mutations() == 0
+
+
+def test_profiles_are_isolated(write_stack) -> None:  # type: ignore[no-untyped-def]
+    spec = {
+        "name": "shop",
+        "services": {"web": {"image": "img:1"}},
+        "profiles": {"dev": {}, "staging": {"services": {"web": {"replicas": 2}}}},
+    }
+    engine = FakeEngine(images=dict(IMAGES))
+    path = write_stack(spec)
+    _up(path, engine, "dev")
+    _up(path, engine, "staging")
+    assert sorted(engine.containers) == [
+        "shop-dev-web-1",
+        "shop-staging-web-1",
+        "shop-staging-web-2",
+    ]
+    assert sorted(engine.networks) == ["shop-dev-default", "shop-staging-default"]
+
+
+def test_recreate_replaces_one_replica_at_a_time(write_stack) -> None:  # type: ignore[no-untyped-def]
+    spec = {"name": "shop", "services": {"web": {"image": "img:1", "replicas": 3}}}
+    engine = FakeEngine(images=dict(IMAGES))
+    path = write_stack(spec)
+    _up(path, engine)
+    engine.log.clear()
+    spec["services"]["web"]["environment"] = {"A": "b"}  # type: ignore[index]
+    _up(write_stack(spec), engine)
+    assert engine.log == [
+        "remove_container shop-dev-web-1",
+        "create_container shop-dev-web-1",
+        "start_container shop-dev-web-1",
+        "remove_container shop-dev-web-2",
+        "create_container shop-dev-web-2",
+        "start_container shop-dev-web-2",
+        "remove_container shop-dev-web-3",
+        "create_container shop-dev-web-3",
+        "start_container shop-dev-web-3",
+    ]
+
+
+def test_down_removes_containers_and_networks_keeps_volumes(write_stack) -> None:  # type: ignore[no-untyped-def]
+    engine = FakeEngine(images=dict(IMAGES), exit_codes={"migrate": 0})
+    path = write_stack(CHAIN)
+    _up(path, engine)
+    loaded = api.load([str(path)], profile="dev", env={})
+    api.down("shop", "dev", engine, volumes=False, loaded=loaded)
+    assert engine.containers == {}
+    assert engine.networks == {}
+    assert list(engine.volumes) == ["shop-dev-data"]
+    api.down("shop", "dev", engine, volumes=True, loaded=loaded)
+    assert engine.volumes == {}

@@ -1,0 +1,113 @@
+"""Parsers of the short textual forms: durations, sizes, ports, volume entries, commands."""
+
+from __future__ import annotations
+
+import pytest
+
+from stackr.spec.model import Mount, MountKind, PortRule
+from stackr.spec.values import (
+    parse_command,
+    parse_duration,
+    parse_mount,
+    parse_pairs,
+    parse_port,
+    parse_size,
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("2s", 2.0), ("1m30s", 90.0), ("500ms", 0.5), ("1h", 3600.0), ("1.5s", 1.5), (3, 3.0)],
+)
+def test_duration(text: object, seconds: float) -> None:
+    assert parse_duration(text) == seconds
+
+
+def test_duration_rejects_garbage() -> None:
+    with pytest.raises(ValueError, match="not a duration"):
+        parse_duration("2 seconds")
+
+
+@pytest.mark.parametrize(
+    ("text", "size"),
+    [
+        ("256m", 256 * 1024**2),
+        ("1g", 1024**3),
+        ("512k", 512 * 1024),
+        (100, 100),
+        ("1.5g", int(1.5 * 1024**3)),
+    ],
+)
+def test_size(text: object, size: int) -> None:
+    assert parse_size(text) == size
+
+
+@pytest.mark.parametrize(
+    ("text", "rule"),
+    [
+        ("8080", PortRule(container_port=8080)),
+        (8080, PortRule(container_port=8080)),
+        ("8081-8083:80", PortRule(container_port=80, host_start=8081, host_end=8083)),
+        (
+            "127.0.0.1:9000-9002:9000/udp",
+            PortRule(
+                container_port=9000,
+                protocol="udp",
+                host_ip="127.0.0.1",
+                host_start=9000,
+                host_end=9002,
+            ),
+        ),
+        (
+            "[::1]:53:53/udp",
+            PortRule(container_port=53, protocol="udp", host_ip="::1", host_start=53, host_end=53),
+        ),
+    ],
+)
+def test_port(text: object, rule: PortRule) -> None:
+    assert parse_port(text) == rule
+
+
+def test_port_range_backwards_is_refused() -> None:
+    with pytest.raises(ValueError, match="ends before it starts"):
+        parse_port("8083-8081:80")
+
+
+def test_port_out_of_range_is_refused() -> None:
+    with pytest.raises(ValueError, match="out of range"):
+        parse_port("70000:80")
+
+
+def test_host_port_per_replica() -> None:
+    rule = parse_port("8081-8083:80")
+    assert [rule.host_port_for(n) for n in (1, 2, 3)] == [8081, 8082, 8083]
+
+
+@pytest.mark.parametrize(
+    ("text", "mount"),
+    [
+        (
+            "./conf:/etc/conf:ro",
+            Mount(kind=MountKind.BIND, source="/srv/shop/conf", target="/etc/conf", read_only=True),
+        ),
+        ("/abs:/x", Mount(kind=MountKind.BIND, source="/abs", target="/x")),
+        ("data:/var/lib/data", Mount(kind=MountKind.VOLUME, source="data", target="/var/lib/data")),
+        ("/cache", Mount(kind=MountKind.ANONYMOUS, source="", target="/cache")),
+    ],
+)
+def test_mount(text: str, mount: Mount) -> None:
+    assert parse_mount(text, base_dir="/srv/shop") == mount
+
+
+def test_mount_needs_absolute_target() -> None:
+    with pytest.raises(ValueError, match="absolute TARGET"):
+        parse_mount("data:relative", base_dir="/")
+
+
+def test_string_command_is_split_like_a_shell() -> None:
+    assert parse_command("sh -c 'echo hi there'") == ("sh", "-c", "echo hi there")
+
+
+def test_pairs_mix_forms_and_take_bare_keys_from_env() -> None:
+    assert parse_pairs(["A=1", "B", "C"], env={"B": "from-env"}) == {"A": "1", "B": "from-env"}
+    assert parse_pairs({"DEBUG": True, "N": 3, "X": None}, env={}) == {"DEBUG": "true", "N": "3"}
