@@ -1,6 +1,8 @@
 """The use cases behind the commands: validate, config, plan, up, down, ps, logs.
 
 Each takes parsed options and an Engine, returns a value, and never prints; the CLI renders.
+`validate` and `config` need only `stackr.spec`: the graph, the planner and the executor (and
+networkx with them) are imported by the use cases that need them, to keep those commands fast.
 """
 
 from __future__ import annotations
@@ -8,24 +10,17 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from stackr.apply import (
-    ApplyOptions,
-    ApplyResult,
-    OnEvent,
-    apply_plan,
-    apply_removals,
-    ignore_event,
-)
-from stackr.desired import desired_state
-from stackr.engine import Engine
 from stackr.errors import ApplyError, StackrError
-from stackr.graph import StackGraph, build_graph
-from stackr.plan import ActionKind, Plan, make_down_plan, make_plan
 from stackr.spec import load_stack
 from stackr.spec.model import Stack
-from stackr.spec.render import render_stack
+
+if TYPE_CHECKING:
+    from stackr.apply import ApplyResult, OnEvent
+    from stackr.engine import Engine
+    from stackr.graph import StackGraph
+    from stackr.plan import Plan
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -67,19 +62,32 @@ class ContainerRow:
     ports: tuple[str, ...]
 
 
+def validate(files: Sequence[str], *, profile: str, env: Mapping[str, str] | None = None) -> Stack:
+    """The stack in `files` for `profile`, checked (cycles included) but without its graph.
+
+    Raises:
+        SpecError: any problem in the files, all of them, sorted.
+    """
+    return load_stack(files, profile=profile, env=env)
+
+
 def load(files: Sequence[str], *, profile: str, env: Mapping[str, str] | None = None) -> Loaded:
     """The stack in `files` for `profile`, with its dependency graph.
 
     Raises:
-        SpecError: any problem in the files (a CycleError for a dependency cycle).
+        SpecError: any problem in the files.
     """
-    stack = load_stack(files, profile=profile, env=env)
+    from stackr.graph import build_graph
+
+    stack = validate(files, profile=profile, env=env)
     return Loaded(stack=stack, graph=build_graph(stack))
 
 
-def config(loaded: Loaded) -> dict[str, Any]:
+def config(stack: Stack) -> dict[str, Any]:
     """The effective stack for its profile, normalised."""
-    return render_stack(loaded.stack)
+    from stackr.spec.render import render_stack
+
+    return render_stack(stack)
 
 
 def _images(stack: Stack) -> tuple[str, ...]:
@@ -92,13 +100,15 @@ def plan(loaded: Loaded, engine: Engine) -> Plan:
     Raises:
         EngineError: the engine cannot be reached.
     """
+    from stackr.plan import make_plan
+
     stack = loaded.stack
     observed = engine.observe(stack.name, stack.profile, images=_images(stack))
     return make_plan(stack, observed)
 
 
 def up(
-    loaded: Loaded, engine: Engine, *, options: UpOptions, on_event: OnEvent = ignore_event
+    loaded: Loaded, engine: Engine, *, options: UpOptions, on_event: OnEvent | None = None
 ) -> UpResult:
     """Make the engine hold the stack: build/pull what is missing, then apply the plan.
 
@@ -106,6 +116,9 @@ def up(
         EngineError: the engine cannot be reached, or an image can be neither found nor built.
         ApplyError: some objects failed; the others were applied.
     """
+    from stackr.apply import ApplyOptions, apply_plan
+    from stackr.plan import ActionKind
+
     started = time.monotonic()
     if options.build:
         _ensure_images(loaded.stack, engine, build=True, services=set(loaded.stack.services))
@@ -120,7 +133,7 @@ def up(
         loaded.graph,
         engine,
         options=ApplyOptions(jobs=options.jobs, wait_timeout=options.wait_timeout),
-        on_event=on_event,
+        on_event=on_event or _ignore,
     )
     if result.failures():
         raise ApplyError(
@@ -130,7 +143,13 @@ def up(
     return UpResult(plan=the_plan, result=result, seconds=time.monotonic() - started)
 
 
+def _ignore(_: object) -> None:
+    return None
+
+
 def _ensure_images(stack: Stack, engine: Engine, *, build: bool, services: set[str]) -> None:
+    from stackr.desired import desired_state
+
     desired = desired_state(stack)
     done: set[str] = set()
     for spec in desired.containers.values():
@@ -147,7 +166,7 @@ def down(
     volumes: bool,
     loaded: Loaded | None = None,
     jobs: int = 8,
-    on_event: OnEvent = ignore_event,
+    on_event: OnEvent | None = None,
 ) -> DownResult:
     """Remove the profile's containers and networks (and volumes with `volumes`).
 
@@ -158,6 +177,9 @@ def down(
         EngineError: the engine cannot be reached.
         ApplyError: a container or volume could not be removed.
     """
+    from stackr.apply import ApplyOptions, apply_removals
+    from stackr.plan import make_down_plan
+
     started = time.monotonic()
     observed = engine.observe(stack, profile)
     the_plan = make_down_plan(stack, profile, observed, volumes=volumes)
@@ -167,7 +189,7 @@ def down(
         options=ApplyOptions(jobs=jobs),
         graph=loaded.graph if loaded else None,
         stack=loaded.stack if loaded else None,
-        on_event=on_event,
+        on_event=on_event or _ignore,
     )
     network_names = {n.name for n in observed.networks}
     failures = {k: v for k, v in result.failures().items() if k not in network_names}

@@ -310,7 +310,7 @@ class DockerEngine:
     # -- logs -----------------------------------------------------------------------------
 
     def last_log_lines(self, name: str, count: int) -> list[str]:
-        raw = self._call(f"read logs of {name}", self._api.logs, name, tail=count)
+        raw: bytes = self._call(f"read logs of {name}", self._api.logs, name, tail=count)
         return raw.decode("utf-8", "replace").splitlines()
 
     def logs(
@@ -324,7 +324,7 @@ class DockerEngine:
         yield from self._follow(names, tail)
 
     def _all_lines(self, name: str) -> list[str]:
-        raw = self._call(f"read logs of {name}", self._api.logs, name)
+        raw: bytes = self._call(f"read logs of {name}", self._api.logs, name)
         return raw.decode("utf-8", "replace").splitlines()
 
     def _follow(self, names: list[str], tail: int | None) -> Iterator[tuple[str, str]]:
@@ -368,7 +368,9 @@ def _observed_container(raw: dict[str, Any]) -> ObservedContainer:
         health=_health(raw.get("Status", "")),
         image_id=raw.get("ImageID", ""),
         status=raw.get("Status", ""),
-        ports=tuple(_port_text(p) for p in raw.get("Ports") or [] if p.get("PublicPort")),
+        ports=tuple(
+            dict.fromkeys(_port_text(p) for p in raw.get("Ports") or [] if p.get("PublicPort"))
+        ),
         networks=tuple(sorted(networks)),
     )
 
@@ -387,7 +389,9 @@ def _health(status: str) -> str:
 
 
 def _port_text(port: dict[str, Any]) -> str:
-    host = f"{port.get('IP', '')}:{port['PublicPort']}"
+    # The engine lists an IPv4 and an IPv6 binding for one published port; show it once.
+    ip = port.get("IP", "")
+    host = str(port["PublicPort"]) if ip in ("", "0.0.0.0", "::") else f"{ip}:{port['PublicPort']}"
     return f"{host}->{port['PrivatePort']}/{port.get('Type', 'tcp')}"
 
 

@@ -21,6 +21,7 @@ from stackr.cli import render
 if TYPE_CHECKING:
     from stackr.api import Loaded
     from stackr.engine import Engine
+    from stackr.spec.model import Stack
 
 app = typer.Typer(
     name="stackr",
@@ -85,6 +86,14 @@ def _load(files: list[Path] | None, profile: str | None) -> Loaded:
     return api.load(_files(files), profile=choose_profile(profile))
 
 
+def _validate(files: list[Path] | None, profile: str | None) -> Stack:
+    # Spec only: no graph, no networkx, no Docker SDK on this path.
+    from stackr import api
+    from stackr.spec.profiles import choose_profile
+
+    return api.validate(_files(files), profile=choose_profile(profile))
+
+
 def _engine() -> Engine:
     from stackr.docker_engine import DockerEngine
 
@@ -94,10 +103,10 @@ def _engine() -> Engine:
 @app.command()
 def validate(files: Files = None, profile: Profile = None) -> int:
     """Check a stack file set for a profile; exit 0 when valid, 1 when not."""
-    loaded = _load(files, profile)
+    stack = _validate(files, profile)
     render.out(
-        f"{', '.join(loaded.stack.files)} is valid (profile {loaded.stack.profile}, "
-        f"{len(loaded.stack.services)} services)"
+        f"{', '.join(stack.files)} is valid (profile {stack.profile}, "
+        f"{len(stack.services)} services)"
     )
     return 0
 
@@ -112,8 +121,10 @@ def config(
 ) -> int:
     """Print the effective stack for a profile, normalised."""
     from stackr import api
+    from stackr.spec.profiles import choose_profile
 
-    render.config(api.config(_load(files, profile)), fmt=fmt.value)
+    stack = api.validate(_files(files), profile=choose_profile(profile))
+    render.config(api.config(stack), fmt=fmt.value)
     return 0
 
 

@@ -74,11 +74,12 @@ def plan(the_plan: Plan, *, fmt: str) -> None:
         sys.stdout.write(json.dumps(plan_data(the_plan), indent=2) + "\n")
         return
     _out.print(f"plan for [bold]{the_plan.stack}[/] (profile [bold]{the_plan.profile}[/]):")
+    width = max((len(a.name) for a in the_plan.actions), default=0)
     for action in the_plan.actions:
         style = _KIND_STYLE[action.kind.value]
         _out.print(
             f"  [{style}]{action.kind.value:<8}[/] {action.object.value:<9} "
-            f"{escape(action.name)}  [dim]— {escape(action.reason)}[/]"
+            f"{escape(action.name):<{width}}  [dim]— {escape(action.reason)}[/]"
         )
     _out.print(_counts_line(the_plan))
 
@@ -160,9 +161,9 @@ def ps(rows: list[ContainerRow]) -> None:
     if not rows:
         _out.print("no containers")
         return
-    table = Table(box=None, pad_edge=False, header_style="bold")
+    table = Table(box=None, pad_edge=False, header_style="bold", expand=False)
     for column in ("NAME", "SERVICE", "REPLICA", "STATE", "HEALTH", "PORTS"):
-        table.add_column(column)
+        table.add_column(column, no_wrap=True)
     for row in rows:
         table.add_row(
             row.name,
@@ -172,7 +173,8 @@ def ps(rows: list[ContainerRow]) -> None:
             row.health or "-",
             ", ".join(row.ports) or "-",
         )
-    _out.print(table)
+    # Piped output is never cut to the terminal's width.
+    _out.print(table, width=None if _out.is_terminal else 1000)
 
 
 def log_lines(lines: Iterable[tuple[str, str]]) -> None:

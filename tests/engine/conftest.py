@@ -24,8 +24,12 @@ from stackr.observed import LABEL_STACK
 IMAGE = "stackr/busybox:1"
 # A PID-1 shell ignores SIGTERM; trapping it keeps stops fast.
 SLEEPER = ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done & wait"]
-WEB = ["sh", "-c", "trap 'exit 0' TERM; mkdir -p /www; hostname > /www/index.html; "
-       "httpd -f -p 8080 -h /www & wait"]
+WEB = [
+    "sh",
+    "-c",
+    "trap 'exit 0' TERM; mkdir -p /www; hostname > /www/index.html; "
+    "httpd -f -p 8080 -h /www & wait",
+]
 
 
 def _required() -> bool:
@@ -37,7 +41,7 @@ def sdk() -> Iterator[docker.DockerClient]:
     client = docker.from_env()
     try:
         client.ping()
-    except Exception as error:  # noqa: BLE001 - any failure means "no engine here"
+    except Exception as error:
         message = f"no Docker engine answers ({error}); run scripts/dev engine"
         if _required():
             pytest.fail(message)

@@ -30,7 +30,9 @@ def test_up_ps_plan_down(stack: StackFixture, capsys: pytest.CaptureFixture[str]
     assert stack.containers() == {}
 
 
-def test_logs_prefix_lines_with_container(stack: StackFixture, capsys: pytest.CaptureFixture[str]) -> None:
+def test_logs_prefix_lines_with_container(
+    stack: StackFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = _simple(stack, command=["sh", "-c", "echo hello-from-app"], restart="no")
     assert main(["up", "-f", path]) == 0
     capsys.readouterr()
@@ -47,16 +49,20 @@ def test_cycle_is_refused_before_any_engine_call(
         raise AssertionError("the engine was contacted for a cyclic stack")
 
     monkeypatch.setattr(stackr.docker_engine.DockerEngine, "__init__", refuse)
-    spec = {"services": {
-        "web": {"image": IMAGE, "depends_on": ["api"]},
-        "api": {"image": IMAGE, "depends_on": ["web"]},
-    }}
+    spec = {
+        "services": {
+            "web": {"image": IMAGE, "depends_on": ["api"]},
+            "api": {"image": IMAGE, "depends_on": ["web"]},
+        }
+    }
     assert main(["up", "-f", str(stack.write(spec))]) == 1
     assert "dependency cycle: api → web → api" in capsys.readouterr().err
     assert stack.containers() == {}
 
 
-def test_missing_image_is_a_clear_error(stack: StackFixture, capsys: pytest.CaptureFixture[str]) -> None:
+def test_missing_image_is_a_clear_error(
+    stack: StackFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
     spec = {"services": {"app": {"image": "stackr-test/absent:0"}}}
     assert main(["up", "-f", str(stack.write(spec))]) == 1
     err = capsys.readouterr().err
@@ -65,7 +71,9 @@ def test_missing_image_is_a_clear_error(stack: StackFixture, capsys: pytest.Capt
     assert stack.containers() == {}
 
 
-def test_port_already_taken_is_a_clear_error(stack: StackFixture, capsys: pytest.CaptureFixture[str]) -> None:
+def test_port_already_taken_is_a_clear_error(
+    stack: StackFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
     holder = socket.socket()
     holder.bind(("0.0.0.0", 0))
     holder.listen()
@@ -79,15 +87,23 @@ def test_port_already_taken_is_a_clear_error(stack: StackFixture, capsys: pytest
     assert "Traceback" not in err
 
 
-def test_build_tags_and_runs_the_image(stack: StackFixture, capsys: pytest.CaptureFixture[str]) -> None:
+def test_build_tags_and_runs_the_image(
+    stack: StackFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
     context = stack.folder / "app"
     context.mkdir()
     (context / "Dockerfile").write_text(
         f"FROM {IMAGE}\nARG GREETING=none\nRUN echo $GREETING > /greeting\n"
     )
-    spec = {"services": {"app": {
-        "build": {"context": "./app", "args": {"GREETING": "built-by-stackr"}},
-        "command": ["sh", "-c", "cat /greeting"], "restart": "no"}}}
+    spec = {
+        "services": {
+            "app": {
+                "build": {"context": "./app", "args": {"GREETING": "built-by-stackr"}},
+                "command": ["sh", "-c", "cat /greeting"],
+                "restart": "no",
+            }
+        }
+    }
     path = str(stack.write(spec))
     try:
         assert main(["up", "-f", path]) == 0

@@ -39,8 +39,12 @@ def _shop(base: int, replicas: int = 2) -> dict[str, object]:
                 "ports": [f"{base}-{base + replicas - 1}:8080"],
                 "networks": ["front", "back"],
                 "depends_on": {"db": {"condition": "healthy"}},
-                "healthcheck": {"test": ["CMD", "wget", "-q", "-O-", "http://localhost:8080/"],
-                                "interval": "1s", "timeout": "1s", "retries": 5},
+                "healthcheck": {
+                    "test": ["CMD", "wget", "-q", "-O-", "http://localhost:8080/"],
+                    "interval": "1s",
+                    "timeout": "1s",
+                    "retries": 5,
+                },
                 "environment": {"LOG_LEVEL": "info"},
                 "stop_grace_period": "2s",
             },
@@ -89,8 +93,10 @@ def test_replicas_answer_to_the_service_name(stack: StackFixture) -> None:
     stack.up(stack.write(_shop(base)))
     client = stack.containers()[f"{stack.name}-dev-db-1"]
     # db is only on `back`: web's replicas must answer there by service name too.
-    script = "for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do " \
-             "wget -q -O- http://web:8080/; done"
+    script = (
+        "for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do "
+        "wget -q -O- http://web:8080/; done"
+    )
     code, output = client.exec_run(["sh", "-c", script])
     assert code == 0
     ids = {line for line in output.decode().split() if line}

@@ -1,0 +1,357 @@
+"""JSON Schema validation of a stack document, reported as sorted, located Issues.
+
+This module owns the published schema (`schemas/stack.schema.json`): finding it, loading it once,
+validating a `Document` against it, and wording every jsonschema error as an `Issue` a person can
+act on, located at the key or list item the user wrote. Issues are built from each error's
+structured fields (`validator`, `validator_value`, `instance`, `schema`, `absolute_path`), never
+from jsonschema's English messages. Two keywords of our own in the schema feed the wording:
+`x-what` names what a textual value is ("port", "duration") and `x-hint` says how to write one.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import importlib.resources
+import json
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError, best_match
+
+from stackr.errors import Issue
+from stackr.spec.interpolate import dotted
+from stackr.spec.source import Document
+
+__all__ = ["load_schema", "validate_document"]
+
+Path_ = tuple[str | int, ...]
+
+_SCHEMA_FILE = "stack.schema.json"
+_CLOSE_ENOUGH = 0.6  # difflib ratio above which a typo earns a "did you mean"
+_MAX_LISTED_KEYS = 12  # list the allowed keys in a hint only when there are this few
+_MAX_SHOWN_CHARS = 40
+
+_TYPE_NAMES = {
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "object": "a mapping",
+    "array": "a list",
+    "boolean": "true or false",
+    "null": "null",
+}
+_BOUNDS = {
+    "minimum": "at least",
+    "maximum": "at most",
+    "exclusiveMinimum": "greater than",
+    "exclusiveMaximum": "less than",
+}
+_COUNTS = {
+    "minItems": ("at least", "item"),
+    "maxItems": ("at most", "item"),
+    "minProperties": ("at least", "key"),
+    "maxProperties": ("at most", "key"),
+    "minLength": ("at least", "character"),
+    "maxLength": ("at most", "character"),
+}
+# What a YAML boolean may have been meant as, when a string was wanted.
+_BOOLEAN_WORDS = {True: ("yes", "on", "true"), False: ("no", "off", "false")}
+
+
+class _Finding(NamedTuple):
+    """One problem before it is located: where in the data, what is wrong, how to fix it."""
+
+    path: Path_
+    message: str
+    hint: str = ""
+
+
+@functools.cache
+def load_schema() -> dict[str, Any]:
+    """The stack file schema (JSON Schema draft 2020-12), read once per process."""
+    schema: dict[str, Any] = json.loads(_schema_text())
+    return schema
+
+
+def _schema_text() -> str:
+    # An installed wheel ships the schema inside the package (pyproject's force-include puts it at
+    # stackr/schemas/); a source checkout or editable install has it only at the repository root,
+    # beside the `stackr` package, where editors and the docs point at it.
+    packaged = importlib.resources.files("stackr") / "schemas" / _SCHEMA_FILE
+    if packaged.is_file():
+        return packaged.read_text(encoding="utf-8")
+    checkout = Path(__file__).resolve().parents[2] / "schemas" / _SCHEMA_FILE
+    return checkout.read_text(encoding="utf-8")
+
+
+@functools.cache
+def _validator() -> Draft202012Validator:
+    # The schema is checked against the meta-schema by the tests, not on every run.
+    return Draft202012Validator(load_schema())
+
+
+def validate_document(doc: Document) -> list[Issue]:
+    """Every way `doc.data` breaks the schema, one Issue each, sorted by file, line and column.
+
+    An empty list means the document is valid. Nothing is raised: the caller decides.
+    """
+    findings = (found for error in _validator().iter_errors(doc.data) for found in _findings(error))
+    issues = dict.fromkeys(_locate(doc, found) for found in findings)
+    return sorted(issues, key=Issue.sort_key)
+
+
+def _locate(doc: Document, found: _Finding) -> Issue:
+    pos = doc.locate(found.path)
+    layer = f" (set by {pos.layer})" if pos.layer else ""
+    return Issue(
+        file=pos.file,
+        line=pos.line,
+        column=pos.column,
+        path=dotted(found.path),
+        message=found.message + layer,
+        hint=found.hint,
+    )
+
+
+def _findings(error: ValidationError) -> Iterator[_Finding]:
+    """The problems one jsonschema error stands for (an unknown-keys error may hold several)."""
+    path: Path_ = tuple(error.absolute_path)
+    if "propertyNames" in error.absolute_schema_path:
+        # propertyNames checks each key as an instance but leaves the path at the mapping.
+        path = (*path, str(error.instance))
+    validator = str(error.validator)
+    if validator in ("anyOf", "oneOf"):
+        yield from _alternatives(error, path)
+    elif validator == "additionalProperties":
+        yield from _unknown_keys(error, path)
+    elif validator == "required":
+        yield from _missing_keys(error, path)
+    elif validator == "uniqueItems":
+        yield _repeated_item(error, path)
+    else:
+        message, hint = _WORDINGS.get(validator, _other)(error)
+        yield _Finding(path, message, hint)
+
+
+# -- anyOf / oneOf: one precise message instead of one per alternative ------------------------
+
+
+def _alternatives(error: ValidationError, path: Path_) -> Iterator[_Finding]:
+    context = error.context
+    here = [sub for sub in context if not sub.relative_path]
+    if context and len(here) == len(context):
+        if all(sub.validator == "required" for sub in here):
+            yield from _needs_one_of(error, path)
+            return
+        if all(sub.validator == "type" for sub in here):
+            types = [t for sub in here for t in _as_list(sub.validator_value)]
+            message = f"expected {_expected(types)}, got {_got(error.instance)}"
+            yield _Finding(path, message, _example_hint(_schema_of(here[0])))
+            return
+    best: ValidationError | None = best_match(context)
+    if best is not None:
+        yield from _findings(best)
+    elif error.validator == "oneOf":
+        yield _Finding(path, "matches more than one of the allowed forms")
+
+
+def _needs_one_of(error: ValidationError, path: Path_) -> Iterator[_Finding]:
+    """`needs 'image' or 'build'`, unless a key written there is a typo of one of them."""
+    instance = error.instance if isinstance(error.instance, dict) else {}
+    wanted = [k for sub in error.context for k in _as_list(sub.validator_value)]
+    missing = [str(key) for key in dict.fromkeys(wanted) if key not in instance]
+    if not missing or any(_close_match(str(key), missing) for key in instance):
+        return  # the unknown-key issue already says "did you mean ...?"
+    yield _Finding(path, "needs " + " or ".join(f"'{key}'" for key in missing))
+
+
+# -- keys: unknown, missing -------------------------------------------------------------------
+
+
+def _unknown_keys(error: ValidationError, path: Path_) -> Iterator[_Finding]:
+    schema = _schema_of(error)
+    allowed = [str(key) for key in schema.get("properties", {})]
+    patterns = list(schema.get("patternProperties", {}))
+    instance = error.instance if isinstance(error.instance, dict) else {}
+    for key, value in instance.items():
+        if key in allowed or any(re.search(pattern, key) for pattern in patterns):
+            continue
+        hint = _unknown_key_hint(path, key, value, allowed)
+        yield _Finding((*path, key), f"unknown key '{key}'", hint)
+
+
+def _unknown_key_hint(path: Path_, key: str, value: Any, allowed: list[str]) -> str:
+    if not path and _looks_like_service(key, value):
+        return "did you forget 'services:'?"
+    close = _close_match(key, allowed)
+    if close:
+        return f"did you mean '{close}'?"
+    if len(allowed) <= _MAX_LISTED_KEYS:
+        return "allowed: " + ", ".join(sorted(allowed))
+    return ""
+
+
+def _looks_like_service(key: str, value: Any) -> bool:
+    """A top-level `web: {image: ...}`: a service name holding keys only a service has."""
+    defs = load_schema()["$defs"]
+    if not isinstance(value, dict) or not re.search(defs["serviceName"]["pattern"], key):
+        return False
+    others = {*defs["volume"]["properties"], *defs["network"]["properties"]}
+    return any(k in defs["service"]["properties"] and k not in others for k in value)
+
+
+def _missing_keys(error: ValidationError, path: Path_) -> Iterator[_Finding]:
+    # jsonschema raises one error per missing key with the same fields; duplicates merge later.
+    instance = error.instance if isinstance(error.instance, dict) else {}
+    for key in _as_list(error.validator_value):
+        if key not in instance:
+            yield _Finding(path, f"missing required key '{key}'")
+
+
+def _repeated_item(error: ValidationError, path: Path_) -> _Finding:
+    items = error.instance if isinstance(error.instance, list) else []
+    for index, item in enumerate(items):
+        if any(_same(item, earlier) for earlier in items[:index]):
+            return _Finding((*path, index), f"{_show(item)} is listed more than once")
+    return _Finding(path, "lists an entry more than once")
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal as JSON values: unlike Python's ==, true is not 1."""
+    return type(a) is type(b) and bool(a == b)
+
+
+# -- wordings of single-value errors: (message, hint) -----------------------------------------
+
+
+def _type(error: ValidationError) -> tuple[str, str]:
+    expected = _expected(_as_list(error.validator_value))
+    return f"expected {expected}, got {_got(error.instance)}", _example_hint(_schema_of(error))
+
+
+def _pattern(error: ValidationError) -> tuple[str, str]:
+    schema = _schema_of(error)
+    what = schema.get("x-what")
+    shown = _show(error.instance)
+    message = f"{shown} is not a valid {what}" if what else f"{shown} is not in the expected form"
+    return message, str(schema.get("x-hint", ""))
+
+
+def _enum(error: ValidationError) -> tuple[str, str]:
+    options = _as_list(error.validator_value)
+    message = f"{_show(error.instance)} is not one of: " + ", ".join(map(_flow, options))
+    guess = _enum_guess(error.instance, [str(option) for option in options])
+    return message, f"did you mean '{guess}'?" if guess else ""
+
+
+def _enum_guess(instance: Any, options: list[str]) -> str:
+    if isinstance(instance, bool):
+        return next((o for o in options if o.lower() in _BOOLEAN_WORDS[instance]), "")
+    by_lower = {option.lower(): option for option in options}
+    close = _close_match(str(instance).lower(), list(by_lower))
+    return by_lower[close] if close else ""
+
+
+def _const(error: ValidationError) -> tuple[str, str]:
+    return f"must be {_flow(error.validator_value)}, got {_show(error.instance)}", ""
+
+
+def _bound(error: ValidationError) -> tuple[str, str]:
+    relation = _BOUNDS[str(error.validator)]
+    return f"must be {relation} {_flow(error.validator_value)}, got {_show(error.instance)}", ""
+
+
+def _count(error: ValidationError) -> tuple[str, str]:
+    relation, noun = _COUNTS[str(error.validator)]
+    limit = error.validator_value if isinstance(error.validator_value, int) else 0
+    if relation == "at least" and limit == 1:
+        return "must not be empty", _example_hint(_schema_of(error))
+    plural = "" if limit == 1 else "s"
+    verb = "needs" if relation == "at least" else "may have"
+    return f"{verb} {relation} {limit} {noun}{plural}", ""
+
+
+def _other(error: ValidationError) -> tuple[str, str]:
+    return f"does not satisfy the schema's '{error.validator}' rule", ""
+
+
+_WORDINGS: dict[str, Callable[[ValidationError], tuple[str, str]]] = {
+    "type": _type,
+    "pattern": _pattern,
+    "enum": _enum,
+    "const": _const,
+    **dict.fromkeys(_BOUNDS, _bound),
+    **dict.fromkeys(_COUNTS, _count),
+}
+
+
+# -- small helpers ----------------------------------------------------------------------------
+
+
+def _schema_of(error: ValidationError) -> Mapping[str, Any]:
+    return error.schema if isinstance(error.schema, Mapping) else {}
+
+
+def _as_list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+def _close_match(word: str, candidates: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=_CLOSE_ENOUGH)
+    return close[0] if close else ""
+
+
+def _expected(types: list[Any]) -> str:
+    """`["string", "array"]` → "a string or a list"."""
+    names = [_TYPE_NAMES.get(str(t), str(t)) for t in dict.fromkeys(types)]
+    if len(names) == 1:
+        return names[0]
+    names = ["a boolean" if name == _TYPE_NAMES["boolean"] else name for name in names]
+    return ", ".join(names[:-1]) + " or " + names[-1]
+
+
+def _example_hint(schema: Mapping[str, Any]) -> str:
+    examples = schema.get("examples")
+    if isinstance(examples, list) and examples:
+        return f"e.g. {_flow(examples[0])}"
+    return str(schema.get("x-hint", ""))
+
+
+def _got(value: Any) -> str:
+    """What the user wrote, for "expected X, got Y": `integer 5`, `string 'x'`, `a list`."""
+    if value is None or isinstance(value, dict | list):
+        return _show(value)
+    kinds = ((bool, "boolean"), (int, "integer"), (float, "number"), (str, "string"))
+    kind = next((name for cls, name in kinds if isinstance(value, cls)), type(value).__name__)
+    return f"{kind} {_show(value)}"
+
+
+def _show(value: Any) -> str:
+    """A value as YAML would show it, strings quoted and shortened: `'eighty'`, `true`."""
+    if isinstance(value, str):
+        short = value if len(value) <= _MAX_SHOWN_CHARS else value[: _MAX_SHOWN_CHARS - 3] + "..."
+        return f"'{short}'"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return _flow(value)
+
+
+def _flow(value: Any) -> str:
+    """A value as a user writes it in YAML flow style: `8080:80`, `["CMD", "wget"]`, `{a: 1}`."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{key}: {_nested(item)}" for key, item in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_nested(item) for item in value) + "]"
+    return json.dumps(value)  # true, false, null, numbers
+
+
+def _nested(value: Any) -> str:
+    return json.dumps(value) if isinstance(value, str) else _flow(value)

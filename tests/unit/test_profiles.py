@@ -1,0 +1,86 @@
+"""Profiles: choosing one, overlaying it by the merge rules, and refusing unknown ones."""
+
+from __future__ import annotations
+
+import pytest
+
+from stackr.errors import SpecError
+from stackr.spec import load_stack
+from stackr.spec.profiles import choose_profile
+
+BASE = {
+    "name": "shop",
+    "services": {
+        "web": {
+            "image": "shop/web:1",
+            "environment": {"LOG_LEVEL": "info", "TZ": "UTC"},
+            "ports": ["8080:80"],
+            "resources": {"cpus": 0.5, "memory": "128m"},
+        },
+    },
+    "profiles": {
+        "dev": {"services": {"web": {"environment": {"LOG_LEVEL": "debug"}}}},
+        "prod": {
+            "services": {
+                "web": {"replicas": 3, "ports": ["8081-8083:80"], "resources": {"memory": "1g"}}
+            }
+        },
+    },
+}
+
+
+def test_choose_profile_order() -> None:
+    assert choose_profile("prod", {"STACKR_PROFILE": "staging"}) == "prod"
+    assert choose_profile(None, {"STACKR_PROFILE": "staging"}) == "staging"
+    assert choose_profile(None, {}) == "dev"
+
+
+def test_mappings_merge_key_by_key(write_stack) -> None:  # type: ignore[no-untyped-def]
+    web = load_stack([str(write_stack(BASE))], profile="dev", env={}).services["web"]
+    assert web.environment == {"LOG_LEVEL": "debug", "TZ": "UTC"}
+    assert web.replicas == 1
+
+
+def test_lists_and_scalars_replace(write_stack) -> None:  # type: ignore[no-untyped-def]
+    web = load_stack([str(write_stack(BASE))], profile="prod", env={}).services["web"]
+    assert [p.render() for p in web.ports] == ["8081-8083:80/tcp"]
+    assert web.replicas == 3
+    assert (web.resources.cpus, web.resources.memory) == (0.5, 1024**3)
+
+
+def test_unknown_profile_lists_known_ones(write_stack) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(SpecError) as caught:
+        load_stack([str(write_stack(BASE))], profile="qa", env={})
+    (issue,) = caught.value.issues
+    assert issue.message == "no profile 'qa' in this file"
+    assert issue.hint == "profiles defined here: dev, prod"
+
+
+def test_file_without_profiles_runs_under_any_name(write_stack) -> None:  # type: ignore[no-untyped-def]
+    spec = {"services": {"web": {"image": "x"}}}
+    stack = load_stack([str(write_stack(spec))], profile="anything", env={})
+    assert stack.profile == "anything"
+
+
+def test_profile_value_error_names_the_profile(write_stack) -> None:  # type: ignore[no-untyped-def]
+    spec = {
+        "services": {"web": {"image": "x"}},
+        "profiles": {"prod": {"services": {"web": {"replicas": 2, "ports": ["9000:80"]}}}},
+    }
+    with pytest.raises(SpecError) as caught:
+        load_stack([str(write_stack(spec))], profile="prod", env={})
+    (issue,) = caught.value.issues
+    assert (
+        issue.message
+        == "2 replicas need 2 host port(s), '9000:80/tcp' gives 1 (set by profile prod)"
+    )
+    assert (issue.path, issue.line) == ("services.web.ports[0]", 10)
+
+
+def test_several_files_merge_in_order(write_stack) -> None:  # type: ignore[no-untyped-def]
+    base = write_stack(
+        {"name": "shop", "services": {"web": {"image": "a", "environment": {"A": "1"}}}}
+    )
+    ops = write_stack({"services": {"web": {"image": "b", "environment": {"B": "2"}}}}, "ops.yml")
+    web = load_stack([str(base), str(ops)], profile="dev", env={}).services["web"]
+    assert (web.image, dict(web.environment)) == ("b", {"A": "1", "B": "2"})

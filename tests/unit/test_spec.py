@@ -1,0 +1,114 @@
+"""load_stack end to end: defaults, interpolation, and the cross-checks, reported together."""
+
+from __future__ import annotations
+
+import pytest
+
+from stackr.errors import SpecError
+from stackr.spec import load_stack
+from stackr.spec.model import Condition, MountKind, RestartPolicy
+
+
+def _issues(path: str) -> list[str]:
+    with pytest.raises(SpecError) as caught:
+        load_stack([path], profile="dev", env={})
+    return [issue.render().split("  ", 1)[1] for issue in caught.value.issues]
+
+
+def test_defaults_and_normal_forms(write_stack) -> None:  # type: ignore[no-untyped-def]
+    spec = {
+        "services": {
+            "web": {
+                "build": "./web",
+                "command": "httpd -f -p 80",
+                "environment": ["A=1", "B=two"],
+                "volumes": ["./conf:/etc/conf:ro", "/cache"],
+                "depends_on": {"db": {"condition": "healthy"}},
+                "stop_grace_period": "1m30s",
+            },
+            "db": {"image": "db:1", "healthcheck": {"test": "pg_isready", "interval": "500ms"}},
+        }
+    }
+    path = write_stack(spec, directory="My Shop")
+    stack = load_stack([str(path)], profile="dev", env={})
+    web, db = stack.services["web"], stack.services["db"]
+    assert stack.name == "my-shop"
+    assert web.image == "my-shop-web"
+    assert web.build is not None and web.build.context == str(path.parent / "web")
+    assert web.command == ("httpd", "-f", "-p", "80")
+    assert dict(web.environment) == {"A": "1", "B": "two"}
+    assert [m.kind for m in web.mounts] == [MountKind.BIND, MountKind.ANONYMOUS]
+    assert web.depends_on[0].condition is Condition.HEALTHY
+    assert web.stop_grace_period == 90.0
+    assert web.networks == ("default",)
+    assert web.restart is RestartPolicy.NO
+    assert db.healthcheck is not None
+    assert (db.healthcheck.test, db.healthcheck.interval) == (("CMD-SHELL", "pg_isready"), 0.5)
+    assert list(stack.networks) == ["default"]
+
+
+def test_variables_are_substituted(write_stack) -> None:  # type: ignore[no-untyped-def]
+    path = write_stack({"services": {"web": {"image": "shop/web:${TAG:-latest}"}}})
+    (path.parent / ".env").write_text("TAG=from-dotenv\n")
+    assert (
+        load_stack([str(path)], profile="dev", env={}).services["web"].image
+        == "shop/web:from-dotenv"
+    )
+    stack = load_stack([str(path)], profile="dev", env={"TAG": "1.5"})
+    assert stack.services["web"].image == "shop/web:1.5"
+
+
+def test_missing_required_variable_is_located(write_stack) -> None:  # type: ignore[no-untyped-def]
+    path = write_stack("services:\n  web:\n    image: ${IMAGE:?set IMAGE}\n")
+    assert _issues(str(path)) == [
+        "services.web.image: set IMAGE (${IMAGE} is not set) — set IMAGE in the environment or .env"
+    ]
+
+
+def test_cross_checks_are_reported_together(write_stack) -> None:  # type: ignore[no-untyped-def]
+    path = write_stack(
+        "services:\n"
+        "  web:\n"
+        "    image: x\n"
+        "    depends_on: [dbb]\n"
+        "    networks: [front]\n"
+        "    volumes: ['data:/d']\n"
+        "  db:\n"
+        "    image: y\n"
+        "    depends_on: {web: {condition: healthy}}\n"
+    )
+    assert _issues(str(path)) == [
+        "services.web.depends_on.dbb: depends on undeclared service 'dbb' — did you mean 'db'?",
+        "services.web.networks[0]: joins undeclared network 'front'"
+        " — declare it under top-level 'networks:'",
+        "services.web.volumes[0]: uses undeclared volume 'data'"
+        " — declare it under top-level 'volumes:'",
+        "services.db.depends_on.web: waits for 'web' to be healthy, but it has no healthcheck"
+        " — add a healthcheck to 'web', or use condition: started",
+    ]
+
+
+def test_cycle_is_named(write_stack) -> None:  # type: ignore[no-untyped-def]
+    path = write_stack(
+        "services:\n"
+        "  web: {image: x, depends_on: [api]}\n"
+        "  api: {image: x, depends_on: [worker]}\n"
+        "  worker: {image: x, depends_on: [web]}\n"
+    )
+    assert _issues(str(path)) == [
+        "services.api.depends_on.worker: dependency cycle: api → worker → web → api"
+        " — remove one of these depends_on entries"
+    ]
+
+
+def test_port_clash_between_services(write_stack) -> None:  # type: ignore[no-untyped-def]
+    path = write_stack(
+        "services:\n"
+        "  a: {image: x, ports: ['8080:80']}\n"
+        "  b: {image: x, ports: ['127.0.0.1:8080:81']}\n"
+        "  c: {image: x, ports: ['8080:80/udp']}\n"
+    )
+    assert _issues(str(path)) == [
+        "services.b.ports[0]: host port 8080/tcp is already published by a (replica 1)"
+        " — give each replica and service its own host port",
+    ]
