@@ -139,7 +139,10 @@ def _run(tasks: dict[str, Task], options: ApplyOptions, on_event: OnEvent) -> Ap
 
 def _subject(key: str) -> str:
     kind, _, rest = key.partition(":")
-    return f"{rest} ({kind})" if kind == "wait" else rest
+    if kind == "wait":
+        service, _, condition = rest.partition(":")
+        return f"{service} ({condition})"
+    return rest
 
 
 def _shown(key: str) -> bool:
@@ -392,8 +395,7 @@ class _Waiter:
     def run(self) -> None:
         if self.condition is Condition.STARTED:
             return  # the replicas' own tasks started them
-        subject = f"{self.service}:{self.condition.value}"
-        self.on_event(Event(subject, Phase.WAITING, f"for {self.service} to be {self._word()}"))
+        self.on_event(Event(self.service, Phase.WAITING, f"until {self._word()}"))
         deadline = time.monotonic() + self.options.wait_timeout
         pending = list(self.names)
         while pending:
@@ -406,7 +408,7 @@ class _Waiter:
                 )
             if pending:
                 time.sleep(self.options.poll_interval)
-        self.on_event(Event(subject, Phase.DONE, self._word()))
+        self.on_event(Event(self.service, Phase.DONE, self._word()))
 
     def _word(self) -> str:
         return "healthy" if self.condition is Condition.HEALTHY else "completed"

@@ -65,8 +65,8 @@ def test_failed_job_stops_dependents_and_names_it(write_stack) -> None:  # type:
     with pytest.raises(ApplyError) as caught:
         _up(write_stack(CHAIN), engine)
     failures = caught.value.failures
-    assert "exited with code 3" in failures["migrate:completed (wait)"]
-    assert "last words of shop-dev-migrate-1" in failures["migrate:completed (wait)"]
+    assert "exited with code 3" in failures["migrate (completed)"]
+    assert "last words of shop-dev-migrate-1" in failures["migrate (completed)"]
     assert "shop-dev-web-1" not in engine.containers
     assert "shop-dev-db-1" in engine.containers  # an unrelated branch is not torn down
 
@@ -75,7 +75,7 @@ def test_unhealthy_dependency_fails_up(write_stack) -> None:  # type: ignore[no-
     engine = FakeEngine(images=dict(IMAGES), exit_codes={"migrate": 0}, unhealthy={"db"})
     with pytest.raises(ApplyError) as caught:
         _up(write_stack(CHAIN), engine)
-    assert "shop-dev-db-1 is unhealthy" in caught.value.failures["db:healthy (wait)"]
+    assert "shop-dev-db-1 is unhealthy" in caught.value.failures["db (healthy)"]
     assert not any(name.startswith("shop-dev-web") for name in engine.containers)
 
 
