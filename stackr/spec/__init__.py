@@ -33,13 +33,16 @@ def load_stack(
     from stackr.spec.checks import check_stack
     from stackr.spec.interpolate import interpolate_document
     from stackr.spec.normalize import build_stack
-    from stackr.spec.profiles import apply_profile
+    from stackr.spec.profiles import apply_profile, merge_documents, normalise_pairs
     from stackr.spec.schema import validate_document
 
     files = tuple(paths) or ("stack.yml",)
     variables = stack_env(files[0], os.environ if env is None else env)
-    docs = [interpolate_document(_load(path), variables) for path in files]
-    merged = _merge_files(docs)
+    docs = [normalise_pairs(interpolate_document(_load(path), variables)) for path in files]
+    # Merging onto an empty layer applies the first file's own `!reset`s too.
+    merged = Document(file=docs[0].file, data={}, positions={(): Position(docs[0].file, 1, 1)})
+    for doc in docs:
+        merged = merge_documents(merged, doc)
     _raise_if(validate_document(merged))
     rendered = apply_profile(merged, profile)
     _raise_if(validate_document(rendered))
@@ -74,17 +77,6 @@ def _load(path: str) -> Document:
             ]
         )
     return doc
-
-
-def _merge_files(docs: list[Document]) -> Document:
-    from stackr.spec.profiles import merge_values
-
-    first = docs[0]
-    data = first.data
-    positions: dict[tuple[str | int, ...], Position] = dict(first.positions)
-    for doc in docs[1:]:
-        data = merge_values(data, doc.data, (), positions, doc.positions)
-    return Document(file=first.file, data=data, positions=positions)
 
 
 def _raise_if(issues: list[Issue]) -> None:

@@ -33,7 +33,7 @@ def interpolate_document(doc: Document, env: Mapping[str, str]) -> Document:
     data = _walk(doc.data, (), doc, env, issues)
     if issues:
         raise SpecError(issues)
-    return Document(file=doc.file, data=data, positions=doc.positions)
+    return Document(file=doc.file, data=data, positions=doc.positions, tags=doc.tags)
 
 
 def _walk(

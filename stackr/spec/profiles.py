@@ -1,11 +1,15 @@
-"""Profiles: choosing the active one and overlaying it on the base stack. Pure.
+"""Layers: choosing the active profile and merging documents (several `-f` files, then the
+profile) by one table of rules. Pure.
 
-The merge rules, in one table (documented in docs/stack-file.md):
+| value in the base | value in the overlay                 | result                            |
+|-------------------|--------------------------------------|-----------------------------------|
+| mapping           | mapping                              | merged key by key (recursively)   |
+| anything          | scalar or list                       | the overlay's value replaces it   |
+| anything          | `!override` value                    | the overlay's value replaces it, a mapping too |
+| anything          | `!reset` (any value)                 | the key is removed                |
 
-| value in the base | value in the overlay | result                         |
-|-------------------|----------------------|--------------------------------|
-| mapping           | mapping              | merged key by key (recursively) |
-| anything          | scalar or list       | the overlay's value replaces   |
+`environment` and `labels` in their list form (`["KEY=value"]`) are turned into mappings before
+merging, so the two forms mix and merge key by key.
 
 Positions follow the values: a merged value is located where the layer that set it wrote it,
 with that layer's name, so an error can say `(set by profile prod)`.
@@ -22,6 +26,7 @@ from stackr.spec.source import Document, Position
 
 DEFAULT_PROFILE = "dev"
 PROFILE_ENV = "STACKR_PROFILE"
+PAIR_KEYS = ("environment", "labels")
 
 Path_ = tuple[str | int, ...]
 
@@ -32,6 +37,13 @@ def choose_profile(requested: str | None, env: Mapping[str, str] | None = None) 
         return requested
     source = os.environ if env is None else env
     return source.get(PROFILE_ENV) or DEFAULT_PROFILE
+
+
+def profile_names(doc: Document) -> list[str]:
+    """The profiles `doc` defines, sorted."""
+    data = doc.data if isinstance(doc.data, dict) else {}
+    profiles = data.get("profiles")
+    return sorted(profiles) if isinstance(profiles, dict) else []
 
 
 def apply_profile(doc: Document, profile: str) -> Document:
@@ -48,48 +60,139 @@ def apply_profile(doc: Document, profile: str) -> Document:
         return Document(file=doc.file, data=base, positions=positions)
     if profile not in profiles:
         raise SpecError([_unknown_profile(doc, profile, sorted(profiles))])
-    overlay = profiles[profile] or {}
     prefix: Path_ = ("profiles", profile)
-    layer = f"profile {profile}"
-    overlay_positions = {
-        path[len(prefix) :]: pos._replace(layer=layer)
-        for path, pos in doc.positions.items()
-        if path[: len(prefix)] == prefix and len(path) > len(prefix)
+    overlay = Document(
+        file=doc.file,
+        data=profiles[profile] or {},
+        positions=_strip(doc.positions, prefix, layer=f"profile {profile}"),
+        tags=_strip(doc.tags, prefix),
+    )
+    return merge_documents(Document(file=doc.file, data=base, positions=positions), overlay)
+
+
+def _strip(table: Mapping[Path_, Any], prefix: Path_, *, layer: str = "") -> dict[Path_, Any]:
+    found = {}
+    for path, value in table.items():
+        if path[: len(prefix)] == prefix and len(path) > len(prefix):
+            found[path[len(prefix) :]] = value._replace(layer=layer) if layer else value
+    return found
+
+
+def merge_documents(base: Document, overlay: Document) -> Document:
+    """`overlay` merged onto `base` by the table above.
+
+    Tags inside `profiles` are not applied here but carried, with their values, to the profile
+    overlay still to come (a second file's `!reset` in a profile resets the stack's key).
+    """
+    positions = dict(base.positions)
+    now = {path: tag for path, tag in overlay.tags.items() if path[:1] != ("profiles",)}
+    merger = _Merger(positions, overlay.positions, now)
+    data = merger.merge(_without_resets(base.data, (), base.tags), overlay.data, ())
+    tags = {
+        path: tag
+        for path, tag in {**base.tags, **overlay.tags}.items()
+        if path[:1] == ("profiles",)
     }
-    merged = merge_values(base, overlay, (), positions, overlay_positions)
-    return Document(file=doc.file, data=merged, positions=positions)
+    return Document(file=base.file, data=data, positions=positions, tags=tags)
 
 
-def merge_values(
-    base: Any,
-    overlay: Any,
-    path: Path_,
-    positions: dict[Path_, Position],
-    overlay_positions: Mapping[Path_, Position],
-) -> Any:
-    """Overlay `overlay` on `base` by the table above, updating `positions` in place."""
-    if isinstance(base, dict) and isinstance(overlay, dict):
+def _without_resets(value: Any, path: Path_, tags: Mapping[Path_, str]) -> Any:
+    # `!reset` in the first layer has nothing to reset: the key is simply dropped.
+    if not tags or not isinstance(value, dict):
+        return value
+    return {
+        key: _without_resets(item, (*path, key), tags)
+        for key, item in value.items()
+        if tags.get((*path, key)) != "reset" or path[:1] == ("profiles",) or key == "profiles"
+    }
+
+
+class _Merger:
+    def __init__(
+        self,
+        positions: dict[Path_, Position],
+        overlay_positions: Mapping[Path_, Position],
+        tags: Mapping[Path_, str],
+    ) -> None:
+        self.positions = positions
+        self.overlay_positions = overlay_positions
+        self.tags = tags
+
+    def merge(self, base: Any, overlay: Any, path: Path_) -> Any:
+        if not isinstance(overlay, dict):
+            self._take_positions(path)
+            return overlay
+        if not isinstance(base, dict):
+            # A mapping replaces a non-mapping: nothing of the base's subtree stays located.
+            self._drop_positions(path, keep_self=True)
+            base = {}
         result = dict(base)
         for key, value in overlay.items():
             child = (*path, key)
-            result[key] = merge_values(base.get(key), value, child, positions, overlay_positions)
-            if child in overlay_positions:
-                positions[child] = overlay_positions[child]
+            tag = self.tags.get(child)
+            if tag == "reset":
+                result.pop(key, None)
+                self._drop_positions(child)
+                continue
+            result[key] = self.merge(None if tag == "override" else base.get(key), value, child)
+            if child in self.overlay_positions:
+                self.positions[child] = self.overlay_positions[child]
         return result
-    _replace_positions(path, positions, overlay_positions)
-    return overlay
+
+    def _drop_positions(self, path: Path_, *, keep_self: bool = False) -> None:
+        depth = len(path)
+        for old in [p for p in self.positions if p[:depth] == path]:
+            if not (keep_self and len(old) == depth):
+                del self.positions[old]
+
+    def _take_positions(self, path: Path_) -> None:
+        # The overlay's value replaces the base's whole subtree, so must its positions.
+        depth = len(path)
+        for old in [p for p in self.positions if p[:depth] == path and len(p) > depth]:
+            del self.positions[old]
+        for new, pos in self.overlay_positions.items():
+            if new[:depth] == path and len(new) > depth:
+                self.positions[new] = pos
 
 
-def _replace_positions(
-    path: Path_, positions: dict[Path_, Position], overlay_positions: Mapping[Path_, Position]
-) -> None:
-    # The overlay's value replaces the base's whole subtree, so must its positions.
-    depth = len(path)
-    for old in [p for p in positions if p[:depth] == path and len(p) > depth]:
-        del positions[old]
-    for new, pos in overlay_positions.items():
-        if new[:depth] == path and len(new) >= depth:
-            positions[new] = pos
+def normalise_pairs(doc: Document) -> Document:
+    """`environment` and `labels` lists of `KEY=value` strings become mappings, everywhere,
+    with their positions and tags re-keyed; lists holding anything else are left for the schema
+    to report."""
+    positions = dict(doc.positions)
+    tags = dict(doc.tags)
+    data = _pairs(doc.data, (), positions, tags)
+    return Document(file=doc.file, data=data, positions=positions, tags=tags)
+
+
+def _pairs(
+    value: Any, path: Path_, positions: dict[Path_, Position], tags: dict[Path_, str]
+) -> Any:
+    if isinstance(value, list):
+        return [_pairs(item, (*path, i), positions, tags) for i, item in enumerate(value)]
+    if not isinstance(value, dict):
+        return value
+    result = {}
+    for key, item in value.items():
+        child = (*path, key)
+        if key in PAIR_KEYS and isinstance(item, list) and all(isinstance(e, str) for e in item):
+            result[key] = _list_to_mapping(item, child, positions, tags)
+        else:
+            result[key] = _pairs(item, child, positions, tags)
+    return result
+
+
+def _list_to_mapping(
+    items: list[str], path: Path_, positions: dict[Path_, Position], tags: dict[Path_, str]
+) -> dict[str, str | None]:
+    mapping: dict[str, str | None] = {}
+    for index, entry in enumerate(items):
+        key, sep, rest = entry.partition("=")
+        mapping[key] = rest if sep else None
+        for table in (positions, tags):
+            if (*path, index) in table:
+                table[(*path, key)] = table.pop((*path, index))  # type: ignore[assignment]
+    return mapping
 
 
 def _unknown_profile(doc: Document, profile: str, known: list[str]) -> Issue:

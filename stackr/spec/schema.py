@@ -100,8 +100,16 @@ def validate_document(doc: Document) -> list[Issue]:
     An empty list means the document is valid. Nothing is raised: the caller decides.
     """
     findings = (found for error in _validator().iter_errors(doc.data) for found in _findings(error))
-    issues = dict.fromkeys(_locate(doc, found) for found in findings)
+    resets = [path for path, tag in doc.tags.items() if tag == "reset"]
+    issues = dict.fromkeys(
+        _locate(doc, found) for found in findings if not _under_any(found.path, resets)
+    )
     return sorted(issues, key=Issue.sort_key)
+
+
+def _under_any(path: Path_, roots: list[Path_]) -> bool:
+    # What a `!reset` holds is never used, so it is never wrong.
+    return any(path[: len(root)] == root for root in roots)
 
 
 def _locate(doc: Document, found: _Finding) -> Issue:

@@ -27,7 +27,7 @@ import math
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import yaml
@@ -57,6 +57,9 @@ class Document:
     file: str
     data: Any
     positions: Mapping[Path_, Position]
+    # Merge directives written as tags (`!reset`, `!override`), kept beside the plain tree so
+    # the schema sees ordinary values; the profile/file merge consumes them.
+    tags: Mapping[Path_, str] = field(default_factory=dict)
 
     def locate(self, path: Path_) -> Position:
         """The position of `path`, else of its nearest recorded ancestor, else the root."""
@@ -288,12 +291,13 @@ class _Builder:
         self.file = file
         self.positions: dict[Path_, Position] = {(): Position(file, 1, 1)}
         self.issues: dict[tuple[int, int, str], Issue] = {}
+        self.tags: dict[Path_, str] = {}
 
     def document(self, root: Node) -> Document:
         data = self.build(root, ())
         if self.issues:
             raise SpecError(list(self.issues.values()))
-        return Document(file=self.file, data=data, positions=self.positions)
+        return Document(file=self.file, data=data, positions=self.positions, tags=self.tags)
 
     def build(self, node: Node, path: Path_) -> Any:
         handler = _HANDLERS.get(node.tag)
@@ -336,6 +340,21 @@ class _Builder:
             self.positions[(*path, key)] = self.position(key_node)
             result[key] = self.build(value_node, (*path, key))
         return result
+
+    def reset(self, node: Node, path: Path_) -> Any:
+        self.tags[path] = "reset"
+        return self.untagged(node, path)
+
+    def override(self, node: Node, path: Path_) -> Any:
+        self.tags[path] = "override"
+        return self.untagged(node, path)
+
+    def untagged(self, node: Node, path: Path_) -> Any:
+        if isinstance(node, ScalarNode):
+            return _resolve_plain(node.value)
+        if isinstance(node, SequenceNode):
+            return self.sequence(node, path)
+        return self.mapping(node, path)
 
     def wrong_kind(self, node: Node, path: Path_) -> None:
         self.issue(node, path, f"tag '{_show_tag(node.tag)}' does not fit this value", _TAG_HINT)
@@ -403,6 +422,8 @@ _HANDLERS: dict[str, Callable[[_Builder, Node, Path_], Any]] = {
     _STR_TAG: _Builder.string,
     _SEQ_TAG: _Builder.sequence,
     _MAP_TAG: _Builder.mapping,
+    "!reset": _Builder.reset,
+    "!override": _Builder.override,
 }
 
 

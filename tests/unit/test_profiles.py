@@ -84,3 +84,55 @@ def test_several_files_merge_in_order(write_stack) -> None:  # type: ignore[no-u
     ops = write_stack({"services": {"web": {"image": "b", "environment": {"B": "2"}}}}, "ops.yml")
     web = load_stack([str(base), str(ops)], profile="dev", env={}).services["web"]
     assert (web.image, dict(web.environment)) == ("b", {"A": "1", "B": "2"})
+
+
+def _web(write_stack, text: str, profile: str = "prod"):  # type: ignore[no-untyped-def]
+    return load_stack([str(write_stack(text))], profile=profile, env={}).services["web"]
+
+
+def test_reset_removes_what_the_base_set(write_stack) -> None:  # type: ignore[no-untyped-def]
+    web = _web(
+        write_stack,
+        "services:\n  web: {image: x, ports: ['8080:80'], user: '1000'}\n"
+        "profiles:\n  prod:\n    services:\n      web: {ports: !reset [], user: !reset null}\n",
+    )
+    assert (web.ports, web.user) == ((), None)
+
+
+def test_override_replaces_a_mapping_wholesale(write_stack) -> None:  # type: ignore[no-untyped-def]
+    web = _web(
+        write_stack,
+        "services:\n  web: {image: x, environment: {A: '1', B: '2'}}\n"
+        "profiles:\n  prod:\n    services:\n      web: {environment: !override {C: '3'}}\n",
+    )
+    assert dict(web.environment) == {"C": "3"}
+
+
+def test_environment_list_and_map_forms_merge_by_key(write_stack) -> None:  # type: ignore[no-untyped-def]
+    web = _web(
+        write_stack,
+        "services:\n  web: {image: x, environment: [A=1, B=2], labels: {team: shop}}\n"
+        "profiles:\n  prod:\n    services:\n"
+        "      web: {environment: {B: three}, labels: ['tier=front']}\n",
+    )
+    assert dict(web.environment) == {"A": "1", "B": "three"}
+    assert dict(web.labels) == {"team": "shop", "tier": "front"}
+
+
+def test_reset_in_the_first_file_just_drops_the_key(write_stack) -> None:  # type: ignore[no-untyped-def]
+    web = _web(write_stack, "services:\n  web: {image: x, ports: !reset ['80']}\n", "dev")
+    assert web.ports == ()
+
+
+def test_second_file_can_reset_a_key_of_the_first(write_stack) -> None:  # type: ignore[no-untyped-def]
+    base = write_stack("services:\n  web: {image: x, ports: ['8080:80']}\n")
+    ops = write_stack("services:\n  web: {ports: !reset []}\n", "ops.yml")
+    web = load_stack([str(base), str(ops)], profile="dev", env={}).services["web"]
+    assert web.ports == ()
+
+
+def test_list_entry_error_is_located_at_its_line(write_stack) -> None:  # type: ignore[no-untyped-def]
+    path = write_stack("services:\n  web:\n    image: x\n    labels:\n      - ok=1\n      - 5\n")
+    with pytest.raises(SpecError) as caught:
+        load_stack([str(path)], profile="dev", env={})
+    assert [(i.line, i.path) for i in caught.value.issues] == [(6, "services.web.labels[1]")]

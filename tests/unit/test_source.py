@@ -192,9 +192,15 @@ def test_python_tag_is_refused_and_located() -> None:
     ]
 
 
-def test_custom_tag_is_refused_for_now() -> None:
-    assert [issue.message for issue in issues_of("ports: !reset []\n")] == [
-        "unsupported tag '!reset'"
+def test_merge_tags_are_kept_beside_the_plain_tree() -> None:
+    doc = parse_document("ports: !reset []\nenv: !override {A: 1}\n", file=FILE)
+    assert doc.data == {"ports": [], "env": {"A": 1}}
+    assert doc.tags == {("ports",): "reset", ("env",): "override"}
+
+
+def test_unknown_custom_tag_is_refused() -> None:
+    assert [issue.message for issue in issues_of("ports: !replace []\n")] == [
+        "unsupported tag '!replace'"
     ]
 
 
