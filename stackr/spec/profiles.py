@@ -1,12 +1,12 @@
 """Layers: choosing the active profile and merging documents (several `-f` files, then the
 profile) by one table of rules. Pure.
 
-| value in the base | value in the overlay                 | result                            |
-|-------------------|--------------------------------------|-----------------------------------|
-| mapping           | mapping                              | merged key by key (recursively)   |
-| anything          | scalar or list                       | the overlay's value replaces it   |
-| anything          | `!override` value                    | the overlay's value replaces it, a mapping too |
-| anything          | `!reset` (any value)                 | the key is removed                |
+| in the base | in the overlay        | result                                      |
+|-------------|-----------------------|---------------------------------------------|
+| mapping     | mapping               | merged key by key (recursively)             |
+| anything    | scalar or list        | the overlay's value replaces it             |
+| anything    | `!override` value     | the overlay's value replaces it, a mapping too |
+| anything    | `!reset` (any value)  | the key is removed                          |
 
 `environment` and `labels` in their list form (`["KEY=value"]`) are turned into mappings before
 merging, so the two forms mix and merge key by key.
