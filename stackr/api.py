@@ -62,16 +62,28 @@ class ContainerRow:
     ports: tuple[str, ...]
 
 
-def validate(files: Sequence[str], *, profile: str, env: Mapping[str, str] | None = None) -> Stack:
+def validate(
+    files: Sequence[str],
+    *,
+    profile: str,
+    env: Mapping[str, str] | None = None,
+    env_files: Sequence[str] = (),
+) -> Stack:
     """The stack in `files` for `profile`, checked (cycles included) but without its graph.
 
     Raises:
         SpecError: any problem in the files, all of them, sorted.
     """
-    return load_stack(files, profile=profile, env=env)
+    return load_stack(files, profile=profile, env=env, env_files=env_files)
 
 
-def load(files: Sequence[str], *, profile: str, env: Mapping[str, str] | None = None) -> Loaded:
+def load(
+    files: Sequence[str],
+    *,
+    profile: str,
+    env: Mapping[str, str] | None = None,
+    env_files: Sequence[str] = (),
+) -> Loaded:
     """The stack in `files` for `profile`, with its dependency graph.
 
     Raises:
@@ -79,8 +91,52 @@ def load(files: Sequence[str], *, profile: str, env: Mapping[str, str] | None = 
     """
     from stackr.graph import build_graph
 
-    stack = validate(files, profile=profile, env=env)
+    stack = validate(files, profile=profile, env=env, env_files=env_files)
     return Loaded(stack=stack, graph=build_graph(stack))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VariableRow:
+    name: str
+    default: str | None
+    required: bool
+    value: str | None  # what it resolves to now, None when unset
+    source: str  # "the environment", ".env.prod:3", "default", or "unset"
+    used_at: tuple[str, ...]  # file:line of every use
+
+
+def variables(
+    files: Sequence[str],
+    *,
+    profile: str,
+    env: Mapping[str, str] | None = None,
+    env_files: Sequence[str] = (),
+) -> list[VariableRow]:
+    """Every variable the files use: its default, whether it is required, and where its value
+    would come from for `profile`.
+
+    Raises:
+        SpecError: a file cannot be read or parsed, or an env file is broken.
+    """
+    from stackr.spec import load_variables
+
+    uses, found = load_variables(files, profile=profile, env=env, env_files=env_files)
+    rows: dict[str, VariableRow] = {}
+    for use in uses:
+        where = f"{use.position.file}:{use.position.line}" if use.position else ""
+        known = rows.get(use.name)
+        default = known.default if known and known.default is not None else use.default
+        value = found.values.get(use.name)
+        source = found.origin(use.name) or ("default" if default is not None else "unset")
+        rows[use.name] = VariableRow(
+            name=use.name,
+            default=default,
+            required=use.required or bool(known and known.required),
+            value=value if value is not None else default,
+            source=source,
+            used_at=(*(known.used_at if known else ()), where),
+        )
+    return sorted(rows.values(), key=lambda row: row.name)
 
 
 def config(stack: Stack) -> dict[str, Any]:

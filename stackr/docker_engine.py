@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import docker
+import docker.context
 import docker.errors
 import requests.exceptions
 from docker.types import Healthcheck as SdkHealthcheck
@@ -81,10 +82,12 @@ def _hint_for(error: docker.errors.APIError) -> str:
 class DockerEngine:
     """An Engine talking to one Docker daemon (DOCKER_HOST or the local socket)."""
 
-    def __init__(self, *, base_url: str | None = None, pool_size: int = 16) -> None:
+    def __init__(self, *, target: str | None = None, pool_size: int = 16) -> None:
+        """`target`: a host URL (`unix://`, `tcp://`, `ssh://`) or a docker context name; by
+        default DOCKER_HOST, else the local socket."""
         kwargs: dict[str, Any] = docker.utils.kwargs_from_env()
-        if base_url:
-            kwargs["base_url"] = base_url
+        if target:
+            kwargs.update(_target_kwargs(target))
         try:
             self._api = docker.APIClient(
                 version=os.environ.get("DOCKER_API_VERSION", API_VERSION),
@@ -353,6 +356,24 @@ class DockerEngine:
                 open_streams -= 1
             else:
                 yield item
+
+
+def _target_kwargs(target: str) -> dict[str, Any]:
+    if "://" in target:
+        return {"base_url": target}
+    try:
+        context = docker.context.ContextAPI.get_context(target)
+    except docker.errors.DockerException as error:
+        raise EngineError(f"cannot read docker context '{target}': {error}") from None
+    if context is None:
+        raise EngineError(
+            f"no docker context named '{target}'",
+            hint="list them with `docker context ls`, or give the profile's engine as a URL",
+        )
+    kwargs: dict[str, Any] = {"base_url": context.Host}
+    if context.TLSConfig:
+        kwargs["tls"] = context.TLSConfig
+    return kwargs
 
 
 def _observed_container(raw: dict[str, Any]) -> ObservedContainer:

@@ -2,13 +2,14 @@
 
 This is the composition root: the only place that picks the Docker engine. Heavy modules (the
 SDK, networkx, jsonschema) are imported inside the commands that need them, so `stackr --help`
-starts fast. Exit codes: 0 success, 1 a problem the user can fix, 2 bad usage, 3 a bug in stackr,
-130 interrupted.
+starts fast and `validate`/`config` never import the Docker SDK. Exit codes: 0 success, 1 a
+problem the user can fix, 2 bad usage, 3 a bug in stackr, 130 interrupted.
 """
 
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
@@ -45,20 +46,14 @@ class ConfigFormat(StrEnum):
     JSON = "json"
 
 
+_FILE_HELP = "Stack file (repeat to merge several, in order)."
 Files = Annotated[
     Optional[list[Path]],  # noqa: UP045 - typer reads the annotation at run time
-    typer.Option(
-        "--file",
-        "-f",
-        help="Stack file (repeat to merge several, in order).",
-        show_default="stack.yml",
-    ),
+    typer.Option("--file", "-f", help=_FILE_HELP, show_default="stack.yml"),
 ]
 LogFiles = Annotated[
     Optional[list[Path]],  # noqa: UP045
-    typer.Option(
-        "--file", help="Stack file (repeat to merge several, in order).", show_default="stack.yml"
-    ),
+    typer.Option("--file", help=_FILE_HELP, show_default="stack.yml"),
 ]
 Profile = Annotated[
     Optional[str],  # noqa: UP045
@@ -67,47 +62,77 @@ Profile = Annotated[
         help="Profile to render: dev, staging, prod... [default: $STACKR_PROFILE, else dev]",
     ),
 ]
+EnvFiles = Annotated[
+    Optional[list[Path]],  # noqa: UP045
+    typer.Option("--env-file", help="Read variables from this file too (repeatable)."),
+]
 Jobs = Annotated[int, typer.Option("--jobs", "-j", min=1, help="Engine calls in parallel.")]
 
 
-def _files(files: list[Path] | None) -> list[str]:
-    if files:
-        return [str(f) for f in files]
-    for name in DEFAULT_FILES:
-        if Path(name).exists():
-            return [name]
-    return [DEFAULT_FILES[0]]
+@dataclass(frozen=True, slots=True)
+class SpecArgs:
+    """The options every command that reads a stack file takes."""
+
+    files: list[Path] | None
+    profile: str | None
+    env_files: list[Path] | None = None
+
+    def paths(self) -> list[str]:
+        if self.files:
+            return [str(f) for f in self.files]
+        found = next((name for name in DEFAULT_FILES if Path(name).exists()), DEFAULT_FILES[0])
+        return [found]
+
+    def chosen_profile(self) -> str:
+        from stackr.spec.profiles import choose_profile
+
+        return choose_profile(self.profile)
+
+    def validate(self) -> Stack:
+        # Spec only: no graph, no networkx, no Docker SDK on this path.
+        from stackr import api
+
+        env_files = [str(f) for f in self.env_files or []]
+        return api.validate(self.paths(), profile=self.chosen_profile(), env_files=env_files)
+
+    def load(self) -> Loaded:
+        from stackr import api
+
+        env_files = [str(f) for f in self.env_files or []]
+        return api.load(self.paths(), profile=self.chosen_profile(), env_files=env_files)
 
 
-def _load(files: list[Path] | None, profile: str | None) -> Loaded:
-    from stackr import api
-    from stackr.spec.profiles import choose_profile
-
-    return api.load(_files(files), profile=choose_profile(profile))
-
-
-def _validate(files: list[Path] | None, profile: str | None) -> Stack:
-    # Spec only: no graph, no networkx, no Docker SDK on this path.
-    from stackr import api
-    from stackr.spec.profiles import choose_profile
-
-    return api.validate(_files(files), profile=choose_profile(profile))
-
-
-def _engine() -> Engine:
+def _engine(stack: Stack) -> Engine:
     from stackr.docker_engine import DockerEngine
 
-    return DockerEngine()
+    return DockerEngine(target=stack.engine)
 
 
 @app.command()
-def validate(files: Files = None, profile: Profile = None) -> int:
+def validate(
+    files: Files = None,
+    profile: Profile = None,
+    env_file: EnvFiles = None,
+    fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.TEXT,
+) -> int:
     """Check a stack file set for a profile; exit 0 when valid, 1 when not."""
-    stack = _validate(files, profile)
-    render.out(
-        f"{', '.join(stack.files)} is valid (profile {stack.profile}, "
-        f"{len(stack.services)} services)"
-    )
+    from stackr.errors import SpecError
+
+    args = SpecArgs(files, profile, env_file)
+    try:
+        stack = args.validate()
+    except SpecError as error:
+        if fmt is not Format.JSON:
+            raise
+        render.issues_json(error.issues)
+        return 1
+    if fmt is Format.JSON:
+        render.issues_json(())
+    else:
+        render.out(
+            f"{', '.join(stack.files)} is valid (profile {stack.profile}, "
+            f"{len(stack.services)} services)"
+        )
     return 0
 
 
@@ -115,16 +140,33 @@ def validate(files: Files = None, profile: Profile = None) -> int:
 def config(
     files: Files = None,
     profile: Profile = None,
-    fmt: Annotated[
-        ConfigFormat, typer.Option("--format", help="Output format.")
-    ] = ConfigFormat.YAML,
+    env_file: EnvFiles = None,
+    fmt: Annotated[ConfigFormat, typer.Option("--format", help="Output format.")] = (
+        ConfigFormat.YAML
+    ),
+    variables: Annotated[
+        bool, typer.Option("--variables", help="List the variables the files use instead.")
+    ] = False,
 ) -> int:
-    """Print the effective stack for a profile, normalised."""
+    """Print the effective stack for a profile, normalised (or the variables it uses)."""
     from stackr import api
-    from stackr.spec.profiles import choose_profile
 
-    stack = api.validate(_files(files), profile=choose_profile(profile))
-    render.config(api.config(stack), fmt=fmt.value)
+    args = SpecArgs(files, profile, env_file)
+    if variables:
+        env_files = [str(f) for f in env_file or []]
+        report = api.variables(args.paths(), profile=args.chosen_profile(), env_files=env_files)
+        render.variables(report, fmt=fmt.value)
+        return 0
+    render.config(api.config(args.validate()), fmt=fmt.value)
+    return 0
+
+
+@app.command()
+def schema() -> int:
+    """Print the JSON Schema of the stack file (for editors and CI)."""
+    from stackr.spec.schema import schema_text
+
+    render.raw(schema_text())
     return 0
 
 
@@ -132,13 +174,14 @@ def config(
 def plan(
     files: Files = None,
     profile: Profile = None,
+    env_file: EnvFiles = None,
     fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.TEXT,
 ) -> int:
     """Show what `up` would do, and why, without changing anything."""
     from stackr import api
 
-    loaded = _load(files, profile)
-    render.plan(api.plan(loaded, _engine()), fmt=fmt.value)
+    loaded = SpecArgs(files, profile, env_file).load()
+    render.plan(api.plan(loaded, _engine(loaded.stack)), fmt=fmt.value)
     return 0
 
 
@@ -146,6 +189,7 @@ def plan(
 def up(
     files: Files = None,
     profile: Profile = None,
+    env_file: EnvFiles = None,
     jobs: Jobs = 8,
     build: Annotated[bool, typer.Option("--build", help="Build images before starting.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan and stop.")] = False,
@@ -156,8 +200,8 @@ def up(
     """Make the engine match the stack file for a profile."""
     from stackr import api
 
-    loaded = _load(files, profile)
-    engine = _engine()
+    loaded = SpecArgs(files, profile, env_file).load()
+    engine = _engine(loaded.stack)
     if dry_run:
         render.plan(api.plan(loaded, engine), fmt="text")
         return 0
@@ -172,6 +216,7 @@ def up(
 def down(
     files: Files = None,
     profile: Profile = None,
+    env_file: EnvFiles = None,
     volumes: Annotated[
         bool, typer.Option("--volumes", "-v", help="Also remove named volumes.")
     ] = False,
@@ -180,12 +225,13 @@ def down(
     """Remove the profile's containers and networks (and volumes with --volumes)."""
     from stackr import api
 
-    loaded = _load(files, profile)
+    loaded = SpecArgs(files, profile, env_file).load()
+    stack = loaded.stack
     with render.progress() as on_event:
         result = api.down(
-            loaded.stack.name,
-            loaded.stack.profile,
-            _engine(),
+            stack.name,
+            stack.profile,
+            _engine(stack),
             volumes=volumes,
             loaded=loaded,
             jobs=jobs,
@@ -196,35 +242,40 @@ def down(
 
 
 @app.command()
-def ps(files: Files = None, profile: Profile = None) -> int:
+def ps(files: Files = None, profile: Profile = None, env_file: EnvFiles = None) -> int:
     """List the stack's containers: service, replica, state, health and ports."""
     from stackr import api
 
-    loaded = _load(files, profile)
-    render.ps(api.ps(loaded.stack.name, loaded.stack.profile, _engine()))
+    stack = SpecArgs(files, profile, env_file).validate()
+    render.ps(api.ps(stack.name, stack.profile, _engine(stack)))
     return 0
 
 
 @app.command()
 def logs(
-    services: Annotated[Optional[list[str]], typer.Argument(help="Only these services.")] = None,  # noqa: UP045
+    services: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Argument(help="Only these services."),
+    ] = None,
     files: LogFiles = None,
     profile: Profile = None,
+    env_file: EnvFiles = None,
     follow: Annotated[
         bool, typer.Option("--follow", "-f", help="Keep following new output.")
     ] = False,
     tail: Annotated[
-        int | None, typer.Option("--tail", help="Only the last N lines of each.")
+        Optional[int],  # noqa: UP045
+        typer.Option("--tail", help="Only the last N lines of each."),
     ] = None,
 ) -> int:
     """Show the containers' output, each line prefixed by its container's name."""
     from stackr import api
 
-    loaded = _load(files, profile)
+    stack = SpecArgs(files, profile, env_file).validate()
     lines = api.logs(
-        loaded.stack.name,
-        loaded.stack.profile,
-        _engine(),
+        stack.name,
+        stack.profile,
+        _engine(stack),
         services=services or (),
         follow=follow,
         tail=tail,
@@ -238,6 +289,17 @@ def version() -> int:
     """Print stackr's version."""
     render.out(f"stackr {__version__}")
     return 0
+
+
+def validate_files_main(argv: list[str] | None = None) -> int:
+    """`stackr-validate-files [--profile P] FILE...`: validate each file on its own (for the
+    pre-commit hook, which passes the changed files); exit 1 if any is invalid."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    profile: list[str] = []
+    if args[:1] == ["--profile"] and len(args) > 1:
+        profile, args = args[:2], args[2:]
+    codes = [main(["validate", "-f", path, *profile]) for path in args]
+    return max(codes, default=0)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -20,9 +20,9 @@ from rich.markup import escape
 from rich.table import Table
 
 if TYPE_CHECKING:
-    from stackr.api import ContainerRow, DownResult, UpResult
+    from stackr.api import ContainerRow, DownResult, UpResult, VariableRow
     from stackr.apply import Event, OnEvent
-    from stackr.errors import StackrError
+    from stackr.errors import Issue, StackrError
     from stackr.plan import Plan
 
 _out = Console(highlight=False, soft_wrap=True)
@@ -58,6 +58,54 @@ def bug(
     _err.print("[bold red]internal error:[/] this is a bug in stackr, not in your stack file.")
     _err.print("Please report it with the text below.\n")
     _err.print(escape("".join(traceback.format_exception(*info))))
+
+
+def raw(text: str) -> None:
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+def issues_json(issues: Iterable[Issue]) -> None:
+    """Problems as a JSON list of objects, for editors and CI."""
+    data = [
+        {
+            "file": i.file,
+            "line": i.line,
+            "column": i.column,
+            "path": i.path,
+            "message": i.message,
+            "hint": i.hint,
+        }
+        for i in issues
+    ]
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def variables(rows: list[VariableRow], *, fmt: str) -> None:
+    if fmt == "json":
+        data = [
+            {
+                "name": r.name,
+                "default": r.default,
+                "required": r.required,
+                "value": r.value,
+                "source": r.source,
+                "used_at": list(r.used_at),
+            }
+            for r in rows
+        ]
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+        return
+    if not rows:
+        _out.print("the files use no variables")
+        return
+    table = Table(box=None, pad_edge=False, header_style="bold", expand=False)
+    for column in ("VARIABLE", "VALUE", "FROM", "DEFAULT", "USED AT"):
+        table.add_column(column, no_wrap=True)
+    for r in rows:
+        default = "(required)" if r.required else ("-" if r.default is None else repr(r.default))
+        value = "-" if r.value is None else repr(r.value)
+        table.add_row(r.name, value, r.source, default, ", ".join(r.used_at))
+    _out.print(table, width=None if _out.is_terminal else 1000)
 
 
 def config(data: dict[str, Any], *, fmt: str) -> None:

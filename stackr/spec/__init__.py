@@ -1,65 +1,113 @@
 """Everything between the YAML text and the typed model; `load_stack` is the one entry point.
 
-load (safe YAML, positions) → merge the files in order → interpolate variables → validate
-against the schema → overlay the profile → validate again → build the model → cross-checks.
-Every problem found on the way is reported at once, sorted, as one SpecError.
+load (safe YAML, positions) → collect variables → interpolate → normalise pairs → merge the
+files in order → validate against the schema → overlay the profile → validate again → build the
+model → cross-checks. Every problem found on the way is reported at once, sorted, as one
+SpecError.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from stackr.errors import Issue, SpecError
-from stackr.spec.envfile import read_env_file
 from stackr.spec.model import Stack
+from stackr.spec.profiles import profile_settings
 from stackr.spec.source import Document, Position, load_document
+from stackr.spec.variables import Variables, collect_variables
 
-__all__ = ["Stack", "load_stack", "stack_env"]
+if TYPE_CHECKING:
+    from stackr.spec.interpolate import VariableUse
+
+__all__ = ["Stack", "load_stack", "load_variables"]
 
 
 def load_stack(
-    paths: Sequence[str], *, profile: str, env: Mapping[str, str] | None = None
+    paths: Sequence[str],
+    *,
+    profile: str,
+    env: Mapping[str, str] | None = None,
+    env_files: Sequence[str] = (),
 ) -> Stack:
     """The stack in files `paths` (merged in order), rendered for `profile`.
 
-    `env` is the process environment to interpolate from (default: `os.environ`); `.env`
-    beside the first file fills in what it lacks.
+    `env` is the process environment to interpolate from (default: `os.environ`); `env_files`
+    (`--env-file`), the profile's `env_file`, `.env.<profile>` and `.env` fill in what it lacks.
 
     Raises:
         SpecError: any problem in the files, all of them reported, sorted by file and line.
     """
     from stackr.spec.checks import check_stack
-    from stackr.spec.interpolate import interpolate_document
     from stackr.spec.normalize import build_stack
-    from stackr.spec.profiles import apply_profile, merge_documents, normalise_pairs
+    from stackr.spec.profiles import apply_profile
     from stackr.spec.schema import validate_document
 
     files = tuple(paths) or ("stack.yml",)
-    variables = stack_env(files[0], os.environ if env is None else env)
-    docs = [normalise_pairs(interpolate_document(_load(path), variables)) for path in files]
-    # Merging onto an empty layer applies the first file's own `!reset`s too.
-    merged = Document(file=docs[0].file, data={}, positions={(): Position(docs[0].file, 1, 1)})
-    for doc in docs:
-        merged = merge_documents(merged, doc)
+    raw = [_load(path) for path in files]
+    variables = _variables(raw, files, profile, os.environ if env is None else env, env_files)
+    merged = _interpolate_and_merge(raw, variables)
     _raise_if(validate_document(merged))
+    settings = profile_settings(merged, profile)
     rendered = apply_profile(merged, profile)
     _raise_if(validate_document(rendered))
-    stack, issues = build_stack(rendered, profile=profile, files=files, env=variables)
+    stack, issues = build_stack(
+        rendered, profile=profile, files=files, env=variables.values, engine=settings.get("engine")
+    )
     _raise_if(issues)
     _raise_if(check_stack(stack, rendered))
     return stack
 
 
-def stack_env(first_file: str, env: Mapping[str, str]) -> dict[str, str]:
-    """The variables a stack is interpolated from: `.env` beside the file, under `env`."""
-    dotenv = Path(first_file).resolve().parent / ".env"
-    values: dict[str, str] = {}
-    if dotenv.is_file():
-        values.update(read_env_file(dotenv, display=str(Path(first_file).parent / ".env")))
-    values.update(env)
-    return values
+def load_variables(
+    paths: Sequence[str],
+    *,
+    profile: str,
+    env: Mapping[str, str] | None = None,
+    env_files: Sequence[str] = (),
+) -> tuple[list[VariableUse], Variables]:
+    """Every variable the files use, and the values and origins they would get for `profile`.
+
+    Raises:
+        SpecError: a file cannot be read or parsed, or an env file is broken.
+    """
+    from stackr.spec.interpolate import variable_uses
+
+    files = tuple(paths) or ("stack.yml",)
+    raw = [_load(path) for path in files]
+    variables = _variables(raw, files, profile, os.environ if env is None else env, env_files)
+    return [use for doc in raw for use in variable_uses(doc)], variables
+
+
+def _variables(
+    raw: list[Document],
+    files: tuple[str, ...],
+    profile: str,
+    env: Mapping[str, str],
+    env_files: Sequence[str],
+) -> Variables:
+    # The profile's own env_file must be known before anything is interpolated: read it raw.
+    chosen: list[str] = []
+    for doc in raw:
+        value = profile_settings(doc, profile).get("env_file")
+        if value:
+            chosen = [value] if isinstance(value, str) else [str(v) for v in value]
+    return collect_variables(
+        files[0], env, profile=profile, env_files=env_files, profile_env_files=chosen
+    )
+
+
+def _interpolate_and_merge(raw: list[Document], variables: Variables) -> Document:
+    from stackr.spec.interpolate import interpolate_document
+    from stackr.spec.profiles import merge_documents, normalise_pairs
+
+    docs = [normalise_pairs(interpolate_document(doc, variables)) for doc in raw]
+    # Merging onto an empty layer applies the first file's own `!reset`s too.
+    merged = Document(file=docs[0].file, data={}, positions={(): Position(docs[0].file, 1, 1)})
+    for doc in docs:
+        merged = merge_documents(merged, doc)
+    return merged
 
 
 def _load(path: str) -> Document:

@@ -39,7 +39,7 @@ def check_stack(stack: Stack, doc: Document) -> list[Issue]:
 
 def _issue(doc: Document, path: Path_, message: str, hint: str = "") -> Issue:
     pos = doc.locate(path)
-    layer = f" (set by {pos.layer})" if pos.layer else ""
+    layer = f" ({pos.layer})" if pos.layer else ""
     return Issue(
         file=pos.file,
         line=pos.line,

@@ -16,13 +16,13 @@ _LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*=\s*(.*)$")
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}
 
 
-def read_env_file(path: Path, *, display: str) -> dict[str, str]:
-    """The variables of one `.env` file.
+def read_env_file(path: Path, *, display: str) -> dict[str, tuple[str, int]]:
+    """The variables of one `.env` file, each with the line it was set on.
 
     Raises:
         SpecError: a line is not `KEY=value`, a comment or blank.
     """
-    values: dict[str, str] = {}
+    values: dict[str, tuple[str, int]] = {}
     issues: list[Issue] = []
     text = path.read_text(encoding="utf-8", errors="replace")
     for number, line in enumerate(text.splitlines(), start=1):
@@ -40,7 +40,7 @@ def read_env_file(path: Path, *, display: str) -> dict[str, str]:
                 )
             )
             continue
-        values[match.group(1)] = _value(match.group(2))
+        values[match.group(1)] = (_value(match.group(2)), number)
     if issues:
         raise SpecError(issues)
     return values

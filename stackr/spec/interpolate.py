@@ -1,20 +1,26 @@
 """Variable substitution in string values: `${VAR}`, `${VAR:-default}`, `${VAR-default}`,
 `${VAR:?message}`, `${VAR?message}`, `$VAR`, and `$$` for a literal `$`, as in Compose.
 
-Pure: the variables come in as an explicit mapping. Defaults may themselves hold substitutions
-(`${A:-${B:-x}}`). Keys are never interpolated, only values.
+Pure: the variables come in as an explicit `Variables`. Defaults may themselves hold
+substitutions (`${A:-${B:-x}}`). Keys are never interpolated, only values. A value built from a
+variable that came from an env file is located with that origin (`from .env.prod:3`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from stackr.errors import Issue, SpecError
-from stackr.spec.source import Document
+from stackr.spec.source import Document, Position
+from stackr.spec.variables import Variables
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+Path_ = tuple[str | int, ...]
 
 
 class _Missing(Exception):
@@ -23,37 +29,90 @@ class _Missing(Exception):
         self.hint = hint
 
 
-def interpolate_document(doc: Document, env: Mapping[str, str]) -> Document:
-    """Every string value of `doc` with its variables substituted from `env`.
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VariableUse:
+    """One `${...}` in a file: what it names, its default or requirement, and where it is."""
+
+    name: str
+    default: str | None = None
+    required: bool = False
+    path: Path_ = ()
+    position: Position | None = None
+
+
+def interpolate_document(doc: Document, variables: Variables) -> Document:
+    """Every string value of `doc` with its variables substituted.
 
     Raises:
         SpecError: a required variable is unset, or a `${` is malformed; every one is reported.
     """
     issues: list[Issue] = []
-    data = _walk(doc.data, (), doc, env, issues)
+    positions = dict(doc.positions)
+    walker = _Walker(doc, variables, issues, positions)
+    data = walker.walk(doc.data, ())
     if issues:
         raise SpecError(issues)
-    return Document(file=doc.file, data=data, positions=doc.positions, tags=doc.tags)
+    return Document(file=doc.file, data=data, positions=positions, tags=doc.tags)
 
 
-def _walk(
-    value: Any,
-    path: tuple[str | int, ...],
-    doc: Document,
-    env: Mapping[str, str],
-    issues: list[Issue],
-) -> Any:
+def variable_uses(doc: Document) -> list[VariableUse]:
+    """Every variable `doc` uses, in file order (a variable used twice appears twice)."""
+    return list(_uses(doc, doc.data, ()))
+
+
+def _uses(doc: Document, value: Any, path: Path_) -> Iterator[VariableUse]:
     if isinstance(value, dict):
-        return {k: _walk(v, (*path, k), doc, env, issues) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_walk(v, (*path, i), doc, env, issues) for i, v in enumerate(value)]
-    if not isinstance(value, str) or "$" not in value:
-        return value
-    try:
-        return substitute(value, env)
-    except _Missing as missing:
+        for key, item in value.items():
+            yield from _uses(doc, item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _uses(doc, item, (*path, index))
+    elif isinstance(value, str) and "$" in value:
+        found: list[VariableUse] = []
+        # A malformed value is reported by interpolation itself, not here.
+        with contextlib.suppress(_Missing):
+            _Expander({}, found, strict=False).expand(value, 0, closing=False)
         pos = doc.locate(path)
-        issues.append(
+        for use in found:
+            yield VariableUse(
+                name=use.name, default=use.default, required=use.required, path=path, position=pos
+            )
+
+
+class _Walker:
+    def __init__(
+        self,
+        doc: Document,
+        variables: Variables,
+        issues: list[Issue],
+        positions: dict[Path_, Position],
+    ) -> None:
+        self.doc, self.variables, self.issues, self.positions = doc, variables, issues, positions
+
+    def walk(self, value: Any, path: Path_) -> Any:
+        if isinstance(value, dict):
+            return {k: self.walk(v, (*path, k)) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.walk(v, (*path, i)) for i, v in enumerate(value)]
+        if not isinstance(value, str) or "$" not in value:
+            return value
+        used: list[VariableUse] = []
+        try:
+            result = _Expander(self.variables.values, used, strict=True).expand(value, 0)[0]
+        except _Missing as missing:
+            self._report(path, missing)
+            return value
+        self._attribute(path, used)
+        return result
+
+    def _attribute(self, path: Path_, used: list[VariableUse]) -> None:
+        origins = [self.variables.origins[u.name] for u in used if u.name in self.variables.origins]
+        if origins and path in self.positions:
+            self.positions[path] = self.positions[path]._replace(layer=f"from {origins[0]}")
+
+    def _report(self, path: Path_, missing: _Missing) -> None:
+        pos = self.doc.locate(path)
+        self.issues.append(
             Issue(
                 file=pos.file,
                 line=pos.line,
@@ -63,66 +122,78 @@ def _walk(
                 hint=missing.hint,
             )
         )
-        return value
 
 
 def substitute(text: str, env: Mapping[str, str]) -> str:
     """`text` with its variables substituted; raises _Missing for an unset required one."""
-    out, _ = _expand(text, 0, env, closing=False)
-    return out
+    return _Expander(env, [], strict=True).expand(text, 0)[0]
 
 
-def _expand(text: str, i: int, env: Mapping[str, str], *, closing: bool) -> tuple[str, int]:
-    # Returns the expansion and the index just past it (past the `}` when `closing`).
-    out: list[str] = []
-    while i < len(text):
-        char = text[i]
-        if closing and char == "}":
-            return "".join(out), i + 1
-        if char != "$":
-            out.append(char)
-            i += 1
-            continue
-        piece, i = _dollar(text, i, env)
-        out.append(piece)
-    if closing:
-        raise _Missing("unterminated '${' in value", "close it with '}', or write '$$' for a '$'")
-    return "".join(out), i
+class _Expander:
+    """One pass over a value; records every variable it meets in `used`."""
 
+    def __init__(self, env: Mapping[str, str], used: list[VariableUse], *, strict: bool) -> None:
+        self.env, self.used, self.strict = env, used, strict
 
-def _dollar(text: str, i: int, env: Mapping[str, str]) -> tuple[str, int]:
-    nxt = text[i + 1] if i + 1 < len(text) else ""
-    if nxt == "$":
-        return "$", i + 2
-    if nxt == "{":
-        return _braced(text, i + 2, env)
-    match = _NAME.match(text, i + 1)
-    if match:
-        return env.get(match.group(0), ""), match.end()
-    return "$", i + 1
+    def expand(self, text: str, i: int, *, closing: bool = False) -> tuple[str, int]:
+        # Returns the expansion and the index just past it (past the `}` when `closing`).
+        out: list[str] = []
+        while i < len(text):
+            char = text[i]
+            if closing and char == "}":
+                return "".join(out), i + 1
+            if char != "$":
+                out.append(char)
+                i += 1
+                continue
+            piece, i = self._dollar(text, i)
+            out.append(piece)
+        if closing:
+            raise _Missing(
+                "unterminated '${' in value", "close it with '}', or write '$$' for a '$'"
+            )
+        return "".join(out), i
 
+    def _dollar(self, text: str, i: int) -> tuple[str, int]:
+        nxt = text[i + 1] if i + 1 < len(text) else ""
+        if nxt == "$":
+            return "$", i + 2
+        if nxt == "{":
+            return self._braced(text, i + 2)
+        match = _NAME.match(text, i + 1)
+        if match:
+            self.used.append(VariableUse(name=match.group(0)))
+            return self.env.get(match.group(0), ""), match.end()
+        return "$", i + 1
 
-def _braced(text: str, i: int, env: Mapping[str, str]) -> tuple[str, int]:
-    match = _NAME.match(text, i)
-    if not match:
-        raise _Missing("'${' must be followed by a variable name", "write '$$' for a literal '$'")
-    name, i = match.group(0), match.end()
-    operator = next((op for op in (":-", ":?", "-", "?") if text.startswith(op, i)), "")
-    if not operator:
-        if text[i : i + 1] != "}":
-            raise _Missing(f"unexpected text after '${{{name}'", "use ${VAR}, ${VAR:-default}")
-        return env.get(name, ""), i + 1
-    word, end = _expand(text, i + len(operator), env, closing=True)
-    value = env.get(name)
-    unset = value is None or (operator.startswith(":") and value == "")
-    if operator.endswith("-"):
-        return (word if unset else str(value)), end
-    if unset:
-        reason = word or f"variable {name} is required"
-        raise _Missing(
-            f"{reason} (${{{name}}} is not set)", f"set {name} in the environment or .env"
+    def _braced(self, text: str, i: int) -> tuple[str, int]:
+        match = _NAME.match(text, i)
+        if not match:
+            raise _Missing(
+                "'${' must be followed by a variable name", "write '$$' for a literal '$'"
+            )
+        name, i = match.group(0), match.end()
+        operator = next((op for op in (":-", ":?", "-", "?") if text.startswith(op, i)), "")
+        if not operator:
+            if text[i : i + 1] != "}":
+                raise _Missing(f"unexpected text after '${{{name}'", "use ${VAR}, ${VAR:-default}")
+            self.used.append(VariableUse(name=name))
+            return self.env.get(name, ""), i + 1
+        word, end = self.expand(text, i + len(operator), closing=True)
+        required = operator.endswith("?")
+        self.used.append(
+            VariableUse(name=name, default=None if required else word, required=required)
         )
-    return str(value), end
+        value = self.env.get(name)
+        unset = value is None or (operator.startswith(":") and value == "")
+        if not required:
+            return (word if unset else str(value)), end
+        if unset and self.strict:
+            reason = word or f"variable {name} is required"
+            raise _Missing(
+                f"{reason} (${{{name}}} is not set)", f"set {name} in the environment or .env"
+            )
+        return str(value or ""), end
 
 
 def dotted(path: tuple[str | int, ...]) -> str:

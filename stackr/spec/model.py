@@ -142,3 +142,4 @@ class Stack:
     services: Mapping[str, Service]
     volumes: Mapping[str, Volume] = field(default_factory=dict)
     networks: Mapping[str, Network] = field(default_factory=dict)
+    engine: str | None = None  # the profile's engine: a host URL or a docker context name

@@ -55,7 +55,7 @@ class _Builder:
             return parser(value)
         except ValueError as error:
             pos = self.doc.locate(path)
-            layer = f" (set by {pos.layer})" if pos.layer else ""
+            layer = f" ({pos.layer})" if pos.layer else ""
             self.issues.append(
                 Issue(
                     file=pos.file,
@@ -77,7 +77,12 @@ def stack_name(data: Mapping[str, Any], first_file: str) -> str:
 
 
 def build_stack(
-    doc: Document, *, profile: str, files: tuple[str, ...], env: Mapping[str, str]
+    doc: Document,
+    *,
+    profile: str,
+    files: tuple[str, ...],
+    env: Mapping[str, str],
+    engine: str | None = None,
 ) -> tuple[Stack, list[Issue]]:
     """The model of `doc` and the issues met while parsing its values."""
     data: dict[str, Any] = doc.data
@@ -102,6 +107,7 @@ def build_stack(
         services=services,
         volumes=volumes,
         networks=networks,
+        engine=engine,
     )
     return stack, builder.issues
 

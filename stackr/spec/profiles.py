@@ -27,6 +27,7 @@ from stackr.spec.source import Document, Position
 DEFAULT_PROFILE = "dev"
 PROFILE_ENV = "STACKR_PROFILE"
 PAIR_KEYS = ("environment", "labels")
+SETTINGS = ("env_file", "engine")  # a profile's own settings, not part of the overlay
 
 Path_ = tuple[str | int, ...]
 
@@ -46,6 +47,14 @@ def profile_names(doc: Document) -> list[str]:
     return sorted(profiles) if isinstance(profiles, dict) else []
 
 
+def profile_settings(doc: Document, profile: str) -> dict[str, Any]:
+    """The profile's own settings (`env_file`, `engine`) as written, before any validation."""
+    data = doc.data if isinstance(doc.data, dict) else {}
+    profiles = data.get("profiles")
+    chosen = profiles.get(profile) if isinstance(profiles, dict) else None
+    return {k: v for k, v in chosen.items() if k in SETTINGS} if isinstance(chosen, dict) else {}
+
+
 def apply_profile(doc: Document, profile: str) -> Document:
     """The document with profile `profile` overlaid and the `profiles` key removed.
 
@@ -63,8 +72,8 @@ def apply_profile(doc: Document, profile: str) -> Document:
     prefix: Path_ = ("profiles", profile)
     overlay = Document(
         file=doc.file,
-        data=profiles[profile] or {},
-        positions=_strip(doc.positions, prefix, layer=f"profile {profile}"),
+        data={k: v for k, v in (profiles[profile] or {}).items() if k not in SETTINGS},
+        positions=_strip(doc.positions, prefix, layer=f"set by profile {profile}"),
         tags=_strip(doc.tags, prefix),
     )
     return merge_documents(Document(file=doc.file, data=base, positions=positions), overlay)

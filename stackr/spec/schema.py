@@ -73,11 +73,11 @@ class _Finding(NamedTuple):
 @functools.cache
 def load_schema() -> dict[str, Any]:
     """The stack file schema (JSON Schema draft 2020-12), read once per process."""
-    schema: dict[str, Any] = json.loads(_schema_text())
+    schema: dict[str, Any] = json.loads(schema_text())
     return schema
 
 
-def _schema_text() -> str:
+def schema_text() -> str:
     # An installed wheel ships the schema inside the package (pyproject's force-include puts it at
     # stackr/schemas/); a source checkout or editable install has it only at the repository root,
     # beside the `stackr` package, where editors and the docs point at it.
@@ -114,7 +114,7 @@ def _under_any(path: Path_, roots: list[Path_]) -> bool:
 
 def _locate(doc: Document, found: _Finding) -> Issue:
     pos = doc.locate(found.path)
-    layer = f" (set by {pos.layer})" if pos.layer else ""
+    layer = f" ({pos.layer})" if pos.layer else ""
     return Issue(
         file=pos.file,
         line=pos.line,

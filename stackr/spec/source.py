@@ -47,7 +47,7 @@ class Position(NamedTuple):
     file: str
     line: int  # 1-based
     column: int  # 1-based
-    layer: str = ""
+    layer: str = ""  # where the value came from, e.g. "set by profile prod", "from .env:3"
 
 
 @dataclass(frozen=True, slots=True)

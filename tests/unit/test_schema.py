@@ -476,7 +476,7 @@ def test_every_problem_is_reported_sorted_by_line_and_column() -> None:
 
 
 def test_issue_names_the_profile_that_set_the_value() -> None:
-    layer = Position(FILE, 9, 20, layer="profile prod")
+    layer = Position(FILE, 9, 20, layer="set by profile prod")
     doc = Document(
         file=FILE,
         data={"services": {"web": {"image": "shop/web:1", "replicas": "four"}}},

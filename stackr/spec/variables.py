@@ -1,0 +1,73 @@
+"""Where interpolation variables come from, and where each value came from.
+
+Sources, highest first: the process environment, `--env-file` files (a later one wins), the
+profile's own `env_file`, `.env.<profile>`, then `.env` — files beside the first stack file
+unless given with a path. A value read from a file remembers its `file:line`, so a problem in a
+value built from it can say `(from .env.prod:3)`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from stackr.errors import Issue, SpecError
+from stackr.spec.envfile import read_env_file
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Variables:
+    values: Mapping[str, str] = field(default_factory=dict)
+    origins: Mapping[str, str] = field(default_factory=dict)  # name → ".env.prod:3"
+
+    def origin(self, name: str) -> str:
+        """Where `name`'s value comes from: a `file:line`, "the environment", or ""."""
+        if name in self.origins:
+            return self.origins[name]
+        return "the environment" if name in self.values else ""
+
+
+def collect_variables(
+    first_file: str,
+    env: Mapping[str, str],
+    *,
+    profile: str,
+    env_files: Sequence[str] = (),
+    profile_env_files: Sequence[str] = (),
+) -> Variables:
+    """Every variable a stack rendered for `profile` can use, with its origin.
+
+    Raises:
+        SpecError: an env file given explicitly is missing, or a line of any env file is not
+            `KEY=value`.
+    """
+    folder = Path(first_file).parent
+    layers: list[tuple[Path, bool]] = [
+        (folder / ".env", False),
+        (folder / f".env.{profile}", False),
+    ]
+    layers += [(folder / name, True) for name in profile_env_files]
+    layers += [(Path(name), True) for name in env_files]
+    values: dict[str, str] = {}
+    origins: dict[str, str] = {}
+    for path, required in layers:
+        if not path.is_file():
+            if required:
+                raise SpecError([_missing(path)])
+            continue
+        for name, (value, line) in read_env_file(path, display=str(path)).items():
+            values[name] = value
+            origins[name] = f"{path}:{line}"
+    for name, value in env.items():
+        values[name] = value
+        origins.pop(name, None)
+    return Variables(values=values, origins=origins)
+
+
+def _missing(path: Path) -> Issue:
+    return Issue(
+        file=str(path),
+        message="env file not found",
+        hint="check the path (profile env_file entries are relative to the stack file)",
+    )

@@ -1,0 +1,68 @@
+"""Variable sources and their order; a value's origin shows in the problems it causes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from stackr.errors import SpecError
+from stackr.spec import load_stack, load_variables
+
+STACK = "services:\n  web:\n    image: shop/web:${TAG:-latest}\n    replicas: 1\n"
+
+
+def _image(path: Path, profile: str = "dev", **kwargs: object) -> str:
+    return load_stack([str(path)], profile=profile, **kwargs).services["web"].image  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def layered(write_stack) -> Path:  # type: ignore[no-untyped-def]
+    path: Path = write_stack(STACK + "profiles:\n  dev: {}\n  prod: {env_file: prod.env}\n")
+    (path.parent / ".env").write_text("TAG=from-dotenv\n")
+    (path.parent / ".env.dev").write_text("# dev\nexport TAG='from-dotenv-dev'\n")
+    (path.parent / "prod.env").write_text("TAG=from-profile-env-file\n")
+    (path.parent / "cli.env").write_text('TAG="from-cli"\n')
+    return path
+
+
+def test_profile_dotenv_beats_dotenv(layered: Path) -> None:
+    assert _image(layered, env={}) == "shop/web:from-dotenv-dev"
+
+
+def test_profile_env_file_beats_dotenv(layered: Path) -> None:
+    assert _image(layered, "prod", env={}) == "shop/web:from-profile-env-file"
+
+
+def test_cli_env_file_beats_profile_files(layered: Path) -> None:
+    cli = str(layered.parent / "cli.env")
+    assert _image(layered, "prod", env={}, env_files=[cli]) == "shop/web:from-cli"
+
+
+def test_process_environment_beats_everything(layered: Path) -> None:
+    cli = str(layered.parent / "cli.env")
+    assert _image(layered, env={"TAG": "from-env"}, env_files=[cli]) == "shop/web:from-env"
+
+
+def test_missing_explicit_env_file_is_an_error(write_stack) -> None:  # type: ignore[no-untyped-def]
+    path = write_stack(STACK)
+    with pytest.raises(SpecError, match="env file not found"):
+        load_stack([str(path)], profile="dev", env={}, env_files=["nope.env"])
+
+
+def test_value_from_env_file_names_its_line(write_stack) -> None:  # type: ignore[no-untyped-def]
+    path = write_stack("services:\n  web:\n    image: x\n    replicas: 1\n    ports: ['${PORT}']\n")
+    (path.parent / ".env.prod").write_text("# ports\n\nPORT=eighty\n")
+    with pytest.raises(SpecError) as caught:
+        load_stack([str(path)], profile="prod", env={})
+    (issue,) = caught.value.issues
+    assert issue.message.endswith(f"(from {path.parent / '.env.prod'}:3)")
+    assert (issue.line, issue.path) == (5, "services.web.ports[0]")
+
+
+def test_variables_are_listed_with_defaults_and_origins(layered: Path) -> None:
+    uses, variables = load_variables([str(layered)], profile="prod", env={})
+    assert [(u.name, u.default, u.required) for u in uses] == [("TAG", "latest", False)]
+    assert uses[0].position is not None and uses[0].position.line == 3
+    assert variables.origin("TAG") == f"{layered.parent / 'prod.env'}:1"
+    assert variables.values["TAG"] == "from-profile-env-file"
