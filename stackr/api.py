@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from stackr.engine import Engine
     from stackr.graph import StackGraph
     from stackr.plan import Plan
+    from stackr.spec.diff import Difference
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -93,6 +94,31 @@ def load(
 
     stack = validate(files, profile=profile, env=env, env_files=env_files)
     return Loaded(stack=stack, graph=build_graph(stack))
+
+
+def diff(
+    files: Sequence[str],
+    *,
+    left: str,
+    right: str,
+    env: Mapping[str, str] | None = None,
+    env_files: Sequence[str] = (),
+) -> list[Difference]:
+    """What differs, key by key, between the stack rendered for profile `left` and for `right`.
+
+    Raises:
+        SpecError: the files are invalid for either profile.
+    """
+    from stackr.spec.diff import diff_configs
+    from stackr.spec.render import render_stack
+
+    rendered = [
+        render_stack(validate(files, profile=profile, env=env, env_files=env_files))
+        for profile in (left, right)
+    ]
+    for config_ in rendered:
+        config_.pop("profile")
+    return diff_configs(rendered[0], rendered[1])
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -162,6 +162,30 @@ def config(
 
 
 @app.command()
+def diff(
+    profiles: Annotated[
+        list[str], typer.Option("--profile", help="The two profiles to compare (give it twice).")
+    ],
+    files: Files = None,
+    env_file: EnvFiles = None,
+    fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.TEXT,
+) -> int:
+    """Show what differs, key by key, between two profiles of the stack."""
+    from stackr import api
+
+    if len(profiles) != 2:
+        raise typer.BadParameter(
+            "give exactly two: --profile A --profile B", param_hint="--profile"
+        )
+    args = SpecArgs(files, None, env_file)
+    env_files = [str(f) for f in env_file or []]
+    left, right = profiles
+    found = api.diff(args.paths(), left=left, right=right, env_files=env_files)
+    render.differences(found, left=left, right=right, fmt=fmt.value)
+    return 0
+
+
+@app.command()
 def schema() -> int:
     """Print the JSON Schema of the stack file (for editors and CI)."""
     from stackr.spec.schema import schema_text
@@ -304,24 +328,36 @@ def validate_files_main(argv: list[str] | None = None) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; the one place errors turn into exit codes."""
-    import click
-
     from stackr.errors import StackrError
 
     try:
         result = app(args=argv, standalone_mode=False, prog_name="stackr")
-    except click.exceptions.Exit as exit_:
-        return exit_.exit_code
-    except click.ClickException as error:
-        error.show()
-        return error.exit_code
-    except (click.exceptions.Abort, KeyboardInterrupt):
-        render.err("interrupted")
-        return 130
     except StackrError as error:
         render.error(error)
         return 1
-    except Exception:  # a bug in stackr: show it, and where to report it
+    except KeyboardInterrupt:
+        render.err("interrupted")
+        return 130
+    except Exception as error:
+        code = _usage_exit(error)
+        if code is not None:
+            return code
         render.bug(sys.exc_info())
         return 3
     return int(result or 0)
+
+
+def _usage_exit(error: Exception) -> int | None:
+    # Typer raises click's exceptions, from click itself or from its own vendored copy depending
+    # on its version; both keep click's interface, so match on that, not on a class.
+    kind = type(error).__name__
+    if kind == "Abort":
+        render.err("interrupted")
+        return 130
+    code = getattr(error, "exit_code", None)
+    if not isinstance(code, int):
+        return None
+    show = getattr(error, "show", None)
+    if callable(show):
+        show()
+    return code

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from stackr.apply import Event, OnEvent
     from stackr.errors import Issue, StackrError
     from stackr.plan import Plan
+    from stackr.spec.diff import Difference
 
 _out = Console(highlight=False, soft_wrap=True)
 _err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -106,6 +107,27 @@ def variables(rows: list[VariableRow], *, fmt: str) -> None:
         value = "-" if r.value is None else repr(r.value)
         table.add_row(r.name, value, r.source, default, ", ".join(r.used_at))
     _out.print(table, width=None if _out.is_terminal else 1000)
+
+
+def differences(found: list[Difference], *, left: str, right: str, fmt: str) -> None:
+    from stackr.spec.diff import MISSING
+
+    def shown(value: Any) -> Any:
+        return None if value is MISSING else value
+
+    if fmt == "json":
+        data = [{"path": d.path, left: shown(d.left), right: shown(d.right)} for d in found]
+        sys.stdout.write(json.dumps({"left": left, "right": right, "differences": data}, indent=2))
+        sys.stdout.write("\n")
+        return
+    if not found:
+        _out.print(f"profiles {left} and {right} render the same stack")
+        return
+    _out.print(f"[bold]{escape(left)}[/] → [bold]{escape(right)}[/]: {len(found)} difference(s)")
+    for d in found:
+        old = "(unset)" if d.left is MISSING else json.dumps(d.left)
+        new = "(unset)" if d.right is MISSING else json.dumps(d.right)
+        _out.print(f"  {escape(d.path)}: [red]{escape(old)}[/] → [green]{escape(new)}[/]")
 
 
 def config(data: dict[str, Any], *, fmt: str) -> None:

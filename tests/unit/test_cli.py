@@ -1,0 +1,122 @@
+"""The command line without an engine: exit codes, JSON output, diff, variables, schema."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from stackr.cli.app import main, validate_files_main
+
+EXAMPLES = sorted((Path(__file__).parents[2] / "examples").rglob("stack*.yml"))
+STACK = """\
+name: shop
+services:
+  web:
+    image: shop/web:${TAG:-1.0}
+    environment: {LOG_LEVEL: info}
+profiles:
+  dev: {}
+  prod:
+    services:
+      web: {replicas: 3, environment: {LOG_LEVEL: warn}}
+"""
+
+
+@pytest.fixture
+def stack_file(write_stack) -> str:  # type: ignore[no-untyped-def]
+    return str(write_stack(STACK))
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: str(p.parent.name))
+def test_every_example_is_valid(example: Path) -> None:
+    assert main(["validate", "-f", str(example)]) == 0
+
+
+def test_validate_json_lists_problems(write_stack, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+    path = write_stack("services:\n  web:\n    imgae: x\n")
+    assert main(["validate", "-f", str(path), "--format", "json"]) == 1
+    (problem,) = json.loads(capsys.readouterr().out)
+    assert problem == {
+        "file": str(path),
+        "line": 3,
+        "column": 5,
+        "path": "services.web.imgae",
+        "message": "unknown key 'imgae'",
+        "hint": "did you mean 'image'?",
+    }
+
+
+def test_validate_json_of_a_valid_file_is_empty(
+    stack_file: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["validate", "-f", stack_file, "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
+
+
+def test_invalid_file_exits_1_without_traceback(
+    write_stack,
+    capsys: pytest.CaptureFixture[str],  # type: ignore[no-untyped-def]
+) -> None:
+    path = write_stack("services: [\n")
+    assert main(["validate", "-f", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert "is invalid (1 problem)" in err
+    assert "Traceback" not in err
+
+
+def test_unknown_option_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["up", "--bogus"]) == 2
+    assert "No such option: --bogus" in capsys.readouterr().err
+
+
+def test_diff_shows_changed_keys(stack_file: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["diff", "-f", stack_file, "--profile", "dev", "--profile", "prod"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "dev → prod: 2 difference(s)",
+        '  services.web.environment.LOG_LEVEL: "info" → "warn"',
+        "  services.web.replicas: 1 → 3",
+    ]
+
+
+def test_diff_needs_two_profiles(stack_file: str) -> None:
+    assert main(["diff", "-f", stack_file, "--profile", "dev"]) == 2
+
+
+def test_config_json_is_normalised(stack_file: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["config", "-f", stack_file, "--profile", "prod", "--format", "json"]) == 0
+    web = json.loads(capsys.readouterr().out)["services"]["web"]
+    assert (web["image"], web["replicas"], web["environment"]) == (
+        "shop/web:1.0",
+        3,
+        {"LOG_LEVEL": "warn"},
+    )
+
+
+def test_config_variables(stack_file: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["config", "-f", stack_file, "--variables", "--format", "json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert row == {
+        "name": "TAG",
+        "default": "1.0",
+        "required": False,
+        "value": "1.0",
+        "source": "default",
+        "used_at": [f"{stack_file}:4"],
+    }
+
+
+def test_schema_prints_the_published_schema(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["schema"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+
+
+def test_pre_commit_entry_validates_each_file(
+    stack_file: str,
+    write_stack,  # type: ignore[no-untyped-def]
+) -> None:
+    bad = str(write_stack("services: {web: {}}\n", "stack.bad.yml"))
+    assert validate_files_main([stack_file]) == 0
+    assert validate_files_main(["--profile", "prod", stack_file, bad]) == 1
