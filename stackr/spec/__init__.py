@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from stackr.errors import Issue, SpecError
 from stackr.spec.model import Stack
 from stackr.spec.profiles import profile_settings
+from stackr.spec.prune import prune_invalid
 from stackr.spec.source import Document, Position, load_document
 from stackr.spec.variables import Variables, collect_variables
 
@@ -48,16 +49,27 @@ def load_stack(
     raw = [_load(path) for path in files]
     variables = _variables(raw, files, profile, os.environ if env is None else env, env_files)
     merged = _interpolate_and_merge(raw, variables)
-    _raise_if(validate_document(merged))
+    issues = validate_document(merged)
     settings = profile_settings(merged, profile)
     rendered = apply_profile(merged, profile)
-    _raise_if(validate_document(rendered))
-    stack, issues = build_stack(
-        rendered, profile=profile, files=files, env=variables.values, engine=settings.get("engine")
+    rendered_issues = validate_document(rendered)
+    issues += _new_places(rendered_issues, issues)
+    # Build and cross-check what is valid even when something is not, so that one run reports
+    # every problem; entries the schema refused are left out (but still count as declared).
+    usable, broken = prune_invalid(rendered, rendered_issues)
+    stack, parse_issues = build_stack(
+        usable, profile=profile, files=files, env=variables.values, engine=settings.get("engine")
     )
+    issues += parse_issues
+    issues += check_stack(stack, rendered, broken=broken)
     _raise_if(issues)
-    _raise_if(check_stack(stack, rendered))
     return stack
+
+
+def _new_places(found: list[Issue], known: list[Issue]) -> list[Issue]:
+    # The rendered document repeats the base's problems at the same places: report each once.
+    seen = {(i.file, i.line, i.column) for i in known}
+    return [i for i in found if (i.file, i.line, i.column) not in seen]
 
 
 def load_variables(

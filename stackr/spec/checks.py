@@ -8,7 +8,7 @@ A `depends_on` cycle is found here too, so it is reported with everything else, 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 
 from stackr.errors import Issue
@@ -26,11 +26,15 @@ class _Claim:
     path: Path_
 
 
-def check_stack(stack: Stack, doc: Document) -> list[Issue]:
-    """Every cross-reference and port problem of `stack`, located through `doc`."""
+def check_stack(stack: Stack, doc: Document, *, broken: Collection[str] = ()) -> list[Issue]:
+    """Every cross-reference and port problem of `stack`, located through `doc`.
+
+    `broken` names entries left out of `stack` for problems already reported: references to
+    them are not reported again.
+    """
     issues: list[Issue] = []
     for service in stack.services.values():
-        issues += _references(stack, service, doc)
+        issues += _references(stack, service, doc, broken)
         issues += _port_ranges(service, doc)
     issues += _port_clashes(stack, doc)
     issues += _cycles(stack, doc)
@@ -59,11 +63,15 @@ def _suggest(name: str, known: list[str], what: str) -> str:
     return f"declare it under top-level '{what}:'"
 
 
-def _references(stack: Stack, service: Service, doc: Document) -> Iterator[Issue]:
+def _references(
+    stack: Stack, service: Service, doc: Document, broken: Collection[str]
+) -> Iterator[Issue]:
     at: Path_ = ("services", service.name)
     for dep in service.depends_on:
         target = stack.services.get(dep.service)
-        path = (*at, "depends_on", dep.service)
+        path = _dependency_path(doc, at, dep.service)
+        if dep.service in broken:
+            continue
         if target is None:
             hint = _suggest(dep.service, list(stack.services), "services")
             yield _issue(doc, path, f"depends on undeclared service '{dep.service}'", hint)
@@ -75,14 +83,25 @@ def _references(stack: Stack, service: Service, doc: Document) -> Iterator[Issue
                 f"add a healthcheck to '{dep.service}', or use condition: started",
             )
     for i, mount in enumerate(service.mounts):
-        if mount.kind is MountKind.VOLUME and mount.source not in stack.volumes:
+        if mount.kind is MountKind.VOLUME and mount.source not in {*stack.volumes, *broken}:
             hint = _suggest(mount.source, list(stack.volumes), "volumes")
             yield _issue(doc, (*at, "volumes", i), f"uses undeclared volume '{mount.source}'", hint)
     for network in service.networks:
-        if network not in stack.networks:
+        if network not in {*stack.networks, *broken}:
             hint = _suggest(network, [n for n in stack.networks if n != "default"], "networks")
             path = (*at, "networks", service.networks.index(network))
             yield _issue(doc, path, f"joins undeclared network '{network}'", hint)
+
+
+def _dependency_path(doc: Document, at: Path_, name: str) -> Path_:
+    # `depends_on` is a mapping (`{db: {...}}`) or a list (`[db]`): locate the entry either way.
+    keyed: Path_ = (*at, "depends_on", name)
+    if keyed in doc.positions:
+        return keyed
+    raw = doc.data.get("services", {}).get(at[1], {}).get("depends_on") if doc.data else None
+    if isinstance(raw, list) and name in raw:
+        return (*at, "depends_on", raw.index(name))
+    return keyed
 
 
 def _has_healthcheck(service: Service) -> bool:
@@ -141,7 +160,7 @@ def _cycles(stack: Stack, doc: Document) -> Iterator[Issue]:
             continue
         seen.add(frozenset(cycle))
         names = " → ".join([*cycle, cycle[0]])
-        path = ("services", start, "depends_on", cycle[1] if len(cycle) > 1 else start)
+        path = _dependency_path(doc, ("services", start), cycle[1] if len(cycle) > 1 else start)
         yield _issue(
             doc, path, f"dependency cycle: {names}", "remove one of these depends_on entries"
         )

@@ -100,11 +100,24 @@ def validate_document(doc: Document) -> list[Issue]:
     An empty list means the document is valid. Nothing is raised: the caller decides.
     """
     findings = (found for error in _validator().iter_errors(doc.data) for found in _findings(error))
-    resets = [path for path, tag in doc.tags.items() if tag == "reset"]
+    resets = _merged_away(doc)
     issues = dict.fromkeys(
         _locate(doc, found) for found in findings if not _under_any(found.path, resets)
     )
     return sorted(issues, key=Issue.sort_key)
+
+
+def _merged_away(doc: Document) -> list[Path_]:
+    """The `!reset` values the merge will drop. A merge reaches a key only through mappings and
+    never treats `profiles` or one profile as a directive, so a `!reset` on a list item, on
+    `profiles` or on a profile keeps its value, which is then used and must be validated."""
+    return [
+        path
+        for path, tag in doc.tags.items()
+        if tag == "reset"
+        and all(isinstance(part, str) for part in path)
+        and not (path[:1] == ("profiles",) and len(path) <= 2)
+    ]
 
 
 def _under_any(path: Path_, roots: list[Path_]) -> bool:

@@ -78,7 +78,7 @@ def test_cross_checks_are_reported_together(write_stack) -> None:  # type: ignor
         "    depends_on: {web: {condition: healthy}}\n"
     )
     assert _issues(str(path)) == [
-        "services.web.depends_on.dbb: depends on undeclared service 'dbb' — did you mean 'db'?",
+        "services.web.depends_on[0]: depends on undeclared service 'dbb' — did you mean 'db'?",
         "services.web.networks[0]: joins undeclared network 'front'"
         " — declare it under top-level 'networks:'",
         "services.web.volumes[0]: uses undeclared volume 'data'"
@@ -96,7 +96,7 @@ def test_cycle_is_named(write_stack) -> None:  # type: ignore[no-untyped-def]
         "  worker: {image: x, depends_on: [web]}\n"
     )
     assert _issues(str(path)) == [
-        "services.api.depends_on.worker: dependency cycle: api → worker → web → api"
+        "services.api.depends_on[0]: dependency cycle: api → worker → web → api"
         " — remove one of these depends_on entries"
     ]
 
@@ -111,4 +111,21 @@ def test_port_clash_between_services(write_stack) -> None:  # type: ignore[no-un
     assert _issues(str(path)) == [
         "services.b.ports[0]: host port 8080/tcp is already published by a (replica 1)"
         " — give each replica and service its own host port",
+    ]
+
+
+def test_schema_and_cross_check_problems_come_together(write_stack) -> None:  # type: ignore[no-untyped-def]
+    path = write_stack(
+        "services:\n"
+        "  web:\n"
+        "    imgae: x\n"
+        "  api:\n"
+        "    image: y\n"
+        "    depends_on: [web]\n"
+        "    volumes: ['data:/d']\n"
+    )
+    assert _issues(str(path)) == [
+        "services.web.imgae: unknown key 'imgae' — did you mean 'image'?",
+        "services.api.volumes[0]: uses undeclared volume 'data'"
+        " — declare it under top-level 'volumes:'",
     ]

@@ -1,0 +1,47 @@
+"""Best effort after schema problems: the document without the entries the schema refused.
+
+A service, volume or network with any problem is left out whole; an unknown top-level key or a
+bad `name` is dropped. The names left out are returned too, so cross-checks still treat them as
+declared (a reference to a broken service is not also "undeclared"). A document whose very
+shape is wrong (e.g. `services` is not a mapping) cannot be built at all: that raises.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from stackr.errors import Issue, SpecError
+from stackr.spec.source import Document
+
+COLLECTIONS = ("services", "volumes", "networks")
+
+
+def prune_invalid(doc: Document, issues: Sequence[Issue]) -> tuple[Document, set[str]]:
+    """`doc` without what `issues` point into, and the names of the entries left out.
+
+    Raises:
+        SpecError: with `issues`, when what is left cannot be built into a model.
+    """
+    if not issues:
+        return doc, set()
+    data = doc.data
+    if not isinstance(data, dict) or any(
+        not isinstance(data.get(key, {}), dict | None) for key in COLLECTIONS
+    ):
+        raise SpecError(list(issues))
+    pruned: dict[str, Any] = {
+        key: dict(value or {}) for key, value in data.items() if key in COLLECTIONS
+    }
+    broken: set[str] = set()
+    for issue in issues:
+        head, _, rest = issue.path.partition(".")
+        name = rest.split(".")[0].split("[")[0]
+        if head in COLLECTIONS and name in pruned.get(head, {}):
+            del pruned[head][name]
+            broken.add(name)
+        elif head in COLLECTIONS and not rest:
+            raise SpecError(list(issues))
+    if "name" in data and not any(i.path == "name" for i in issues):
+        pruned["name"] = data["name"]
+    return Document(file=doc.file, data=pruned, positions=doc.positions, tags=doc.tags), broken
