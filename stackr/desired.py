@@ -7,14 +7,17 @@ it joins, so changing a network recreates the containers on it.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
+from typing import Any
 
 from stackr.observed import (
     LABEL_NETWORK,
     LABEL_PROFILE,
     LABEL_REPLICA,
     LABEL_SERVICE,
+    LABEL_SPEC,
     LABEL_SPEC_HASH,
     LABEL_STACK,
     LABEL_VOLUME,
@@ -176,18 +179,50 @@ def _container(
         working_dir=service.working_dir,
         stop_grace_period=service.stop_grace_period,
     )
-    hashed = asdict(spec)
-    # The build recipe is not the container: a rebuilt image shows up as a new image id.
-    hashed.pop("build")
-    hashed["network_specs"] = [networks[n].labels[LABEL_SPEC_HASH] for n in engine_networks]
+    canonical = canonical_container(spec)
+    canonical["network_specs"] = [networks[n].labels[LABEL_SPEC_HASH] for n in engine_networks]
     labels = {
         **service.labels,
         **_owner(stack),
         LABEL_SERVICE: service.name,
         LABEL_REPLICA: str(replica),
-        LABEL_SPEC_HASH: spec_hash(hashed),
+        LABEL_SPEC_HASH: spec_hash(canonical),
+        LABEL_SPEC: json.dumps(canonical, sort_keys=True, separators=(",", ":")),
     }
     return replace(spec, labels=labels)
+
+
+def canonical_container(spec: ContainerSpec) -> dict[str, Any]:
+    """What a container is made from, as plain data: hashed into its spec-hash, and kept in its
+    `io.stackr.spec` label so a later plan can say which fields changed.
+
+    The build recipe is left out: a rebuilt image shows up as a new image id instead.
+    """
+    check = spec.healthcheck
+    return {
+        "image": spec.image,
+        "command": list(spec.command) if spec.command is not None else None,
+        "entrypoint": list(spec.entrypoint) if spec.entrypoint is not None else None,
+        "environment": dict(spec.environment),
+        "labels": dict(spec.user_labels),
+        "ports": [
+            f"{p.host_ip + ':' if p.host_ip else ''}{p.host_port or ''}"
+            f"{':' if p.host_port else ''}{p.container_port}/{p.protocol}"
+            for p in spec.ports
+        ],
+        "volumes": [
+            f"{m.source + ':' if m.source else ''}{m.target}{':ro' if m.read_only else ''}"
+            for m in spec.mounts
+        ],
+        "networks": list(spec.networks),
+        "healthcheck": asdict(check) if check is not None else None,
+        "restart": spec.restart,
+        "cpus": spec.cpus,
+        "memory": spec.memory,
+        "user": spec.user,
+        "working_dir": spec.working_dir,
+        "stop_grace_period": spec.stop_grace_period,
+    }
 
 
 def _mount(stack: Stack, kind: MountKind, source: str, target: str, read_only: bool) -> MountSpec:

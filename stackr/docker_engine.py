@@ -7,6 +7,7 @@ SDK or transport failure becomes an `EngineError` in `_translate`, once, with a 
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import queue
@@ -28,6 +29,7 @@ from stackr.observed import (
     LABEL_NETWORK,
     LABEL_REPLICA,
     LABEL_SERVICE,
+    LABEL_SPEC,
     LABEL_SPEC_HASH,
     LABEL_VOLUME,
     ObservedContainer,
@@ -393,7 +395,17 @@ def _observed_container(raw: dict[str, Any]) -> ObservedContainer:
             dict.fromkeys(_port_text(p) for p in raw.get("Ports") or [] if p.get("PublicPort"))
         ),
         networks=tuple(sorted(networks)),
+        spec=_spec_label(labels.get(LABEL_SPEC, "")),
     )
+
+
+def _spec_label(text: str) -> dict[str, Any]:
+    # Written by stackr itself; anything unreadable just means "no field-level detail".
+    try:
+        value = json.loads(text) if text else {}
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 def _health(status: str) -> str:

@@ -5,7 +5,8 @@ Names (stable, documented in docs/naming.md):
   containers `{stack}-{profile}-{service}-{n}`, networks `{stack}-{profile}-{network}`,
   volumes `{stack}-{profile}-{volume}`.
 Labels on every object stackr creates: `io.stackr.stack`, `io.stackr.profile`,
-`io.stackr.spec-hash`; containers also `io.stackr.service` and `io.stackr.replica`, networks
+`io.stackr.spec-hash`; containers also `io.stackr.service`, `io.stackr.replica` and
+`io.stackr.spec` (the canonical spec, so a plan can name the fields that changed), networks
 `io.stackr.network`, volumes `io.stackr.volume`. Ownership is decided by labels alone.
 """
 
@@ -15,6 +16,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 LABEL_STACK = "io.stackr.stack"
 LABEL_PROFILE = "io.stackr.profile"
@@ -23,6 +25,7 @@ LABEL_REPLICA = "io.stackr.replica"
 LABEL_NETWORK = "io.stackr.network"
 LABEL_VOLUME = "io.stackr.volume"
 LABEL_SPEC_HASH = "io.stackr.spec-hash"
+LABEL_SPEC = "io.stackr.spec"  # containers: the canonical spec they were made from (JSON)
 
 
 def container_name(stack: str, profile: str, service: str, replica: int) -> str:
@@ -61,6 +64,7 @@ class ObservedContainer:
     status: str = ""  # the engine's human text, e.g. "Up 3 minutes (healthy)"
     ports: tuple[str, ...] = ()
     networks: tuple[str, ...] = ()  # engine network names it is connected to
+    spec: Mapping[str, Any] = field(default_factory=dict)  # from its io.stackr.spec label
 
     @property
     def running(self) -> bool:

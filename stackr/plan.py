@@ -7,12 +7,14 @@ renders the same Plan that `stackr up` executes.
 from __future__ import annotations
 
 import enum
+import json
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from stackr.desired import ContainerSpec, DesiredState, desired_state
-from stackr.observed import LABEL_SPEC_HASH, ObservedContainer, ObservedState
+from stackr.observed import LABEL_SPEC, LABEL_SPEC_HASH, ObservedContainer, ObservedState
 from stackr.spec.model import Stack
 
 
@@ -39,6 +41,7 @@ class Action:
     service: str = ""  # containers: their service
     replica: int = 0
     logical: str = ""  # networks and volumes: their name in the stack file
+    changes: tuple[str, ...] = ()  # a recreate: what changed, `field: old → new`
 
     def describe(self) -> str:
         """One plain line: `create container shop-dev-web-1 — not on the engine`."""
@@ -168,7 +171,11 @@ def _container_actions(
 ) -> Iterator[Action]:
     found = {c.name: c for c in observed.containers}
     for name, spec in desired.containers.items():
-        kind, reason = _decide(spec, found.get(name), observed)
+        have = found.get(name)
+        kind, reason = _decide(spec, have, observed)
+        changes: tuple[str, ...] = ()
+        if kind is ActionKind.RECREATE and have is not None and have.spec:
+            changes = tuple(spec_changes(have.spec, json.loads(spec.labels[LABEL_SPEC])))
         yield Action(
             kind=kind,
             object=ObjectKind.CONTAINER,
@@ -176,6 +183,7 @@ def _container_actions(
             reason=reason,
             service=spec.service,
             replica=spec.replica,
+            changes=changes,
         )
     for name, have in sorted(found.items()):
         if name in desired.containers:
@@ -208,11 +216,48 @@ def _decide(
             ActionKind.RECREATE,
             f"image {spec.image} now is {_short(image_id)} (runs {_short(have.image_id)})",
         )
+    missing = [n for n in spec.networks if n not in have.networks]
+    if missing:
+        # Reconnecting by hand would skip its aliases and order: replace it instead.
+        return ActionKind.RECREATE, f"drift: disconnected from {', '.join(missing)} outside stackr"
     if have.running:
         return ActionKind.KEEP, "up to date"
     if spec.restart == "no" and have.state == "exited":
         return ActionKind.KEEP, "one-shot container has run"
-    return ActionKind.START, f"container is {have.state}, not running"
+    return ActionKind.START, f"drift: container is {have.state}, not running"
+
+
+SECRET_WORDS = ("PASSWORD", "PASSWD", "SECRET", "TOKEN", "KEY", "CREDENTIAL", "PRIVATE")
+UNSET = "(unset)"
+
+
+def spec_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    """`field: old → new` for every field of a container spec that differs; mappings are
+    compared key by key, and values of environment variables whose names look secret are
+    masked."""
+    return [_change_line(path, before, after) for path, before, after in _walk(old, new, ())]
+
+
+def _walk(old: Any, new: Any, path: tuple[str, ...]) -> Iterator[tuple[str, Any, Any]]:
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in sorted({*old, *new}):
+            yield from _walk(old.get(key, UNSET), new.get(key, UNSET), (*path, key))
+    elif old != new:
+        yield ".".join(path), old, new
+
+
+def _change_line(path: str, before: Any, after: Any) -> str:
+    if path == "network_specs":
+        return "a network it joins was changed"
+    if path.startswith("environment.") and any(w in path.upper() for w in SECRET_WORDS):
+        before, after = ("***" if v != UNSET else v for v in (before, after))
+    return f"{path}: {_show(before)} → {_show(after)}"
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value)
 
 
 def _short(image_id: str) -> str:

@@ -4,6 +4,7 @@ containers exit with a code or turn unhealthy."""
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ from stackr.observed import (
     LABEL_PROFILE,
     LABEL_REPLICA,
     LABEL_SERVICE,
+    LABEL_SPEC,
     LABEL_SPEC_HASH,
     LABEL_STACK,
     LABEL_VOLUME,
@@ -34,6 +36,7 @@ class FakeContainer:
     exit_code: int | None = None
     health: str = ""
     image_id: str = ""
+    networks: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -72,6 +75,8 @@ class FakeEngine:
                     state=c.state,
                     health=c.health,
                     image_id=c.image_id,
+                    spec=json.loads(c.spec.labels.get(LABEL_SPEC, "{}")),
+                    networks=tuple(c.networks),
                 )
                 for name, c in sorted(self.containers.items())
                 if owned(dict(c.spec.labels))
@@ -131,7 +136,9 @@ class FakeEngine:
             if network not in self.networks:
                 raise EngineError(f"network {network} not found")
         image_id = self.images.get(spec.image, "")
-        self.containers[spec.name] = FakeContainer(spec=spec, image_id=image_id)
+        self.containers[spec.name] = FakeContainer(
+            spec=spec, image_id=image_id, networks=list(spec.networks)
+        )
 
     def start_container(self, name: str) -> None:
         self._record("start_container", name)

@@ -200,13 +200,20 @@ def plan(
     profile: Profile = None,
     env_file: EnvFiles = None,
     fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.TEXT,
+    detailed_exitcode: Annotated[
+        bool,
+        typer.Option(
+            "--detailed-exitcode", help="Exit 0 when nothing is to do, 2 when changes are pending."
+        ),
+    ] = False,
 ) -> int:
     """Show what `up` would do, and why, without changing anything."""
     from stackr import api
 
     loaded = SpecArgs(files, profile, env_file).load()
-    render.plan(api.plan(loaded, _engine(loaded.stack)), fmt=fmt.value)
-    return 0
+    the_plan = api.plan(loaded, _engine(loaded.stack))
+    render.plan(the_plan, fmt=fmt.value)
+    return 2 if detailed_exitcode and the_plan.pending() else 0
 
 
 @app.command()

@@ -151,6 +151,8 @@ def plan(the_plan: Plan, *, fmt: str) -> None:
             f"  [{style}]{action.kind.value:<8}[/] {action.object.value:<9} "
             f"{escape(action.name):<{width}}  [dim]— {escape(action.reason)}[/]"
         )
+        for change in action.changes:
+            _out.print(f"      [yellow]~[/] {escape(change)}")
     _out.print(_counts_line(the_plan))
 
 
@@ -165,6 +167,7 @@ def plan_data(the_plan: Plan) -> dict[str, Any]:
                 "name": a.name,
                 "reason": a.reason,
                 **({"service": a.service, "replica": a.replica} if a.service else {}),
+                **({"changes": list(a.changes)} if a.changes else {}),
             }
             for a in the_plan.actions
         ],

@@ -51,14 +51,22 @@ def load_stack(
     merged = _interpolate_and_merge(raw, variables)
     issues = validate_document(merged)
     settings = profile_settings(merged, profile)
-    rendered = apply_profile(merged, profile)
+    try:
+        rendered = apply_profile(merged, profile)
+    except SpecError as error:
+        raise SpecError([*issues, *error.issues]) from None
     rendered_issues = validate_document(rendered)
     issues += _new_places(rendered_issues, issues)
     # Build and cross-check what is valid even when something is not, so that one run reports
     # every problem; entries the schema refused are left out (but still count as declared).
     usable, broken = prune_invalid(rendered, rendered_issues)
+    engine = settings.get("engine")
     stack, parse_issues = build_stack(
-        usable, profile=profile, files=files, env=variables.values, engine=settings.get("engine")
+        usable,
+        profile=profile,
+        files=files,
+        env=variables.values,
+        engine=engine if isinstance(engine, str) else None,
     )
     issues += parse_issues
     issues += check_stack(stack, rendered, broken=broken)
@@ -103,8 +111,11 @@ def _variables(
     chosen: list[str] = []
     for doc in raw:
         value = profile_settings(doc, profile).get("env_file")
-        if value:
-            chosen = [value] if isinstance(value, str) else [str(v) for v in value]
+        # A wrongly shaped env_file is the schema's to report; here it just reads nothing.
+        if isinstance(value, str) and value:
+            chosen = [value]
+        elif isinstance(value, list) and value:
+            chosen = [str(v) for v in value]
     return collect_variables(
         files[0], env, profile=profile, env_files=env_files, profile_env_files=chosen
     )

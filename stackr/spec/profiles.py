@@ -58,6 +58,8 @@ def profile_settings(doc: Document, profile: str) -> dict[str, Any]:
 def apply_profile(doc: Document, profile: str) -> Document:
     """The document with profile `profile` overlaid and the `profiles` key removed.
 
+    A `profiles` of the wrong shape is left to the schema's report: nothing is overlaid.
+
     Raises:
         SpecError: the file defines profiles and `profile` is not one of them.
     """
@@ -65,18 +67,22 @@ def apply_profile(doc: Document, profile: str) -> Document:
     profiles = data.get("profiles")
     base = {key: value for key, value in data.items() if key != "profiles"}
     positions = {path: pos for path, pos in doc.positions.items() if path[:1] != ("profiles",)}
-    if not profiles:
-        return Document(file=doc.file, data=base, positions=positions)
+    base_doc = Document(file=doc.file, data=base, positions=positions)
+    if not isinstance(profiles, dict) or not profiles:
+        return base_doc
     if profile not in profiles:
-        raise SpecError([_unknown_profile(doc, profile, sorted(profiles))])
+        raise SpecError([_unknown_profile(doc, profile, sorted(map(str, profiles)))])
+    chosen = profiles[profile]
     prefix: Path_ = ("profiles", profile)
     overlay = Document(
         file=doc.file,
-        data={k: v for k, v in (profiles[profile] or {}).items() if k not in SETTINGS},
+        data={k: v for k, v in chosen.items() if k not in SETTINGS}
+        if isinstance(chosen, dict)
+        else {},
         positions=_strip(doc.positions, prefix, layer=f"set by profile {profile}"),
         tags=_strip(doc.tags, prefix),
     )
-    return merge_documents(Document(file=doc.file, data=base, positions=positions), overlay)
+    return merge_documents(base_doc, overlay)
 
 
 def _strip(table: Mapping[Path_, Any], prefix: Path_, *, layer: str = "") -> dict[Path_, Any]:

@@ -86,3 +86,62 @@ def _container(name: str):  # type: ignore[no-untyped-def]
     from stackr.plan import ObjectKind
 
     return ObjectKind.CONTAINER, name
+
+
+def test_recreate_names_changed_fields_and_masks_secrets(write_stack) -> None:  # type: ignore[no-untyped-def]
+    spec = {
+        "name": "shop",
+        "services": {
+            "web": {"image": "shop/web:1", "environment": {"LOG_LEVEL": "info", "DB_PASSWORD": "a"}}
+        },
+    }
+    engine = FakeEngine(images=dict(IMAGES))
+    _apply(write_stack(spec), engine)
+    spec["services"]["web"] |= {  # type: ignore[index]
+        "image": "shop/web:2",
+        "environment": {"LOG_LEVEL": "debug", "DB_PASSWORD": "b", "NEW": "1"},
+    }
+    loaded = api.load([str(write_stack(spec))], profile="dev", env={})
+    action = api.plan(loaded, engine).action_for(*_container("shop-dev-web-1"))
+    assert action is not None
+    assert action.changes == (
+        "environment.DB_PASSWORD: *** → ***",
+        "environment.LOG_LEVEL: info → debug",
+        "environment.NEW: (unset) → 1",
+        "image: shop/web:1 → shop/web:2",
+    )
+
+
+def test_spec_changes_compares_lists_whole() -> None:
+    from stackr.plan import spec_changes
+
+    old = {"ports": ["8080:80/tcp"], "replicas_note": None}
+    new = {"ports": ["8081:80/tcp"], "replicas_note": None}
+    assert spec_changes(old, new) == ['ports: ["8080:80/tcp"] → ["8081:80/tcp"]']
+
+
+def test_container_stopped_outside_stackr_is_drift(write_stack) -> None:  # type: ignore[no-untyped-def]
+    service = {"image": "shop/web:1", "restart": "always"}
+    path = write_stack({"name": "shop", "services": {"web": service}})
+    engine = FakeEngine(images=dict(IMAGES))
+    _apply(path, engine)
+    engine.containers["shop-dev-web-1"].state = "exited"
+    loaded = api.load([str(path)], profile="dev", env={})
+    action = api.plan(loaded, engine).action_for(*_container("shop-dev-web-1"))
+    assert action is not None
+    assert action.describe() == (
+        "start container shop-dev-web-1 — drift: container is exited, not running"
+    )
+
+
+def test_container_disconnected_outside_stackr_is_drift(write_stack) -> None:  # type: ignore[no-untyped-def]
+    path = write_stack({"name": "shop", "services": {"web": {"image": "shop/web:1"}}})
+    engine = FakeEngine(images=dict(IMAGES))
+    _apply(path, engine)
+    engine.containers["shop-dev-web-1"].networks.clear()
+    loaded = api.load([str(path)], profile="dev", env={})
+    action = api.plan(loaded, engine).action_for(*_container("shop-dev-web-1"))
+    assert action is not None
+    assert action.describe() == (
+        "recreate container shop-dev-web-1 — drift: disconnected from shop-dev-default outside stackr"
+    )
