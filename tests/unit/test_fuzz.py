@@ -10,13 +10,14 @@ Crashes they found are kept below as plain regression tests.
 from __future__ import annotations
 
 import re
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 
 from stackr.errors import SpecError
@@ -35,6 +36,7 @@ FUZZ = settings(
         HealthCheck.function_scoped_fixture,
         HealthCheck.too_slow,
         HealthCheck.data_too_large,
+        HealthCheck.filter_too_much,
     ],
 )
 
@@ -45,13 +47,34 @@ def stack_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("fuzz") / "stack.yml"
 
 
+# Crashes found here in modules this suite does not own: each is pinned by an xfail regression
+# test at the end of this file and was reported. An example that meets one is discarded, so the
+# fuzzers keep looking for new ones. Remove an entry once its regression test passes.
+KNOWN_CRASHES = {
+    (OverflowError, "parse_duration"),  # test_huge_integer_duration_is_an_issue
+    (OverflowError, "_resources"),  # test_huge_integer_cpus_is_an_issue
+    (RuntimeError, "parse_mount"),  # test_bind_from_unknown_users_home_is_an_issue
+}
+STACKR = str(ROOT / "stackr")
+
+
 def outcome(path: Path, text: str, profile: str = "dev") -> Stack | SpecError:
     """What loading `text` gives: the Stack, or the SpecError; anything else propagates."""
-    path.write_bytes(text.encode("utf-8", "surrogatepass"))
+    path.write_bytes(text.encode("utf-8"))
     try:
         return load_stack([str(path)], profile=profile, env={})
     except SpecError as error:
         return error
+    except (OverflowError, RuntimeError) as error:
+        if (type(error), _raised_in(error)) in KNOWN_CRASHES:
+            reject()
+        raise
+
+
+def _raised_in(error: BaseException) -> str:
+    """The innermost function of stackr the error went through."""
+    frames = traceback.extract_tb(error.__traceback__)
+    return next((f.name for f in reversed(frames) if f.filename.startswith(STACKR)), "")
 
 
 def is_stack_or_located_error(result: Stack | SpecError) -> bool:
@@ -128,13 +151,12 @@ def test_any_text_gives_stack_or_located_error(stack_file: Path, text: str, prof
 
 # -- (b) documents shaped like stack files ----------------------------------------------------
 
-# Bounded on purpose: a huge `replicas` beside a port makes the port-clash check loop once per
-# replica (a hang, reported separately), which says nothing about crashes.
 scalars = (
     st.none()
     | st.booleans()
-    | st.integers(min_value=-(2**40), max_value=2**40)
-    | st.floats(allow_nan=True, allow_infinity=True).filter(lambda x: not 100_000 < abs(x) < 1e400)
+    | st.integers()
+    | st.integers(min_value=10**300, max_value=10**400)
+    | st.floats()
     | st.text(max_size=12)
     | st.sampled_from(("8080:80", "80", "2s", "1m30s", "256m", "data:/d", "./x:/y:ro", "web"))
 )
@@ -162,7 +184,7 @@ PLAUSIBLE: dict[str, st.SearchStrategy[Any]] = {
         max_size=3,
     ),
     "volumes": st.lists(
-        st.sampled_from(("data:/d", "./conf:/c:ro", "/anon", "~/x:/y", "front:/f:rw", "a:b")),
+        st.sampled_from(("data:/d", "./conf:/c:ro", "/anon", "~/x:/y", "~nobody-stackr/x:/y", "front:/f:rw", "a:b")),
         max_size=3,
     ),
     "networks": st.lists(names, max_size=3),
@@ -205,34 +227,88 @@ def _entry(key: str) -> st.SearchStrategy[tuple[str, Any]]:
 service_entry = st.sampled_from([*SERVICE_KEYS, "imgae", "x-meta"]).flatmap(
     lambda key: _entry(key) if key in PLAUSIBLE else st.tuples(st.just(key), random_values)
 )
-services = st.dictionaries(names, st.lists(service_entry, max_size=6).map(dict), max_size=4)
+
+
+def _few_replicas(service: dict[str, Any]) -> dict[str, Any]:
+    # A huge `replicas` beside a port makes the port-clash check loop once per replica: a hang
+    # (reported on its own), not a crash, so the fuzzer keeps replica counts small.
+    count = service.get("replicas")
+    if isinstance(count, int | float) and not isinstance(count, bool) and abs(count) > 1000:
+        return {**service, "replicas": 1000}
+    return service
+
+
+services = st.dictionaries(
+    names, st.lists(service_entry, max_size=6).map(dict).map(_few_replicas), max_size=4
+)
 declared = st.dictionaries(
     names,
     st.none()
-    | st.fixed_dictionaries({}, optional={"internal": st.booleans(), "driver": st.text(max_size=5)}),
+    | st.fixed_dictionaries(
+        {},
+        optional={
+            "internal": st.booleans() | scalars,
+            "driver": st.text(max_size=5),
+            "labels": PLAUSIBLE["labels"],
+            "driver_opts": st.dictionaries(st.text(max_size=5), scalars, max_size=2),
+        },
+    )
+    | random_values,
     max_size=3,
 )
-overlay = st.fixed_dictionaries({}, optional={"services": services, "volumes": declared})
-stack_documents = st.fixed_dictionaries(
+overlay = st.fixed_dictionaries(
     {},
     optional={
-        "name": st.sampled_from(("shop", "Shop", "")) | st.text(max_size=5),
         "services": services | random_values,
         "volumes": declared,
         "networks": declared,
-        "profiles": st.dictionaries(st.sampled_from(PROFILES) | names, st.none() | overlay, max_size=3),
+        "env_file": st.sampled_from((".env.none", "")) | random_values,
+        "imgae": random_values,
+    },
+)
+stack_documents = st.fixed_dictionaries(
+    {},
+    optional={
+        "name": st.sampled_from(("shop", "Shop", "")) | scalars,
+        "services": services | random_values,
+        "volumes": declared | random_values,
+        "networks": declared | random_values,
+        "profiles": st.dictionaries(
+            st.sampled_from(PROFILES) | names, st.none() | overlay | random_values, max_size=3
+        )
+        | random_values,
         "x-defaults": random_values,
+        "web": st.just({"image": "shop/web:1"}) | random_values,
     },
 ) | st.dictionaries(st.text(max_size=10), random_values, max_size=4)
 
+# YAML the dumper never writes: merge directives and other tags, put before a random value.
+TAGS = ("!reset ", "!override ", "!!str ", "!!int ", "!!map ", "!!seq ", "!!binary ", "!custom ")
+_VALUE_START = re.compile(r"(?<=: )|(?<=- )|(?<=:)$", re.MULTILINE)
+
+
+def _tagged(text: str, tags: list[tuple[int, str]]) -> str:
+    """`text` with each `(n, tag)` inserting `tag` before the value start numbered n (mod)."""
+    for index, tag in tags:
+        spots = [m.start() for m in _VALUE_START.finditer(text)]
+        if spots:
+            at = spots[index % len(spots)]
+            text = text[:at] + (tag if text[at - 1 : at] == " " else " " + tag) + text[at:]
+    return text
+
 
 @FUZZ
-@given(doc=stack_documents, profile=st.sampled_from(PROFILES))
+@given(
+    doc=stack_documents,
+    profile=st.sampled_from(PROFILES),
+    flow=st.booleans(),
+    tags=st.lists(st.tuples(st.integers(0, 100), st.sampled_from(TAGS)), max_size=2),
+)
 def test_stack_shaped_document_gives_stack_or_located_error(
-    stack_file: Path, doc: dict[str, Any], profile: str
+    stack_file: Path, doc: dict[str, Any], profile: str, flow: bool, tags: list[tuple[int, str]]
 ) -> None:
-    text = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
-    assert is_stack_or_located_error(outcome(stack_file, text, profile))
+    text = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, default_flow_style=flow)
+    assert is_stack_or_located_error(outcome(stack_file, _tagged(text, tags), profile))
 
 
 # -- (c) mutations of the valid files ---------------------------------------------------------
@@ -291,3 +367,55 @@ def test_mutated_valid_file_gives_stack_or_located_error(
     stack_file: Path, text: str, profile: str
 ) -> None:
     assert is_stack_or_located_error(outcome(stack_file, text, profile))
+
+
+# -- crashes the fuzzers found, as plain regression tests -------------------------------------
+
+
+def issue_paths(path: Path, text: str) -> list[str]:
+    path.write_text(text)
+    with pytest.raises(SpecError) as caught:
+        load_stack([str(path)], profile="dev", env={})
+    return [issue.path for issue in caught.value.issues]
+
+
+def test_reset_on_profiles_is_validated_not_used(tmp_path: Path) -> None:
+    # `!reset` on `profiles` is not a merge directive, so its value reaches the profile overlay:
+    # the schema used to skip it ("what a !reset holds is never used") and 5 crashed the overlay.
+    text = "services: {web: {image: shop/web:1}}\nprofiles: !reset 5\n"
+    assert issue_paths(tmp_path / "stack.yml", text) == ["profiles"]
+
+
+def test_reset_on_one_profile_is_validated_not_used(tmp_path: Path) -> None:
+    text = "services: {web: {image: shop/web:1}}\nprofiles:\n  dev: !reset 5\n"
+    assert issue_paths(tmp_path / "stack.yml", text) == ["profiles.dev"]
+
+
+def test_reset_on_a_list_item_in_a_profile_is_validated(tmp_path: Path) -> None:
+    # The merge replaces lists whole: a `!reset` item stays in the list and is used.
+    text = (
+        "services: {web: {image: shop/web:1}}\n"
+        "profiles: {dev: {services: {web: {networks: [!reset [front]]}}}}\n"
+    )
+    assert issue_paths(tmp_path / "stack.yml", text) == ["profiles.dev.services.web.networks[0]"]
+
+
+HUGE = "1" + "0" * 400
+
+
+@pytest.mark.xfail(raises=OverflowError, strict=True, reason="values.parse_duration: float(int)")
+def test_huge_integer_duration_is_an_issue(tmp_path: Path) -> None:
+    text = f"services:\n  web:\n    image: shop/web:1\n    stop_grace_period: {HUGE}\n"
+    assert issue_paths(tmp_path / "stack.yml", text) == ["services.web.stop_grace_period"]
+
+
+@pytest.mark.xfail(raises=OverflowError, strict=True, reason="normalize._resources: float(int)")
+def test_huge_integer_cpus_is_an_issue(tmp_path: Path) -> None:
+    text = f"services:\n  web:\n    image: shop/web:1\n    resources: {{cpus: {HUGE}}}\n"
+    assert issue_paths(tmp_path / "stack.yml", text) == ["services.web.resources.cpus"]
+
+
+@pytest.mark.xfail(raises=RuntimeError, strict=True, reason="values.parse_mount: expanduser()")
+def test_bind_from_unknown_users_home_is_an_issue(tmp_path: Path) -> None:
+    text = "services:\n  web:\n    image: shop/web:1\n    volumes: ['~nobody-stackr/a:/a']\n"
+    assert issue_paths(tmp_path / "stack.yml", text) == ["services.web.volumes[0]"]

@@ -143,5 +143,6 @@ def test_container_disconnected_outside_stackr_is_drift(write_stack) -> None:  #
     action = api.plan(loaded, engine).action_for(*_container("shop-dev-web-1"))
     assert action is not None
     assert action.describe() == (
-        "recreate container shop-dev-web-1 — drift: disconnected from shop-dev-default outside stackr"
+        "recreate container shop-dev-web-1 — "
+        "drift: disconnected from shop-dev-default outside stackr"
     )
