@@ -20,6 +20,7 @@ Progress goes out through `on_event`; nothing is printed.
 from __future__ import annotations
 
 import enum
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -63,6 +64,8 @@ class ApplyOptions:
     jobs: int = 8
     wait_timeout: float = 300.0
     poll_interval: float = 0.1
+    # Set on Ctrl-C: waits for health or completion give up instead of running out their time.
+    stop: threading.Event = field(default_factory=threading.Event)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -130,7 +133,7 @@ def _run(tasks: dict[str, Task], options: ApplyOptions, on_event: OnEvent) -> Ap
         if _shown(key):
             on_event(Event(_subject(key), Phase.SKIPPED, why))
 
-    outcomes = run_tasks(tasks, jobs=options.jobs, on_skip=skipped)
+    outcomes = run_tasks(tasks, jobs=options.jobs, on_skip=skipped, stop=options.stop)
     for key, outcome in outcomes.items():
         if outcome.status is Status.FAILED:
             on_event(Event(_subject(key), Phase.FAILED, outcome.detail))
@@ -399,6 +402,8 @@ class _Waiter:
         deadline = time.monotonic() + self.options.wait_timeout
         pending = list(self.names)
         while pending:
+            if self.options.stop.is_set():
+                raise EngineError(f"interrupted while waiting for {self.service}")
             pending = [name for name in pending if not self._met(name)]
             if pending and time.monotonic() > deadline:
                 raise EngineError(

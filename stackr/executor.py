@@ -8,6 +8,7 @@ on. Outcomes are returned, never printed.
 from __future__ import annotations
 
 import enum
+import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -38,13 +39,16 @@ def run_tasks(
     *,
     jobs: int,
     on_skip: Callable[[str, str], None] | None = None,
+    stop: threading.Event | None = None,
 ) -> dict[str, Outcome]:
     """Run `tasks` along their `needs`; the outcome of every task, keyed like `tasks`.
 
     A `StackrError` in a task fails that task with its message; any other exception is a bug
-    and is re-raised once the tasks already running have finished.
+    and is re-raised once the tasks already running have finished. On Ctrl-C nothing new
+    starts, `stop` is set (so long waits inside tasks can give up), the tasks already running
+    finish, and KeyboardInterrupt is re-raised.
     """
-    return _Run(tasks, on_skip).run(jobs)
+    return _Run(tasks, on_skip).run(jobs, stop or threading.Event())
 
 
 class _Run:
@@ -62,16 +66,21 @@ class _Run:
         self.started: set[str] = set()
         self.bug: BaseException | None = None
 
-    def run(self, jobs: int) -> dict[str, Outcome]:
+    def run(self, jobs: int, stop: threading.Event) -> dict[str, Outcome]:
         with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="stackr") as pool:
             running: dict[Future[None], str] = {}
-            self._submit_ready(pool, running)
-            while running:
-                finished, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    self._settle(running.pop(future), future.exception())
-                if self.bug is None:
-                    self._submit_ready(pool, running)
+            try:
+                self._submit_ready(pool, running)
+                while running:
+                    finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        self._settle(running.pop(future), future.exception())
+                    if self.bug is None:
+                        self._submit_ready(pool, running)
+            except KeyboardInterrupt:
+                stop.set()
+                wait(running)  # leaving the pool waits for them too; a second Ctrl-C cuts it
+                raise
         if self.bug is not None:
             raise self.bug
         return self.outcomes

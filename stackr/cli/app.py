@@ -9,6 +9,7 @@ problem the user can fix, 2 bad usage, 3 a bug in stackr, 130 interrupted.
 from __future__ import annotations
 
 import sys
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -67,6 +68,14 @@ EnvFiles = Annotated[
     typer.Option("--env-file", help="Read variables from this file too (repeatable)."),
 ]
 Jobs = Annotated[int, typer.Option("--jobs", "-j", min=1, help="Engine calls in parallel.")]
+LockTimeout = Annotated[
+    float,
+    typer.Option(
+        "--lock-timeout",
+        min=0,
+        help="Seconds to wait while another up/down of this stack and profile runs.",
+    ),
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +115,15 @@ def _engine(stack: Stack) -> Engine:
     from stackr.docker_engine import DockerEngine
 
     return DockerEngine(target=stack.engine)
+
+
+def _locked(stack: Stack, timeout: float) -> AbstractContextManager[None]:
+    import os
+
+    from stackr.lock import stack_lock
+
+    engine = stack.engine or os.environ.get("DOCKER_HOST") or "local"
+    return stack_lock(engine, stack.name, stack.profile, timeout=timeout)
 
 
 @app.command()
@@ -227,6 +245,7 @@ def up(
     wait_timeout: Annotated[
         float, typer.Option("--wait-timeout", help="Seconds to wait for a depends_on condition.")
     ] = 300.0,
+    lock_timeout: LockTimeout = 0.0,
 ) -> int:
     """Make the engine match the stack file for a profile."""
     from stackr import api
@@ -237,7 +256,7 @@ def up(
         render.plan(api.plan(loaded, engine), fmt="text")
         return 0
     options = api.UpOptions(jobs=jobs, build=build, wait_timeout=wait_timeout)
-    with render.progress() as on_event:
+    with _locked(loaded.stack, lock_timeout), render.progress() as on_event:
         result = api.up(loaded, engine, options=options, on_event=on_event)
     render.up_summary(result)
     return 0
@@ -252,13 +271,14 @@ def down(
         bool, typer.Option("--volumes", "-v", help="Also remove named volumes.")
     ] = False,
     jobs: Jobs = 8,
+    lock_timeout: LockTimeout = 0.0,
 ) -> int:
     """Remove the profile's containers and networks (and volumes with --volumes)."""
     from stackr import api
 
     loaded = SpecArgs(files, profile, env_file).load()
     stack = loaded.stack
-    with render.progress() as on_event:
+    with _locked(stack, lock_timeout), render.progress() as on_event:
         result = api.down(
             stack.name,
             stack.profile,
@@ -343,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
         render.error(error)
         return 1
     except KeyboardInterrupt:
-        render.err("interrupted")
+        render.err("interrupted: work in flight was finished; run the command again to converge")
         return 130
     except Exception as error:
         code = _usage_exit(error)

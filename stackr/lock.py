@@ -1,0 +1,74 @@
+"""One `up` or `down` at a time per engine, stack and profile, on this machine.
+
+The lock is an `flock` on a file under the user's cache directory: the kernel releases it when
+the holder exits, however it exits, so a killed run never leaves it stuck. The file also holds
+who took it (pid, command, time), so a refused run can name the holder. Runs on different
+machines against one remote engine are not serialised by it.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from stackr.errors import LockError
+
+POLL_SECONDS = 0.1
+
+
+def lock_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "stackr" / "locks"
+
+
+@contextmanager
+def stack_lock(engine: str, stack: str, profile: str, *, timeout: float) -> Iterator[None]:
+    """Hold the lock of `stack`/`profile` on `engine` for the duration of the block.
+
+    Raises:
+        LockError: another run holds it and did not let go within `timeout` seconds.
+    """
+    folder = lock_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    key = hashlib.sha256(f"{engine}\0{stack}\0{profile}".encode()).hexdigest()[:24]
+    path = folder / f"{stack}-{profile}-{key}.lock"
+    with open(path, "a+", encoding="utf-8") as handle:
+        _acquire(handle.fileno(), path, stack, profile, timeout)
+        try:
+            handle.seek(0)
+            handle.truncate()
+            handle.write(_holder())
+            handle.flush()
+            yield
+        finally:
+            handle.seek(0)
+            handle.truncate()
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def _acquire(fd: int, path: Path, stack: str, profile: str, timeout: float) -> None:
+    deadline = time.monotonic() + max(0.0, timeout)
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                holder = path.read_text(encoding="utf-8").strip() or "another stackr run"
+                raise LockError(
+                    f"{stack} ({profile}) is busy: {holder}",
+                    hint="wait for it to finish, or give --lock-timeout SECONDS to wait for it",
+                ) from None
+            time.sleep(POLL_SECONDS)
+
+
+def _holder() -> str:
+    command = " ".join(["stackr", *sys.argv[1:2]])
+    since = time.strftime("%H:%M:%S")
+    return f"held by pid {os.getpid()} ({command}, since {since})"

@@ -1,0 +1,84 @@
+"""The dependency-aware pool: order, parallelism, failures, bugs and Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+import pytest
+
+from stackr.errors import StackrError
+from stackr.executor import Outcome, Status, Task, run_tasks
+
+
+def _recorder(log: list[str], name: str, delay: float = 0.0) -> Task:
+    def run() -> None:
+        time.sleep(delay)
+        log.append(name)
+
+    return Task(run)
+
+
+def test_needs_run_first() -> None:
+    log: list[str] = []
+    tasks = {
+        "db": _recorder(log, "db", 0.05),
+        "web": Task(lambda: log.append("web"), frozenset({"db"})),
+    }
+    run_tasks(tasks, jobs=4)
+    assert log == ["db", "web"]
+
+
+def test_independent_tasks_run_in_parallel() -> None:
+    barrier = threading.Barrier(3, timeout=2)
+    tasks = {name: Task(lambda: barrier.wait() and None) for name in ("a", "b", "c")}
+    outcomes = run_tasks(tasks, jobs=3)  # would time out if they ran one by one
+    assert {o.status for o in outcomes.values()} == {Status.DONE}
+
+
+def test_failure_skips_dependents_not_other_branches() -> None:
+    def fail() -> None:
+        raise StackrError("db broke")
+
+    log: list[str] = []
+    tasks = {
+        "db": Task(fail),
+        "web": Task(lambda: log.append("web"), frozenset({"db"})),
+        "proxy": Task(lambda: log.append("proxy"), frozenset({"web"})),
+        "cache": Task(lambda: log.append("cache")),
+    }
+    outcomes = run_tasks(tasks, jobs=2)
+    assert outcomes["db"] == Outcome(Status.FAILED, "db broke")
+    assert outcomes["web"] == Outcome(Status.SKIPPED, "db failed")
+    assert outcomes["proxy"] == Outcome(Status.SKIPPED, "db failed")
+    assert log == ["cache"]
+
+
+def test_a_bug_is_reraised() -> None:
+    def bug() -> None:
+        raise ZeroDivisionError
+
+    with pytest.raises(ZeroDivisionError):
+        run_tasks({"a": Task(bug)}, jobs=1)
+
+
+def test_ctrl_c_finishes_running_work_and_starts_nothing_new() -> None:
+    log: list[str] = []
+    stop = threading.Event()
+
+    def interrupting() -> None:
+        time.sleep(0.1)  # let the main thread settle into waiting
+        os.kill(os.getpid(), signal.SIGINT)  # a real Ctrl-C
+        time.sleep(0.2)  # still running when the main thread sees it
+        log.append("finished")
+
+    tasks = {
+        "first": Task(interrupting),
+        "second": Task(lambda: log.append("second"), frozenset({"first"})),
+    }
+    with pytest.raises(KeyboardInterrupt):
+        run_tasks(tasks, jobs=2, stop=stop)
+    assert log == ["finished"]
+    assert stop.is_set()
