@@ -34,6 +34,7 @@ class Loaded:
 class UpOptions:
     jobs: int = 8
     build: bool = False
+    wait: bool = False  # after applying, wait until services are ready and jobs are done
     wait_timeout: float = 300.0
 
 
@@ -198,7 +199,7 @@ def up(
         EngineError: the engine cannot be reached, or an image can be neither found nor built.
         ApplyError: some objects failed; the others were applied.
     """
-    from stackr.apply import ApplyOptions, apply_plan
+    from stackr.apply import ApplyOptions, apply_plan, wait_until_ready
     from stackr.plan import ActionKind
 
     started = time.monotonic()
@@ -209,12 +210,13 @@ def up(
         a.service for a in the_plan.pending() if a.kind in (ActionKind.CREATE, ActionKind.RECREATE)
     }
     _ensure_images(loaded.stack, engine, build=False, services=changing)
+    apply_options = ApplyOptions(jobs=options.jobs, wait_timeout=options.wait_timeout)
     result = apply_plan(
         the_plan,
         loaded.stack,
         loaded.graph,
         engine,
-        options=ApplyOptions(jobs=options.jobs, wait_timeout=options.wait_timeout),
+        options=apply_options,
         on_event=on_event or _ignore,
     )
     if result.failures():
@@ -222,6 +224,8 @@ def up(
             result.failures(),
             hint="fix the cause and run `stackr up` again: it picks up where this stopped",
         )
+    if options.wait:
+        wait_until_ready(loaded.stack, engine, options=apply_options, on_event=on_event or _ignore)
     return UpResult(plan=the_plan, result=result, seconds=time.monotonic() - started)
 
 

@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from stackr.desired import DesiredState, desired_state
+from stackr.desired import ContainerSpec, DesiredState, desired_state
 from stackr.engine import Engine
 from stackr.errors import EngineError
 from stackr.executor import Outcome, Status, Task, run_tasks
@@ -380,6 +380,76 @@ def _done_word(kind: ActionKind) -> str:
     return {ActionKind.CREATE: "created", ActionKind.RECREATE: "recreated"}.get(kind, "started")
 
 
+def wait_until_ready(
+    stack: Stack, engine: Engine, *, options: ApplyOptions, on_event: OnEvent = ignore_event
+) -> None:
+    """Wait until every long-running container of `stack` is running (and healthy, when it has
+    a healthcheck) and every one-shot job has exited 0. A job is a `restart: "no"` service that
+    another waits on with `condition: completed`; any other `restart: "no"` container is ready
+    once it runs (healthy, if checked) or has exited 0.
+
+    Raises:
+        EngineError: a job failed, a container turned unhealthy or stopped, or `wait_timeout`
+            ran out; the message names what it was still waiting for.
+    """
+    desired = desired_state(stack)
+    jobs = {
+        dep.service
+        for service in stack.services.values()
+        for dep in service.depends_on
+        if dep.condition is Condition.COMPLETED
+    }
+    pending = dict.fromkeys(desired.containers)
+    deadline = time.monotonic() + options.wait_timeout
+    on_event(Event(stack.name, Phase.WAITING, f"until {len(pending)} container(s) are ready"))
+    while pending:
+        if options.stop.is_set():
+            raise EngineError("interrupted while waiting for the stack to be ready")
+        for name in list(pending):
+            spec = desired.containers[name]
+            if _ready(engine, spec, job=spec.service in jobs):
+                del pending[name]
+        if pending and time.monotonic() > deadline:
+            raise EngineError(
+                f"timed out after {options.wait_timeout:g}s; still waiting for "
+                + ", ".join(_waiting_for(desired.containers[n], jobs) for n in pending),
+                hint="check `stackr ps` and `stackr logs`, or raise --wait-timeout",
+            )
+        if pending:
+            time.sleep(options.poll_interval)
+    on_event(Event(stack.name, Phase.DONE, "ready"))
+
+
+def _ready(engine: Engine, spec: ContainerSpec, *, job: bool) -> bool:
+    status = engine.container_status(spec.name)
+    if spec.restart == "no" and status.state in ("exited", "dead"):
+        if status.exit_code == 0:
+            return True
+        raise EngineError(_last_words(engine, spec.name, f"exited with code {status.exit_code}"))
+    if status.state in ("exited", "dead"):
+        raise EngineError(_last_words(engine, spec.name, f"is {status.state}"))
+    if status.health == "unhealthy":
+        raise EngineError(_last_words(engine, spec.name, "is unhealthy"))
+    if job:
+        return False  # ready only once it has exited 0
+    has_check = spec.healthcheck is not None and spec.healthcheck.test != ("NONE",)
+    return status.state == "running" and (status.health == "healthy" or not has_check)
+
+
+def _waiting_for(spec: ContainerSpec, jobs: set[str]) -> str:
+    if spec.service in jobs:
+        return f"{spec.name} (a job) to exit 0"
+    if spec.healthcheck is not None and spec.healthcheck.test != ("NONE",):
+        return f"{spec.name} to be healthy"
+    return f"{spec.name} to run"
+
+
+def _last_words(engine: Engine, name: str, what: str) -> str:
+    lines = engine.last_log_lines(name, 10)
+    tail = "\n".join(f"    {line}" for line in lines) or "    (no output)"
+    return f"{name} {what}; its last output:\n{tail}"
+
+
 class _Waiter:
     """Waits until every replica of a service meets a `depends_on` condition."""
 
@@ -433,9 +503,7 @@ class _Waiter:
         return False
 
     def _fail(self, name: str, what: str) -> None:
-        lines = self.engine.last_log_lines(name, 10)
-        tail = "\n".join(f"    {line}" for line in lines) or "    (no output)"
         raise EngineError(
-            f"{name} {what}, so its dependents were not started; its last output:\n{tail}",
+            _last_words(self.engine, name, f"{what}, so its dependents were not started"),
             hint=f"stackr logs {self.service}",
         )

@@ -47,6 +47,7 @@ class FakeEngine:
     volumes: dict[str, VolumeSpec] = field(default_factory=dict)
     exit_codes: dict[str, int] = field(default_factory=dict)  # service -> exit code on start
     unhealthy: set[str] = field(default_factory=set)  # services whose replicas turn unhealthy
+    healthy_after_start: bool = True  # False: health stays "starting"
     calls: Counter[str] = field(default_factory=Counter)
     log: list[str] = field(default_factory=list)  # mutating calls, in order
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -150,6 +151,8 @@ class FakeEngine:
         container.state = "running"
         if container.spec.healthcheck is not None:
             container.health = "unhealthy" if service in self.unhealthy else "healthy"
+            if not self.healthy_after_start:
+                container.health = "starting"
 
     def remove_container(self, name: str, *, timeout: float) -> None:
         self._record("remove_container", name)

@@ -242,8 +242,15 @@ def up(
     jobs: Jobs = 8,
     build: Annotated[bool, typer.Option("--build", help="Build images before starting.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan and stop.")] = False,
+    wait: Annotated[
+        bool,
+        typer.Option(
+            "--wait", help="Then wait until services are healthy or running and jobs exited 0."
+        ),
+    ] = False,
     wait_timeout: Annotated[
-        float, typer.Option("--wait-timeout", help="Seconds to wait for a depends_on condition.")
+        float,
+        typer.Option("--wait-timeout", help="Seconds any wait (depends_on, --wait) may take."),
     ] = 300.0,
     lock_timeout: LockTimeout = 0.0,
 ) -> int:
@@ -255,7 +262,7 @@ def up(
     if dry_run:
         render.plan(api.plan(loaded, engine), fmt="text")
         return 0
-    options = api.UpOptions(jobs=jobs, build=build, wait_timeout=wait_timeout)
+    options = api.UpOptions(jobs=jobs, build=build, wait=wait, wait_timeout=wait_timeout)
     with _locked(loaded.stack, lock_timeout), render.progress() as on_event:
         result = api.up(loaded, engine, options=options, on_event=on_event)
     render.up_summary(result)

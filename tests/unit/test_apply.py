@@ -138,3 +138,39 @@ def test_down_removes_containers_and_networks_keeps_volumes(write_stack) -> None
     assert list(engine.volumes) == ["shop-dev-data"]
     api.down("shop", "dev", engine, volumes=True, loaded=loaded)
     assert engine.volumes == {}
+
+
+def _up_wait(path, engine: FakeEngine) -> api.UpResult:  # type: ignore[no-untyped-def]
+    loaded = api.load([str(path)], profile="dev", env={})
+    options = api.UpOptions(jobs=4, wait=True, wait_timeout=0.3)
+    return api.up(loaded, engine, options=options)
+
+
+def test_up_wait_succeeds_when_services_ready_and_jobs_done(write_stack) -> None:  # type: ignore[no-untyped-def]
+    engine = FakeEngine(images=dict(IMAGES), exit_codes={"migrate": 0})
+    _up_wait(write_stack(CHAIN), engine)
+    assert engine.calls["container_status"] >= 4
+
+
+def test_up_wait_names_a_failed_job(write_stack) -> None:  # type: ignore[no-untyped-def]
+    from stackr.errors import EngineError
+
+    spec = {"name": "shop", "services": {"migrate": {"image": "img:1", "restart": "no"}}}
+    engine = FakeEngine(images=dict(IMAGES), exit_codes={"migrate": 2})
+    with pytest.raises(EngineError, match="shop-dev-migrate-1 exited with code 2"):
+        _up_wait(write_stack(spec), engine)
+
+
+def test_up_wait_timeout_names_what_it_waited_for(write_stack) -> None:  # type: ignore[no-untyped-def]
+    from stackr.errors import EngineError
+
+    spec = {
+        "name": "shop",
+        "services": {
+            "web": {"image": "img:1", "restart": "always", "healthcheck": {"test": ["CMD", "true"]}}
+        },
+    }
+    engine = FakeEngine(images=dict(IMAGES))
+    engine.healthy_after_start = False
+    with pytest.raises(EngineError, match="still waiting for shop-dev-web-1 to be healthy"):
+        _up_wait(write_stack(spec), engine)
