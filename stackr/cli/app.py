@@ -68,6 +68,21 @@ EnvFiles = Annotated[
     typer.Option("--env-file", help="Read variables from this file too (repeatable)."),
 ]
 Jobs = Annotated[int, typer.Option("--jobs", "-j", min=1, help="Engine calls in parallel.")]
+
+
+class ProgressMode(StrEnum):
+    AUTO = "auto"
+    PLAIN = "plain"
+    JSON = "json"
+
+
+Progress = Annotated[
+    ProgressMode,
+    typer.Option(
+        "--progress",
+        help="auto: a live view on a terminal, plain lines otherwise; json: one event per line.",
+    ),
+]
 LockTimeout = Annotated[
     float,
     typer.Option(
@@ -253,6 +268,7 @@ def up(
         typer.Option("--wait-timeout", help="Seconds any wait (depends_on, --wait) may take."),
     ] = 300.0,
     lock_timeout: LockTimeout = 0.0,
+    progress: Progress = ProgressMode.AUTO,
 ) -> int:
     """Make the engine match the stack file for a profile."""
     from stackr import api
@@ -263,9 +279,9 @@ def up(
         render.plan(api.plan(loaded, engine), fmt="text")
         return 0
     options = api.UpOptions(jobs=jobs, build=build, wait=wait, wait_timeout=wait_timeout)
-    with _locked(loaded.stack, lock_timeout), render.progress() as on_event:
+    with _locked(loaded.stack, lock_timeout), render.progress(progress.value) as on_event:
         result = api.up(loaded, engine, options=options, on_event=on_event)
-    render.up_summary(result)
+    render.up_summary(result, fmt=progress.value)
     return 0
 
 
@@ -279,13 +295,14 @@ def down(
     ] = False,
     jobs: Jobs = 8,
     lock_timeout: LockTimeout = 0.0,
+    progress: Progress = ProgressMode.AUTO,
 ) -> int:
     """Remove the profile's containers and networks (and volumes with --volumes)."""
     from stackr import api
 
     loaded = SpecArgs(files, profile, env_file).load()
     stack = loaded.stack
-    with _locked(stack, lock_timeout), render.progress() as on_event:
+    with _locked(stack, lock_timeout), render.progress(progress.value) as on_event:
         result = api.down(
             stack.name,
             stack.profile,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sys
 import threading
+import time
 import traceback
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -181,29 +182,89 @@ def _counts_line(the_plan: Plan) -> str:
     return "changes: " + ", ".join(f"{n} to {k}" for k, n in counts.items() if k != "keep")
 
 
+_PHASE_STYLE = {"failed": "red", "skipped": "dim", "done": "green", "waiting": "cyan"}
+
+
 @contextmanager
-def progress() -> Iterator[OnEvent]:
-    """An `on_event` callback printing one line per event (thread-safe)."""
+def progress(mode: str = "auto") -> Iterator[OnEvent]:
+    """An `on_event` callback showing progress: a live view of every object on a terminal
+    (`auto`), one plain line per event (`plain`, or `auto` when not a terminal), or one JSON
+    object per line (`json`). Thread-safe."""
+    if mode == "json":
+        yield _json_event
+    elif mode == "plain" or not _out.is_terminal:
+        yield _plain_event
+    else:
+        with _LiveView() as view:
+            yield view.on_event
 
-    def on_event(event: Event) -> None:
-        detail = f" {event.detail}" if event.detail else ""
-        style = (
-            "red"
-            if event.phase.value == "failed"
-            else "dim"
-            if event.phase.value == "skipped"
-            else ""
-        )
-        line = f"  {event.phase.value:<9} {escape(event.subject)}{escape(detail)}"
+
+def _plain_event(event: Event) -> None:
+    detail = f" {event.detail}" if event.detail else ""
+    style = _PHASE_STYLE.get(event.phase.value, "")
+    line = f"  {event.phase.value:<9} {escape(event.subject)}{escape(detail)}"
+    with _lock:
+        _out.print(f"[{style}]{line}[/]" if style and style != "green" else line)
+
+
+def _json_event(event: Event) -> None:
+    record = {
+        "time": round(time.time(), 3),
+        "object": event.subject,
+        "phase": event.phase.value,
+        "detail": event.detail,
+    }
+    with _lock:
+        sys.stdout.write(json.dumps(record) + "\n")
+        sys.stdout.flush()
+
+
+class _LiveView:
+    """One line per object, updated in place; failures stay printed after it closes."""
+
+    def __init__(self) -> None:
+        from rich.live import Live
+
+        self.rows: dict[str, Event] = {}
+        self.started: dict[str, float] = {}
+        self.live = Live(console=_out, refresh_per_second=10, transient=False)
+
+    def __enter__(self) -> _LiveView:
+        self.live.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.live.update(self._table(), refresh=True)
+        self.live.__exit__(None, None, None)
+
+    def on_event(self, event: Event) -> None:
         with _lock:
-            _out.print(f"[{style}]{line}[/]" if style else line)
+            self.started.setdefault(event.subject, time.monotonic())
+            self.rows[event.subject] = event
+            self.live.update(self._table())
 
-    yield on_event
+    def _table(self) -> Table:
+        table = Table(box=None, pad_edge=False, show_header=False, expand=False)
+        for _ in range(4):
+            table.add_column(no_wrap=True)
+        now = time.monotonic()
+        for subject, event in self.rows.items():
+            style = _PHASE_STYLE.get(event.phase.value, "yellow")
+            seconds = f"{now - self.started[subject]:.1f}s" if event.phase.value != "done" else ""
+            table.add_row(
+                f"[{style}]{event.phase.value}[/]", escape(subject), escape(event.detail), seconds
+            )
+        return table
 
 
-def up_summary(result: UpResult) -> None:
+def up_summary(result: UpResult, *, fmt: str = "auto") -> None:
     from stackr.plan import ActionKind
 
+    counts = result.plan.counts()
+    if fmt == "json":
+        summary = {k.value: n for k, n in counts.items()} | {"seconds": round(result.seconds, 3)}
+        sys.stdout.write(json.dumps({"summary": summary}) + "\n")
+        return
     if not result.plan.pending():
         _out.print(f"nothing to do: the engine matches the file ({result.seconds:.1f}s)")
         return
@@ -214,7 +275,6 @@ def up_summary(result: UpResult) -> None:
         ActionKind.REMOVE: "removed",
         ActionKind.KEEP: "unchanged",
     }
-    counts = result.plan.counts()
     parts = [f"{counts[kind]} {word}" for kind, word in words.items() if counts[kind]]
     _out.print(f"[green]done[/] in {result.seconds:.1f}s: " + ", ".join(parts))
 
