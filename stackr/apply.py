@@ -32,7 +32,8 @@ from stackr.executor import Outcome, Status, Task, run_tasks
 from stackr.graph import Node, NodeKind, StackGraph
 from stackr.observed import container_name, network_name, volume_name
 from stackr.plan import Action, ActionKind, ObjectKind, Plan
-from stackr.spec.model import Condition, Stack
+from stackr.rollout import Rollout
+from stackr.spec.model import Condition, Service, Stack
 
 
 class Phase(enum.Enum):
@@ -145,7 +146,7 @@ def _subject(key: str) -> str:
     if kind == "wait":
         service, _, condition = rest.partition(":")
         return f"{service} ({condition})"
-    return rest
+    return f"{rest} (update)" if kind == "update" else rest
 
 
 def _shown(key: str) -> bool:
@@ -332,6 +333,18 @@ class _UpTasks:
         needs = set(self.removals)
         for pred in self.graph.predecessors(node):
             needs.add(self._need_key(pred, node))
+        service = self.stack.services[action.service]
+        # Start-first cannot work while a recreated network must first lose every old container.
+        if (
+            action.kind is ActionKind.RECREATE
+            and service.start_first()
+            and not self.network_recreated
+        ):
+            key = f"update:{service.name}"
+            if key not in self.tasks:
+                self.tasks[key] = Task(self._rollout(service), frozenset(needs))
+            self.tasks[f"container:{action.name}"] = Task(_noop, frozenset({key}))
+            return
         if action.kind is ActionKind.RECREATE:
             self._recreate_removal(action, frozenset(n for n in needs if n.startswith("wait:")))
             needs.add(f"remove:{action.name}")
@@ -359,6 +372,30 @@ class _UpTasks:
             _remove_container(self.engine, action.name, spec.stop_grace_period, self.on_event),
             frozenset(needs),
         )
+
+    def _rollout(self, service: Service) -> Callable[[], None]:
+        specs = [
+            self.desired.containers[a.name]
+            for a in self.plan.actions
+            if a.object is ObjectKind.CONTAINER
+            and a.service == service.name
+            and a.kind is ActionKind.RECREATE
+        ]
+        on_event = self.on_event
+
+        def report(subject: str, phase: str, detail: str) -> None:
+            on_event(Event(subject, Phase(phase), detail))
+
+        rollout = Rollout(
+            self.engine,
+            service,
+            sorted(specs, key=lambda spec: spec.replica),
+            wait_timeout=self.options.wait_timeout,
+            poll_interval=self.options.poll_interval,
+            stopped=self.options.stop.is_set,
+            report=report,
+        )
+        return rollout.run
 
     def _bring_up(self, action: Action) -> Callable[[], None]:
         spec = self.desired.containers[action.name]

@@ -305,6 +305,29 @@ class DockerEngine:
         except (docker.errors.DockerException, requests.exceptions.RequestException) as e:
             raise _translate(e, f"remove container {name}") from None
 
+    def stop_container(self, name: str, *, timeout: float) -> None:
+        self._call(f"stop container {name}", self._api.stop, name, timeout=math.ceil(timeout))
+
+    def rename_container(self, name: str, new_name: str) -> None:
+        self._call(f"rename container {name} to {new_name}", self._api.rename, name, new_name)
+
+    def connect_container(self, name: str, network: str, *, aliases: tuple[str, ...]) -> None:
+        self._call(
+            f"connect {name} to {network}",
+            self._api.connect_container_to_network,
+            name,
+            network,
+            aliases=list(aliases),
+        )
+
+    def disconnect_container(self, name: str, network: str) -> None:
+        self._call(
+            f"disconnect {name} from {network}",
+            self._api.disconnect_container_from_network,
+            name,
+            network,
+        )
+
     def container_status(self, name: str) -> ContainerStatus:
         state = self._call(f"inspect container {name}", self._api.inspect_container, name)["State"]
         health = (state.get("Health") or {}).get("Status", "")

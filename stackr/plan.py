@@ -15,7 +15,7 @@ from typing import Any
 
 from stackr.desired import ContainerSpec, DesiredState, desired_state
 from stackr.observed import LABEL_SPEC, LABEL_SPEC_HASH, ObservedContainer, ObservedState
-from stackr.spec.model import Stack
+from stackr.spec.model import Service, Stack, UpdateOrder
 
 
 class ActionKind(enum.Enum):
@@ -176,6 +176,8 @@ def _container_actions(
         changes: tuple[str, ...] = ()
         if kind is ActionKind.RECREATE and have is not None and have.spec:
             changes = tuple(spec_changes(have.spec, json.loads(spec.labels[LABEL_SPEC])))
+        if kind is ActionKind.RECREATE:
+            reason += _update_note(stack.services[spec.service])
         yield Action(
             kind=kind,
             object=ObjectKind.CONTAINER,
@@ -189,7 +191,9 @@ def _container_actions(
         if name in desired.containers:
             continue
         service = stack.services.get(have.service)
-        if service is None:
+        if name.endswith(("-next", "-prev")):
+            reason = "left over from an interrupted update"
+        elif service is None:
             reason = f"service '{have.service}' is no longer in the file"
         else:
             reason = f"scaled down to {service.replicas} replica(s)"
@@ -225,6 +229,14 @@ def _decide(
     if spec.restart == "no" and have.state == "exited":
         return ActionKind.KEEP, "one-shot container has run"
     return ActionKind.START, f"drift: container is {have.state}, not running"
+
+
+def _update_note(service: Service) -> str:
+    if service.start_first():
+        return " (start-first: no downtime)"
+    if service.update.order is UpdateOrder.START_FIRST:
+        return " (stop-first: a fixed host port is held by one replica at a time)"
+    return ""
 
 
 SECRET_WORDS = ("PASSWORD", "PASSWD", "SECRET", "TOKEN", "KEY", "CREDENTIAL", "PRIVATE")

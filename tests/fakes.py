@@ -48,6 +48,7 @@ class FakeEngine:
     exit_codes: dict[str, int] = field(default_factory=dict)  # service -> exit code on start
     unhealthy: set[str] = field(default_factory=set)  # services whose replicas turn unhealthy
     healthy_after_start: bool = True  # False: health stays "starting"
+    unhealthy_names: set[str] = field(default_factory=set)  # containers that turn unhealthy
     calls: Counter[str] = field(default_factory=Counter)
     log: list[str] = field(default_factory=list)  # mutating calls, in order
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -150,13 +151,33 @@ class FakeEngine:
             return
         container.state = "running"
         if container.spec.healthcheck is not None:
-            container.health = "unhealthy" if service in self.unhealthy else "healthy"
+            sick = service in self.unhealthy or name in self.unhealthy_names
+            container.health = "unhealthy" if sick else "healthy"
             if not self.healthy_after_start:
                 container.health = "starting"
 
     def remove_container(self, name: str, *, timeout: float) -> None:
         self._record("remove_container", name)
         self.containers.pop(name, None)
+
+    def stop_container(self, name: str, *, timeout: float) -> None:
+        self._record("stop_container", name)
+        self.containers[name].state = "exited"
+        self.containers[name].exit_code = 0
+
+    def rename_container(self, name: str, new_name: str) -> None:
+        self._record("rename_container", f"{name} {new_name}")
+        if new_name in self.containers:
+            raise EngineError(f"container name {new_name} is already in use")
+        self.containers[new_name] = self.containers.pop(name)
+
+    def connect_container(self, name: str, network: str, *, aliases: tuple[str, ...]) -> None:
+        self._record("connect_container", f"{name} {network}")
+        self.containers[name].networks.append(network)
+
+    def disconnect_container(self, name: str, network: str) -> None:
+        self._record("disconnect_container", f"{name} {network}")
+        self.containers[name].networks.remove(network)
 
     def container_status(self, name: str) -> ContainerStatus:
         self._record("container_status")

@@ -24,7 +24,12 @@ def read_env_file(path: Path, *, display: str) -> dict[str, tuple[str, int]]:
     """
     values: dict[str, tuple[str, int]] = {}
     issues: list[Issue] = []
-    text = path.read_text(encoding="utf-8", errors="replace")
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as error:
+        hint = "check that the file is readable"
+        issue = Issue(file=display, message=f"cannot read: {error.strerror}", hint=hint)
+        raise SpecError([issue]) from None
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue

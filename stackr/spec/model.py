@@ -93,6 +93,27 @@ class Resources:
     memory: int | None = None  # bytes
 
 
+class UpdateOrder(enum.Enum):
+    START_FIRST = "start-first"
+    STOP_FIRST = "stop-first"
+
+
+class FailureAction(enum.Enum):
+    ROLLBACK = "rollback"
+    PAUSE = "pause"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UpdatePolicy:
+    """How a changed service replaces its replicas."""
+
+    parallelism: int = 1
+    order: UpdateOrder = UpdateOrder.STOP_FIRST
+    delay: float = 0.0
+    failure_action: FailureAction = FailureAction.ROLLBACK
+    monitor: float = 0.0
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Service:
     name: str
@@ -113,6 +134,13 @@ class Service:
     user: str | None = None
     working_dir: str | None = None
     stop_grace_period: float = 10.0
+    update: UpdatePolicy = field(default_factory=UpdatePolicy)
+
+    def start_first(self) -> bool:
+        """Whether replicas can be replaced start-first: asked for, and no fixed host port
+        (a host port is held by one container at a time)."""
+        fixed = any(rule.host_start is not None for rule in self.ports)
+        return self.update.order is UpdateOrder.START_FIRST and not fixed
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -18,12 +18,15 @@ from stackr.spec.model import (
     Build,
     Condition,
     Dependency,
+    FailureAction,
     Healthcheck,
     Network,
     Resources,
     RestartPolicy,
     Service,
     Stack,
+    UpdateOrder,
+    UpdatePolicy,
     Volume,
 )
 from stackr.spec.source import Document
@@ -141,6 +144,7 @@ def _service(b: _Builder, key: str, raw: dict[str, Any], *, name: str, project_d
         user=scalar_text(raw["user"]) if "user" in raw else None,
         working_dir=raw.get("working_dir"),
         stop_grace_period=b.parse((*at, "stop_grace_period"), parse_duration, grace, 10.0),
+        update=_update(b, (*at, "update"), raw.get("update") or {}),
     )
 
 
@@ -202,6 +206,16 @@ def _resources(b: _Builder, at: Path_, raw: dict[str, Any]) -> Resources:
     cpus = float(raw["cpus"]) if "cpus" in raw else None
     memory = b.parse((*at, "memory"), parse_size, raw["memory"], 0) if "memory" in raw else None
     return Resources(cpus=cpus, memory=memory)
+
+
+def _update(b: _Builder, at: Path_, raw: dict[str, Any]) -> UpdatePolicy:
+    return UpdatePolicy(
+        parallelism=int(raw.get("parallelism", 1)),
+        order=UpdateOrder(raw.get("order", "stop-first")),
+        delay=b.parse((*at, "delay"), parse_duration, raw.get("delay", 0), 0.0),
+        failure_action=FailureAction(raw.get("failure_action", "rollback")),
+        monitor=b.parse((*at, "monitor"), parse_duration, raw.get("monitor", 0), 0.0),
+    )
 
 
 def _network(key: str, raw: Any) -> Network:

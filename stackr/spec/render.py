@@ -51,6 +51,13 @@ def _service(service: Service) -> dict[str, Any]:
         "labels": dict(sorted(service.labels.items())),
         "resources": {"cpus": service.resources.cpus, "memory": service.resources.memory},
         "stop_grace_period": _seconds(service.stop_grace_period),
+        "update": {
+            "parallelism": service.update.parallelism,
+            "order": service.update.order.value,
+            "delay": _seconds(service.update.delay),
+            "failure_action": service.update.failure_action.value,
+            "monitor": _seconds(service.update.monitor),
+        },
     }
     if service.healthcheck is not None:
         out["healthcheck"] = _healthcheck(service.healthcheck)

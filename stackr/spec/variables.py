@@ -52,7 +52,7 @@ def collect_variables(
     values: dict[str, str] = {}
     origins: dict[str, str] = {}
     for path, required in layers:
-        if not path.is_file():
+        if not _is_file(path):
             if required:
                 raise SpecError([_missing(path)])
             continue
@@ -63,6 +63,13 @@ def collect_variables(
         values[name] = value
         origins.pop(name, None)
     return Variables(values=values, origins=origins)
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except (OSError, ValueError):  # a name too long, or with a NUL: it cannot be there
+        return False
 
 
 def _missing(path: Path) -> Issue:

@@ -1,0 +1,137 @@
+"""Start-first replacement of a service's replicas: updates without downtime.
+
+For each batch of `update.parallelism` replicas:
+  1. start the new replica beside the old one as `{name}-next`, on the same networks but not
+     yet under the service's DNS name, and wait until it is ready (healthy when it has a
+     healthcheck, else running), then watch it for `update.monitor` seconds;
+  2. admit it to the service's DNS name (reconnect it with the alias), so both serve;
+  3. take the old one off its networks — and so off the service's DNS name — stop it (giving
+     it its stop grace period) and park it as `{name}-prev`;
+  4. give the new one the replica's name.
+A new replica that never turns ready has never received a request.
+When the last batch is done the parked replicas are removed. When a new replica does not turn
+ready, it is removed and the old ones of its batch keep serving; with `failure_action: rollback`
+the replicas this run replaced are put back from their parked containers, with `pause` the
+replaced ones stay. Either way the update fails with a message that says which happened.
+A crash part-way leaves `-next`/`-prev` containers that the next plan removes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import replace
+
+from stackr.desired import ContainerSpec
+from stackr.engine import Engine
+from stackr.errors import EngineError
+from stackr.spec.model import FailureAction, Service
+
+NEXT = "-next"
+PREV = "-prev"
+
+
+class Rollout:
+    """Replaces `specs` (the new specs of one service's changed replicas) start-first."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        service: Service,
+        specs: list[ContainerSpec],
+        *,
+        wait_timeout: float,
+        poll_interval: float,
+        stopped: Callable[[], bool],
+        report: Callable[[str, str, str], None],
+    ) -> None:
+        self.engine, self.service, self.specs = engine, service, specs
+        self.wait_timeout, self.poll_interval = wait_timeout, poll_interval
+        self.stopped, self.report = stopped, report
+        self.replaced: list[ContainerSpec] = []
+
+    def run(self) -> None:
+        policy = self.service.update
+        batches = [
+            self.specs[i : i + policy.parallelism]
+            for i in range(0, len(self.specs), policy.parallelism)
+        ]
+        for number, batch in enumerate(batches):
+            if number and policy.delay:
+                time.sleep(policy.delay)
+            self._batch(batch)
+        for spec in self.replaced:
+            self.engine.remove_container(spec.name + PREV, timeout=0)
+
+    def _batch(self, batch: list[ContainerSpec]) -> None:
+        try:
+            for spec in batch:
+                self.report(spec.name, "creating", "new replica beside the old one")
+                self.engine.create_container(replace(spec, name=spec.name + NEXT, aliases=()))
+                self.engine.start_container(spec.name + NEXT)
+            for spec in batch:
+                self._await_ready(spec.name + NEXT)
+        except EngineError as error:
+            for spec in batch:
+                self.engine.remove_container(spec.name + NEXT, timeout=0)
+            self._give_up(batch[0], error)
+        for spec in batch:
+            self._swap(spec)
+            self.replaced.append(spec)
+            self.report(spec.name, "done", "replaced without downtime")
+
+    def _swap(self, spec: ContainerSpec) -> None:
+        for network in spec.networks:
+            # An endpoint's aliases are fixed when it joins: rejoin to take the service's name.
+            self.engine.disconnect_container(spec.name + NEXT, network)
+            self.engine.connect_container(spec.name + NEXT, network, aliases=spec.aliases)
+        for network in spec.networks:
+            self.engine.disconnect_container(spec.name, network)
+        self.engine.stop_container(spec.name, timeout=spec.stop_grace_period)
+        self.engine.rename_container(spec.name, spec.name + PREV)
+        self.engine.rename_container(spec.name + NEXT, spec.name)
+
+    def _give_up(self, spec: ContainerSpec, error: EngineError) -> None:
+        rollback = self.service.update.failure_action is FailureAction.ROLLBACK
+        if rollback:
+            for done in reversed(self.replaced):
+                self._restore(done)
+            outcome = "rolled back: every replica runs the previous spec"
+        else:
+            for done in self.replaced:
+                self.engine.remove_container(done.name + PREV, timeout=0)
+            count = len(self.replaced)
+            outcome = f"paused: {count} replica(s) run the new spec, the others the previous one"
+        raise EngineError(
+            f"update of {self.service.name} failed at {spec.name}: {error}; {outcome}",
+            hint=f"fix the service (stackr logs {self.service.name}) and run `stackr up` again",
+        )
+
+    def _restore(self, spec: ContainerSpec) -> None:
+        self.report(spec.name, "removing", "rolling back to the previous replica")
+        self.engine.remove_container(spec.name, timeout=spec.stop_grace_period)
+        self.engine.rename_container(spec.name + PREV, spec.name)
+        for network in spec.networks:
+            self.engine.connect_container(spec.name, network, aliases=spec.aliases)
+        self.engine.start_container(spec.name)
+
+    def _await_ready(self, name: str) -> None:
+        has_check = any(s.healthcheck and s.healthcheck.test != ("NONE",) for s in self.specs)
+        deadline = time.monotonic() + self.wait_timeout
+        stable_since: float | None = None
+        while True:
+            if self.stopped():
+                raise EngineError("interrupted")
+            status = self.engine.container_status(name)
+            if status.state in ("exited", "dead") or status.health == "unhealthy":
+                what = "is unhealthy" if status.health == "unhealthy" else "stopped"
+                lines = "; ".join(self.engine.last_log_lines(name, 3)) or "no output"
+                raise EngineError(f"the new replica {what} (last output: {lines})")
+            ready = status.state == "running" and (status.health == "healthy" or not has_check)
+            now = time.monotonic()
+            stable_since = (stable_since or now) if ready else None
+            if stable_since is not None and now - stable_since >= self.service.update.monitor:
+                return
+            if now > deadline:
+                raise EngineError(f"the new replica was not ready within {self.wait_timeout:g}s")
+            time.sleep(self.poll_interval)

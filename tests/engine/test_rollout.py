@@ -1,0 +1,94 @@
+"""Zero-downtime updates on the real engine: a client calls the service by name in a loop while
+`up` replaces every replica of it; not one request may fail."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from conftest import IMAGE, StackFixture
+
+pytestmark = pytest.mark.engine
+
+CLIENT = [
+    "sh",
+    "-c",
+    "trap 'exit 0' TERM; while true; do "
+    "if wget -q -O /dev/null http://web:8080/; then echo ok; else echo FAIL; fi; "
+    "sleep 0.05; done & wait",
+]
+
+
+def _web(greeting: str) -> dict[str, Any]:
+    return {
+        "image": IMAGE,
+        "command": [
+            "sh",
+            "-c",
+            "trap 'exit 0' TERM; mkdir -p /www; echo $$GREETING > /www/index.html; "
+            "httpd -f -p 8080 -h /www & wait",
+        ],
+        "environment": {"GREETING": greeting},
+        "replicas": 3,
+        "restart": "always",
+        "healthcheck": {
+            "test": ["CMD", "wget", "-q", "-O", "/dev/null", "http://localhost:8080/"],
+            "interval": "1s",
+            "timeout": "1s",
+            "retries": 3,
+        },
+        "update": {"order": "start-first", "parallelism": 1},
+        "stop_grace_period": "2s",
+    }
+
+
+def _spec(greeting: str) -> dict[str, Any]:
+    return {
+        "services": {
+            "web": _web(greeting),
+            "client": {
+                "image": IMAGE,
+                "command": CLIENT,
+                "restart": "always",
+                "depends_on": {"web": {"condition": "healthy"}},
+                "stop_grace_period": "1s",
+            },
+        }
+    }
+
+
+def _client_lines(stack: StackFixture) -> list[str]:
+    client = stack.containers()[f"{stack.name}-dev-client-1"]
+    return client.logs().decode().split()
+
+
+def test_start_first_update_drops_no_request(stack: StackFixture) -> None:
+    stack.up(stack.write(_spec("hello")))
+    time.sleep(1)
+    before = {name: c.id for name, c in stack.containers().items() if "-web-" in name}
+    result = stack.up(stack.write(_spec("bonjour")))
+    time.sleep(1)
+    lines = _client_lines(stack)
+    after = {name: c.id for name, c in stack.containers().items() if "-web-" in name}
+    assert sorted(after) == sorted(before)  # the same names, no leftovers
+    assert all(after[name] != before[name] for name in before)  # every replica replaced
+    assert result.plan.counts()  # the update really ran
+    assert lines.count("ok") > 40
+    assert lines.count("FAIL") == 0
+    env = stack.containers()[f"{stack.name}-dev-web-2"].attrs["Config"]["Env"]
+    assert "GREETING=bonjour" in env
+
+
+def test_failed_update_rolls_back_and_keeps_serving(stack: StackFixture) -> None:
+    from stackr.errors import ApplyError
+
+    stack.up(stack.write(_spec("hello")))
+    broken = _spec("broken")
+    broken["services"]["web"]["healthcheck"]["test"] = ["CMD", "false"]
+    before = {name: c.id for name, c in stack.containers().items() if "-web-" in name}
+    with pytest.raises(ApplyError, match="rolled back"):
+        stack.up(stack.write(broken), wait_timeout=8.0)
+    after = {name: c.id for name, c in stack.containers().items() if "-web-" in name}
+    assert after == before
+    assert _client_lines(stack).count("FAIL") == 0

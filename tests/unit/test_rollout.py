@@ -1,0 +1,102 @@
+"""Start-first updates against the in-memory engine: order, rollback, pause, fallback."""
+
+from __future__ import annotations
+
+import pytest
+from fakes import FakeEngine
+
+from stackr import api
+from stackr.errors import ApplyError
+
+IMAGES = {"img:1": "sha256:1"}
+
+
+def _spec(level: str, **update: object) -> dict[str, object]:
+    web = {
+        "image": "img:1",
+        "replicas": 2,
+        "restart": "always",
+        "environment": {"LEVEL": level},
+        "healthcheck": {"test": ["CMD", "true"]},
+        "update": {"order": "start-first", **update},
+    }
+    return {"name": "shop", "services": {"web": web}}
+
+
+def _up(write_stack, engine: FakeEngine, level: str, **update: object) -> api.UpResult:  # type: ignore[no-untyped-def]
+    loaded = api.load([str(write_stack(_spec(level, **update)))], profile="dev", env={})
+    return api.up(loaded, engine, options=api.UpOptions(wait_timeout=1))
+
+
+def _levels(engine: FakeEngine) -> dict[str, str]:
+    return {n: c.spec.environment["LEVEL"] for n, c in sorted(engine.containers.items())}
+
+
+def test_new_replica_is_ready_before_the_old_one_leaves(write_stack) -> None:  # type: ignore[no-untyped-def]
+    engine = FakeEngine(images=dict(IMAGES))
+    _up(write_stack, engine, "info")
+    engine.log.clear()
+    _up(write_stack, engine, "debug")
+    assert engine.log[:8] == [
+        "create_container shop-dev-web-1-next",
+        "start_container shop-dev-web-1-next",
+        "disconnect_container shop-dev-web-1-next shop-dev-default",
+        "connect_container shop-dev-web-1-next shop-dev-default",
+        "disconnect_container shop-dev-web-1 shop-dev-default",
+        "stop_container shop-dev-web-1",
+        "rename_container shop-dev-web-1 shop-dev-web-1-prev",
+        "rename_container shop-dev-web-1-next shop-dev-web-1",
+    ]
+    assert _levels(engine) == {"shop-dev-web-1": "debug", "shop-dev-web-2": "debug"}
+
+
+def test_plan_says_start_first(write_stack) -> None:  # type: ignore[no-untyped-def]
+    engine = FakeEngine(images=dict(IMAGES))
+    _up(write_stack, engine, "info")
+    loaded = api.load([str(write_stack(_spec("debug")))], profile="dev", env={})
+    reasons = {a.reason for a in api.plan(loaded, engine).pending()}
+    assert reasons == {"its spec changed (start-first: no downtime)"}
+
+
+def test_failed_replica_rolls_the_service_back(write_stack) -> None:  # type: ignore[no-untyped-def]
+    engine = FakeEngine(images=dict(IMAGES))
+    _up(write_stack, engine, "info")
+    engine.unhealthy_names = {"shop-dev-web-2-next"}
+    with pytest.raises(ApplyError, match="rolled back: every replica runs the previous spec"):
+        _up(write_stack, engine, "debug")
+    assert _levels(engine) == {"shop-dev-web-1": "info", "shop-dev-web-2": "info"}
+    assert all(c.state == "running" for c in engine.containers.values())
+
+
+def test_pause_keeps_what_was_replaced(write_stack) -> None:  # type: ignore[no-untyped-def]
+    engine = FakeEngine(images=dict(IMAGES))
+    _up(write_stack, engine, "info", failure_action="pause")
+    engine.unhealthy_names = {"shop-dev-web-2-next"}
+    with pytest.raises(ApplyError, match="paused: 1 replica"):
+        _up(write_stack, engine, "debug", failure_action="pause")
+    assert _levels(engine) == {"shop-dev-web-1": "debug", "shop-dev-web-2": "info"}
+
+
+def test_fixed_host_port_falls_back_to_stop_first(write_stack) -> None:  # type: ignore[no-untyped-def]
+    spec = _spec("info")
+    spec["services"]["web"]["ports"] = ["8081-8082:80"]  # type: ignore[index]
+    engine = FakeEngine(images=dict(IMAGES))
+    loaded = api.load([str(write_stack(spec))], profile="dev", env={})
+    api.up(loaded, engine, options=api.UpOptions())
+    spec["services"]["web"]["environment"] = {"LEVEL": "debug"}  # type: ignore[index]
+    loaded = api.load([str(write_stack(spec))], profile="dev", env={})
+    action = api.plan(loaded, engine).pending()[0]
+    assert action.reason == (
+        "its spec changed (stop-first: a fixed host port is held by one replica at a time)"
+    )
+
+
+def test_leftovers_of_an_interrupted_update_are_removed(write_stack) -> None:  # type: ignore[no-untyped-def]
+    engine = FakeEngine(images=dict(IMAGES))
+    _up(write_stack, engine, "info")
+    engine.containers["shop-dev-web-1-next"] = engine.containers["shop-dev-web-1"]
+    loaded = api.load([str(write_stack(_spec("info")))], profile="dev", env={})
+    (action,) = api.plan(loaded, engine).pending()
+    assert action.describe() == (
+        "remove container shop-dev-web-1-next — left over from an interrupted update"
+    )
