@@ -131,7 +131,11 @@ def _port_clashes(stack: Stack, doc: Document) -> Iterator[Issue]:
     claims: dict[tuple[int, str], list[tuple[str, _Claim]]] = {}
     for service in stack.services.values():
         for i, rule in enumerate(service.ports):
-            for replica in range(1, service.replicas + 1):
+            if rule.host_start is None or rule.host_end is None:
+                continue
+            # At most one claim per port of the range: a huge replica count is reported by
+            # the range check, not walked here.
+            for replica in range(1, min(service.replicas, rule.host_end - rule.host_start + 1) + 1):
                 port = rule.host_port_for(replica)
                 if port is None:
                     continue

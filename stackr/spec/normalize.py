@@ -32,6 +32,7 @@ from stackr.spec.model import (
 from stackr.spec.source import Document
 from stackr.spec.values import (
     parse_command,
+    parse_cpus,
     parse_duration,
     parse_mount,
     parse_pairs,
@@ -123,8 +124,8 @@ def _service(b: _Builder, key: str, raw: dict[str, Any], *, name: str, project_d
         name=key,
         image=str(raw.get("image") or f"{name}-{key}"),
         build=build,
-        command=parse_command(raw["command"]) if "command" in raw else None,
-        entrypoint=parse_command(raw["entrypoint"]) if "entrypoint" in raw else None,
+        command=_words(b, (*at, "command"), raw),
+        entrypoint=_words(b, (*at, "entrypoint"), raw),
         environment=parse_pairs(raw.get("environment") or {}, env=b.env),
         ports=tuple(
             b.parse((*at, "ports", i), parse_port, port, _NO_PORT)
@@ -202,8 +203,13 @@ def _healthcheck(b: _Builder, at: Path_, raw: Any) -> Healthcheck | None:
     )
 
 
+def _words(b: _Builder, at: Path_, raw: dict[str, Any]) -> tuple[str, ...] | None:
+    key = str(at[-1])
+    return b.parse(at, parse_command, raw[key], ()) if key in raw else None
+
+
 def _resources(b: _Builder, at: Path_, raw: dict[str, Any]) -> Resources:
-    cpus = float(raw["cpus"]) if "cpus" in raw else None
+    cpus = b.parse((*at, "cpus"), parse_cpus, raw["cpus"], 1.0) if "cpus" in raw else None
     memory = b.parse((*at, "memory"), parse_size, raw["memory"], 0) if "memory" in raw else None
     return Resources(cpus=cpus, memory=memory)
 

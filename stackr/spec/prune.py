@@ -30,18 +30,27 @@ def prune_invalid(doc: Document, issues: Sequence[Issue]) -> tuple[Document, set
         not isinstance(data.get(key, {}), dict | None) for key in COLLECTIONS
     ):
         raise SpecError(list(issues))
-    pruned: dict[str, Any] = {
-        key: dict(value or {}) for key, value in data.items() if key in COLLECTIONS
-    }
+    pruned: dict[str, Any] = {key: dict(data.get(key) or {}) for key in COLLECTIONS}
     broken: set[str] = set()
     for issue in issues:
-        head, _, rest = issue.path.partition(".")
-        name = rest.split(".")[0].split("[")[0]
-        if head in COLLECTIONS and name in pruned.get(head, {}):
+        head = issue.path.split(".")[0].split("[")[0]
+        if head in COLLECTIONS and issue.path == head:
+            raise SpecError(list(issues))
+        if head not in COLLECTIONS:
+            continue
+        for name in [n for n in pruned[head] if _inside(issue.path, f"{head}.{n}")]:
             del pruned[head][name]
             broken.add(name)
-        elif head in COLLECTIONS and not rest:
-            raise SpecError(list(issues))
+    for head in COLLECTIONS:
+        # Whatever is left must be a mapping to be built; a bad entry was reported above.
+        for name in [n for n, v in pruned[head].items() if not isinstance(v, dict | None)]:
+            del pruned[head][name]
+            broken.add(name)
     if "name" in data and not any(i.path == "name" for i in issues):
         pruned["name"] = data["name"]
     return Document(file=doc.file, data=pruned, positions=doc.positions, tags=doc.tags), broken
+
+
+def _inside(path: str, entry: str) -> bool:
+    # Compared as text, so names holding "." or "[" (invalid, and reported) still match.
+    return path == entry or path.startswith((entry + ".", entry + "["))

@@ -29,19 +29,40 @@ def parse_duration(value: object) -> float:
     if isinstance(value, bool):
         raise ValueError(f"{value!r} is not a duration")
     if isinstance(value, int | float):
-        return float(value)
+        return _finite(float(_bounded(value)), "duration")
     text = str(value).strip()
     parts = _DURATION_PART.findall(text)
     if not parts or "".join(n + u for n, u in parts) != text:
         raise ValueError(f"{text!r} is not a duration")
-    return sum(float(n) * _DURATION_UNITS[u] for n, u in parts)
+    return _finite(sum(float(_bounded(n)) * _DURATION_UNITS[u] for n, u in parts), "duration")
+
+
+def parse_cpus(value: object) -> float:
+    """A number of CPUs (`0.5`, `"2"`), finite and above zero."""
+    cpus = _finite(float(_bounded(value)), "CPU count")  # type: ignore[arg-type]
+    if cpus <= 0:
+        raise ValueError(f"{value!r} is not a CPU count above 0")
+    return cpus
+
+
+def _bounded(value: object) -> object:
+    # float() of a 400-digit integer overflows: refuse absurd magnitudes as plain errors.
+    if isinstance(value, int) and abs(value) > 10**15 or isinstance(value, str) and len(value) > 32:
+        raise ValueError(f"{str(value)[:20]}... is far too large")
+    return value
+
+
+def _finite(number: float, what: str) -> float:
+    if number != number or number in (float("inf"), float("-inf")):
+        raise ValueError(f"{number} is not a usable {what}")
+    return number
 
 
 def parse_size(value: object) -> int:
     """`256m`, `1g`, `512k` or a number of bytes → bytes."""
     if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    match = _SIZE.match(str(value).strip())
+        return int(_bounded(value))  # type: ignore[call-overload]
+    match = _SIZE.match(str(_bounded(str(value))).strip())
     if not match:
         raise ValueError(f"{value!r} is not a size")
     return int(float(match.group(1)) * _SIZE_UNITS[match.group(2).lower()])
@@ -82,7 +103,10 @@ def parse_mount(value: str, *, base_dir: str) -> Mount:
         raise ValueError(f"{value!r} is not SOURCE:TARGET[:ro|rw] with an absolute TARGET")
     source, target = parts
     if source.startswith((".", "/", "~")):
-        path = Path(source).expanduser()
+        try:
+            path = Path(source).expanduser()
+        except RuntimeError:  # `~user` for a user this machine does not know
+            raise ValueError(f"cannot find the home directory in {source!r}") from None
         absolute = path if path.is_absolute() else Path(base_dir) / path
         return Mount(
             kind=MountKind.BIND,
@@ -97,7 +121,10 @@ def parse_command(value: object) -> tuple[str, ...]:
     """A command or entrypoint: a list as given, a string split as a shell would (like Compose)."""
     if isinstance(value, list):
         return tuple(str(item) for item in value)
-    return tuple(shlex.split(str(value)))
+    try:
+        return tuple(shlex.split(str(value)))
+    except ValueError as error:  # e.g. "No closing quotation"
+        raise ValueError(f"cannot split {value!r} into words: {str(error).lower()}") from None
 
 
 def parse_pairs(value: object, *, env: dict[str, str] | None = None) -> dict[str, str]:
