@@ -205,7 +205,8 @@ def _healthcheck(b: _Builder, at: Path_, raw: Any) -> Healthcheck | None:
 
 def _words(b: _Builder, at: Path_, raw: dict[str, Any]) -> tuple[str, ...] | None:
     key = str(at[-1])
-    return b.parse(at, parse_command, raw[key], ()) if key in raw else None
+    nothing: tuple[str, ...] = ()
+    return b.parse(at, parse_command, raw[key], nothing) if key in raw else None
 
 
 def _resources(b: _Builder, at: Path_, raw: dict[str, Any]) -> Resources:

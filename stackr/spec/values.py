@@ -10,8 +10,11 @@ from __future__ import annotations
 import re
 import shlex
 from pathlib import Path
+from typing import TypeVar
 
 from stackr.spec.model import Mount, MountKind, PortRule
+
+_T = TypeVar("_T")
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|ms|s|m|h)")
 _DURATION_UNITS = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
@@ -39,15 +42,18 @@ def parse_duration(value: object) -> float:
 
 def parse_cpus(value: object) -> float:
     """A number of CPUs (`0.5`, `"2"`), finite and above zero."""
-    cpus = _finite(float(_bounded(value)), "CPU count")  # type: ignore[arg-type]
+    number = value if isinstance(value, int | float) else str(value)
+    cpus = _finite(float(_bounded(number)), "CPU count")
     if cpus <= 0:
         raise ValueError(f"{value!r} is not a CPU count above 0")
     return cpus
 
 
-def _bounded(value: object) -> object:
+def _bounded(value: _T) -> _T:
     # float() of a 400-digit integer overflows: refuse absurd magnitudes as plain errors.
-    if isinstance(value, int) and abs(value) > 10**15 or isinstance(value, str) and len(value) > 32:
+    if (isinstance(value, int) and abs(value) > 10**15) or (
+        isinstance(value, str) and len(value) > 32
+    ):
         raise ValueError(f"{str(value)[:20]}... is far too large")
     return value
 
@@ -61,7 +67,7 @@ def _finite(number: float, what: str) -> float:
 def parse_size(value: object) -> int:
     """`256m`, `1g`, `512k` or a number of bytes → bytes."""
     if isinstance(value, int) and not isinstance(value, bool):
-        return int(_bounded(value))  # type: ignore[call-overload]
+        return _bounded(value)
     match = _SIZE.match(str(_bounded(str(value))).strip())
     if not match:
         raise ValueError(f"{value!r} is not a size")
