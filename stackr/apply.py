@@ -25,7 +25,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from stackr.desired import ContainerSpec, DesiredState, desired_state
+from stackr.desired import (
+    ContainerSpec,
+    DesiredState,
+    anonymous_targets,
+    desired_state,
+    with_carried,
+)
 from stackr.engine import Engine
 from stackr.errors import EngineError
 from stackr.executor import Outcome, Status, Task, run_tasks
@@ -111,7 +117,7 @@ def apply_removals(
     ]
     tasks = {
         f"remove:{a.name}": Task(
-            _remove_container(engine, a.name, _grace(stack, a.service), on_event),
+            _remove_container(engine, a.name, _grace(stack, a.service), on_event, a.volumes),
             _removal_order(a, containers, graph),
         )
         for a in containers
@@ -169,11 +175,11 @@ def _removal_order(
 
 
 def _remove_container(
-    engine: Engine, name: str, timeout: float, on_event: OnEvent
+    engine: Engine, name: str, timeout: float, on_event: OnEvent, volumes: tuple[str, ...] = ()
 ) -> Callable[[], None]:
     def run() -> None:
         on_event(Event(name, Phase.REMOVING))
-        engine.remove_container(name, timeout=timeout)
+        engine.remove_container(name, timeout=timeout, volumes=volumes)
         on_event(Event(name, Phase.DONE, "removed"))
 
     return run
@@ -210,6 +216,8 @@ class _UpTasks:
         self.options, self.on_event = options, on_event
         self.desired: DesiredState = desired_state(stack)
         self.tasks: dict[str, Task] = {}
+        # Written by a recreate's removal, read by its creation, which always runs after it.
+        self.carried: dict[str, dict[str, str]] = {}
         self.removals = frozenset(
             f"remove:{a.name}"
             for a in plan.actions
@@ -233,7 +241,11 @@ class _UpTasks:
         for action in removed:
             self.tasks[f"remove:{action.name}"] = Task(
                 _remove_container(
-                    self.engine, action.name, _grace(self.stack, action.service), self.on_event
+                    self.engine,
+                    action.name,
+                    _grace(self.stack, action.service),
+                    self.on_event,
+                    action.volumes,
                 ),
                 _removal_order(action, removed, self.graph),
             )
@@ -368,10 +380,17 @@ class _UpTasks:
         if previous and previous.kind is ActionKind.RECREATE and not self.network_recreated:
             needs.add(f"container:{previous.name}")
         spec = self.desired.containers[action.name]
-        self.tasks[f"remove:{action.name}"] = Task(
-            _remove_container(self.engine, action.name, spec.stop_grace_period, self.on_event),
-            frozenset(needs),
-        )
+        engine, on_event, carried = self.engine, self.on_event, self.carried
+
+        def replace_old() -> None:
+            # The replacement takes over the old container's anonymous volumes, data and all.
+            carried[spec.name] = engine.anonymous_volumes(spec.name, anonymous_targets(spec))
+            on_event(Event(spec.name, Phase.REMOVING))
+            engine.remove_container(
+                spec.name, timeout=spec.stop_grace_period, keep_volumes=bool(carried[spec.name])
+            )
+
+        self.tasks[f"remove:{action.name}"] = Task(replace_old, frozenset(needs))
 
     def _rollout(self, service: Service) -> Callable[[], None]:
         specs = [
@@ -398,10 +417,11 @@ class _UpTasks:
         return rollout.run
 
     def _bring_up(self, action: Action) -> Callable[[], None]:
-        spec = self.desired.containers[action.name]
-        engine, on_event = self.engine, self.on_event
+        desired = self.desired.containers[action.name]
+        engine, on_event, carried = self.engine, self.on_event, self.carried
 
         def run() -> None:
+            spec = with_carried(desired, carried.get(desired.name, {}))
             if action.kind in (ActionKind.CREATE, ActionKind.RECREATE):
                 on_event(Event(spec.name, Phase.CREATING))
                 engine.create_container(spec)

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from stackr.observed import (
+    LABEL_CARRIED,
     LABEL_NETWORK,
     LABEL_PROFILE,
     LABEL_REPLICA,
@@ -190,6 +191,25 @@ def _container(
         LABEL_SPEC: json.dumps(canonical, sort_keys=True, separators=(",", ":")),
     }
     return replace(spec, labels=labels)
+
+
+def with_carried(spec: ContainerSpec, carried: Mapping[str, str]) -> ContainerSpec:
+    """`spec` mounting the anonymous volumes `carried` (target → volume name) of the container it
+    replaces, so their data carries over; its spec-hash is unchanged."""
+    if not carried:
+        return spec
+    mounts = tuple(
+        replace(m, source=carried[m.target])
+        if m.kind is MountKind.ANONYMOUS and m.target in carried
+        else m
+        for m in spec.mounts
+    )
+    labels = {**spec.labels, LABEL_CARRIED: ",".join(sorted(carried.values()))}
+    return replace(spec, mounts=mounts, labels=labels)
+
+
+def anonymous_targets(spec: ContainerSpec) -> tuple[str, ...]:
+    return tuple(m.target for m in spec.mounts if m.kind is MountKind.ANONYMOUS)
 
 
 def canonical_container(spec: ContainerSpec) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from stackr.desired import ContainerSpec, NetworkSpec, VolumeSpec
 from stackr.engine import ContainerStatus
 from stackr.errors import EngineError
 from stackr.observed import (
+    LABEL_CARRIED,
     LABEL_NETWORK,
     LABEL_REPLICA,
     LABEL_SERVICE,
@@ -296,14 +297,38 @@ class DockerEngine:
     def start_container(self, name: str) -> None:
         self._call(f"start container {name}", self._api.start, name)
 
-    def remove_container(self, name: str, *, timeout: float) -> None:
+    def remove_container(
+        self,
+        name: str,
+        *,
+        timeout: float,
+        keep_volumes: bool = False,
+        volumes: tuple[str, ...] = (),
+    ) -> None:
         try:
             self._api.stop(name, timeout=math.ceil(timeout))
-            self._api.remove_container(name, v=True, force=True)
+            self._api.remove_container(name, v=not keep_volumes, force=True)
         except docker.errors.NotFound:
             return
         except (docker.errors.DockerException, requests.exceptions.RequestException) as e:
             raise _translate(e, f"remove container {name}") from None
+        for volume in () if keep_volumes else volumes:
+            self.remove_volume(volume)
+
+    def anonymous_volumes(self, name: str, targets: tuple[str, ...]) -> dict[str, str]:
+        if not targets:
+            return {}
+        try:
+            mounts = self._api.inspect_container(name).get("Mounts") or []
+        except docker.errors.NotFound:
+            return {}
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as e:
+            raise _translate(e, f"inspect container {name}") from None
+        return {
+            m["Destination"]: m["Name"]
+            for m in mounts
+            if m.get("Type") == "volume" and m.get("Destination") in targets and m.get("Name")
+        }
 
     def stop_container(self, name: str, *, timeout: float) -> None:
         self._call(f"stop container {name}", self._api.stop, name, timeout=math.ceil(timeout))
@@ -419,6 +444,7 @@ def _observed_container(raw: dict[str, Any]) -> ObservedContainer:
         ),
         networks=tuple(sorted(networks)),
         spec=_spec_label(labels.get(LABEL_SPEC, "")),
+        carried_volumes=tuple(v for v in labels.get(LABEL_CARRIED, "").split(",") if v),
     )
 
 

@@ -46,8 +46,20 @@ class Engine(Protocol):
 
     def start_container(self, name: str) -> None: ...
 
-    def remove_container(self, name: str, *, timeout: float) -> None:
-        """Stop (giving it `timeout` seconds) and remove the container and its anonymous volumes."""
+    def remove_container(
+        self,
+        name: str,
+        *,
+        timeout: float,
+        keep_volumes: bool = False,
+        volumes: tuple[str, ...] = (),
+    ) -> None:
+        """Stop (giving it `timeout` seconds) and remove the container and, unless
+        `keep_volumes`, its anonymous volumes and the volumes named in `volumes`."""
+        ...
+
+    def anonymous_volumes(self, name: str, targets: tuple[str, ...]) -> dict[str, str]:
+        """The volumes mounted at `targets` in the container: target → volume name."""
         ...
 
     def stop_container(self, name: str, *, timeout: float) -> None: ...

@@ -26,6 +26,9 @@ LABEL_NETWORK = "io.stackr.network"
 LABEL_VOLUME = "io.stackr.volume"
 LABEL_SPEC_HASH = "io.stackr.spec-hash"
 LABEL_SPEC = "io.stackr.spec"  # containers: the canonical spec they were made from (JSON)
+# containers: anonymous volumes taken over from the container they replaced (comma-separated);
+# mounted by name, the engine would no longer remove them with the container, so stackr does.
+LABEL_CARRIED = "io.stackr.carried-volumes"
 
 
 def container_name(stack: str, profile: str, service: str, replica: int) -> str:
@@ -65,6 +68,7 @@ class ObservedContainer:
     ports: tuple[str, ...] = ()
     networks: tuple[str, ...] = ()  # engine network names it is connected to
     spec: Mapping[str, Any] = field(default_factory=dict)  # from its io.stackr.spec label
+    carried_volumes: tuple[str, ...] = ()  # from its io.stackr.carried-volumes label
 
     @property
     def running(self) -> bool:

@@ -42,6 +42,7 @@ class Action:
     replica: int = 0
     logical: str = ""  # networks and volumes: their name in the stack file
     changes: tuple[str, ...] = ()  # a recreate: what changed, `field: old → new`
+    volumes: tuple[str, ...] = ()  # a container removal: carried-over volumes to remove with it
 
     def describe(self) -> str:
         """One plain line: `create container shop-dev-web-1 — not on the engine`."""
@@ -87,6 +88,7 @@ def make_down_plan(stack: str, profile: str, observed: ObservedState, *, volumes
             reason="down",
             service=c.service,
             replica=c.replica,
+            volumes=c.carried_volumes,
         )
         for c in sorted(observed.containers, key=lambda c: c.name)
     ]
@@ -204,6 +206,7 @@ def _container_actions(
             reason=reason,
             service=have.service,
             replica=have.replica,
+            volumes=have.carried_volumes,
         )
 
 

@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 
-from stackr.desired import ContainerSpec
+from stackr.desired import ContainerSpec, anonymous_targets, with_carried
 from stackr.engine import Engine
 from stackr.errors import EngineError
 from stackr.spec.model import FailureAction, Service
@@ -61,19 +61,22 @@ class Rollout:
                 time.sleep(policy.delay)
             self._batch(batch)
         for spec in self.replaced:
-            self.engine.remove_container(spec.name + PREV, timeout=0)
+            self.engine.remove_container(spec.name + PREV, timeout=0, keep_volumes=True)
 
     def _batch(self, batch: list[ContainerSpec]) -> None:
         try:
             for spec in batch:
                 self.report(spec.name, "creating", "new replica beside the old one")
-                self.engine.create_container(replace(spec, name=spec.name + NEXT, aliases=()))
+                # It shares the old one's anonymous volumes, so their data carries over.
+                carried = self.engine.anonymous_volumes(spec.name, anonymous_targets(spec))
+                next_spec = with_carried(replace(spec, name=spec.name + NEXT, aliases=()), carried)
+                self.engine.create_container(next_spec)
                 self.engine.start_container(spec.name + NEXT)
             for spec in batch:
                 self._await_ready(spec.name + NEXT)
         except EngineError as error:
             for spec in batch:
-                self.engine.remove_container(spec.name + NEXT, timeout=0)
+                self.engine.remove_container(spec.name + NEXT, timeout=0, keep_volumes=True)
             self._give_up(batch[0], error)
         for spec in batch:
             self._swap(spec)
@@ -99,7 +102,7 @@ class Rollout:
             outcome = "rolled back: every replica runs the previous spec"
         else:
             for done in self.replaced:
-                self.engine.remove_container(done.name + PREV, timeout=0)
+                self.engine.remove_container(done.name + PREV, timeout=0, keep_volumes=True)
             count = len(self.replaced)
             outcome = f"paused: {count} replica(s) run the new spec, the others the previous one"
         raise EngineError(
@@ -109,7 +112,7 @@ class Rollout:
 
     def _restore(self, spec: ContainerSpec) -> None:
         self.report(spec.name, "removing", "rolling back to the previous replica")
-        self.engine.remove_container(spec.name, timeout=spec.stop_grace_period)
+        self.engine.remove_container(spec.name, timeout=spec.stop_grace_period, keep_volumes=True)
         self.engine.rename_container(spec.name + PREV, spec.name)
         for network in spec.networks:
             self.engine.connect_container(spec.name, network, aliases=spec.aliases)

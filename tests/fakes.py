@@ -156,9 +156,29 @@ class FakeEngine:
             if not self.healthy_after_start:
                 container.health = "starting"
 
-    def remove_container(self, name: str, *, timeout: float) -> None:
+    def remove_container(
+        self,
+        name: str,
+        *,
+        timeout: float,
+        keep_volumes: bool = False,
+        volumes: tuple[str, ...] = (),
+    ) -> None:
         self._record("remove_container", name)
         self.containers.pop(name, None)
+        for volume in () if keep_volumes else volumes:
+            self.volumes.pop(volume, None)
+
+    def anonymous_volumes(self, name: str, targets: tuple[str, ...]) -> dict[str, str]:
+        self._record("anonymous_volumes")
+        container = self.containers.get(name)
+        if container is None:
+            return {}
+        return {
+            m.target: m.source or f"anon-{name}-{m.target.strip('/')}"
+            for m in container.spec.mounts
+            if m.target in targets
+        }
 
     def stop_container(self, name: str, *, timeout: float) -> None:
         self._record("stop_container", name)
@@ -197,5 +217,5 @@ class FakeEngine:
         return sum(
             n
             for call, n in self.calls.items()
-            if call not in ("observe", "container_status", "ensure_image")
+            if call not in ("observe", "container_status", "ensure_image", "anonymous_volumes")
         )

@@ -171,3 +171,35 @@ def test_two_profiles_run_side_by_side(stack: StackFixture) -> None:
     assert _get(dev_port) != _get(staging_port)
     stack.down(path, "dev")
     assert sorted(stack.containers()) == [f"{n}-staging-db-1", f"{n}-staging-web-1"]
+
+
+@pytest.mark.parametrize("order", ["stop-first", "start-first"])
+def test_anonymous_volume_data_survives_a_recreate(stack: StackFixture, order: str) -> None:
+    import docker.errors
+
+    def spec(level: str) -> dict[str, object]:
+        return {
+            "services": {
+                "cache": {
+                    "image": IMAGE,
+                    "command": SLEEPER,
+                    "volumes": ["/cache"],
+                    "restart": "always",
+                    "environment": {"LEVEL": level},
+                    "update": {"order": order},
+                }
+            }
+        }
+
+    path = stack.write(spec("info"))
+    stack.up(path)
+    name = f"{stack.name}-dev-cache-1"
+    stack.containers()[name].exec_run(["sh", "-c", "echo sentinel > /cache/proof"])
+    stack.up(stack.write(spec("debug")))
+    replaced = stack.containers()[name]
+    assert "LEVEL=debug" in replaced.attrs["Config"]["Env"]
+    assert replaced.exec_run(["cat", "/cache/proof"]).output.decode().strip() == "sentinel"
+    (mount,) = [m for m in replaced.attrs["Mounts"] if m["Destination"] == "/cache"]
+    stack.down(path)
+    with pytest.raises(docker.errors.NotFound):
+        stack.sdk.volumes.get(mount["Name"])  # removed with its container, not leaked
