@@ -190,11 +190,20 @@ def _pairs(
     result = {}
     for key, item in value.items():
         child = (*path, key)
-        if key in PAIR_KEYS and isinstance(item, list) and all(isinstance(e, str) for e in item):
+        if key in PAIR_KEYS and _pair_list(key, item):
             result[key] = _list_to_mapping(item, child, positions, tags)
         else:
             result[key] = _pairs(item, child, positions, tags)
     return result
+
+
+def _pair_list(key: str, value: Any) -> bool:
+    # Only well-formed lists become mappings; any other is left for the schema to report, at
+    # the entry that is wrong (a label needs `=`; no entry may start with it).
+    if not isinstance(value, list) or not all(isinstance(e, str) for e in value):
+        return False
+    needs_value = key == "labels"
+    return all(e and not e.startswith("=") and ("=" in e or not needs_value) for e in value)
 
 
 def _list_to_mapping(

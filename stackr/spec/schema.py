@@ -60,6 +60,7 @@ _COUNTS = {
 }
 # What a YAML boolean may have been meant as, when a string was wanted.
 _BOOLEAN_WORDS = {True: ("yes", "on", "true"), False: ("no", "off", "false")}
+_FORGOT_SERVICES = "did you forget 'services:'?"
 
 
 class _Finding(NamedTuple):
@@ -104,6 +105,9 @@ def validate_document(doc: Document) -> list[Issue]:
     issues = dict.fromkeys(
         _locate(doc, found) for found in findings if not _under_any(found.path, resets)
     )
+    if any(issue.hint == _FORGOT_SERVICES for issue in issues):
+        # One mistake, one message: the missing `services` is what the hint already says.
+        issues = {i: None for i in issues if i.message != "missing required key 'services'"}
     return sorted(issues, key=Issue.sort_key)
 
 
@@ -187,7 +191,8 @@ def _needs_one_of(error: ValidationError, path: Path_) -> Iterator[_Finding]:
     missing = [str(key) for key in dict.fromkeys(wanted) if key not in instance]
     if not missing or any(_close_match(str(key), missing) for key in instance):
         return  # the unknown-key issue already says "did you mean ...?"
-    yield _Finding(path, "needs " + " or ".join(f"'{key}'" for key in missing))
+    hint = "e.g. image: nginx:1.25, or build: ./web" if missing == ["image", "build"] else ""
+    yield _Finding(path, "needs " + " or ".join(f"'{key}'" for key in missing), hint)
 
 
 # -- keys: unknown, missing -------------------------------------------------------------------
@@ -207,7 +212,7 @@ def _unknown_keys(error: ValidationError, path: Path_) -> Iterator[_Finding]:
 
 def _unknown_key_hint(path: Path_, key: str, value: Any, allowed: list[str]) -> str:
     if not path and _looks_like_service(key, value):
-        return "did you forget 'services:'?"
+        return _FORGOT_SERVICES
     close = _close_match(key, allowed)
     if close:
         return f"did you mean '{close}'?"
@@ -270,6 +275,8 @@ def _enum(error: ValidationError) -> tuple[str, str]:
 
 
 def _enum_guess(instance: Any, options: list[str]) -> str:
+    if isinstance(instance, str) and instance.lower() in (*_BOOLEAN_WORDS[False], "none"):
+        instance = False  # `restart: off` means what `no` does
     if isinstance(instance, bool):
         return next((o for o in options if o.lower() in _BOOLEAN_WORDS[instance]), "")
     by_lower = {option.lower(): option for option in options}

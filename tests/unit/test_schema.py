@@ -194,7 +194,6 @@ def test_top_level_service_hints_at_a_forgotten_services_key() -> None:
       image: shop/web:1
     """
     assert issues_in(text) == [
-        issue(1, 1, "", "missing required key 'services'"),
         issue(2, 1, "web", "unknown key 'web'", "did you forget 'services:'?"),
     ]
 
@@ -442,7 +441,15 @@ def test_service_without_image_or_build() -> None:
       web:
         replicas: 2
     """
-    assert issues_in(text) == [issue(2, 3, "services.web", "needs 'image' or 'build'")]
+    assert issues_in(text) == [
+        issue(
+            2,
+            3,
+            "services.web",
+            "needs 'image' or 'build'",
+            "e.g. image: nginx:1.25, or build: ./web",
+        )
+    ]
 
 
 def test_missing_services() -> None:
