@@ -52,7 +52,7 @@ def interpolate_document(doc: Document, variables: Variables) -> Document:
     data = walker.walk(doc.data, ())
     if issues:
         raise SpecError(issues)
-    return Document(file=doc.file, data=data, positions=positions, tags=doc.tags)
+    return Document(file=doc.file, data=data, positions=positions, tags=doc.tags, texts=doc.texts)
 
 
 def variable_uses(doc: Document) -> list[VariableUse]:

@@ -176,15 +176,19 @@ def normalise_pairs(doc: Document) -> Document:
     to report."""
     positions = dict(doc.positions)
     tags = dict(doc.tags)
-    data = _pairs(doc.data, (), positions, tags)
+    data = _pairs(doc.data, (), positions, tags, doc.texts)
     return Document(file=doc.file, data=data, positions=positions, tags=tags)
 
 
 def _pairs(
-    value: Any, path: Path_, positions: dict[Path_, Position], tags: dict[Path_, str]
+    value: Any,
+    path: Path_,
+    positions: dict[Path_, Position],
+    tags: dict[Path_, str],
+    texts: Mapping[Path_, str],
 ) -> Any:
     if isinstance(value, list):
-        return [_pairs(item, (*path, i), positions, tags) for i, item in enumerate(value)]
+        return [_pairs(item, (*path, i), positions, tags, texts) for i, item in enumerate(value)]
     if not isinstance(value, dict):
         return value
     result = {}
@@ -192,8 +196,11 @@ def _pairs(
         child = (*path, key)
         if key in PAIR_KEYS and _pair_list(key, item):
             result[key] = _list_to_mapping(item, child, positions, tags)
+        elif key in PAIR_KEYS and isinstance(item, dict):
+            # A value is text for the container: keep `0x1F` and `1.10` as written.
+            result[key] = {k: texts.get((*child, k), v) for k, v in item.items()}
         else:
-            result[key] = _pairs(item, child, positions, tags)
+            result[key] = _pairs(item, child, positions, tags, texts)
     return result
 
 

@@ -60,6 +60,9 @@ class Document:
     # Merge directives written as tags (`!reset`, `!override`), kept beside the plain tree so
     # the schema sees ordinary values; the profile/file merge consumes them.
     tags: Mapping[Path_, str] = field(default_factory=dict)
+    # The text of plain scalars read as numbers (`0x1F`, `1.10`), where a string is wanted
+    # after all (environment and label values keep what the user wrote).
+    texts: Mapping[Path_, str] = field(default_factory=dict)
 
     def locate(self, path: Path_) -> Position:
         """The position of `path`, else of its nearest recorded ancestor, else the root."""
@@ -292,12 +295,15 @@ class _Builder:
         self.positions: dict[Path_, Position] = {(): Position(file, 1, 1)}
         self.issues: dict[tuple[int, int, str], Issue] = {}
         self.tags: dict[Path_, str] = {}
+        self.texts: dict[Path_, str] = {}
 
     def document(self, root: Node) -> Document:
         data = self.build(root, ())
         if self.issues:
             raise SpecError(list(self.issues.values()))
-        return Document(file=self.file, data=data, positions=self.positions, tags=self.tags)
+        return Document(
+            file=self.file, data=data, positions=self.positions, tags=self.tags, texts=self.texts
+        )
 
     def build(self, node: Node, path: Path_) -> Any:
         handler = _HANDLERS.get(node.tag)
@@ -316,7 +322,10 @@ class _Builder:
         return Position(self.file, mark.line + 1, mark.column + 1)
 
     def plain(self, node: Node, path: Path_) -> Any:
-        return _resolve_plain(node.value)
+        value = _resolve_plain(node.value)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            self.texts[path] = node.value
+        return value
 
     def string(self, node: Node, path: Path_) -> Any:
         if isinstance(node, ScalarNode):
