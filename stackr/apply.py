@@ -38,7 +38,7 @@ from stackr.executor import Outcome, Status, Task, run_tasks
 from stackr.graph import Node, NodeKind, StackGraph
 from stackr.observed import container_name, network_name, volume_name
 from stackr.plan import Action, ActionKind, ObjectKind, Plan
-from stackr.rollout import Rollout
+from stackr.rollout import PREV, Rollout
 from stackr.spec.model import Condition, Service, Stack
 
 
@@ -141,10 +141,20 @@ def _run(tasks: dict[str, Task], options: ApplyOptions, on_event: OnEvent) -> Ap
             on_event(Event(_subject(key), Phase.SKIPPED, why))
 
     outcomes = run_tasks(tasks, jobs=options.jobs, on_skip=skipped, stop=options.stop)
+    by_subject: dict[str, Outcome] = {}
     for key, outcome in outcomes.items():
         if outcome.status is Status.FAILED:
             on_event(Event(_subject(key), Phase.FAILED, outcome.detail))
-    return ApplyResult(outcomes={_subject(k): v for k, v in outcomes.items() if _shown(k)})
+        if not _shown(key):
+            continue
+        # Several tasks share a subject (a recreate's removal and creation): the worst counts.
+        known = by_subject.get(_subject(key))
+        if known is None or _SEVERITY[outcome.status] > _SEVERITY[known.status]:
+            by_subject[_subject(key)] = outcome
+    return ApplyResult(outcomes=by_subject)
+
+
+_SEVERITY = {Status.DONE: 0, Status.SKIPPED: 1, Status.FAILED: 2}
 
 
 def _subject(key: str) -> str:
@@ -216,13 +226,18 @@ class _UpTasks:
         self.options, self.on_event = options, on_event
         self.desired: DesiredState = desired_state(stack)
         self.tasks: dict[str, Task] = {}
-        # Written by a recreate's removal, read by its creation, which always runs after it.
-        self.carried: dict[str, dict[str, str]] = {}
+        # Removals free host ports, so creations wait for them; a leftover of an interrupted
+        # update holds none (and may have volumes to hand over first), so it does not count.
         self.removals = frozenset(
             f"remove:{a.name}"
             for a in plan.actions
-            if a.object is ObjectKind.CONTAINER and a.kind is ActionKind.REMOVE
+            if a.object is ObjectKind.CONTAINER and a.kind is ActionKind.REMOVE and not a.successor
         )
+        self.parked = {
+            a.successor: a.name
+            for a in plan.actions
+            if a.successor and a.name.endswith(PREV) and a.kind is ActionKind.REMOVE
+        }
         self.recreates = frozenset(
             f"remove:{a.name}"
             for a in plan.actions
@@ -239,6 +254,9 @@ class _UpTasks:
             if a.object is ObjectKind.CONTAINER and a.kind is ActionKind.REMOVE
         ]
         for action in removed:
+            if action.successor:
+                self._leftover(action)
+                continue
             self.tasks[f"remove:{action.name}"] = Task(
                 _remove_container(
                     self.engine,
@@ -380,17 +398,35 @@ class _UpTasks:
         if previous and previous.kind is ActionKind.RECREATE and not self.network_recreated:
             needs.add(f"container:{previous.name}")
         spec = self.desired.containers[action.name]
-        engine, on_event, carried = self.engine, self.on_event, self.carried
+        engine, on_event = self.engine, self.on_event
+        if action.name in self.parked:
+            needs.add(f"remove:{self.parked[action.name]}")  # the name -prev must be free
 
-        def replace_old() -> None:
-            # The replacement takes over the old container's anonymous volumes, data and all.
-            carried[spec.name] = engine.anonymous_volumes(spec.name, anonymous_targets(spec))
-            on_event(Event(spec.name, Phase.REMOVING))
-            engine.remove_container(
-                spec.name, timeout=spec.stop_grace_period, keep_volumes=bool(carried[spec.name])
-            )
+        def park_old() -> None:
+            # Parked, not removed: until its replacement exists, the old container is the record
+            # of its anonymous volumes (a crash here leaves it for the next `up` to take over).
+            on_event(Event(spec.name, Phase.REMOVING, "stopping the old replica"))
+            engine.stop_container(spec.name, timeout=spec.stop_grace_period)
+            engine.rename_container(spec.name, spec.name + PREV)
 
-        self.tasks[f"remove:{action.name}"] = Task(replace_old, frozenset(needs))
+        self.tasks[f"remove:{action.name}"] = Task(park_old, frozenset(needs))
+
+    def _leftover(self, action: Action) -> None:
+        # Its anonymous volumes belong to its successor (shared, or to be taken over): keep them.
+        # A successor being created takes them over first; one being recreated parks its old
+        # container under this name, so this one must be gone before.
+        successor = self.plan.action_for(ObjectKind.CONTAINER, action.successor)
+        needs: frozenset[str] = frozenset()
+        if successor is not None and successor.kind is ActionKind.CREATE:
+            needs = frozenset({f"container:{action.successor}"})
+        engine, on_event, name = self.engine, self.on_event, action.name
+
+        def run() -> None:
+            on_event(Event(name, Phase.REMOVING, "left over from an interrupted update"))
+            engine.remove_container(name, timeout=0, keep_volumes=True)
+            on_event(Event(name, Phase.DONE, "removed"))
+
+        self.tasks[f"remove:{action.name}"] = Task(run, needs)
 
     def _rollout(self, service: Service) -> Callable[[], None]:
         specs = [
@@ -418,16 +454,25 @@ class _UpTasks:
 
     def _bring_up(self, action: Action) -> Callable[[], None]:
         desired = self.desired.containers[action.name]
-        engine, on_event, carried = self.engine, self.on_event, self.carried
+        engine, on_event = self.engine, self.on_event
+        # A recreate parked the old container; a crash may have left one parked for a create.
+        parked = action.kind is ActionKind.RECREATE or (
+            action.kind is ActionKind.CREATE and action.name in self.parked
+        )
 
         def run() -> None:
-            spec = with_carried(desired, carried.get(desired.name, {}))
+            spec = desired
+            if parked:
+                targets = anonymous_targets(desired)
+                spec = with_carried(desired, engine.anonymous_volumes(desired.name + PREV, targets))
             if action.kind in (ActionKind.CREATE, ActionKind.RECREATE):
                 on_event(Event(spec.name, Phase.CREATING))
                 engine.create_container(spec)
             if action.kind is not ActionKind.KEEP:
                 on_event(Event(spec.name, Phase.STARTING))
                 engine.start_container(spec.name)
+                if parked:
+                    engine.remove_container(spec.name + PREV, timeout=0, keep_volumes=True)
                 on_event(Event(spec.name, Phase.DONE, _done_word(action.kind)))
 
         return run

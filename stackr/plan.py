@@ -43,6 +43,9 @@ class Action:
     logical: str = ""  # networks and volumes: their name in the stack file
     changes: tuple[str, ...] = ()  # a recreate: what changed, `field: old → new`
     volumes: tuple[str, ...] = ()  # a container removal: carried-over volumes to remove with it
+    # A leftover `-next`/`-prev` of an interrupted update: the replica it belongs to, which
+    # keeps (or takes over) its anonymous volumes.
+    successor: str = ""
 
     def describe(self) -> str:
         """One plain line: `create container shop-dev-web-1 — not on the engine`."""
@@ -193,7 +196,8 @@ def _container_actions(
         if name in desired.containers:
             continue
         service = stack.services.get(have.service)
-        if name.endswith(("-next", "-prev")):
+        successor = name.removesuffix("-next").removesuffix("-prev")
+        if successor != name and successor in desired.containers:
             reason = "left over from an interrupted update"
         elif service is None:
             reason = f"service '{have.service}' is no longer in the file"
@@ -207,6 +211,7 @@ def _container_actions(
             service=have.service,
             replica=have.replica,
             volumes=have.carried_volumes,
+            successor=successor if successor != name else "",
         )
 
 

@@ -175,7 +175,7 @@ class FakeEngine:
         if container is None:
             return {}
         return {
-            m.target: m.source or f"anon-{name}-{m.target.strip('/')}"
+            m.target: m.source or f"anon-{container.spec.name}-{m.target.strip('/')}"
             for m in container.spec.mounts
             if m.target in targets
         }

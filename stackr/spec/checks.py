@@ -12,7 +12,6 @@ from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 
 from stackr.errors import Issue
-from stackr.spec.interpolate import dotted
 from stackr.spec.model import Condition, MountKind, Service, Stack
 from stackr.spec.source import Document
 
@@ -42,16 +41,7 @@ def check_stack(stack: Stack, doc: Document, *, broken: Collection[str] = ()) ->
 
 
 def _issue(doc: Document, path: Path_, message: str, hint: str = "") -> Issue:
-    pos = doc.locate(path)
-    layer = f" ({pos.layer})" if pos.layer else ""
-    return Issue(
-        file=pos.file,
-        line=pos.line,
-        column=pos.column,
-        path=dotted(path),
-        message=message + layer,
-        hint=hint,
-    )
+    return doc.issue(path, message, hint)
 
 
 def _suggest(name: str, known: list[str], what: str) -> str:

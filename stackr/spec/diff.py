@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from stackr.spec.interpolate import dotted
+from stackr.spec.source import dotted
 
 MISSING = object()
 

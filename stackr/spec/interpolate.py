@@ -111,17 +111,7 @@ class _Walker:
             self.positions[path] = self.positions[path]._replace(layer=f"from {origins[0]}")
 
     def _report(self, path: Path_, missing: _Missing) -> None:
-        pos = self.doc.locate(path)
-        self.issues.append(
-            Issue(
-                file=pos.file,
-                line=pos.line,
-                column=pos.column,
-                path=dotted(path),
-                message=str(missing),
-                hint=missing.hint,
-            )
-        )
+        self.issues.append(self.doc.issue(path, str(missing), missing.hint))
 
 
 def substitute(text: str, env: Mapping[str, str]) -> str:
@@ -194,11 +184,3 @@ class _Expander:
                 f"{reason} (${{{name}}} is not set)", f"set {name} in the environment or .env"
             )
         return str(value or ""), end
-
-
-def dotted(path: tuple[str | int, ...]) -> str:
-    """`("services", "web", "ports", 0)` → `services.web.ports[0]`."""
-    text = ""
-    for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from stackr.errors import Issue
-from stackr.spec.interpolate import dotted
 from stackr.spec.model import (
     Build,
     Condition,
@@ -58,17 +57,7 @@ class _Builder:
         try:
             return parser(value)
         except ValueError as error:
-            pos = self.doc.locate(path)
-            layer = f" ({pos.layer})" if pos.layer else ""
-            self.issues.append(
-                Issue(
-                    file=pos.file,
-                    line=pos.line,
-                    column=pos.column,
-                    path=dotted(path),
-                    message=f"{error}{layer}",
-                )
-            )
+            self.issues.append(self.doc.issue(path, str(error)))
             return default
 
 

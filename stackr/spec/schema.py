@@ -23,7 +23,6 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 
 from stackr.errors import Issue
-from stackr.spec.interpolate import dotted
 from stackr.spec.source import Document
 
 __all__ = ["load_schema", "validate_document"]
@@ -130,16 +129,7 @@ def _under_any(path: Path_, roots: list[Path_]) -> bool:
 
 
 def _locate(doc: Document, found: _Finding) -> Issue:
-    pos = doc.locate(found.path)
-    layer = f" ({pos.layer})" if pos.layer else ""
-    return Issue(
-        file=pos.file,
-        line=pos.line,
-        column=pos.column,
-        path=dotted(found.path),
-        message=found.message + layer,
-        hint=found.hint,
-    )
+    return doc.issue(found.path, found.message, found.hint)
 
 
 def _findings(error: ValidationError) -> Iterator[_Finding]:

@@ -64,6 +64,20 @@ class Document:
     # after all (environment and label values keep what the user wrote).
     texts: Mapping[Path_, str] = field(default_factory=dict)
 
+    def issue(self, path: Path_, message: str, hint: str = "") -> Issue:
+        """A problem with the value at `path`, located where it was written; a value a layer
+        set says so (`... (set by profile prod)`, `... (from .env.prod:3)`)."""
+        pos = self.locate(path)
+        layer = f" ({pos.layer})" if pos.layer else ""
+        return Issue(
+            file=pos.file,
+            line=pos.line,
+            column=pos.column,
+            path=dotted(path),
+            message=message + layer,
+            hint=hint,
+        )
+
     def locate(self, path: Path_) -> Position:
         """The position of `path`, else of its nearest recorded ancestor, else the root."""
         for end in range(len(path), -1, -1):
@@ -313,7 +327,7 @@ class _Builder:
         self.issue(node, path, f"unsupported tag '{_show_tag(node.tag)}'", _TAG_HINT)
 
     def issue(self, node: Node, path: Path_, message: str, hint: str) -> None:
-        issue = _issue_at(self.file, node.start_mark, message, hint, path=_dotted(path))
+        issue = _issue_at(self.file, node.start_mark, message, hint, path=dotted(path))
         # An aliased node is built once per alias: report each of its problems once.
         self.issues.setdefault((issue.line, issue.column, message), issue)
 
@@ -447,7 +461,7 @@ def _show_tag(tag: str) -> str:
     return tag if tag.startswith("!") else f"!<{tag}>"
 
 
-def _dotted(path: Path_) -> str:
+def dotted(path: Path_) -> str:
     """`("services", "web", "ports", 0)` → `services.web.ports[0]`."""
     text = ""
     for part in path:

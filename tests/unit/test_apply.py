@@ -114,17 +114,17 @@ def test_recreate_replaces_one_replica_at_a_time(write_stack) -> None:  # type: 
     engine.log.clear()
     spec["services"]["web"]["environment"] = {"A": "b"}  # type: ignore[index]
     _up(write_stack(spec), engine)
-    assert engine.log == [
-        "remove_container shop-dev-web-1",
-        "create_container shop-dev-web-1",
-        "start_container shop-dev-web-1",
-        "remove_container shop-dev-web-2",
-        "create_container shop-dev-web-2",
-        "start_container shop-dev-web-2",
-        "remove_container shop-dev-web-3",
-        "create_container shop-dev-web-3",
-        "start_container shop-dev-web-3",
-    ]
+    expected = []
+    for n in (1, 2, 3):
+        name = f"shop-dev-web-{n}"
+        expected += [
+            f"stop_container {name}",
+            f"rename_container {name} {name}-prev",
+            f"create_container {name}",
+            f"start_container {name}",
+            f"remove_container {name}-prev",
+        ]
+    assert engine.log == expected
 
 
 def test_down_removes_containers_and_networks_keeps_volumes(write_stack) -> None:  # type: ignore[no-untyped-def]
@@ -174,3 +174,43 @@ def test_up_wait_timeout_names_what_it_waited_for(write_stack) -> None:  # type:
     engine.healthy_after_start = False
     with pytest.raises(EngineError, match="still waiting for shop-dev-web-1 to be healthy"):
         _up_wait(write_stack(spec), engine)
+
+
+def test_failed_removal_of_a_recreate_fails_up(write_stack) -> None:  # type: ignore[no-untyped-def]
+    from stackr.errors import EngineError
+
+    spec = {"name": "shop", "services": {"web": {"image": "img:1"}}}
+    engine = FakeEngine(images=dict(IMAGES))
+    _up(write_stack(spec), engine)
+
+    def refuse(name: str, **kwargs: object) -> None:
+        raise EngineError("cannot remove")
+
+    engine.remove_container = refuse  # type: ignore[method-assign, assignment]
+    spec["services"]["web"]["environment"] = {"A": "1"}  # type: ignore[index]
+    with pytest.raises(ApplyError) as caught:
+        _up(write_stack(spec), engine)
+    assert caught.value.failures == {"shop-dev-web-1": "cannot remove"}
+
+
+def test_crash_after_parking_the_old_container_loses_no_volume(write_stack) -> None:  # type: ignore[no-untyped-def]
+    from stackr.errors import EngineError
+
+    spec = {"name": "shop", "services": {"db": {"image": "img:1", "volumes": ["/cache"]}}}
+    engine = FakeEngine(images=dict(IMAGES))
+    _up(write_stack(spec), engine)
+    create = engine.create_container
+
+    def crash(container_spec):  # type: ignore[no-untyped-def]
+        raise EngineError("injected fault")
+
+    engine.create_container = crash  # type: ignore[method-assign]
+    spec["services"]["db"]["environment"] = {"A": "1"}  # type: ignore[index]
+    with pytest.raises(ApplyError):
+        _up(write_stack(spec), engine)
+    assert sorted(engine.containers) == ["shop-dev-db-1-prev"]  # parked, not gone
+    engine.create_container = create  # type: ignore[method-assign]
+    _up(write_stack(spec), engine)
+    (db,) = engine.containers.values()
+    assert sorted(engine.containers) == ["shop-dev-db-1"]
+    assert [m.source for m in db.spec.mounts] == ["anon-shop-dev-db-1-cache"]  # taken over
