@@ -303,3 +303,37 @@ def test_anonymous_volume_keeps_its_data_when_db_is_recreated(
     assert [(a.kind.value, a.name) for a in result.plan.pending()] == [("recreate", db)]
     assert stack.sdk.containers.get(db).id != before
     assert _read(stack, db, "/cache/sentinel") == "kept"
+
+
+RECREATE_CALLS = 5  # stop and park the old db, create and start the new one, remove the parked
+
+
+def test_a_recreate_makes_the_expected_mutating_calls(stack: StackFixture) -> None:
+    stack.up(stack.write(_spec(db_volumes=("/cache",))))
+    counting = FaultyEngine(stack.engine, fail_at=None)
+    loaded = stack.load(stack.write(_spec(db_revision="2", db_volumes=("/cache",))))
+    api.up(loaded, counting, options=api.UpOptions(jobs=1, wait_timeout=WAIT_TIMEOUT))
+    assert len(counting.calls) == RECREATE_CALLS, counting.calls
+
+
+@pytest.mark.parametrize("fail_at", range(1, RECREATE_CALLS + 1), ids=lambda n: f"call-{n}")
+def test_a_fault_during_a_recreate_loses_no_data(
+    stack: StackFixture, unlabelled_volumes: list[str], fail_at: int
+) -> None:
+    db = f"{stack.name}-dev-db-1"
+    stack.up(stack.write(_spec(db_volumes=("/cache",))))
+    unlabelled_volumes.append(_volume_at(stack, db, "/cache"))
+    _write(stack, db, "/cache/sentinel", "kept")
+    changed = stack.write(_spec(db_revision="2", db_volumes=("/cache",)))
+    faulty = FaultyEngine(stack.engine, fail_at=fail_at)
+    with pytest.raises(StackrError, match="injected fault"):
+        api.up(
+            stack.load(changed), faulty, options=api.UpOptions(jobs=1, wait_timeout=WAIT_TIMEOUT)
+        )
+    context = f"mutating call {fail_at} ({faulty.cut}) was cut, leaving {_held(stack)}"
+    stack.up(changed)
+    unlabelled_volumes.append(_volume_at(stack, db, "/cache"))
+    assert "DB_REVISION=2" in stack.sdk.containers.get(db).attrs["Config"]["Env"], context
+    assert _read(stack, db, "/cache/sentinel") == "kept", context
+    assert sorted(stack.containers()) == sorted(_held_containers(stack)), context
+    assert not [n for n in stack.containers() if n.endswith(("-prev", "-next"))], context
