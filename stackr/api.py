@@ -17,8 +17,9 @@ from stackr.spec import load_stack
 from stackr.spec.model import Stack
 
 if TYPE_CHECKING:
-    from stackr.apply import ApplyResult, OnEvent
+    from stackr.apply import ApplyResult
     from stackr.engine import Engine
+    from stackr.events import OnEvent
     from stackr.graph import StackGraph
     from stackr.plan import Plan
     from stackr.spec.diff import Difference
@@ -199,8 +200,9 @@ def up(
         EngineError: the engine cannot be reached, or an image can be neither found nor built.
         ApplyError: some objects failed; the others were applied.
     """
-    from stackr.apply import ApplyOptions, apply_plan, wait_until_ready
+    from stackr.apply import ApplyOptions, apply_plan
     from stackr.plan import ActionKind
+    from stackr.readiness import wait_until_ready
 
     started = time.monotonic()
     if options.build:

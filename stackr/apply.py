@@ -19,51 +19,25 @@ Progress goes out through `on_event`; nothing is printed.
 
 from __future__ import annotations
 
-import enum
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from stackr.desired import (
-    ContainerSpec,
     DesiredState,
     anonymous_targets,
     desired_state,
     with_carried,
 )
 from stackr.engine import Engine
-from stackr.errors import EngineError
+from stackr.events import Event, OnEvent, Phase, ignore_event
 from stackr.executor import Outcome, Status, Task, run_tasks
 from stackr.graph import Node, NodeKind, StackGraph
 from stackr.observed import container_name, network_name, volume_name
 from stackr.plan import Action, ActionKind, ObjectKind, Plan
+from stackr.readiness import ConditionWaiter
 from stackr.rollout import PREV, Rollout
 from stackr.spec.model import Condition, Service, Stack
-
-
-class Phase(enum.Enum):
-    WAITING = "waiting"
-    CREATING = "creating"
-    STARTING = "starting"
-    REMOVING = "removing"
-    DONE = "done"
-    FAILED = "failed"
-    SKIPPED = "skipped"
-
-
-@dataclass(frozen=True, slots=True)
-class Event:
-    subject: str
-    phase: Phase
-    detail: str = ""
-
-
-OnEvent = Callable[[Event], None]
-
-
-def ignore_event(_: Event) -> None:
-    return None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -331,7 +305,9 @@ class _UpTasks:
         )
         for condition in self._conditions_asked(service):
             names = [self._name(r) for r in replicas]
-            waiter = _Waiter(self.engine, service, names, condition, self.options, self.on_event)
+            waiter = ConditionWaiter(
+                self.engine, service, names, condition, self.options, self.on_event
+            )
             run = waiter.run if self._dependent_changes(service, condition) else _noop
             self.tasks[f"wait:{service}:{condition.value}"] = Task(
                 run, frozenset({f"service:{service}"})
@@ -480,132 +456,3 @@ class _UpTasks:
 
 def _done_word(kind: ActionKind) -> str:
     return {ActionKind.CREATE: "created", ActionKind.RECREATE: "recreated"}.get(kind, "started")
-
-
-def wait_until_ready(
-    stack: Stack, engine: Engine, *, options: ApplyOptions, on_event: OnEvent = ignore_event
-) -> None:
-    """Wait until every long-running container of `stack` is running (and healthy, when it has
-    a healthcheck) and every one-shot job has exited 0. A job is a `restart: "no"` service that
-    another waits on with `condition: completed`; any other `restart: "no"` container is ready
-    once it runs (healthy, if checked) or has exited 0.
-
-    Raises:
-        EngineError: a job failed, a container turned unhealthy or stopped, or `wait_timeout`
-            ran out; the message names what it was still waiting for.
-    """
-    desired = desired_state(stack)
-    jobs = {
-        dep.service
-        for service in stack.services.values()
-        for dep in service.depends_on
-        if dep.condition is Condition.COMPLETED
-    }
-    pending = dict.fromkeys(desired.containers)
-    deadline = time.monotonic() + options.wait_timeout
-    on_event(Event(stack.name, Phase.WAITING, f"until {len(pending)} container(s) are ready"))
-    while pending:
-        if options.stop.is_set():
-            raise EngineError("interrupted while waiting for the stack to be ready")
-        for name in list(pending):
-            spec = desired.containers[name]
-            if _ready(engine, spec, job=spec.service in jobs):
-                del pending[name]
-        if pending and time.monotonic() > deadline:
-            raise EngineError(
-                f"timed out after {options.wait_timeout:g}s; still waiting for "
-                + ", ".join(_waiting_for(desired.containers[n], jobs) for n in pending),
-                hint="check `stackr ps` and `stackr logs`, or raise --wait-timeout",
-            )
-        if pending:
-            time.sleep(options.poll_interval)
-    on_event(Event(stack.name, Phase.DONE, "ready"))
-
-
-def _ready(engine: Engine, spec: ContainerSpec, *, job: bool) -> bool:
-    status = engine.container_status(spec.name)
-    if spec.restart == "no" and status.state in ("exited", "dead"):
-        if status.exit_code == 0:
-            return True
-        raise EngineError(_last_words(engine, spec.name, f"exited with code {status.exit_code}"))
-    if status.state in ("exited", "dead"):
-        raise EngineError(_last_words(engine, spec.name, f"is {status.state}"))
-    if status.health == "unhealthy":
-        raise EngineError(_last_words(engine, spec.name, "is unhealthy"))
-    if job:
-        return False  # ready only once it has exited 0
-    has_check = spec.healthcheck is not None and spec.healthcheck.test != ("NONE",)
-    return status.state == "running" and (status.health == "healthy" or not has_check)
-
-
-def _waiting_for(spec: ContainerSpec, jobs: set[str]) -> str:
-    if spec.service in jobs:
-        return f"{spec.name} (a job) to exit 0"
-    if spec.healthcheck is not None and spec.healthcheck.test != ("NONE",):
-        return f"{spec.name} to be healthy"
-    return f"{spec.name} to run"
-
-
-def _last_words(engine: Engine, name: str, what: str) -> str:
-    lines = engine.last_log_lines(name, 10)
-    tail = "\n".join(f"    {line}" for line in lines) or "    (no output)"
-    return f"{name} {what}; its last output:\n{tail}"
-
-
-class _Waiter:
-    """Waits until every replica of a service meets a `depends_on` condition."""
-
-    def __init__(
-        self,
-        engine: Engine,
-        service: str,
-        names: list[str],
-        condition: Condition,
-        options: ApplyOptions,
-        on_event: OnEvent,
-    ) -> None:
-        self.engine, self.service, self.names = engine, service, names
-        self.condition, self.options, self.on_event = condition, options, on_event
-
-    def run(self) -> None:
-        if self.condition is Condition.STARTED:
-            return  # the replicas' own tasks started them
-        self.on_event(Event(self.service, Phase.WAITING, f"until {self._word()}"))
-        deadline = time.monotonic() + self.options.wait_timeout
-        pending = list(self.names)
-        while pending:
-            if self.options.stop.is_set():
-                raise EngineError(f"interrupted while waiting for {self.service}")
-            pending = [name for name in pending if not self._met(name)]
-            if pending and time.monotonic() > deadline:
-                raise EngineError(
-                    f"timed out after {self.options.wait_timeout:g}s waiting for "
-                    f"{', '.join(pending)} to be {self._word()}",
-                    hint="check its healthcheck and logs (stackr logs), or raise --wait-timeout",
-                )
-            if pending:
-                time.sleep(self.options.poll_interval)
-        self.on_event(Event(self.service, Phase.DONE, self._word()))
-
-    def _word(self) -> str:
-        return "healthy" if self.condition is Condition.HEALTHY else "completed"
-
-    def _met(self, name: str) -> bool:
-        status = self.engine.container_status(name)
-        if self.condition is Condition.HEALTHY:
-            if status.health == "healthy":
-                return True
-            if status.health == "unhealthy" or status.state in ("exited", "dead"):
-                self._fail(name, "is unhealthy" if status.health == "unhealthy" else "stopped")
-            return False
-        if status.state in ("exited", "dead"):
-            if status.exit_code == 0:
-                return True
-            self._fail(name, f"exited with code {status.exit_code}")
-        return False
-
-    def _fail(self, name: str, what: str) -> None:
-        raise EngineError(
-            _last_words(self.engine, name, f"{what}, so its dependents were not started"),
-            hint=f"stackr logs {self.service}",
-        )

@@ -22,8 +22,8 @@ from rich.table import Table
 
 if TYPE_CHECKING:
     from stackr.api import ContainerRow, DownResult, UpResult, VariableRow
-    from stackr.apply import Event, OnEvent
     from stackr.errors import Issue, StackrError
+    from stackr.events import Event, OnEvent
     from stackr.plan import Plan
     from stackr.spec.diff import Difference
 

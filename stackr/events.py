@@ -1,0 +1,32 @@
+"""Progress events: what `up` and `down` report about each object as they work. Nothing here
+prints; the CLI renders them."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+class Phase(enum.Enum):
+    WAITING = "waiting"
+    CREATING = "creating"
+    STARTING = "starting"
+    REMOVING = "removing"
+    DONE = "done"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    subject: str
+    phase: Phase
+    detail: str = ""
+
+
+OnEvent = Callable[[Event], None]
+
+
+def ignore_event(_: Event) -> None:
+    return None
