@@ -18,7 +18,7 @@ with that layer's name, so an error can say `(set by profile prod)`.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from stackr.errors import Issue, SpecError
@@ -123,6 +123,9 @@ def _without_resets(value: Any, path: Path_, tags: Mapping[Path_, str]) -> Any:
 
 
 class _Merger:
+    """Merges values and keeps `positions` true, touching only the subtrees it replaces (the
+    position table holds every path of the stack: scanning it per value would be quadratic)."""
+
     def __init__(
         self,
         positions: dict[Path_, Position],
@@ -135,39 +138,50 @@ class _Merger:
 
     def merge(self, base: Any, overlay: Any, path: Path_) -> Any:
         if not isinstance(overlay, dict):
-            self._take_positions(path)
+            self._forget(base, path)
+            self._adopt(overlay, path)
             return overlay
         if not isinstance(base, dict):
-            # A mapping replaces a non-mapping: nothing of the base's subtree stays located.
-            self._drop_positions(path, keep_self=True)
+            self._forget(base, path)  # a mapping replaces a non-mapping wholesale
             base = {}
         result = dict(base)
         for key, value in overlay.items():
             child = (*path, key)
             tag = self.tags.get(child)
+            if tag is not None:
+                self._forget(base.get(key), child)
+                self.positions.pop(child, None)
             if tag == "reset":
                 result.pop(key, None)
-                self._drop_positions(child)
                 continue
-            result[key] = self.merge(None if tag == "override" else base.get(key), value, child)
+            result[key] = self.merge(None if tag else base.get(key), value, child)
             if child in self.overlay_positions:
                 self.positions[child] = self.overlay_positions[child]
         return result
 
-    def _drop_positions(self, path: Path_, *, keep_self: bool = False) -> None:
-        depth = len(path)
-        for old in [p for p in self.positions if p[:depth] == path]:
-            if not (keep_self and len(old) == depth):
-                del self.positions[old]
+    def _forget(self, value: Any, path: Path_) -> None:
+        for sub in _below(value, path):
+            self.positions.pop(sub, None)
 
-    def _take_positions(self, path: Path_) -> None:
-        # The overlay's value replaces the base's whole subtree, so must its positions.
-        depth = len(path)
-        for old in [p for p in self.positions if p[:depth] == path and len(p) > depth]:
-            del self.positions[old]
-        for new, pos in self.overlay_positions.items():
-            if new[:depth] == path and len(new) > depth:
-                self.positions[new] = pos
+    def _adopt(self, value: Any, path: Path_) -> None:
+        for sub in _below(value, path):
+            if sub in self.overlay_positions:
+                self.positions[sub] = self.overlay_positions[sub]
+
+
+def _below(value: Any, path: Path_) -> Iterator[Path_]:
+    """Every path strictly inside `value`, which sits at `path`."""
+    items: Iterable[tuple[str | int, Any]]
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return
+    for key, item in items:
+        child = (*path, key)
+        yield child
+        yield from _below(item, child)
 
 
 def normalise_pairs(doc: Document) -> Document:

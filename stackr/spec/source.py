@@ -131,9 +131,8 @@ def _resolve_plain(text: str) -> Any:
 class _Loader(yaml.SafeLoader):
     """Composes nodes only; plain scalars get `_PLAIN_TAG` instead of PyYAML's 1.1 types.
 
-    The pure-Python parser is used on purpose: libyaml's composer recurses in C, so deep
-    nesting could crash the process on builds without libyaml's nesting cap, while here it
-    ends in a RecursionError that becomes an Issue. Positions are the same either way.
+    This pure-Python parser ends deep nesting in a RecursionError that becomes an Issue;
+    `_FastLoader` below is libyaml's, several times faster, but recursing in C.
     """
 
     def resolve(self, kind: type[Node], value: Any, implicit: tuple[bool, bool]) -> str:
@@ -141,6 +140,31 @@ class _Loader(yaml.SafeLoader):
         if kind is ScalarNode:
             return _PLAIN_TAG if implicit[0] else _STR_TAG
         return _SEQ_TAG if kind is SequenceNode else _MAP_TAG
+
+
+_CLoader: Any = getattr(yaml, "CSafeLoader", None)
+_FastLoader: Any = (  # libyaml's parser with the same resolver
+    type("_FastLoader", (_CLoader,), {"resolve": _Loader.resolve}) if _CLoader else None
+)
+_BRACKETS = re.compile(r"[\[\]{}]")
+_INDENT = re.compile(r"^[ \t]*", re.MULTILINE)
+_SAFE_DEPTH = 100  # flow brackets; libyaml's composer recurses once per level, in C
+
+
+def _loader_for(text: str) -> Any:
+    """libyaml's loader when the text cannot nest deeply, else the pure-Python one.
+
+    Deep nesting needs many unclosed brackets or deep indentation; both are counted generously
+    (a bracket inside a quoted string counts too), which only ever picks the slower loader.
+    """
+    if _FastLoader is None:
+        return _Loader
+    depth = peak = 0
+    for bracket in _BRACKETS.finditer(text):
+        depth += 1 if bracket.group() in "[{" else -1
+        peak = max(peak, depth)
+    indent = max((len(m.group()) for m in _INDENT.finditer(text)), default=0)
+    return _FastLoader if peak < _SAFE_DEPTH and indent < 2 * _SAFE_DEPTH else _Loader
 
 
 def load_document(path: str | os.PathLike[str], *, display: str | None = None) -> Document:
@@ -223,13 +247,22 @@ def _not_utf8(file: str, data: bytes, offset: int) -> Issue:
 
 def _compose(text: str, file: str) -> Node | None:
     """The node tree of the only document in `text`, or None if there is none."""
-    loader: _Loader | None = None
+    fast = _loader_for(text)
+    if fast is not _Loader:
+        try:
+            return _compose_with(fast, text, file)
+        except Exception:
+            pass
+    return _compose_with(_Loader, text, file)
+
+
+def _compose_with(loader_class: Any, text: str, file: str) -> Node | None:
+    loader: Any = None
     try:
-        loader = _Loader(text)  # the reader checks for unprintable characters right here
+        loader = loader_class(text)  # the reader checks for unprintable characters right here
         root = loader.get_node() if loader.check_node() else None
         if loader.check_node():
-            # peek_event is untyped in types-PyYAML; it returns the next DocumentStartEvent.
-            mark = loader.peek_event().start_mark  # type: ignore[no-untyped-call]
+            mark = loader.peek_event().start_mark
             hint = "split the documents into separate files, listed with -f"
             issue = _issue_at(file, mark, "only one YAML document per file", hint)
             raise SpecError([issue])
