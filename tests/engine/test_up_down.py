@@ -203,3 +203,32 @@ def test_anonymous_volume_data_survives_a_recreate(stack: StackFixture, order: s
     stack.down(path)
     with pytest.raises(docker.errors.NotFound):
         stack.sdk.volumes.get(mount["Name"])  # removed with its container, not leaked
+
+
+def test_noop_up_makes_only_list_calls(
+    stack: StackFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import docker.api.client
+
+    services = {
+        f"s{i}": {"image": IMAGE, "command": SLEEPER, "stop_grace_period": "1s"} for i in range(8)
+    }
+    path = stack.write({"services": services})
+    stack.up(path)
+    calls: list[str] = []
+    for verb in ("_get", "_post", "_delete", "_put"):
+        original = getattr(docker.api.client.APIClient, verb)
+
+        def counting(self, url, *args, _verb=verb, _original=original, **kwargs):  # type: ignore[no-untyped-def]
+            calls.append(f"{_verb[1:].upper()} {url.split('/v1.41', 1)[-1].split('?')[0]}")
+            return _original(self, url, *args, **kwargs)
+
+        monkeypatch.setattr(docker.api.client.APIClient, verb, counting)
+    result = stack.up(path)
+    assert result.plan.pending() == ()
+    assert sorted(calls) == [
+        "GET /containers/json",
+        "GET /images/json",
+        "GET /networks",
+        "GET /volumes",
+    ]
