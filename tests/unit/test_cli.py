@@ -120,3 +120,20 @@ def test_pre_commit_entry_validates_each_file(
     bad = str(write_stack("services: {web: {}}\n", "stack.bad.yml"))
     assert validate_files_main([stack_file]) == 0
     assert validate_files_main(["--profile", "prod", stack_file, bad]) == 1
+
+
+@pytest.mark.parametrize("command", ["validate", "config"])
+def test_spec_commands_never_import_the_docker_sdk(stack_file: str, command: str) -> None:
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from stackr.cli.app import main\n"
+        f"code = main([{command!r}, '-f', {stack_file!r}])\n"
+        "print(code, 'docker' in sys.modules, 'networkx' in sys.modules)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.splitlines()[-1] == "0 False False"
