@@ -137,7 +137,8 @@ def config(data: dict[str, Any], *, fmt: str) -> None:
         return
     import yaml
 
-    sys.stdout.write(yaml.safe_dump(data, sort_keys=False, default_flow_style=False))
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml's, when PyYAML has it
+    sys.stdout.write(yaml.dump(data, Dumper=dumper, sort_keys=False, default_flow_style=False))
 
 
 def plan(the_plan: Plan, *, fmt: str) -> None:
