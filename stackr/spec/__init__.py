@@ -8,6 +8,7 @@ SpecError.
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
@@ -40,6 +41,24 @@ def load_stack(
     Raises:
         SpecError: any problem in the files, all of them reported, sorted by file and line.
     """
+    # The trees built here hold no reference cycles, but the cyclic collector would walk their
+    # hundreds of thousands of objects again and again as they grow: pause it.
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return _load_stack(paths, profile=profile, env=env, env_files=env_files)
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _load_stack(
+    paths: Sequence[str],
+    *,
+    profile: str,
+    env: Mapping[str, str] | None,
+    env_files: Sequence[str],
+) -> Stack:
     from stackr.spec.checks import check_stack
     from stackr.spec.normalize import build_stack
     from stackr.spec.profiles import apply_profile
@@ -72,6 +91,23 @@ def load_stack(
     issues += check_stack(stack, rendered, broken=broken)
     _raise_if(issues)
     return stack
+
+
+def _touched(rendered: Document, merged: Document, profile: str) -> Document:
+    profiles = merged.data.get("profiles") if isinstance(merged.data, dict) else None
+    overlay = profiles.get(profile) if isinstance(profiles, dict) else None
+    data = rendered.data if isinstance(rendered.data, dict) else {}
+    if not isinstance(overlay, dict):
+        return rendered
+    part = {k: v for k, v in data.items() if k not in ("services", "volumes", "networks")}
+    for key in ("services", "volumes", "networks"):
+        changed = overlay.get(key)
+        entries = data.get(key)
+        if isinstance(changed, dict) and isinstance(entries, dict):
+            part[key] = {name: entries[name] for name in changed if name in entries}
+        elif key in data:
+            part[key] = {} if isinstance(entries, dict) else entries
+    return Document(file=rendered.file, data=part, positions=rendered.positions)
 
 
 def _new_places(found: list[Issue], known: list[Issue]) -> list[Issue]:
