@@ -1,38 +1,47 @@
 """Benchmark of the spec pipeline: load, validate and render a large stack, in process and as
 a user runs it.
 
-It writes a realistic stack file with N services (every common key, variables, both forms of
-`environment` and `labels`, port ranges sized to replicas, bind and named volumes, networks,
-`depends_on` chains and fan-in, three profiles) and a `.env` into a temporary directory, then
-times over R repetitions:
+It writes a realistic stack file with N services into a temporary directory: every common key,
+variables, both forms of `environment` and `labels`, port ranges sized to replicas, bind and
+named volumes, networks, `depends_on` chains and fan-in, three profiles, and a `.env` and a
+`.env.prod`. Then it times, over R repetitions:
 
-- in process: `stackr.spec.load_stack(..., profile="prod")`, each of its stages called one by
-  one in the order `load_stack` runs them, and `stackr.api.config(stack)`;
+- in process: `stackr.spec.load_stack(..., profile="prod")`, and each of its stages. The stages
+  are timed by wrapping the stage functions `load_stack` calls, in this process only, so the
+  real calls are measured in the real order without changing stackr. Also
+  `stackr.api.config(stack)`, and `stackr.cli.render.config`, which prints it for
+  `stackr config`;
 - as a user sees it: `stackr validate`, `stackr config` and `stackr --help` as subprocesses;
 - the same for `examples/quickstart/stack.yml`.
 
-It also reports whether `stackr validate` imports the Docker SDK or networkx. Standard library
-plus stackr's own dependencies only. Run: `.venv/bin/python benchmarks/spec_bench.py
-[--services N] [--repeat R]`.
+Each row shows the wall time (min, median, first repetition) and the median CPU time of the
+measured process. The CPU time is the number to trust when the machine is shared. It also
+reports which heavy modules the commands import (the Docker SDK and networkx must not be among
+them). Uses only the standard library and stackr's own dependencies.
+
+Run: `.venv/bin/python benchmarks/spec_bench.py [--services N] [--repeat R]`. With
+`--write DIR`, it only writes the files into DIR, for profiling.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
 import importlib
 import json
+import operator
 import os
+import resource
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import yaml
 
@@ -56,7 +65,7 @@ ENV = {"REGION": "eu-west-1", "TAG": "2.3.1"}  # what the process environment ho
 DOTENV = (
     "# written by benchmarks/spec_bench.py\nDB_PASS=s3cret\nLOG_LEVEL=info\nexport OWNER=platform\n"
 )
-DOTENV_PROFILE = "# read by stackr >= 064001b for the prod profile\nLOG_LEVEL=warn\n"
+DOTENV_PROFILE = "# read for the prod profile\nLOG_LEVEL=warn\n"
 HEAVY_MODULES = ("docker", "networkx", "jsonschema", "yaml", "typer", "rich")
 
 T = TypeVar("T")
@@ -250,19 +259,42 @@ STAGES = (
 ORDINALS = ("", " (2nd call)", " (3rd call)")
 
 
+class Sample(NamedTuple):
+    """One timing: wall-clock seconds, and CPU seconds (user + system) of the process measured."""
+
+    wall: float
+    cpu: float
+
+    def __sub__(self, other: object) -> Sample:
+        assert isinstance(other, Sample)
+        return Sample(self.wall - other.wall, self.cpu - other.cpu)
+
+
+ZERO = Sample(0.0, 0.0)
+
+
+def now() -> Sample:
+    return Sample(time.perf_counter(), time.process_time())
+
+
+def children_now() -> Sample:
+    """The clock and the CPU time used so far by this process's finished children."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return Sample(time.perf_counter(), usage.ru_utime + usage.ru_stime)
+
+
 @dataclass(frozen=True, slots=True)
 class Row:
-    """One measured thing: its name and the seconds each repetition took."""
+    """One measured thing: its name and the timing of each repetition."""
 
     name: str
-    seconds: tuple[float, ...]
-    note: str = ""
+    samples: tuple[Sample, ...]
 
 
-def timed(call: Callable[[], T]) -> tuple[T, float]:
-    started = time.perf_counter()
+def timed(call: Callable[[], T]) -> tuple[T, Sample]:
+    started = now()
     result = call()
-    return result, time.perf_counter() - started
+    return result, now() - started
 
 
 def repeat(name: str, call: Callable[[], object], times: int) -> Row:
@@ -277,7 +309,7 @@ class StageClock:
     """
 
     def __init__(self) -> None:
-        self.runs: list[dict[str, float]] = []
+        self.runs: list[dict[str, Sample]] = []
         self.active = False
 
     def wrap(self, name: str, function: Callable[..., Any]) -> Callable[..., Any]:
@@ -285,25 +317,26 @@ class StageClock:
             if self.active:
                 return function(*args, **kwargs)
             self.active = True
-            started = time.perf_counter()
+            started = now()
             try:
                 return function(*args, **kwargs)
             finally:
                 self.active = False
-                self.record(name, time.perf_counter() - started)
+                self.record(name, now() - started)
 
         return timed_stage
 
-    def record(self, name: str, seconds: float) -> None:
+    def record(self, name: str, spent: Sample) -> None:
         run = self.runs[-1]
         calls = sum(1 for key in run if key.startswith(name))
-        run[name + ORDINALS[min(calls, len(ORDINALS) - 1)]] = seconds
+        run[name + ORDINALS[min(calls, len(ORDINALS) - 1)]] = spent
 
-    def rows(self, totals: list[float]) -> Iterator[Row]:
+    def rows(self, totals: list[Sample]) -> Iterator[Row]:
         for name in self.runs[0]:
-            yield Row(f"  {name}", tuple(run.get(name, 0.0) for run in self.runs))
+            yield Row(f"  {name}", tuple(run.get(name, ZERO) for run in self.runs))
         rest = tuple(
-            total - sum(run.values()) for total, run in zip(totals, self.runs, strict=True)
+            functools.reduce(operator.sub, run.values(), total)
+            for total, run in zip(totals, self.runs, strict=True)
         )
         yield Row("  (between stages)", rest)
 
@@ -325,7 +358,7 @@ def stage_homes(module_name: str, attribute: str) -> list[tuple[Any, Callable[..
     return [(home, function) for home in homes]
 
 
-@contextmanager
+@contextlib.contextmanager
 def stages_wrapped(clock: StageClock) -> Iterator[None]:
     """Wrap every stage function found; put the originals back afterwards."""
     originals: list[tuple[Any, str, Callable[..., Any]]] = []
@@ -342,13 +375,13 @@ def stages_wrapped(clock: StageClock) -> Iterator[None]:
 
 def load_rows(path: str, env: Mapping[str, str], times: int) -> tuple[Stack, list[Row]]:
     """`load_stack` cold then warm, and a second series split into its stages."""
-    load = partial(load_stack, [path], profile=PROFILE, env=env)
+    load = functools.partial(load_stack, [path], profile=PROFILE, env=env)
     stack, first = timed(load)
     whole = Row(
         "load_stack (prod), in process", (first, *(timed(load)[1] for _ in range(times - 1)))
     )
     clock = StageClock()
-    totals: list[float] = []
+    totals: list[Sample] = []
     with stages_wrapped(clock):
         for _ in range(times):
             clock.runs.append({})
@@ -359,20 +392,27 @@ def load_rows(path: str, env: Mapping[str, str], times: int) -> tuple[Stack, lis
 def in_process_rows(path: str, env: Mapping[str, str], times: int) -> list[Row]:
     stack, rows = load_rows(path, env, times)
     config = api.config(stack)
-    dump = partial(yaml.safe_dump, config, sort_keys=False, default_flow_style=False)
     return [
         *rows,
         repeat("api.config(stack)", lambda: api.config(stack), times),
-        repeat("yaml.safe_dump(config), as `config` prints", dump, times),
+        repeat("render.config (YAML), as `config` prints", lambda: print_config(config), times),
     ]
 
 
-def run_cli(args: list[str], env: Mapping[str, str]) -> float:
-    started = time.perf_counter()
+def print_config(config: dict[str, Any]) -> None:
+    """What `stackr config` does with the rendered stack, written to /dev/null."""
+    from stackr.cli import render
+
+    with open(os.devnull, "w", encoding="utf-8") as sink, contextlib.redirect_stdout(sink):
+        render.config(config, fmt="yaml")
+
+
+def run_cli(args: list[str], env: Mapping[str, str]) -> Sample:
+    started = children_now()
     done = subprocess.run(
         args, env=dict(env), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False
     )
-    spent = time.perf_counter() - started
+    spent = children_now() - started
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(args)} failed ({done.returncode}): {done.stderr.decode()}")
     return spent
@@ -428,12 +468,15 @@ def milliseconds(value: float) -> str:
 
 def table(title: str, rows: list[Row]) -> str:
     width = max(len(row.name) for row in rows)
-    head = f"{'':<{width}}  {'min ms':>9}  {'median ms':>9}  {'first ms':>9}"
+    names = ("min ms", "median ms", "first ms", "cpu ms")
+    head = f"{'':<{width}}  " + "  ".join(f"{name:>9}" for name in names)
     lines = [title, head, "-" * len(head)]
     for row in rows:
-        numbers = (min(row.seconds), statistics.median(row.seconds), row.seconds[0])
+        walls = [sample.wall for sample in row.samples]
+        cpus = [sample.cpu for sample in row.samples]
+        numbers = (min(walls), statistics.median(walls), walls[0], statistics.median(cpus))
         cells = "  ".join(milliseconds(n) for n in numbers)
-        lines.append(f"{row.name:<{width}}  {cells}  {row.note}".rstrip())
+        lines.append(f"{row.name:<{width}}  {cells}")
     return "\n".join(lines)
 
 
@@ -484,12 +527,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Time stackr's spec pipeline and CLI startup.")
     parser.add_argument("--services", type=int, default=1000, help="services (default 1000)")
     parser.add_argument("--repeat", type=int, default=5, help="repetitions (default 5)")
+    parser.add_argument(
+        "--write", type=Path, metavar="DIR", help="only write the stack and .env files into DIR"
+    )
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     count, times = max(1, args.services), max(1, args.repeat)
+    if args.write is not None:
+        args.write.mkdir(parents=True, exist_ok=True)
+        print(write_stack(args.write, count))
+        return 0
     with tempfile.TemporaryDirectory(prefix="stackr-bench-") as tmp:
         print(report(write_stack(Path(tmp), count), count, times))
     return 0
