@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from stackr.errors import ApplyError, StackrError
+from stackr.events import OnEvent, ignore_event
 from stackr.spec import load_stack
 from stackr.spec.model import Stack
 
 if TYPE_CHECKING:
     from stackr.apply import ApplyResult
     from stackr.engine import Engine
-    from stackr.events import OnEvent
     from stackr.graph import StackGraph
     from stackr.plan import Plan
     from stackr.spec.diff import Difference
@@ -192,7 +192,7 @@ def plan(loaded: Loaded, engine: Engine) -> Plan:
 
 
 def up(
-    loaded: Loaded, engine: Engine, *, options: UpOptions, on_event: OnEvent | None = None
+    loaded: Loaded, engine: Engine, *, options: UpOptions, on_event: OnEvent = ignore_event
 ) -> UpResult:
     """Make the engine hold the stack: build/pull what is missing, then apply the plan.
 
@@ -219,7 +219,7 @@ def up(
         loaded.graph,
         engine,
         options=apply_options,
-        on_event=on_event or _ignore,
+        on_event=on_event,
     )
     if result.failures():
         raise ApplyError(
@@ -227,12 +227,8 @@ def up(
             hint="fix the cause and run `stackr up` again: it picks up where this stopped",
         )
     if options.wait:
-        wait_until_ready(loaded.stack, engine, options=apply_options, on_event=on_event or _ignore)
+        wait_until_ready(loaded.stack, engine, options=apply_options, on_event=on_event)
     return UpResult(plan=the_plan, result=result, seconds=time.monotonic() - started)
-
-
-def _ignore(_: object) -> None:
-    return None
 
 
 def _ensure_images(stack: Stack, engine: Engine, *, build: bool, services: set[str]) -> None:
@@ -254,7 +250,7 @@ def down(
     volumes: bool,
     loaded: Loaded | None = None,
     jobs: int = 8,
-    on_event: OnEvent | None = None,
+    on_event: OnEvent = ignore_event,
 ) -> DownResult:
     """Remove the profile's containers and networks (and volumes with `volumes`).
 
@@ -277,7 +273,7 @@ def down(
         options=ApplyOptions(jobs=jobs),
         graph=loaded.graph if loaded else None,
         stack=loaded.stack if loaded else None,
-        on_event=on_event or _ignore,
+        on_event=on_event,
     )
     network_names = {n.name for n in observed.networks}
     failures = {k: v for k, v in result.failures().items() if k not in network_names}
