@@ -56,9 +56,6 @@ class ApplyResult:
     def failures(self) -> dict[str, str]:
         return {k: o.detail for k, o in self.outcomes.items() if o.status is Status.FAILED}
 
-    def skipped(self) -> dict[str, str]:
-        return {k: o.detail for k, o in self.outcomes.items() if o.status is Status.SKIPPED}
-
 
 def apply_plan(
     plan: Plan,

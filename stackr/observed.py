@@ -98,6 +98,3 @@ class ObservedState:
     networks: tuple[ObservedNetwork, ...] = ()
     volumes: tuple[ObservedVolume, ...] = ()
     images: Mapping[str, str] = field(default_factory=dict)  # image reference → image id
-
-    def container(self, name: str) -> ObservedContainer | None:
-        return next((c for c in self.containers if c.name == name), None)

@@ -93,23 +93,6 @@ def _load_stack(
     return stack
 
 
-def _touched(rendered: Document, merged: Document, profile: str) -> Document:
-    profiles = merged.data.get("profiles") if isinstance(merged.data, dict) else None
-    overlay = profiles.get(profile) if isinstance(profiles, dict) else None
-    data = rendered.data if isinstance(rendered.data, dict) else {}
-    if not isinstance(overlay, dict):
-        return rendered
-    part = {k: v for k, v in data.items() if k not in ("services", "volumes", "networks")}
-    for key in ("services", "volumes", "networks"):
-        changed = overlay.get(key)
-        entries = data.get(key)
-        if isinstance(changed, dict) and isinstance(entries, dict):
-            part[key] = {name: entries[name] for name in changed if name in entries}
-        elif key in data:
-            part[key] = {} if isinstance(entries, dict) else entries
-    return Document(file=rendered.file, data=part, positions=rendered.positions)
-
-
 def _new_places(found: list[Issue], known: list[Issue]) -> list[Issue]:
     # The rendered document repeats the base's problems at the same places: report each once.
     seen = {(i.file, i.line, i.column) for i in known}

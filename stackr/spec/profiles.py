@@ -40,13 +40,6 @@ def choose_profile(requested: str | None, env: Mapping[str, str] | None = None) 
     return source.get(PROFILE_ENV) or DEFAULT_PROFILE
 
 
-def profile_names(doc: Document) -> list[str]:
-    """The profiles `doc` defines, sorted."""
-    data = doc.data if isinstance(doc.data, dict) else {}
-    profiles = data.get("profiles")
-    return sorted(profiles) if isinstance(profiles, dict) else []
-
-
 def profile_settings(doc: Document, profile: str) -> dict[str, Any]:
     """The profile's own settings (`env_file`, `engine`) as written, before any validation."""
     data = doc.data if isinstance(doc.data, dict) else {}

@@ -6,9 +6,9 @@ random documents shaped like stack files (real keys, random-typed values); and m
 valid stack files in the repository (a line deleted, duplicated, re-indented, a scalar replaced);
 and, on those mutations, `stackr validate` never exits 3.
 
-Crashes they found are kept at the end as plain regression tests: passing ones for what was fixed
-(in the schema), strict xfails for what is still open elsewhere, whose inputs the fuzzers discard
-(`KNOWN_CRASHES`) so that they keep finding new ones.
+Crashes they found are kept at the end as plain regression tests. A crash found but not yet fixed
+can be listed in `KNOWN_CRASHES` (with an xfail regression test) so the fuzzers discard its inputs
+and keep finding new ones; today the list is empty.
 """
 
 from __future__ import annotations
@@ -52,9 +52,8 @@ def stack_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("fuzz") / "stack.yml"
 
 
-# Crashes found here in modules this suite does not own: each is pinned by an xfail regression
-# test at the end of this file and was reported. An example that meets one is discarded, so the
-# fuzzers keep looking for new ones. Remove an entry once its regression test passes.
+# Open crashes (exception type, function): examples meeting one are discarded, so the fuzzers keep
+# looking for new ones. Each entry needs an xfail regression test; remove it once that passes.
 KNOWN_CRASHES: set[tuple[type[BaseException], str]] = set()
 STACKR = str(ROOT / "stackr")
 
