@@ -7,6 +7,7 @@ it joins, so changing a network recreates the containers on it.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
@@ -27,7 +28,16 @@ from stackr.observed import (
     spec_hash,
     volume_name,
 )
-from stackr.spec.model import Build, Healthcheck, MountKind, Service, Stack
+from stackr.spec.model import (
+    Build,
+    FileGrant,
+    FileKind,
+    FileSource,
+    Healthcheck,
+    MountKind,
+    Service,
+    Stack,
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -44,6 +54,26 @@ class MountSpec:
     source: str  # engine volume name, absolute host path, or "" (anonymous)
     target: str
     read_only: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FileSpec:
+    """A secret or config file written into a container after it is created."""
+
+    kind: FileKind
+    source: str  # its name under top-level secrets/configs
+    target: str  # absolute path in the container
+    mode: int
+    uid: str
+    gid: str
+    data: bytes = field(repr=False)
+
+    def digest(self) -> str:
+        """A salted digest of the content: in the container's spec label, so a changed file
+        recreates the container. It tells nothing a user with access to the engine could not
+        read from the container itself."""
+        salt = f"stackr {self.kind.value} {self.source}\0".encode()
+        return "sha256:" + hashlib.sha256(salt + self.data).hexdigest()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -68,6 +98,7 @@ class ContainerSpec:
     user: str | None
     working_dir: str | None
     stop_grace_period: float
+    files: tuple[FileSpec, ...] = ()
     labels: Mapping[str, str] = field(default_factory=dict)  # everything, stackr's included
 
 
@@ -179,6 +210,10 @@ def _container(
         user=service.user,
         working_dir=service.working_dir,
         stop_grace_period=service.stop_grace_period,
+        files=(
+            *_files(service.secrets, stack.secrets),
+            *_files(service.configs, stack.configs),
+        ),
     )
     canonical = canonical_container(spec)
     canonical["network_specs"] = [networks[n].labels[LABEL_SPEC_HASH] for n in engine_networks]
@@ -191,6 +226,21 @@ def _container(
         LABEL_SPEC: json.dumps(canonical, sort_keys=True, separators=(",", ":")),
     }
     return replace(spec, labels=labels)
+
+
+def _files(grants: tuple[FileGrant, ...], sources: Mapping[str, FileSource]) -> list[FileSpec]:
+    return [
+        FileSpec(
+            kind=sources[g.source].kind,
+            source=g.source,
+            target=g.target,
+            mode=g.mode,
+            uid=g.uid,
+            gid=g.gid,
+            data=sources[g.source].data,
+        )
+        for g in grants
+    ]
 
 
 def with_carried(spec: ContainerSpec, carried: Mapping[str, str]) -> ContainerSpec:
@@ -216,10 +266,12 @@ def canonical_container(spec: ContainerSpec) -> dict[str, Any]:
     """What a container is made from, as plain data: hashed into its spec-hash, and kept in its
     `io.stackr.spec` label so a later plan can say which fields changed.
 
-    The build recipe is left out: a rebuilt image shows up as a new image id instead.
+    The build recipe is left out: a rebuilt image shows up as a new image id instead. Secrets
+    and configs appear only when the container has some (so adding the keys to stackr did not
+    change the hash of containers without them), with a digest in place of their content.
     """
     check = spec.healthcheck
-    return {
+    canonical: dict[str, Any] = {
         "image": spec.image,
         "command": list(spec.command) if spec.command is not None else None,
         "entrypoint": list(spec.entrypoint) if spec.entrypoint is not None else None,
@@ -243,6 +295,19 @@ def canonical_container(spec: ContainerSpec) -> dict[str, Any]:
         "working_dir": spec.working_dir,
         "stop_grace_period": spec.stop_grace_period,
     }
+    for kind in FileKind:
+        files = [f for f in spec.files if f.kind is kind]
+        if files:
+            canonical[f"{kind.value}s"] = {
+                f.target: {
+                    "source": f.source,
+                    "mode": f"{f.mode:04o}",
+                    "owner": f"{f.uid}:{f.gid}",
+                    "content": f.digest(),
+                }
+                for f in files
+            }
+    return canonical
 
 
 def _mount(stack: Stack, kind: MountKind, source: str, target: str, read_only: bool) -> MountSpec:

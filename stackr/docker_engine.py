@@ -22,6 +22,7 @@ import requests.exceptions
 from docker.types import Healthcheck as SdkHealthcheck
 from docker.types import Mount as SdkMount
 
+from stackr.archive import files_archive
 from stackr.desired import ContainerSpec, NetworkSpec, VolumeSpec
 from stackr.engine import ContainerStatus
 from stackr.errors import EngineError
@@ -274,6 +275,16 @@ class DockerEngine:
                 network,
                 aliases=list(spec.aliases),
             )
+        if spec.files:
+            self._write_files(spec)
+
+    def _write_files(self, spec: ContainerSpec) -> None:
+        try:
+            self._api.put_archive(spec.name, "/", files_archive(spec.files))
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as e:
+            # A container without its files must not be started later: take it away.
+            self._api.remove_container(spec.name, force=True)
+            raise _translate(e, f"write secret and config files into {spec.name}") from None
 
     def _host_config(self, spec: ContainerSpec, network: str) -> Any:
         bindings: dict[str, list[tuple[str, str]]] = {}

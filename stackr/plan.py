@@ -232,6 +232,9 @@ def _decide(
     if missing:
         # Reconnecting by hand would skip its aliases and order: replace it instead.
         return ActionKind.RECREATE, f"drift: disconnected from {', '.join(missing)} outside stackr"
+    if have.state == "created" and spec.files:
+        # Its files are written between create and start: a crash there leaves them partial.
+        return ActionKind.RECREATE, "never started, so its secret and config files may be partial"
     if have.running:
         return ActionKind.KEEP, "up to date"
     if spec.restart == "no" and have.state == "exited":
@@ -254,8 +257,41 @@ UNSET = "(unset)"
 def spec_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
     """`field: old → new` for every field of a container spec that differs; mappings are
     compared key by key, and values of environment variables whose names look secret are
-    masked."""
-    return [_change_line(path, before, after) for path, before, after in _walk(old, new, ())]
+    masked. Secrets and configs show by target, their content only as changed or not."""
+    sections = ("secrets", "configs")
+    lines = [
+        _change_line(path, before, after)
+        for path, before, after in _walk(
+            {k: v for k, v in old.items() if k not in sections},
+            {k: v for k, v in new.items() if k not in sections},
+            (),
+        )
+    ]
+    for section in sections:
+        lines += _file_changes(section, old.get(section) or {}, new.get(section) or {})
+    return lines
+
+
+def _file_changes(section: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    lines: list[str] = []
+    for target in sorted({*old, *new}):
+        before, after = old.get(target), new.get(target)
+        if before is None or after is None:
+            source = (after or before or {}).get("source", "")
+            verb = "added" if before is None else "removed"
+            lines.append(f"{section}.{target}: {verb} ({section[:-1]} {source})")
+            continue
+        for key in sorted({*before, *after}):
+            if before.get(key) == after.get(key):
+                continue
+            if key == "content":
+                lines.append(f"{section}.{target}: content changed")
+            else:
+                lines.append(
+                    f"{section}.{target}.{key}: {_show(before.get(key, UNSET))} → "
+                    f"{_show(after.get(key, UNSET))}"
+                )
+    return lines
 
 
 def _walk(old: Any, new: Any, path: tuple[str, ...]) -> Iterator[tuple[str, Any, Any]]:

@@ -1,6 +1,7 @@
-"""Cross-checks the schema cannot express: references to undeclared services, volumes and
-networks; host ports that do not give one port per replica; host ports two replicas would share;
-a `healthy` condition on a service without a healthcheck. Pure; every problem is an Issue.
+"""Cross-checks the schema cannot express: references to undeclared services, volumes,
+networks, secrets and configs; two secrets or configs given one target; host ports that do not
+give one port per replica; host ports two replicas would share; a `healthy` condition on a
+service without a healthcheck. Pure; every problem is an Issue.
 
 A `depends_on` cycle is found here too, so it is reported with everything else, located.
 """
@@ -34,6 +35,7 @@ def check_stack(stack: Stack, doc: Document, *, broken: Collection[str] = ()) ->
     issues: list[Issue] = []
     for service in stack.services.values():
         issues += _references(stack, service, doc, broken)
+        issues += _file_references(stack, service, doc, broken)
         issues += _port_ranges(service, doc)
     issues += _port_clashes(stack, doc)
     issues += _cycles(stack, doc)
@@ -81,6 +83,29 @@ def _references(
             hint = _suggest(network, [n for n in stack.networks if n != "default"], "networks")
             path = (*at, "networks", service.networks.index(network))
             yield _issue(doc, path, f"joins undeclared network '{network}'", hint)
+
+
+def _file_references(
+    stack: Stack, service: Service, doc: Document, broken: Collection[str]
+) -> Iterator[Issue]:
+    targets: dict[str, str] = {}
+    for section, grants, declared in (
+        ("secrets", service.secrets, stack.secrets),
+        ("configs", service.configs, stack.configs),
+    ):
+        for i, grant in enumerate(grants):
+            path: Path_ = ("services", service.name, section, i)
+            if grant.source not in {*declared, *broken}:
+                hint = _suggest(grant.source, list(declared), section)
+                yield _issue(doc, path, f"uses undeclared {section[:-1]} '{grant.source}'", hint)
+            if grant.target in targets:
+                yield _issue(
+                    doc,
+                    path,
+                    f"{grant.target} is already the target of {targets[grant.target]}",
+                    "give each secret and config its own target",
+                )
+            targets.setdefault(grant.target, f"{section[:-1]} '{grant.source}'")
 
 
 def _dependency_path(doc: Document, at: Path_, name: str) -> Path_:

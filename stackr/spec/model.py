@@ -81,6 +81,35 @@ class Build:
     args: Mapping[str, str] = field(default_factory=dict)
 
 
+class FileKind(enum.Enum):
+    SECRET = "secret"
+    CONFIG = "config"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FileSource:
+    """A top-level secret or config: where its content comes from, and the content itself,
+    read while loading so that a changed file changes the containers' spec-hash."""
+
+    name: str
+    kind: FileKind
+    file: str | None = None  # absolute path
+    environment: str | None = None  # the variable it was read from
+    content: str | None = None  # a config's text, written in the stack file
+    data: bytes = field(default=b"", repr=False)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FileGrant:
+    """A service's use of a secret or config: the file it appears as in each container."""
+
+    source: str
+    target: str  # absolute path inside the container
+    mode: int = 0o444
+    uid: str = "0"
+    gid: str = "0"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Dependency:
     service: str
@@ -124,6 +153,8 @@ class Service:
     environment: Mapping[str, str] = field(default_factory=dict)
     ports: tuple[PortRule, ...] = ()
     mounts: tuple[Mount, ...] = ()
+    secrets: tuple[FileGrant, ...] = ()
+    configs: tuple[FileGrant, ...] = ()
     networks: tuple[str, ...] = ("default",)
     depends_on: tuple[Dependency, ...] = ()
     healthcheck: Healthcheck | None = None
@@ -170,4 +201,6 @@ class Stack:
     services: Mapping[str, Service]
     volumes: Mapping[str, Volume] = field(default_factory=dict)
     networks: Mapping[str, Network] = field(default_factory=dict)
+    secrets: Mapping[str, FileSource] = field(default_factory=dict)
+    configs: Mapping[str, FileSource] = field(default_factory=dict)
     engine: str | None = None  # the profile's engine: a host URL or a docker context name

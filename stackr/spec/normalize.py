@@ -13,11 +13,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from stackr.errors import Issue
+from stackr.spec.files import env_file_values, file_grants, file_sources
 from stackr.spec.model import (
     Build,
     Condition,
     Dependency,
     FailureAction,
+    FileKind,
     Healthcheck,
     Network,
     Resources,
@@ -52,6 +54,12 @@ class _Builder:
         self.doc = doc
         self.env = dict(env)
         self.issues: list[Issue] = []
+
+    def report(self, path: Path_, message: str, hint: str = "") -> None:
+        self.issues.append(self.doc.issue(path, message, hint))
+
+    def add(self, issue: Issue) -> None:
+        self.issues.append(issue)
 
     def parse(self, path: Path_, parser: Callable[[Any], T], value: Any, default: T) -> T:
         try:
@@ -92,6 +100,12 @@ def build_stack(
     ):
         networks[DEFAULT_NETWORK] = Network(name=DEFAULT_NETWORK)
     volumes = {key: _volume(key, raw) for key, raw in (data.get("volumes") or {}).items()}
+    secrets, configs = (
+        file_sources(
+            builder, kind, data.get(f"{kind.value}s") or {}, project_dir=project_dir, env=env
+        )
+        for kind in (FileKind.SECRET, FileKind.CONFIG)
+    )
     stack = Stack(
         name=name,
         profile=profile,
@@ -100,6 +114,8 @@ def build_stack(
         services=services,
         volumes=volumes,
         networks=networks,
+        secrets=secrets,
+        configs=configs,
         engine=engine,
     )
     return stack, builder.issues
@@ -115,7 +131,10 @@ def _service(b: _Builder, key: str, raw: dict[str, Any], *, name: str, project_d
         build=build,
         command=_words(b, (*at, "command"), raw),
         entrypoint=_words(b, (*at, "entrypoint"), raw),
-        environment=parse_pairs(raw.get("environment") or {}, env=b.env),
+        environment={
+            **env_file_values(b, (*at, "env_file"), raw.get("env_file"), project_dir),
+            **parse_pairs(raw.get("environment") or {}, env=b.env),
+        },
         ports=tuple(
             b.parse((*at, "ports", i), parse_port, port, _NO_PORT)
             for i, port in enumerate(raw.get("ports") or [])
@@ -124,6 +143,8 @@ def _service(b: _Builder, key: str, raw: dict[str, Any], *, name: str, project_d
             b.parse((*at, "volumes", i), _mount_parser(project_dir), entry, _NO_MOUNT)
             for i, entry in enumerate(raw.get("volumes") or [])
         ),
+        secrets=file_grants(b, (*at, "secrets"), FileKind.SECRET, raw.get("secrets")),
+        configs=file_grants(b, (*at, "configs"), FileKind.CONFIG, raw.get("configs")),
         networks=tuple(raw.get("networks") or [DEFAULT_NETWORK]),
         depends_on=_dependencies(raw.get("depends_on")),
         healthcheck=_healthcheck(b, (*at, "healthcheck"), raw.get("healthcheck")),

@@ -1,9 +1,10 @@
 """Best effort after schema problems: the document without the entries the schema refused.
 
-A service, volume or network with any problem is left out whole; an unknown top-level key or a
-bad `name` is dropped. The names left out are returned too, so cross-checks still treat them as
-declared (a reference to a broken service is not also "undeclared"). A document whose very
-shape is wrong (e.g. `services` is not a mapping) cannot be built at all: that raises.
+A service, volume, network, secret or config with any problem is left out whole; an unknown
+top-level key or a bad `name` is dropped. The names left out are returned too, so cross-checks
+still treat them as declared (a reference to a broken service is not also "undeclared"). A
+document whose very shape is wrong (e.g. `services` is not a mapping) cannot be built at
+all: that raises.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 from stackr.errors import Issue, SpecError
 from stackr.spec.source import Document
 
-COLLECTIONS = ("services", "volumes", "networks")
+COLLECTIONS = ("services", "volumes", "networks", "secrets", "configs")
 
 
 def prune_invalid(doc: Document, issues: Sequence[Issue]) -> tuple[Document, set[str]]:

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from stackr.spec.model import Healthcheck, Mount, MountKind, Service, Stack
+from stackr.spec.model import FileGrant, FileSource, Healthcheck, Mount, MountKind, Service, Stack
 
 
 def render_stack(stack: Stack) -> dict[str, Any]:
-    """`stack` as plain data, keys in a stable order."""
-    return {
+    """`stack` as plain data, keys in a stable order. Secrets and configs appear only when the
+    stack has some, and show where their content comes from, never a secret's value."""
+    out = {
         "name": stack.name,
         "profile": stack.profile,
         "services": {name: _service(s) for name, s in sorted(stack.services.items())},
@@ -26,6 +27,10 @@ def render_stack(stack: Stack) -> dict[str, Any]:
             for name, n in sorted(stack.networks.items())
         },
     }
+    for section, sources in (("secrets", stack.secrets), ("configs", stack.configs)):
+        if sources:
+            out[section] = {name: _source(s) for name, s in sorted(sources.items())}
+    return out
 
 
 def _service(service: Service) -> dict[str, Any]:
@@ -59,6 +64,9 @@ def _service(service: Service) -> dict[str, Any]:
             "monitor": _seconds(service.update.monitor),
         },
     }
+    for section, grants in (("secrets", service.secrets), ("configs", service.configs)):
+        if grants:
+            out[section] = [_grant(g) for g in grants]
     if service.healthcheck is not None:
         out["healthcheck"] = _healthcheck(service.healthcheck)
     if service.user is not None:
@@ -66,6 +74,24 @@ def _service(service: Service) -> dict[str, Any]:
     if service.working_dir is not None:
         out["working_dir"] = service.working_dir
     return out
+
+
+def _source(source: FileSource) -> dict[str, str]:
+    if source.file is not None:
+        return {"file": source.file}
+    if source.environment is not None:
+        return {"environment": source.environment}
+    return {"content": source.content or ""}
+
+
+def _grant(grant: FileGrant) -> dict[str, str]:
+    return {
+        "source": grant.source,
+        "target": grant.target,
+        "mode": f"{grant.mode:04o}",
+        "uid": grant.uid,
+        "gid": grant.gid,
+    }
 
 
 def _mount(mount: Mount) -> str:

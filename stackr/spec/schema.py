@@ -187,11 +187,28 @@ def _alternatives(error: ValidationError, path: Path_) -> Iterator[_Finding]:
             message = f"expected {_expected(types)}, got {_got(error.instance)}"
             yield _Finding(path, message, _example_hint(_schema_of(here[0])))
             return
-    best: ValidationError | None = best_match(context)
+    best: ValidationError | None = best_match(_fitting_branches(context) or context)
     if best is not None:
         yield from _findings(best)
     elif error.validator == "oneOf":
-        yield _Finding(path, "matches more than one of the allowed forms")
+        yield _more_than_one(error, path)
+
+
+def _fitting_branches(context: list[ValidationError]) -> list[ValidationError]:
+    """The errors of the alternatives that accept the value's type: a mapping written where a
+    name or a mapping is allowed is wrong as a mapping, not for failing to be a name."""
+    wrong_type = {sub.schema_path[0] for sub in context if sub.validator == "type"}
+    wrong_type &= {sub.schema_path[0] for sub in context if not sub.relative_path}
+    return [sub for sub in context if sub.schema_path[0] not in wrong_type]
+
+
+def _more_than_one(error: ValidationError, path: Path_) -> _Finding:
+    forms = _as_list(error.validator_value)
+    keys = [k for form in forms for k in _as_list(form.get("required")) if isinstance(form, dict)]
+    given = [str(k) for k in keys if isinstance(error.instance, dict) and k in error.instance]
+    if len(given) > 1:
+        return _Finding(path, "give only one of " + ", ".join(f"'{k}'" for k in given))
+    return _Finding(path, "matches more than one of the allowed forms")
 
 
 def _needs_one_of(error: ValidationError, path: Path_) -> Iterator[_Finding]:

@@ -201,15 +201,15 @@ def test_top_level_service_hints_at_a_forgotten_services_key() -> None:
 def test_unknown_top_level_key_without_close_match_lists_allowed_keys() -> None:
     text = """\
     services: {web: {image: shop/web:1}}
-    configs: {}
+    extras: {}
     """
     assert issues_in(text) == [
         issue(
             2,
             1,
-            "configs",
-            "unknown key 'configs'",
-            "allowed: name, networks, profiles, services, volumes",
+            "extras",
+            "unknown key 'extras'",
+            "allowed: configs, name, networks, profiles, secrets, services, volumes",
         ),
     ]
 

@@ -1,0 +1,162 @@
+"""The files a stack points at: services' `env_file`s, and the sources of secrets and configs.
+
+They are read while the model is built, so their content is part of the model: a changed env
+file changes the service's environment, a changed secret or config changes the spec-hash of the
+containers that use it, and a missing file is a located problem like any other. Paths are
+relative to the stack file's directory.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Protocol
+
+from stackr.errors import Issue, SpecError
+from stackr.spec.envfile import read_env_file
+from stackr.spec.model import FileGrant, FileKind, FileSource
+from stackr.spec.values import scalar_text
+
+Path_ = tuple[str | int, ...]
+MAX_FILE_BYTES = 1024 * 1024  # a secret or config is a small file, never a payload
+DEFAULT_DIRECTORY = {FileKind.SECRET: "/run/secrets", FileKind.CONFIG: "/"}
+DEFAULT_MODE = 0o444
+
+
+class Reporter(Protocol):
+    """Where problems met while reading go: one Issue each."""
+
+    def report(self, path: Path_, message: str, hint: str = "") -> None:
+        """A problem at `path` of the stack file."""
+
+    def add(self, issue: Issue) -> None:
+        """A problem located elsewhere (a line of an env file)."""
+
+
+def env_file_values(report: Reporter, at: Path_, raw: Any, project_dir: str) -> dict[str, str]:
+    """The variables of a service's `env_file` entries, later files winning."""
+    entries = [raw] if isinstance(raw, str) else list(raw or [])
+    values: dict[str, str] = {}
+    for i, entry in enumerate(entries):
+        where: Path_ = at if isinstance(raw, str) else (*at, i)
+        name = entry if isinstance(entry, str) else str(entry.get("path", ""))
+        required = isinstance(entry, str) or bool(entry.get("required", True))
+        path = _absolute(name, project_dir)
+        if not path.is_file():
+            if required:
+                report.report(
+                    where,
+                    f"env file {name} not found",
+                    "create it, fix the path (relative to the stack file), "
+                    "or mark it `required: false`",
+                )
+            continue
+        try:
+            read = read_env_file(path, display=name)
+        except SpecError as error:
+            for issue in error.issues:
+                report.add(issue)
+            continue
+        values.update((key, value) for key, (value, _line) in read.items())
+    return values
+
+
+def file_sources(
+    report: Reporter,
+    kind: FileKind,
+    raw: Mapping[str, Any],
+    *,
+    project_dir: str,
+    env: Mapping[str, str],
+) -> dict[str, FileSource]:
+    """The top-level `secrets` or `configs`, each with its content read."""
+    section = f"{kind.value}s"
+    return {
+        name: _source(report, (section, name), kind, name, spec or {}, project_dir, env)
+        for name, spec in raw.items()
+    }
+
+
+def _source(
+    report: Reporter,
+    at: Path_,
+    kind: FileKind,
+    name: str,
+    spec: Mapping[str, Any],
+    project_dir: str,
+    env: Mapping[str, str],
+) -> FileSource:
+    if "environment" in spec:
+        variable = str(spec["environment"])
+        if variable not in env:
+            report.report(
+                (*at, "environment"),
+                f"variable {variable} is not set",
+                "set it in the environment, an --env-file, the profile's env_file, "
+                ".env.<profile> or .env",
+            )
+        data = env.get(variable, "").encode()
+        return FileSource(name=name, kind=kind, environment=variable, data=data)
+    if "content" in spec:
+        content = str(spec["content"])
+        return FileSource(name=name, kind=kind, content=content, data=content.encode())
+    written = str(spec.get("file", ""))
+    path = _absolute(written, project_dir)
+    return FileSource(
+        name=name, kind=kind, file=str(path), data=_read(report, (*at, "file"), path, written)
+    )
+
+
+def _read(report: Reporter, at: Path_, path: Path, written: str) -> bytes:
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            report.report(at, f"{written} is larger than 1 MiB", "mount big files as a volume")
+            return b""
+        return path.read_bytes()
+    except FileNotFoundError:
+        report.report(
+            at,
+            f"file {written} not found",
+            "create it, or fix the path (relative to the stack file)",
+        )
+    except OSError as error:
+        report.report(at, f"cannot read {written}: {error.strerror}", "check its permissions")
+    return b""
+
+
+def file_grants(report: Reporter, at: Path_, kind: FileKind, raw: Any) -> tuple[FileGrant, ...]:
+    """A service's `secrets` or `configs` entries, with targets made absolute."""
+    grants: list[FileGrant] = []
+    for i, entry in enumerate(raw or []):
+        spec: Mapping[str, Any] = {"source": entry} if isinstance(entry, str) else entry
+        source = str(spec["source"])
+        target = posixpath.join(DEFAULT_DIRECTORY[kind], str(spec.get("target", source)))
+        grants.append(
+            FileGrant(
+                source=source,
+                target=posixpath.normpath(target),
+                mode=_mode(report, (*at, i, "mode"), spec.get("mode")),
+                uid=scalar_text(spec.get("uid", 0)),
+                gid=scalar_text(spec.get("gid", 0)),
+            )
+        )
+    return tuple(grants)
+
+
+def _mode(report: Reporter, at: Path_, raw: Any) -> int:
+    if raw is None:
+        return DEFAULT_MODE
+    text = scalar_text(raw)
+    try:
+        if len(text.lstrip("0")) <= 3 and text:
+            return int(text, 8)
+    except ValueError:
+        pass
+    report.report(at, f"{text!r} is not a file mode", 'write the mode in octal, e.g. "0440"')
+    return DEFAULT_MODE
+
+
+def _absolute(name: str, project_dir: str) -> Path:
+    path = Path(name).expanduser()
+    return path if path.is_absolute() else Path(project_dir) / path

@@ -1,0 +1,75 @@
+"""Secrets, configs and env_files against a real engine: the files are in the container with
+their modes and owners, never in its configuration, and a changed file recreates exactly the
+containers that use it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import IMAGE, SLEEPER, StackFixture
+
+from stackr.plan import ActionKind
+
+
+def _files_stack(stack: StackFixture) -> Path:
+    (stack.folder / "db.txt").write_text("s3cret-value\n")
+    (stack.folder / "app.conf").write_text("workers 2\n")
+    (stack.folder / "web.env").write_text("LOG_LEVEL=info\n")
+    return stack.write(
+        {
+            "services": {
+                "web": {
+                    "image": IMAGE,
+                    "command": SLEEPER,
+                    "env_file": "web.env",
+                    "secrets": [
+                        "db_password",
+                        {"source": "db_password", "target": "copy", "mode": "0400", "uid": 1000},
+                    ],
+                    "configs": [{"source": "app", "target": "/etc/app/app.conf"}, "motd"],
+                },
+                "other": {"image": IMAGE, "command": SLEEPER},
+            },
+            "secrets": {"db_password": {"file": "db.txt"}},
+            "configs": {"app": {"file": "app.conf"}, "motd": {"content": "hello\n"}},
+        }
+    )
+
+
+def test_secret_and_config_files_are_in_the_container(stack: StackFixture) -> None:
+    stack.up(_files_stack(stack))
+    web = stack.containers()[f"{stack.name}-dev-web-1"]
+    paths = ["/run/secrets/db_password", "/run/secrets/copy", "/etc/app/app.conf", "/motd"]
+    code, output = web.exec_run(["stat", "-c", "%n %a %u:%g", *paths])
+    assert code == 0, output
+    assert output.decode().splitlines() == [
+        "/run/secrets/db_password 444 0:0",
+        "/run/secrets/copy 400 1000:0",
+        "/etc/app/app.conf 444 0:0",
+        "/motd 444 0:0",
+    ]
+    code, output = web.exec_run(["cat", "/run/secrets/copy", "/etc/app/app.conf", "/motd"])
+    assert output.decode() == "s3cret-value\nworkers 2\nhello\n"
+    assert "LOG_LEVEL=info" in web.attrs["Config"]["Env"]
+    assert "s3cret-value" not in repr(web.attrs)
+
+
+def test_changed_file_contents_recreate_only_their_users(stack: StackFixture) -> None:
+    path = _files_stack(stack)
+    stack.up(path)
+    before = {name: c.id for name, c in stack.containers().items()}
+    assert stack.up(path).plan.pending() == ()
+
+    (stack.folder / "db.txt").write_text("rotated\n")
+    result = stack.up(path)
+    recreated = {a.name for a in result.plan.pending() if a.kind is ActionKind.RECREATE}
+    assert recreated == {f"{stack.name}-dev-web-1"}
+    after = stack.containers()
+    assert after[f"{stack.name}-dev-other-1"].id == before[f"{stack.name}-dev-other-1"]
+    _code, output = after[f"{stack.name}-dev-web-1"].exec_run(["cat", "/run/secrets/db_password"])
+    assert output.decode() == "rotated\n"
+
+    (stack.folder / "web.env").write_text("LOG_LEVEL=debug\n")
+    action = stack.up(path).plan.pending()[0]
+    assert action.changes == ("environment.LOG_LEVEL: info → debug",)
+    assert "LOG_LEVEL=debug" in stack.containers()[f"{stack.name}-dev-web-1"].attrs["Config"]["Env"]

@@ -1,0 +1,233 @@
+"""Services' env_files, and secrets and configs: read while loading, located when wrong, never
+shown, and part of the containers' spec so that a changed file is a changed container."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fakes import FakeEngine
+
+from stackr import api
+from stackr.errors import SpecError
+from stackr.plan import ActionKind, ObjectKind
+from stackr.spec import load_stack
+from stackr.spec.model import FileGrant, FileKind
+
+IMAGES = {"shop/web:1": "sha256:aaa"}
+
+
+def _stack_dir(tmp_path: Path, spec: str, files: dict[str, str]) -> Path:
+    (tmp_path / "stack.yml").write_text(spec)
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    return tmp_path / "stack.yml"
+
+
+def _problems(path: Path, env: dict[str, str] | None = None) -> list[str]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(path.parent)
+        with pytest.raises(SpecError) as caught:
+            load_stack([path.name], profile="dev", env=env or {})
+    return [i.render() for i in caught.value.issues]
+
+
+SECRETS = """\
+name: shop
+services:
+  web:
+    image: shop/web:1
+    env_file: [common.env, {path: local.env, required: false}, web.env]
+    environment: {LOG_LEVEL: warn}
+    secrets:
+      - db_password
+      - {source: token, target: api/token, mode: "0400", uid: 1000, gid: 1000}
+    configs:
+      - motd
+      - {source: nginx, target: /etc/nginx/nginx.conf}
+secrets:
+  db_password: {file: ./db.txt}
+  token: {environment: API_TOKEN}
+configs:
+  motd: {content: "hello ${WHO:-world}\\n"}
+  nginx: {file: nginx.conf}
+"""
+FILES = {
+    "common.env": "LOG_LEVEL=info\nREGION=eu\n",
+    "web.env": "REGION=us\n# comment\nexport QUOTED='a b'\n",
+    "db.txt": "s3cret\n",
+    "nginx.conf": "events {}\n",
+}
+
+
+def test_env_files_merge_in_order_and_environment_wins(tmp_path: Path) -> None:
+    stack = load_stack(
+        [str(_stack_dir(tmp_path, SECRETS, FILES))], profile="dev", env={"API_TOKEN": "t"}
+    )
+    assert dict(stack.services["web"].environment) == {
+        "LOG_LEVEL": "warn",
+        "REGION": "us",
+        "QUOTED": "a b",
+    }
+
+
+def test_secrets_and_configs_are_read_with_their_targets(tmp_path: Path) -> None:
+    stack = load_stack(
+        [str(_stack_dir(tmp_path, SECRETS, FILES))], profile="dev", env={"API_TOKEN": "t0k"}
+    )
+    web = stack.services["web"]
+    assert web.secrets == (
+        FileGrant(source="db_password", target="/run/secrets/db_password"),
+        FileGrant(
+            source="token", target="/run/secrets/api/token", mode=0o400, uid="1000", gid="1000"
+        ),
+    )
+    assert [g.target for g in web.configs] == ["/motd", "/etc/nginx/nginx.conf"]
+    assert stack.secrets["db_password"].data == b"s3cret\n"
+    assert stack.secrets["token"].data == b"t0k"
+    assert stack.configs["motd"].data == b"hello world\n"
+    assert stack.configs["nginx"].kind is FileKind.CONFIG
+
+
+def test_config_output_names_sources_never_secret_values(tmp_path: Path) -> None:
+    path = _stack_dir(tmp_path, SECRETS, FILES)
+    rendered = api.config(api.validate([str(path)], profile="dev", env={"API_TOKEN": "t0k"}))
+    assert rendered["secrets"] == {
+        "db_password": {"file": str(tmp_path / "db.txt")},
+        "token": {"environment": "API_TOKEN"},
+    }
+    assert rendered["services"]["web"]["secrets"][1] == {
+        "source": "token",
+        "target": "/run/secrets/api/token",
+        "mode": "0400",
+        "uid": "1000",
+        "gid": "1000",
+    }
+    assert "s3cret" not in repr(rendered) and "t0k" not in repr(rendered)
+
+
+def test_missing_files_and_variables_are_located(tmp_path: Path) -> None:
+    files = {k: v for k, v in FILES.items() if k not in ("web.env", "db.txt")}
+    assert _problems(_stack_dir(tmp_path, SECRETS, files)) == [
+        "stack.yml:5:64  services.web.env_file[2]: env file web.env not found — create it, fix "
+        "the path (relative to the stack file), or mark it `required: false`",
+        "stack.yml:14:17  secrets.db_password.file: file ./db.txt not found — create it, or fix "
+        "the path (relative to the stack file)",
+        "stack.yml:15:11  secrets.token.environment: variable API_TOKEN is not set — set it in "
+        "the environment, an --env-file, the profile's env_file, .env.<profile> or .env",
+    ]
+
+
+def test_a_broken_env_file_line_is_reported_at_its_line(tmp_path: Path) -> None:
+    files = {**FILES, "web.env": "GOOD=1\nnot a line\n"}
+    assert _problems(_stack_dir(tmp_path, SECRETS, files), {"API_TOKEN": "t"}) == [
+        "web.env:2:1  not a KEY=value line: 'not a line' — write KEY=value, or start the line "
+        "with # to comment it out",
+    ]
+
+
+def test_references_targets_and_modes_are_checked(tmp_path: Path) -> None:
+    spec = """\
+services:
+  web:
+    image: shop/web:1
+    secrets:
+      - db_pasword
+      - {source: db_password, mode: 999}
+      - {source: db_password, target: /run/secrets/db_password}
+    configs: [nothing]
+secrets:
+  db_password: {file: db.txt}
+  both: {file: db.txt, environment: X}
+"""
+    assert _problems(_stack_dir(tmp_path, spec, {"db.txt": "x"})) == [
+        "stack.yml:5:9  services.web.secrets[0]: uses undeclared secret 'db_pasword' — did you "
+        "mean 'db_password'?",
+        "stack.yml:6:31  services.web.secrets[1].mode: '999' is not a file mode — write the mode "
+        'in octal, e.g. "0440"',
+        "stack.yml:7:9  services.web.secrets[2]: /run/secrets/db_password is already the target "
+        "of secret 'db_password' — give each secret and config its own target",
+        "stack.yml:8:15  services.web.configs[0]: uses undeclared config 'nothing' — declare it "
+        "under top-level 'configs:'",
+        "stack.yml:11:3  secrets.both: give only one of 'file', 'environment'",
+    ]
+
+
+def test_a_bad_grant_is_reported_as_a_mapping_not_as_a_name(tmp_path: Path) -> None:
+    spec = """\
+services:
+  web:
+    image: shop/web:1
+    configs: [{source: c, uid: root}]
+configs:
+  c: {content: x}
+"""
+    assert _problems(_stack_dir(tmp_path, spec, {})) == [
+        "stack.yml:4:27  services.web.configs[0].uid: 'root' is not a valid numeric id — use a "
+        "number, e.g. 1000",
+    ]
+
+
+def _plan_after_change(tmp_path: Path, change: dict[str, str], env: dict[str, str]) -> Any:
+    path = _stack_dir(tmp_path, SECRETS, FILES)
+    engine = FakeEngine(images=dict(IMAGES))
+    api.up(api.load([str(path)], profile="dev", env=env), engine, options=api.UpOptions(jobs=2))
+    for name, text in change.items():
+        (tmp_path / name).write_text(text)
+    plan = api.plan(api.load([str(path)], profile="dev", env=env), engine)
+    return plan.action_for(ObjectKind.CONTAINER, "shop-dev-web-1")
+
+
+def test_unchanged_files_keep_the_container(tmp_path: Path) -> None:
+    action = _plan_after_change(tmp_path, {}, {"API_TOKEN": "t"})
+    assert action.kind is ActionKind.KEEP
+
+
+def test_changed_secret_config_and_env_file_contents_recreate(tmp_path: Path) -> None:
+    change = {"db.txt": "n3w\n", "nginx.conf": "events { }\n", "web.env": "REGION=ap\n"}
+    action = _plan_after_change(tmp_path, change, {"API_TOKEN": "t"})
+    assert (action.kind, action.reason) == (ActionKind.RECREATE, "its spec changed")
+    assert action.changes == (
+        "environment.QUOTED: a b → (unset)",
+        "environment.REGION: us → ap",
+        "secrets./run/secrets/db_password: content changed",
+        "configs./etc/nginx/nginx.conf: content changed",
+    )
+
+
+def test_a_secret_from_the_environment_is_compared_too(tmp_path: Path) -> None:
+    path = _stack_dir(tmp_path, SECRETS, FILES)
+    engine = FakeEngine(images=dict(IMAGES))
+    first = api.load([str(path)], profile="dev", env={"API_TOKEN": "tok-alpha"})
+    api.up(first, engine, options=api.UpOptions(jobs=2))
+    again = api.plan(api.load([str(path)], profile="dev", env={"API_TOKEN": "tok-beta"}), engine)
+    action = again.action_for(ObjectKind.CONTAINER, "shop-dev-web-1")
+    assert action is not None
+    assert action.changes == ("secrets./run/secrets/api/token: content changed",)
+    assert "tok-alpha" not in repr(again) and "tok-beta" not in repr(again)
+
+
+def test_grants_added_and_removed_are_named(tmp_path: Path) -> None:
+    from stackr.plan import spec_changes
+
+    old = {"secrets": {"/run/secrets/a": {"source": "a", "mode": "0444", "content": "x"}}}
+    new = {"configs": {"/b": {"source": "b", "mode": "0444", "content": "y"}}}
+    assert spec_changes(old, new) == [
+        "secrets./run/secrets/a: removed (secret a)",
+        "configs./b: added (config b)",
+    ]
+
+
+def test_a_never_started_container_with_files_is_recreated(tmp_path: Path) -> None:
+    path = _stack_dir(tmp_path, SECRETS, FILES)
+    engine = FakeEngine(images=dict(IMAGES))
+    loaded = api.load([str(path)], profile="dev", env={"API_TOKEN": "t"})
+    api.up(loaded, engine, options=api.UpOptions(jobs=2))
+    engine.containers["shop-dev-web-1"].state = "created"
+    action = api.plan(loaded, engine).action_for(ObjectKind.CONTAINER, "shop-dev-web-1")
+    assert action is not None
+    assert action.describe() == (
+        "recreate container shop-dev-web-1 — never started, so its secret and config files "
+        "may be partial"
+    )
