@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from stackr.errors import ApplyError, StackrError
@@ -184,11 +184,34 @@ def plan(loaded: Loaded, engine: Engine) -> Plan:
     Raises:
         EngineError: the engine cannot be reached.
     """
+    return _plan(with_build_digests(loaded.stack, engine), engine)
+
+
+def _plan(stack: Stack, engine: Engine) -> Plan:
     from stackr.plan import make_plan
 
-    stack = loaded.stack
     observed = engine.observe(stack.name, stack.profile, images=_images(stack))
     return make_plan(stack, observed)
+
+
+def with_build_digests(stack: Stack, engine: Engine) -> Stack:
+    """`stack` with the digest of each service's build filled in: what its context holds (as
+    the engine would be sent it), its Dockerfile and args. Reads the contexts, so only the use
+    cases that plan call it.
+
+    Raises:
+        EngineError: a build context cannot be read.
+    """
+    from stackr.fingerprint import build_digest
+
+    if not any(s.build is not None for s in stack.services.values()):
+        return stack
+    services = dict(stack.services)
+    for name, service in stack.services.items():
+        if service.build is not None:
+            digest = build_digest(service.build, engine.context_files(service.build))
+            services[name] = replace(service, build=replace(service.build, digest=digest))
+    return replace(stack, services=services)
 
 
 def up(
@@ -205,17 +228,18 @@ def up(
     from stackr.readiness import wait_until_ready
 
     started = time.monotonic()
+    stack = with_build_digests(loaded.stack, engine)
     if options.build:
-        _ensure_images(loaded.stack, engine, build=True, services=set(loaded.stack.services))
-    the_plan = plan(loaded, engine)
+        _ensure_images(stack, engine, build=True, services=set(stack.services))
+    the_plan = _plan(stack, engine)
     changing = {
         a.service for a in the_plan.pending() if a.kind in (ActionKind.CREATE, ActionKind.RECREATE)
     }
-    _ensure_images(loaded.stack, engine, build=False, services=changing)
+    _ensure_images(stack, engine, build=False, services=changing)
     apply_options = ApplyOptions(jobs=options.jobs, wait_timeout=options.wait_timeout)
     result = apply_plan(
         the_plan,
-        loaded.stack,
+        stack,
         loaded.graph,
         engine,
         options=apply_options,
@@ -227,7 +251,7 @@ def up(
             hint="fix the cause and run `stackr up` again: it picks up where this stopped",
         )
     if options.wait:
-        wait_until_ready(loaded.stack, engine, options=apply_options, on_event=on_event)
+        wait_until_ready(stack, engine, options=apply_options, on_event=on_event)
     return UpResult(plan=the_plan, result=result, seconds=time.monotonic() - started)
 
 

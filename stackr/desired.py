@@ -266,7 +266,8 @@ def canonical_container(spec: ContainerSpec) -> dict[str, Any]:
     """What a container is made from, as plain data: hashed into its spec-hash, and kept in its
     `io.stackr.spec` label so a later plan can say which fields changed.
 
-    The build recipe is left out: a rebuilt image shows up as a new image id instead. Secrets
+    A service with `build:` has the digest of its build (context files, Dockerfile, args), so
+    a changed context recreates its containers (and rebuilds their image). Secrets
     and configs appear only when the container has some (so adding the keys to stackr did not
     change the hash of containers without them), with a digest in place of their content.
     """
@@ -295,6 +296,8 @@ def canonical_container(spec: ContainerSpec) -> dict[str, Any]:
         "working_dir": spec.working_dir,
         "stop_grace_period": spec.stop_grace_period,
     }
+    if spec.build is not None and spec.build.digest:
+        canonical["build"] = spec.build.digest
     for kind in FileKind:
         files = [f for f in spec.files if f.kind is kind]
         if files:

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import docker
 import docker.context
 import docker.errors
+import docker.utils.build
 import requests.exceptions
 from docker.types import Healthcheck as SdkHealthcheck
 from docker.types import Mount as SdkMount
@@ -27,6 +28,7 @@ from stackr.desired import ContainerSpec, NetworkSpec, VolumeSpec
 from stackr.engine import ContainerStatus
 from stackr.errors import EngineError
 from stackr.observed import (
+    LABEL_BUILD_DIGEST,
     LABEL_CARRIED,
     LABEL_NETWORK,
     LABEL_REPLICA,
@@ -40,7 +42,7 @@ from stackr.observed import (
     ObservedVolume,
     owner_filters,
 )
-from stackr.spec.model import MountKind
+from stackr.spec.model import Build, MountKind
 
 T = TypeVar("T")
 # 1.41 is dockerd 20.10's API: pinning it spares a version round trip on every command, and
@@ -154,16 +156,33 @@ class DockerEngine:
             self._build(spec)
             return
         try:
-            self._api.inspect_image(spec.image)
-            return
+            image = self._api.inspect_image(spec.image)
         except docker.errors.ImageNotFound:
-            pass
+            image = None
         except (docker.errors.DockerException, requests.exceptions.RequestException) as e:
             raise _translate(e, f"inspect image {spec.image}") from None
         if spec.build is not None:
-            self._build(spec)
-        else:
+            labels = ((image or {}).get("Config") or {}).get("Labels") or {}
+            if image is None or labels.get(LABEL_BUILD_DIGEST) != spec.build.digest:
+                self._build(spec)
+        elif image is None:
             self._pull(spec.image)
+
+    def context_files(self, build: Build) -> list[str]:
+        ignore = os.path.join(build.context, ".dockerignore")
+        patterns: list[str] = []
+        if os.path.exists(ignore):
+            with open(ignore, encoding="utf-8", errors="replace") as handle:
+                lines = (line.strip() for line in handle.read().splitlines())
+                patterns = [line for line in lines if line and not line.startswith("#")]
+        try:
+            found = docker.utils.build.exclude_paths(build.context, patterns, build.dockerfile)
+        except OSError as error:
+            raise EngineError(
+                f"cannot read build context {build.context}: {error.strerror}",
+                hint="check that the directory exists and is readable",
+            ) from None
+        return sorted(p for p in found if not os.path.isdir(os.path.join(build.context, p)))
 
     def _build(self, spec: ContainerSpec) -> None:
         assert spec.build is not None
@@ -175,6 +194,7 @@ class DockerEngine:
             dockerfile=spec.build.dockerfile,
             tag=spec.image,
             buildargs=dict(spec.build.args),
+            labels={LABEL_BUILD_DIGEST: spec.build.digest} if spec.build.digest else None,
             rm=True,
             decode=True,
         )

@@ -11,6 +11,7 @@ from typing import Protocol
 
 from stackr.desired import ContainerSpec, NetworkSpec, VolumeSpec
 from stackr.observed import ObservedState
+from stackr.spec.model import Build
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -28,8 +29,14 @@ class Engine(Protocol):
         ...
 
     def ensure_image(self, spec: ContainerSpec, *, build: bool) -> None:
-        """Make `spec.image` exist locally: build it (when `build` or it is missing and the
-        spec has a build), else pull it when missing."""
+        """Make `spec.image` exist locally: build it (when `build`, or when the spec has a
+        build and the image is missing or was built from another digest), else pull it when
+        missing."""
+        ...
+
+    def context_files(self, build: Build) -> list[str]:
+        """The files of `build.context` (relative paths) a build would send to the engine:
+        `.dockerignore` applied."""
         ...
 
     def create_network(self, spec: NetworkSpec) -> None: ...

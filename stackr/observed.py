@@ -29,6 +29,7 @@ LABEL_SPEC = "io.stackr.spec"  # containers: the canonical spec they were made f
 # containers: anonymous volumes taken over from the container they replaced (comma-separated);
 # mounted by name, the engine would no longer remove them with the container, so stackr does.
 LABEL_CARRIED = "io.stackr.carried-volumes"
+LABEL_BUILD_DIGEST = "io.stackr.build-digest"  # images stackr built: the build's digest
 
 
 def container_name(stack: str, profile: str, service: str, replica: int) -> str:

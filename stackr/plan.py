@@ -305,6 +305,8 @@ def _walk(old: Any, new: Any, path: tuple[str, ...]) -> Iterator[tuple[str, Any,
 def _change_line(path: str, before: Any, after: Any) -> str:
     if path == "network_specs":
         return "a network it joins was changed"
+    if path == "build":
+        return "build: its context, Dockerfile or args changed (the image is rebuilt)"
     if path.startswith("environment.") and any(w in path.upper() for w in SECRET_WORDS):
         before, after = ("***" if v != UNSET else v for v in (before, after))
     return f"{path}: {_show(before)} → {_show(after)}"

@@ -9,6 +9,7 @@ import threading
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from stackr.desired import ContainerSpec, NetworkSpec, VolumeSpec
 from stackr.engine import ContainerStatus
@@ -27,6 +28,7 @@ from stackr.observed import (
     ObservedState,
     ObservedVolume,
 )
+from stackr.spec.model import Build
 
 
 @dataclass
@@ -49,6 +51,7 @@ class FakeEngine:
     unhealthy: set[str] = field(default_factory=set)  # services whose replicas turn unhealthy
     healthy_after_start: bool = True  # False: health stays "starting"
     unhealthy_names: set[str] = field(default_factory=set)  # containers that turn unhealthy
+    built: dict[str, str] = field(default_factory=dict)  # image ref -> build digest
     calls: Counter[str] = field(default_factory=Counter)
     log: list[str] = field(default_factory=list)  # mutating calls, in order
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -105,12 +108,18 @@ class FakeEngine:
 
     def ensure_image(self, spec: ContainerSpec, *, build: bool) -> None:
         self._record("ensure_image")
-        if spec.image not in self.images:
-            if spec.build is None:
-                raise EngineError(
-                    f"image {spec.image} is not on this engine and could not be pulled"
-                )
-            self.images[spec.image] = f"sha256:built-{spec.image}"
+        if spec.build is not None:
+            stale = self.built.get(spec.image) != spec.build.digest
+            if build or spec.image not in self.images or stale:
+                self._record("build", spec.image)
+                self.built[spec.image] = spec.build.digest
+                self.images[spec.image] = f"sha256:built-{spec.image}-{self.calls['build']}"
+        elif spec.image not in self.images:
+            raise EngineError(f"image {spec.image} is not on this engine and could not be pulled")
+
+    def context_files(self, build: Build) -> list[str]:
+        root = Path(build.context)
+        return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
 
     def create_network(self, spec: NetworkSpec) -> None:
         self._record("create_network", spec.name)

@@ -79,6 +79,9 @@ class Build:
     context: str  # absolute path
     dockerfile: str = "Dockerfile"
     args: Mapping[str, str] = field(default_factory=dict)
+    # What the build is made from (context files, Dockerfile, args), digested; filled in before
+    # planning (`api`), since reading the context is I/O the loader does not do. "" until then.
+    digest: str = ""
 
 
 class FileKind(enum.Enum):

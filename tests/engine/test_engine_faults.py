@@ -42,6 +42,7 @@ READ_ONLY = frozenset(
     {
         "observe",
         "ensure_image",  # makes an image exist; it changes nothing stackr owns
+        "context_files",
         "anonymous_volumes",
         "container_status",
         "logs",
@@ -105,6 +106,7 @@ def _db(revision: str, extra_volumes: tuple[str, ...]) -> dict[str, Any]:
         "command": ["sh", "-c", sleeper],
         "environment": {"DB_REVISION": revision},
         "volumes": ["data:/data", *extra_volumes],
+        "configs": [{"source": "dbconf", "target": "/etc/db.conf"}],
         "networks": ["back"],
         "restart": "unless-stopped",
         "healthcheck": {"test": ["CMD", "true"], "interval": "1s", "timeout": "1s", "retries": 5},
@@ -146,6 +148,7 @@ def _spec(*, db_revision: str = "1", db_volumes: tuple[str, ...] = ()) -> dict[s
         },
         "networks": {"front": {}, "back": {"internal": True}},
         "volumes": {"data": {}},
+        "configs": {"dbconf": {"content": f"revision {db_revision}\n"}},
     }
 
 
@@ -199,6 +202,10 @@ def _assert_holds_exactly_the_stack(stack: StackFixture, path: Path, context: st
     assert _held_networks(stack) == [back, front], context
     assert stack.volumes() == [f"{prefix}-data"], context
     assert _read(stack, f"{prefix}-db-1", "/data/m") == "migrated", context
+    env = stack.sdk.containers.get(f"{prefix}-db-1").attrs["Config"]["Env"]
+    revision = next(e.removeprefix("DB_REVISION=") for e in env if e.startswith("DB_REVISION="))
+    # The config file the db was started with matches the spec it runs.
+    assert _read(stack, f"{prefix}-db-1", "/etc/db.conf") == f"revision {revision}", context
     pending = api.plan(stack.load(path), stack.engine).pending()
     assert [action.describe() for action in pending] == [], context
 

@@ -1,6 +1,6 @@
-"""Secrets, configs and env_files against a real engine: the files are in the container with
-their modes and owners, never in its configuration, and a changed file recreates exactly the
-containers that use it."""
+"""Secrets, configs, env_files and build contexts against a real engine: the files are in the
+container with their modes and owners, never in its configuration, and a changed file recreates
+exactly the containers that use it (and rebuilds an image whose context changed)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 
 from conftest import IMAGE, SLEEPER, StackFixture
 
+from stackr.observed import LABEL_BUILD_DIGEST
 from stackr.plan import ActionKind
 
 
@@ -73,3 +74,39 @@ def test_changed_file_contents_recreate_only_their_users(stack: StackFixture) ->
     action = stack.up(path).plan.pending()[0]
     assert action.changes == ("environment.LOG_LEVEL: info → debug",)
     assert "LOG_LEVEL=debug" in stack.containers()[f"{stack.name}-dev-web-1"].attrs["Config"]["Env"]
+
+
+def test_build_context_changes_rebuild_and_ignored_files_do_not(stack: StackFixture) -> None:
+    context = stack.folder / "web"
+    context.mkdir()
+    (context / "Dockerfile").write_text(f"FROM {IMAGE}\nCOPY app.txt /app.txt\n")
+    (context / "app.txt").write_text("v1\n")
+    (context / ".dockerignore").write_text("# scratch files\nnotes/\n*.log\n")
+    (context / "notes").mkdir()
+    (context / "notes" / "todo.md").write_text("later\n")
+    (context / "debug.log").write_text("x\n")
+    image = f"{stack.name}-web:dev"
+    path = stack.write(
+        {"services": {"web": {"image": image, "build": "./web", "command": SLEEPER}}}
+    )
+    try:
+        stack.up(path)
+        web = f"{stack.name}-dev-web-1"
+        first = stack.containers()[web].id
+
+        (context / "notes" / "todo.md").write_text("sooner\n")
+        (context / "debug.log").write_text("y\n")
+        assert stack.up(path).plan.pending() == ()
+        assert stack.containers()[web].id == first
+
+        (context / "app.txt").write_text("v2\n")
+        result = stack.up(path)
+        assert [a.kind for a in result.plan.pending()] == [ActionKind.RECREATE]
+        _code, output = stack.containers()[web].exec_run(["cat", "/app.txt"])
+        assert output.decode() == "v2\n"
+        assert stack.up(path).plan.pending() == ()
+    finally:
+        stack.down(path)
+        stack.sdk.images.remove(image, force=True)
+        # The first build, replaced by the second, is left untagged.
+        stack.sdk.images.prune(filters={"dangling": True, "label": LABEL_BUILD_DIGEST})

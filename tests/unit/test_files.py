@@ -231,3 +231,64 @@ def test_a_never_started_container_with_files_is_recreated(tmp_path: Path) -> No
         "recreate container shop-dev-web-1 — never started, so its secret and config files "
         "may be partial"
     )
+
+
+BUILT = """\
+name: shop
+services:
+  web:
+    build: {context: ./web, args: {VERSION: "1"}}
+  db:
+    image: shop/web:1
+"""
+
+
+def _built(tmp_path: Path) -> tuple[Path, FakeEngine]:
+    (tmp_path / "web").mkdir()
+    (tmp_path / "web" / "Dockerfile").write_text("FROM scratch\nCOPY app.txt /\n")
+    (tmp_path / "web" / "app.txt").write_text("v1\n")
+    path = _stack_dir(tmp_path, BUILT, {})
+    engine = FakeEngine(images=dict(IMAGES))
+    api.up(api.load([str(path)], profile="dev", env={}), engine, options=api.UpOptions(jobs=2))
+    return path, engine
+
+
+def test_an_unchanged_build_context_is_neither_rebuilt_nor_recreated(tmp_path: Path) -> None:
+    path, engine = _built(tmp_path)
+    result = api.up(api.load([str(path)], profile="dev", env={}), engine, options=api.UpOptions())
+    assert result.plan.pending() == ()
+    assert engine.calls["build"] == 1
+
+
+def test_a_changed_build_context_rebuilds_and_recreates_only_its_service(tmp_path: Path) -> None:
+    path, engine = _built(tmp_path)
+    (tmp_path / "web" / "app.txt").write_text("v2\n")
+    result = api.up(api.load([str(path)], profile="dev", env={}), engine, options=api.UpOptions())
+    assert [(a.name, a.changes) for a in result.plan.pending()] == [
+        (
+            "shop-dev-web-1",
+            ("build: its context, Dockerfile or args changed (the image is rebuilt)",),
+        )
+    ]
+    assert engine.calls["build"] == 2
+    again = api.plan(api.load([str(path)], profile="dev", env={}), engine)
+    assert again.pending() == ()
+
+
+def test_build_digest_covers_dockerfile_args_and_executable_bits(tmp_path: Path) -> None:
+    from stackr.fingerprint import build_digest
+    from stackr.spec.model import Build
+
+    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+    (tmp_path / "run.sh").write_text("echo\n")
+    files = ["Dockerfile", "run.sh"]
+    base = Build(context=str(tmp_path))
+    first = build_digest(base, files)
+    assert build_digest(base, files) == first
+    assert build_digest(Build(context=str(tmp_path), args={"A": "1"}), files) != first
+    (tmp_path / "run.sh").chmod(0o755)
+    assert build_digest(base, files) != first
+    (tmp_path / "run.sh").chmod(0o644)
+    assert build_digest(base, files) == first
+    (tmp_path / "Dockerfile").write_text("FROM scratch\nUSER 1\n")
+    assert build_digest(base, files) != first
