@@ -1,0 +1,364 @@
+"""The executor tasks of an `up` plan, and the removal tasks `down` shares.
+
+Every action becomes executor tasks, keyed so their order follows from what they need:
+
+- `remove:<container>` stops and removes (a REMOVE, or the first half of a RECREATE). It needs
+  the removals of its dependents; for a RECREATE, its service's conditions and the previous
+  replica's replacement, so a replicated service is replaced one replica at a time.
+- `network:<name>` creates, recreates or keeps; a recreate needs the removals of the containers.
+- `volume:<name>` creates or keeps: `up` never removes a volume.
+- `container:<name>` creates and starts, starts, or keeps. It needs its networks and volumes,
+  the conditions of its `depends_on`, every REMOVE (they free host ports) and its own removal.
+- `service:<svc>` does nothing; it stands for "every replica is up" and needs them.
+- `wait:<svc>:<condition>` waits for `healthy`/`completed` on every replica of the service, only
+  when a dependent is being (re)created; it needs `service:<svc>`.
+- a network REMOVE needs every container removal.
+
+Progress goes out through `on_event`; nothing is printed. `apply` runs the tasks.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from stackr.desired import (
+    DesiredState,
+    anonymous_targets,
+    desired_state,
+    with_carried,
+)
+from stackr.engine import Engine
+from stackr.events import Event, OnEvent, Phase
+from stackr.executor import Task
+from stackr.graph import Node, NodeKind, StackGraph
+from stackr.observed import container_name, network_name, volume_name
+from stackr.plan import Action, ActionKind, ObjectKind, Plan
+from stackr.readiness import ConditionWaiter
+from stackr.rollout import PREV, Rollout
+from stackr.spec.model import Condition, Service, Stack
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ApplyOptions:
+    jobs: int = 8
+    wait_timeout: float = 300.0
+    poll_interval: float = 0.1
+    # Set on Ctrl-C: waits for health or completion give up instead of running out their time.
+    stop: threading.Event = field(default_factory=threading.Event)
+
+
+def grace(stack: Stack | None, service: str) -> float:
+    model = stack.services.get(service) if stack else None
+    return model.stop_grace_period if model else 10.0
+
+
+def removal_order(
+    action: Action, containers: list[Action], graph: StackGraph | None
+) -> frozenset[str]:
+    # Stop dependents before what they depend on, as far as the current file tells.
+    if graph is None or not action.service:
+        return frozenset()
+    dependents = graph.dependents(action.service)
+    return frozenset(f"remove:{a.name}" for a in containers if a.service in dependents)
+
+
+def remove_container_task(
+    engine: Engine, name: str, timeout: float, on_event: OnEvent, volumes: tuple[str, ...] = ()
+) -> Callable[[], None]:
+    def run() -> None:
+        on_event(Event(name, Phase.REMOVING))
+        engine.remove_container(name, timeout=timeout, volumes=volumes)
+        on_event(Event(name, Phase.DONE, "removed"))
+
+    return run
+
+
+def remove_object_task(
+    remove: Callable[[str], None], name: str, on_event: OnEvent
+) -> Callable[[], None]:
+    def run() -> None:
+        on_event(Event(name, Phase.REMOVING))
+        remove(name)
+        on_event(Event(name, Phase.DONE, "removed"))
+
+    return run
+
+
+def _noop() -> None:
+    return None
+
+
+class UpTasks:
+    """Builds the executor tasks of an `up` plan (see the table in the module docstring)."""
+
+    def __init__(
+        self,
+        plan: Plan,
+        stack: Stack,
+        graph: StackGraph,
+        engine: Engine,
+        options: ApplyOptions,
+        on_event: OnEvent,
+    ) -> None:
+        self.plan, self.stack, self.graph, self.engine = plan, stack, graph, engine
+        self.options, self.on_event = options, on_event
+        self.desired: DesiredState = desired_state(stack)
+        self.tasks: dict[str, Task] = {}
+        # Removals free host ports, so creations wait for them; a leftover of an interrupted
+        # update holds none (and may have volumes to hand over first), so it does not count.
+        self.removals = frozenset(
+            f"remove:{a.name}"
+            for a in plan.actions
+            if a.object is ObjectKind.CONTAINER and a.kind is ActionKind.REMOVE and not a.successor
+        )
+        self.parked = {
+            a.successor: a.name
+            for a in plan.actions
+            if a.successor and a.name.endswith(PREV) and a.kind is ActionKind.REMOVE
+        }
+        self.recreates = frozenset(
+            f"remove:{a.name}"
+            for a in plan.actions
+            if a.object is ObjectKind.CONTAINER and a.kind is ActionKind.RECREATE
+        )
+        self.network_recreated = any(
+            a.object is ObjectKind.NETWORK and a.kind is ActionKind.RECREATE for a in plan.actions
+        )
+
+    def build(self) -> dict[str, Task]:
+        removed = [
+            a
+            for a in self.plan.actions
+            if a.object is ObjectKind.CONTAINER and a.kind is ActionKind.REMOVE
+        ]
+        for action in removed:
+            if action.successor:
+                self._leftover(action)
+                continue
+            self.tasks[f"remove:{action.name}"] = Task(
+                remove_container_task(
+                    self.engine,
+                    action.name,
+                    grace(self.stack, action.service),
+                    self.on_event,
+                    action.volumes,
+                ),
+                removal_order(action, removed, self.graph),
+            )
+        for action in self.plan.actions:
+            if action.object is ObjectKind.NETWORK:
+                self._network(action)
+            elif action.object is ObjectKind.VOLUME:
+                self._volume(action)
+        for node in self.graph.nodes():
+            if node.kind is NodeKind.SERVICE:
+                self._service(node.name)
+        for action in self.plan.actions:
+            if action.object is ObjectKind.CONTAINER and action.kind is not ActionKind.REMOVE:
+                self._container(action)
+        return self.tasks
+
+    # -- networks and volumes ---------------------------------------------------------------
+
+    def _network(self, action: Action) -> None:
+        key = f"network:{action.name}"
+        if action.kind is ActionKind.REMOVE:
+            remove = remove_object_task(self.engine.remove_network, action.name, self.on_event)
+            self.tasks[key] = Task(remove, self.removals | self.recreates)
+        elif action.kind in (ActionKind.CREATE, ActionKind.RECREATE):
+            recreate = action.kind is ActionKind.RECREATE
+            needs = self.recreates | self.removals if recreate else frozenset()
+            self.tasks[key] = Task(self._create_network(action.name, recreate=recreate), needs)
+        else:
+            self.tasks[key] = Task(_noop)
+
+    def _create_network(self, name: str, *, recreate: bool) -> Callable[[], None]:
+        spec = self.desired.networks[name]
+
+        def run() -> None:
+            self.on_event(Event(name, Phase.CREATING))
+            if recreate:
+                self.engine.remove_network(name)
+            self.engine.create_network(spec)
+            self.on_event(Event(name, Phase.DONE, "recreated" if recreate else "created"))
+
+        return run
+
+    def _volume(self, action: Action) -> None:
+        run: Callable[[], None] = _noop
+        if action.kind is ActionKind.CREATE:
+            spec = self.desired.volumes[action.name]
+
+            def run() -> None:
+                self.on_event(Event(spec.name, Phase.CREATING))
+                self.engine.create_volume(spec)
+                self.on_event(Event(spec.name, Phase.DONE, "created"))
+
+        self.tasks[f"volume:{action.name}"] = Task(run)
+
+    # -- services and their conditions -------------------------------------------------------
+
+    def _service(self, service: str) -> None:
+        replicas = [
+            n
+            for n in self.graph.predecessors(Node(NodeKind.SERVICE, service))
+            if n.kind is NodeKind.REPLICA
+        ]
+        self.tasks[f"service:{service}"] = Task(
+            _noop, frozenset(f"container:{self._name(r)}" for r in replicas)
+        )
+        for condition in self._conditions_asked(service):
+            names = [self._name(r) for r in replicas]
+            waiter = ConditionWaiter(
+                self.engine, service, names, condition, self.options, self.on_event
+            )
+            run = waiter.run if self._dependent_changes(service, condition) else _noop
+            self.tasks[f"wait:{service}:{condition.value}"] = Task(
+                run, frozenset({f"service:{service}"})
+            )
+
+    def _conditions_asked(self, service: str) -> set[Condition]:
+        node = Node(NodeKind.SERVICE, service)
+        found = {self.graph.condition(node, s) for s in self.graph.successors(node)}
+        return {c for c in found if c is not None}
+
+    def _dependent_changes(self, service: str, condition: Condition) -> bool:
+        # A no-op up must not wait again: only wait when a dependent is about to be (re)made.
+        node = Node(NodeKind.SERVICE, service)
+        for replica in self.graph.successors(node):
+            if self.graph.condition(node, replica) is not condition:
+                continue
+            action = self.plan.action_for(ObjectKind.CONTAINER, self._name(replica))
+            if action is not None and action.kind is not ActionKind.KEEP:
+                return True
+        return False
+
+    def _name(self, replica: Node) -> str:
+        return container_name(self.stack.name, self.stack.profile, replica.name, replica.replica)
+
+    # -- containers ----------------------------------------------------------------------------
+
+    def _container(self, action: Action) -> None:
+        node = Node(NodeKind.REPLICA, action.service, action.replica)
+        needs = set(self.removals)
+        for pred in self.graph.predecessors(node):
+            needs.add(self._need_key(pred, node))
+        service = self.stack.services[action.service]
+        # Start-first cannot work while a recreated network must first lose every old container.
+        if (
+            action.kind is ActionKind.RECREATE
+            and service.start_first()
+            and not self.network_recreated
+        ):
+            key = f"update:{service.name}"
+            if key not in self.tasks:
+                self.tasks[key] = Task(self._rollout(service), frozenset(needs))
+            self.tasks[f"container:{action.name}"] = Task(_noop, frozenset({key}))
+            return
+        if action.kind is ActionKind.RECREATE:
+            self._recreate_removal(action, frozenset(n for n in needs if n.startswith("wait:")))
+            needs.add(f"remove:{action.name}")
+        self.tasks[f"container:{action.name}"] = Task(self._bring_up(action), frozenset(needs))
+
+    def _need_key(self, pred: Node, node: Node) -> str:
+        if pred.kind is NodeKind.SERVICE:
+            condition = self.graph.condition(pred, node) or Condition.STARTED
+            return f"wait:{pred.name}:{condition.value}"
+        naming = network_name if pred.kind is NodeKind.NETWORK else volume_name
+        return f"{pred.kind.value}:{naming(self.stack.name, self.stack.profile, pred.name)}"
+
+    def _recreate_removal(self, action: Action, waits: frozenset[str]) -> None:
+        needs = set(waits)
+        previous = self.plan.action_for(
+            ObjectKind.CONTAINER,
+            self._name(Node(NodeKind.REPLICA, action.service, action.replica - 1)),
+        )
+        # Replace one replica at a time, so a replicated service keeps serving while it updates
+        # (unless a network is recreated too: then every old container must go first).
+        if previous and previous.kind is ActionKind.RECREATE and not self.network_recreated:
+            needs.add(f"container:{previous.name}")
+        spec = self.desired.containers[action.name]
+        engine, on_event = self.engine, self.on_event
+        if action.name in self.parked:
+            needs.add(f"remove:{self.parked[action.name]}")  # the name -prev must be free
+
+        def park_old() -> None:
+            # Parked, not removed: until its replacement exists, the old container is the record
+            # of its anonymous volumes (a crash here leaves it for the next `up` to take over).
+            on_event(Event(spec.name, Phase.REMOVING, "stopping the old replica"))
+            engine.stop_container(spec.name, timeout=spec.stop_grace_period)
+            engine.rename_container(spec.name, spec.name + PREV)
+
+        self.tasks[f"remove:{action.name}"] = Task(park_old, frozenset(needs))
+
+    def _leftover(self, action: Action) -> None:
+        # Its anonymous volumes belong to its successor (shared, or to be taken over): keep them.
+        # A successor being created takes them over first; one being recreated parks its old
+        # container under this name, so this one must be gone before.
+        successor = self.plan.action_for(ObjectKind.CONTAINER, action.successor)
+        needs: frozenset[str] = frozenset()
+        if successor is not None and successor.kind is ActionKind.CREATE:
+            needs = frozenset({f"container:{action.successor}"})
+        engine, on_event, name = self.engine, self.on_event, action.name
+
+        def run() -> None:
+            on_event(Event(name, Phase.REMOVING, "left over from an interrupted update"))
+            engine.remove_container(name, timeout=0, keep_volumes=True)
+            on_event(Event(name, Phase.DONE, "removed"))
+
+        self.tasks[f"remove:{action.name}"] = Task(run, needs)
+
+    def _rollout(self, service: Service) -> Callable[[], None]:
+        specs = [
+            self.desired.containers[a.name]
+            for a in self.plan.actions
+            if a.object is ObjectKind.CONTAINER
+            and a.service == service.name
+            and a.kind is ActionKind.RECREATE
+        ]
+        on_event = self.on_event
+
+        def report(subject: str, phase: str, detail: str) -> None:
+            on_event(Event(subject, Phase(phase), detail))
+
+        rollout = Rollout(
+            self.engine,
+            service,
+            sorted(specs, key=lambda spec: spec.replica),
+            wait_timeout=self.options.wait_timeout,
+            poll_interval=self.options.poll_interval,
+            stopped=self.options.stop.is_set,
+            report=report,
+        )
+        return rollout.run
+
+    def _bring_up(self, action: Action) -> Callable[[], None]:
+        desired = self.desired.containers[action.name]
+        engine, on_event = self.engine, self.on_event
+        # A recreate parked the old container; a crash may have left one parked for a create.
+        parked = action.kind is ActionKind.RECREATE or (
+            action.kind is ActionKind.CREATE and action.name in self.parked
+        )
+
+        def run() -> None:
+            spec = desired
+            if parked:
+                targets = anonymous_targets(desired)
+                spec = with_carried(desired, engine.anonymous_volumes(desired.name + PREV, targets))
+            if action.kind in (ActionKind.CREATE, ActionKind.RECREATE):
+                on_event(Event(spec.name, Phase.CREATING))
+                engine.create_container(spec)
+            if action.kind is not ActionKind.KEEP:
+                on_event(Event(spec.name, Phase.STARTING))
+                engine.start_container(spec.name)
+                if parked:
+                    engine.remove_container(spec.name + PREV, timeout=0, keep_volumes=True)
+                on_event(Event(spec.name, Phase.DONE, _done_word(action.kind)))
+
+        return run
+
+
+def _done_word(kind: ActionKind) -> str:
+    return {ActionKind.CREATE: "created", ActionKind.RECREATE: "recreated"}.get(kind, "started")
