@@ -9,6 +9,7 @@ takes about 25 ms of a 200 ms start-up budget.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import threading
 import time
@@ -53,6 +54,14 @@ def _out() -> Console:
 
 def _err() -> Console:
     return _console(stderr=True)
+
+
+def _stdout_is_terminal() -> bool:
+    # rich counts stdout as a terminal only when it is a tty or TTY_COMPATIBLE or FORCE_COLOR
+    # says so: ruling that out first spares importing rich when output goes to a pipe or file.
+    if "TTY_COMPATIBLE" in os.environ or "FORCE_COLOR" in os.environ or sys.stdout.isatty():
+        return _out().is_terminal
+    return False
 
 
 def _escape(text: str) -> str:
@@ -224,7 +233,7 @@ def progress(mode: str = "auto") -> Iterator[OnEvent]:
     object per line (`json`). Thread-safe."""
     if mode == "json":
         yield _json_event
-    elif mode == "plain" or not _out().is_terminal:
+    elif mode == "plain" or not _stdout_is_terminal():
         yield _plain_event
     else:
         with _LiveView() as view:
