@@ -75,6 +75,8 @@ RUN_TIMEOUT = 600.0
 PHANTOM = "has active endpoints"  # the engine's refusal to remove a network
 NAME_PREFIX = "ebench"
 STACKR = Path(sys.executable).with_name("stackr")
+# What an `up` that changes something imports; a no-op `up` skips stackr.apply and stackr.graph
+# (and networkx with them).
 UP_IMPORTS = (
     "import stackr.cli.app, stackr.api, stackr.apply, stackr.plan, stackr.graph, "
     "stackr.desired, stackr.lock, stackr.docker_engine"

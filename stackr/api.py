@@ -25,10 +25,24 @@ if TYPE_CHECKING:
     from stackr.spec.diff import Difference
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
 class Loaded:
-    stack: Stack
-    graph: StackGraph
+    """A stack read from its files, and its dependency graph, built the first time it is asked
+    for: a `plan`, or an `up` with nothing to do, never needs it, and networkx alone takes about
+    0.1 s to import."""
+
+    __slots__ = ("_graph", "stack")
+
+    def __init__(self, *, stack: Stack) -> None:
+        self.stack = stack
+        self._graph: StackGraph | None = None
+
+    @property
+    def graph(self) -> StackGraph:
+        if self._graph is None:
+            from stackr.graph import build_graph
+
+            self._graph = build_graph(self.stack)
+        return self._graph
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -42,7 +56,7 @@ class UpOptions:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class UpResult:
     plan: Plan
-    result: ApplyResult
+    result: ApplyResult | None  # None when nothing was pending: the executor did not run
     seconds: float
 
 
@@ -87,15 +101,12 @@ def load(
     env: Mapping[str, str] | None = None,
     env_files: Sequence[str] = (),
 ) -> Loaded:
-    """The stack in `files` for `profile`, with its dependency graph.
+    """The stack in `files` for `profile`, with its dependency graph (built on first use).
 
     Raises:
-        SpecError: any problem in the files.
+        SpecError: any problem in the files (a `depends_on` cycle included).
     """
-    from stackr.graph import build_graph
-
-    stack = validate(files, profile=profile, env=env, env_files=env_files)
-    return Loaded(stack=stack, graph=build_graph(stack))
+    return Loaded(stack=validate(files, profile=profile, env=env, env_files=env_files))
 
 
 def diff(
@@ -223,9 +234,7 @@ def up(
         EngineError: the engine cannot be reached, or an image can be neither found nor built.
         ApplyError: some objects failed; the others were applied.
     """
-    from stackr.apply import ApplyOptions, apply_plan
     from stackr.plan import ActionKind
-    from stackr.readiness import wait_until_ready
 
     started = time.monotonic()
     stack = with_build_digests(loaded.stack, engine)
@@ -236,23 +245,40 @@ def up(
         a.service for a in the_plan.pending() if a.kind in (ActionKind.CREATE, ActionKind.RECREATE)
     }
     _ensure_images(stack, engine, build=False, services=changing)
+    # With nothing pending every task would be a no-op: skip the executor, and with it the
+    # graph and networkx, which would be most of a no-op `up`'s time.
+    result = (
+        _apply(loaded, stack, engine, the_plan, options, on_event) if the_plan.pending() else None
+    )
+    if options.wait:
+        from stackr.apply import ApplyOptions
+        from stackr.readiness import wait_until_ready
+
+        apply_options = ApplyOptions(jobs=options.jobs, wait_timeout=options.wait_timeout)
+        wait_until_ready(stack, engine, options=apply_options, on_event=on_event)
+    return UpResult(plan=the_plan, result=result, seconds=time.monotonic() - started)
+
+
+def _apply(
+    loaded: Loaded,
+    stack: Stack,
+    engine: Engine,
+    the_plan: Plan,
+    options: UpOptions,
+    on_event: OnEvent,
+) -> ApplyResult:
+    from stackr.apply import ApplyOptions, apply_plan
+
     apply_options = ApplyOptions(jobs=options.jobs, wait_timeout=options.wait_timeout)
     result = apply_plan(
-        the_plan,
-        stack,
-        loaded.graph,
-        engine,
-        options=apply_options,
-        on_event=on_event,
+        the_plan, stack, loaded.graph, engine, options=apply_options, on_event=on_event
     )
     if result.failures():
         raise ApplyError(
             result.failures(),
             hint="fix the cause and run `stackr up` again: it picks up where this stopped",
         )
-    if options.wait:
-        wait_until_ready(stack, engine, options=apply_options, on_event=on_event)
-    return UpResult(plan=the_plan, result=result, seconds=time.monotonic() - started)
+    return result
 
 
 def _ensure_images(stack: Stack, engine: Engine, *, build: bool, services: set[str]) -> None:

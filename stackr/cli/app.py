@@ -2,8 +2,10 @@
 
 This is the composition root: the only place that picks the Docker engine. Heavy modules (the
 SDK, networkx, jsonschema) are imported inside the commands that need them, so `stackr --help`
-starts fast and `validate`/`config` never import the Docker SDK. Exit codes: 0 success, 1 a
-problem the user can fix, 2 bad usage, 3 a bug in stackr, 130 interrupted.
+starts fast and `validate`/`config` never import the Docker SDK; options convert without
+pydantic (`cli/options.py`) and rich is imported only to style output (`cli/render.py`).
+Exit codes: 0 success, 1 a problem the user can fix, 2 bad usage, 3 a bug in stackr, 130
+interrupted.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import typer
 
 from stackr import __version__
 from stackr.cli import render
+from stackr.cli.options import PlainCommand, PlainGroup
 
 if TYPE_CHECKING:
     from stackr.api import Loaded
@@ -27,10 +30,13 @@ if TYPE_CHECKING:
 
 app = typer.Typer(
     name="stackr",
+    cls=PlainGroup,  # with PlainCommand below: option values converted without pydantic
     help="Declarative container stacks for the Docker engine: one file, many profiles.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # click's plain help: rich's costs 40-55 ms to import and read `[default: ...]` as markup.
+    rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
@@ -141,14 +147,14 @@ def _locked(stack: Stack, timeout: float) -> AbstractContextManager[None]:
     return stack_lock(engine, stack.name, stack.profile, timeout=timeout)
 
 
-@app.command()
+@app.command(cls=PlainCommand)
 def validate(
     files: Files = None,
     profile: Profile = None,
     env_file: EnvFiles = None,
     fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.TEXT,
 ) -> int:
-    """Check a stack file set for a profile; exit 0 when valid, 1 when not."""
+    """Check a stack file set for a profile. Exits 0 when valid, 1 when not."""
     from stackr.errors import SpecError
 
     args = SpecArgs(files, profile, env_file)
@@ -169,7 +175,7 @@ def validate(
     return 0
 
 
-@app.command()
+@app.command(cls=PlainCommand)
 def config(
     files: Files = None,
     profile: Profile = None,
@@ -181,7 +187,8 @@ def config(
         bool, typer.Option("--variables", help="List the variables the files use instead.")
     ] = False,
 ) -> int:
-    """Print the effective stack for a profile, normalised (or the variables it uses)."""
+    """Print the effective stack for a profile, normalised. With --variables, list the
+    variables the files use instead."""
     from stackr import api
 
     args = SpecArgs(files, profile, env_file)
@@ -194,7 +201,7 @@ def config(
     return 0
 
 
-@app.command()
+@app.command(cls=PlainCommand)
 def diff(
     profiles: Annotated[
         list[str], typer.Option("--profile", help="The two profiles to compare (give it twice).")
@@ -203,7 +210,7 @@ def diff(
     env_file: EnvFiles = None,
     fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.TEXT,
 ) -> int:
-    """Show what differs, key by key, between two profiles of the stack."""
+    """Show what differs between two profiles of the stack, key by key."""
     from stackr import api
 
     if len(profiles) != 2:
@@ -218,7 +225,7 @@ def diff(
     return 0
 
 
-@app.command()
+@app.command(cls=PlainCommand)
 def schema() -> int:
     """Print the JSON Schema of the stack file (for editors and CI)."""
     from stackr.spec.schema import schema_text
@@ -227,7 +234,7 @@ def schema() -> int:
     return 0
 
 
-@app.command()
+@app.command(cls=PlainCommand)
 def plan(
     files: Files = None,
     profile: Profile = None,
@@ -249,7 +256,7 @@ def plan(
     return 2 if detailed_exitcode and the_plan.pending() else 0
 
 
-@app.command()
+@app.command(cls=PlainCommand)
 def up(
     files: Files = None,
     profile: Profile = None,
@@ -285,7 +292,7 @@ def up(
     return 0
 
 
-@app.command()
+@app.command(cls=PlainCommand)
 def down(
     files: Files = None,
     profile: Profile = None,
@@ -297,7 +304,7 @@ def down(
     lock_timeout: LockTimeout = 0.0,
     progress: Progress = ProgressMode.AUTO,
 ) -> int:
-    """Remove the profile's containers and networks (and volumes with --volumes)."""
+    """Remove the profile's containers and networks. With --volumes, its named volumes too."""
     from stackr import api
 
     loaded = SpecArgs(files, profile, env_file).load()
@@ -316,9 +323,9 @@ def down(
     return 0
 
 
-@app.command()
+@app.command(cls=PlainCommand)
 def ps(files: Files = None, profile: Profile = None, env_file: EnvFiles = None) -> int:
-    """List the stack's containers: service, replica, state, health and ports."""
+    """List the stack's containers. Shows service, replica, state, health and ports."""
     from stackr import api
 
     stack = SpecArgs(files, profile, env_file).validate()
@@ -326,7 +333,7 @@ def ps(files: Files = None, profile: Profile = None, env_file: EnvFiles = None) 
     return 0
 
 
-@app.command()
+@app.command(cls=PlainCommand)
 def logs(
     services: Annotated[
         Optional[list[str]],  # noqa: UP045
@@ -343,7 +350,7 @@ def logs(
         typer.Option("--tail", help="Only the last N lines of each."),
     ] = None,
 ) -> int:
-    """Show the containers' output, each line prefixed by its container's name."""
+    """Show the containers' output. Each line starts with its container's name."""
     from stackr import api
 
     stack = SpecArgs(files, profile, env_file).validate()
@@ -359,7 +366,7 @@ def logs(
     return 0
 
 
-@app.command()
+@app.command(cls=PlainCommand)
 def version() -> int:
     """Print stackr's version."""
     render.out(f"stackr {__version__}")

@@ -1,34 +1,35 @@
 """Everything stackr shows a person: errors, plans, progress, tables. Only `cli/` imports rich.
 
 On a terminal output is styled; otherwise it is plain lines, one per event, so logs and CI read
-well.
+well. rich is imported the first time something is styled: a line without styles (`stackr
+validate` saying a file is valid, `stackr version`) is written directly, since importing rich
+takes about 25 ms of a 200 ms start-up budget.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import threading
 import time
 import traceback
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from functools import cache
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
-
 if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
     from stackr.api import ContainerRow, DownResult, UpResult, VariableRow
     from stackr.errors import Issue, StackrError
     from stackr.events import Event, OnEvent
     from stackr.plan import Plan
     from stackr.spec.diff import Difference
 
-_out = Console(highlight=False, soft_wrap=True)
-_err = Console(stderr=True, highlight=False, soft_wrap=True)
 _lock = threading.Lock()
 
 _KIND_STYLE = {
@@ -40,26 +41,64 @@ _KIND_STYLE = {
 }
 
 
+@cache
+def _console(*, stderr: bool = False) -> Console:
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+
+
+def _out() -> Console:
+    return _console()
+
+
+def _err() -> Console:
+    return _console(stderr=True)
+
+
+def _stdout_is_terminal() -> bool:
+    # rich counts stdout as a terminal only when it is a tty or TTY_COMPATIBLE or FORCE_COLOR
+    # says so: ruling that out first spares importing rich when output goes to a pipe or file.
+    if "TTY_COMPATIBLE" in os.environ or "FORCE_COLOR" in os.environ or sys.stdout.isatty():
+        return _out().is_terminal
+    return False
+
+
+def _escape(text: str) -> str:
+    # Text printed through a console must not be read as markup.
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
+
+
+def _new_table(**options: Any) -> Table:
+    from rich.table import Table
+
+    return Table(box=None, pad_edge=False, expand=False, **options)
+
+
 def out(text: str) -> None:
-    _out.print(escape(text))
+    """One unstyled line on stdout."""
+    sys.stdout.write(text + "\n")
 
 
 def err(text: str) -> None:
-    _err.print(escape(text))
+    """One unstyled line on stderr."""
+    sys.stderr.write(text + "\n")
 
 
 def error(exc: StackrError) -> None:
-    _err.print(f"[bold red]error:[/] {escape(str(exc))}")
+    _err().print(f"[bold red]error:[/] {_escape(str(exc))}")
     if exc.hint:
-        _err.print(f"[cyan]hint:[/] {escape(exc.hint)}")
+        _err().print(f"[cyan]hint:[/] {_escape(exc.hint)}")
 
 
 def bug(
     info: tuple[type[BaseException], BaseException, TracebackType] | tuple[None, None, None],
 ) -> None:
-    _err.print("[bold red]internal error:[/] this is a bug in stackr, not in your stack file.")
-    _err.print("Please report it with the text below.\n")
-    _err.print(escape("".join(traceback.format_exception(*info))))
+    _err().print("[bold red]internal error:[/] this is a bug in stackr, not in your stack file.")
+    _err().print("Please report it with the text below.\n")
+    _err().print(_escape("".join(traceback.format_exception(*info))))
 
 
 def raw(text: str) -> None:
@@ -98,16 +137,16 @@ def variables(rows: list[VariableRow], *, fmt: str) -> None:
         sys.stdout.write(json.dumps(data, indent=2) + "\n")
         return
     if not rows:
-        _out.print("the files use no variables")
+        out("the files use no variables")
         return
-    table = Table(box=None, pad_edge=False, header_style="bold", expand=False)
+    table = _new_table(header_style="bold")
     for column in ("VARIABLE", "VALUE", "FROM", "DEFAULT", "USED AT"):
         table.add_column(column, no_wrap=True)
     for r in rows:
         default = "(required)" if r.required else ("-" if r.default is None else repr(r.default))
         value = "-" if r.value is None else repr(r.value)
         table.add_row(r.name, value, r.source, default, ", ".join(r.used_at))
-    _out.print(table, width=None if _out.is_terminal else 1000)
+    _out().print(table, width=None if _out().is_terminal else 1000)
 
 
 def differences(found: list[Difference], *, left: str, right: str, fmt: str) -> None:
@@ -122,13 +161,14 @@ def differences(found: list[Difference], *, left: str, right: str, fmt: str) -> 
         sys.stdout.write("\n")
         return
     if not found:
-        _out.print(f"profiles {left} and {right} render the same stack")
+        out(f"profiles {left} and {right} render the same stack")
         return
-    _out.print(f"[bold]{escape(left)}[/] → [bold]{escape(right)}[/]: {len(found)} difference(s)")
+    heading = f"[bold]{_escape(left)}[/] → [bold]{_escape(right)}[/]"
+    _out().print(f"{heading}: {len(found)} difference(s)")
     for d in found:
         old = "(unset)" if d.left is MISSING else json.dumps(d.left)
         new = "(unset)" if d.right is MISSING else json.dumps(d.right)
-        _out.print(f"  {escape(d.path)}: [red]{escape(old)}[/] → [green]{escape(new)}[/]")
+        _out().print(f"  {_escape(d.path)}: [red]{_escape(old)}[/] → [green]{_escape(new)}[/]")
 
 
 def config(data: dict[str, Any], *, fmt: str) -> None:
@@ -145,17 +185,17 @@ def plan(the_plan: Plan, *, fmt: str) -> None:
     if fmt == "json":
         sys.stdout.write(json.dumps(plan_data(the_plan), indent=2) + "\n")
         return
-    _out.print(f"plan for [bold]{the_plan.stack}[/] (profile [bold]{the_plan.profile}[/]):")
+    _out().print(f"plan for [bold]{the_plan.stack}[/] (profile [bold]{the_plan.profile}[/]):")
     width = max((len(a.name) for a in the_plan.actions), default=0)
     for action in the_plan.actions:
         style = _KIND_STYLE[action.kind.value]
-        _out.print(
+        _out().print(
             f"  [{style}]{action.kind.value:<8}[/] {action.object.value:<9} "
-            f"{escape(action.name):<{width}}  [dim]— {escape(action.reason)}[/]"
+            f"{_escape(action.name):<{width}}  [dim]— {_escape(action.reason)}[/]"
         )
         for change in action.changes:
-            _out.print(f"      [yellow]~[/] {escape(change)}")
-    _out.print(_counts_line(the_plan))
+            _out().print(f"      [yellow]~[/] {_escape(change)}")
+    _out().print(_counts_line(the_plan))
 
 
 def plan_data(the_plan: Plan) -> dict[str, Any]:
@@ -193,7 +233,7 @@ def progress(mode: str = "auto") -> Iterator[OnEvent]:
     object per line (`json`). Thread-safe."""
     if mode == "json":
         yield _json_event
-    elif mode == "plain" or not _out.is_terminal:
+    elif mode == "plain" or not _stdout_is_terminal():
         yield _plain_event
     else:
         with _LiveView() as view:
@@ -203,9 +243,9 @@ def progress(mode: str = "auto") -> Iterator[OnEvent]:
 def _plain_event(event: Event) -> None:
     detail = f" {event.detail}" if event.detail else ""
     style = _PHASE_STYLE.get(event.phase.value, "")
-    line = f"  {event.phase.value:<9} {escape(event.subject)}{escape(detail)}"
+    line = f"  {event.phase.value:<9} {_escape(event.subject)}{_escape(detail)}"
     with _lock:
-        _out.print(f"[{style}]{line}[/]" if style and style != "green" else line)
+        _out().print(f"[{style}]{line}[/]" if style and style != "green" else line)
 
 
 def _json_event(event: Event) -> None:
@@ -228,7 +268,7 @@ class _LiveView:
 
         self.rows: dict[str, Event] = {}
         self.started: dict[str, float] = {}
-        self.live = Live(console=_out, refresh_per_second=10, transient=False)
+        self.live = Live(console=_out(), refresh_per_second=10, transient=False)
 
     def __enter__(self) -> _LiveView:
         self.live.__enter__()
@@ -245,7 +285,7 @@ class _LiveView:
             self.live.update(self._table())
 
     def _table(self) -> Table:
-        table = Table(box=None, pad_edge=False, show_header=False, expand=False)
+        table = _new_table(show_header=False)
         for _ in range(4):
             table.add_column(no_wrap=True)
         now = time.monotonic()
@@ -253,7 +293,7 @@ class _LiveView:
             style = _PHASE_STYLE.get(event.phase.value, "yellow")
             seconds = f"{now - self.started[subject]:.1f}s" if event.phase.value != "done" else ""
             table.add_row(
-                f"[{style}]{event.phase.value}[/]", escape(subject), escape(event.detail), seconds
+                f"[{style}]{event.phase.value}[/]", _escape(subject), _escape(event.detail), seconds
             )
         return table
 
@@ -267,7 +307,7 @@ def up_summary(result: UpResult, *, fmt: str = "auto") -> None:
         sys.stdout.write(json.dumps({"summary": summary}) + "\n")
         return
     if not result.plan.pending():
-        _out.print(f"nothing to do: the engine matches the file ({result.seconds:.1f}s)")
+        out(f"nothing to do: the engine matches the file ({result.seconds:.1f}s)")
         return
     words = {
         ActionKind.CREATE: "created",
@@ -277,25 +317,25 @@ def up_summary(result: UpResult, *, fmt: str = "auto") -> None:
         ActionKind.KEEP: "unchanged",
     }
     parts = [f"{counts[kind]} {word}" for kind, word in words.items() if counts[kind]]
-    _out.print(f"[green]done[/] in {result.seconds:.1f}s: " + ", ".join(parts))
+    _out().print(f"[green]done[/] in {result.seconds:.1f}s: " + ", ".join(parts))
 
 
 def down_summary(result: DownResult) -> None:
     for warning in result.warnings:
-        _err.print(f"[yellow]warning:[/] {escape(warning)}")
+        _err().print(f"[yellow]warning:[/] {_escape(warning)}")
     removed = sum(1 for a in result.plan.actions if a.kind.value == "remove")
     kept = [a.name for a in result.plan.actions if a.kind.value == "keep"]
     line = f"removed {removed} object(s) in {result.seconds:.1f}s"
     if kept:
         line += f"; kept volume(s) {', '.join(kept)} (--volumes removes them)"
-    _out.print(escape(line))
+    _out().print(_escape(line))
 
 
 def ps(rows: list[ContainerRow]) -> None:
     if not rows:
-        _out.print("no containers")
+        out("no containers")
         return
-    table = Table(box=None, pad_edge=False, header_style="bold", expand=False)
+    table = _new_table(header_style="bold")
     for column in ("NAME", "SERVICE", "REPLICA", "STATE", "HEALTH", "PORTS"):
         table.add_column(column, no_wrap=True)
     for row in rows:
@@ -308,7 +348,7 @@ def ps(rows: list[ContainerRow]) -> None:
             ", ".join(row.ports) or "-",
         )
     # Piped output is never cut to the terminal's width.
-    _out.print(table, width=None if _out.is_terminal else 1000)
+    _out().print(table, width=None if _out().is_terminal else 1000)
 
 
 def log_lines(lines: Iterable[tuple[str, str]]) -> None:

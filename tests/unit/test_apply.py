@@ -60,6 +60,17 @@ def test_second_up_makes_no_mutating_call(write_stack) -> None:  # type: ignore[
     assert before > 0
 
 
+def test_a_no_op_up_needs_no_graph(write_stack) -> None:  # type: ignore[no-untyped-def]
+    # Building the graph imports networkx, most of a no-op up's start-up time.
+    engine = FakeEngine(images=dict(IMAGES), exit_codes={"migrate": 0})
+    path = write_stack(CHAIN)
+    _up(path, engine)
+    loaded = api.load([str(path)], profile="dev", env={})
+    result = api.up(loaded, engine, options=api.UpOptions(jobs=4, wait_timeout=2))
+    assert result.result is None  # the executor did not run
+    assert loaded._graph is None
+
+
 def test_failed_job_stops_dependents_and_names_it(write_stack) -> None:  # type: ignore[no-untyped-def]
     engine = FakeEngine(images=dict(IMAGES), exit_codes={"migrate": 3})
     with pytest.raises(ApplyError) as caught:

@@ -1,0 +1,112 @@
+"""Option values converted without pydantic, and what the short commands import."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer.main
+
+from stackr.cli.app import ProgressMode, app, main
+from stackr.cli.options import PlainCommand, plain_value
+
+QUICKSTART = str(Path(__file__).parents[2] / "examples" / "quickstart" / "stack.yml")
+
+
+def _options() -> list[tuple[str, Any]]:
+    group = typer.main.get_command(app)
+    commands: dict[str, Any] = getattr(group, "commands", {})
+    return [
+        (f"{name} {param.name}", param) for name, cmd in commands.items() for param in cmd.params
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "param"), _options(), ids=lambda v: v if isinstance(v, str) else ""
+)
+def test_every_option_converts_without_pydantic(name: str, param: Any) -> None:
+    descriptor = param.type_descriptor
+    assert plain_value(descriptor.annotation, descriptor.parameter_info) is not None, name
+
+
+def test_every_command_is_a_plain_command() -> None:
+    group = typer.main.get_command(app)
+    commands: dict[str, Any] = getattr(group, "commands", {})
+    assert all(isinstance(command, PlainCommand) for command in commands.values())
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--jobs", "0"], "Invalid value for '--jobs' / '-j': 0 is not in the range x>=1."),
+        (["--jobs", "x"], "Invalid value for '--jobs' / '-j': 'x' is not a valid integer."),
+        (
+            ["--lock-timeout", "-1"],
+            "Invalid value for '--lock-timeout': -1 is not in the range x>=0.",
+        ),
+        (
+            ["--wait-timeout", "soon"],
+            "Invalid value for '--wait-timeout': 'soon' is not a valid number.",
+        ),
+        (
+            ["--progress", "fancy"],
+            "Invalid value for '--progress': 'fancy' is not one of 'auto', 'plain', 'json'.",
+        ),
+    ],
+)
+def test_a_bad_option_value_is_a_usage_error(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["up", "-f", "missing.yml", *args]) == 2
+    assert f"Error: {message}" in capsys.readouterr().err
+
+
+def test_values_keep_their_types() -> None:
+    from typer.models import OptionInfo
+
+    paths = plain_value(list[Path], OptionInfo())
+    progress = plain_value(ProgressMode, OptionInfo())
+    jobs = plain_value(int, OptionInfo(min=1))
+    assert paths is not None and progress is not None and jobs is not None
+    assert paths.coerce(("a.yml", "b.yml"), param=None, ctx=None) == [Path("a.yml"), Path("b.yml")]
+    assert paths.coerce(None, param=None, ctx=None) == ()
+    assert progress.coerce("json", param=None, ctx=None) is ProgressMode.JSON
+    assert progress.coerce(ProgressMode.AUTO, param=None, ctx=None) is ProgressMode.AUTO
+    assert jobs.coerce("3", param=None, ctx=None) == 3
+
+
+def test_an_option_with_a_custom_parser_keeps_typers_conversion() -> None:
+    from typer.models import OptionInfo
+
+    assert plain_value(int, OptionInfo(parser=int)) is None
+
+
+_PROBE = """
+import sys
+from stackr.cli.app import main
+code = main(sys.argv[1:])
+heavy = ("pydantic", "rich", "jsonschema", "yaml", "docker", "networkx")
+print(code, *sorted(name for name in heavy if name in sys.modules))
+"""
+
+
+@pytest.mark.parametrize(
+    ("args", "imported"),
+    [
+        (["--help"], ""),
+        (["version"], ""),
+        (["validate", "-f", QUICKSTART], "jsonschema yaml"),
+        (["config", "-f", QUICKSTART, "--format", "json"], "jsonschema yaml"),
+    ],
+    ids=["help", "version", "validate", "config"],
+)
+def test_short_commands_import_only_what_they_use(args: list[str], imported: str) -> None:
+    # Start-up time is mostly imports: pydantic (typer's option conversion), rich (nothing is
+    # styled here), the Docker SDK and networkx have no business in these commands.
+    result = subprocess.run(
+        [sys.executable, "-c", _PROBE, *args], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.splitlines()[-1] == f"0 {imported}".strip()
