@@ -321,7 +321,6 @@ def down(
         the_plan,
         engine,
         options=ApplyOptions(jobs=jobs),
-        graph=loaded.graph if loaded else None,
         stack=loaded.stack if loaded else None,
         on_event=on_event,
     )

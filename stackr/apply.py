@@ -54,12 +54,11 @@ def apply_removals(
     engine: Engine,
     *,
     options: ApplyOptions,
-    graph: StackGraph | None = None,
     stack: Stack | None = None,
     on_event: OnEvent = ignore_event,
 ) -> ApplyResult:
     """Execute a plan of removals (`down`): containers, dependents first, then networks and
-    volumes. `graph`/`stack` (the current file, when it loads) order the containers and give
+    volumes. `stack` (the current file, when it loads) orders the containers and gives
     their stop grace periods."""
     containers = [
         a for a in plan.actions if a.kind is ActionKind.REMOVE and a.object is ObjectKind.CONTAINER
@@ -67,7 +66,7 @@ def apply_removals(
     tasks = {
         f"remove:{a.name}": Task(
             remove_container_task(engine, a.name, grace(stack, a.service), on_event, a.volumes),
-            removal_order(a, containers, graph),
+            removal_order(a, containers, stack),
         )
         for a in containers
     }

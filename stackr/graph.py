@@ -4,6 +4,9 @@ Nodes are networks, volumes, replicas and services; an edge `a → b` means `a` 
 ready) before `b`. A service node stands for "every replica of the service is up"; an edge from a
 service to a dependent replica carries the `depends_on` condition the dependent waits for.
 A `depends_on` cycle is refused here, before anything touches an engine.
+
+networkx is imported when a graph is built, not with this module: the node types are needed by
+paths (`down`) that never build a graph, and networkx takes about 0.1 s to import.
 """
 
 from __future__ import annotations
@@ -11,11 +14,13 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterator
 from dataclasses import dataclass
-
-import networkx as nx
+from typing import TYPE_CHECKING
 
 from stackr.errors import CycleError, Issue
 from stackr.spec.model import Condition, MountKind, Stack
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 
 class NodeKind(enum.Enum):
@@ -47,6 +52,8 @@ class StackGraph:
 
     def nodes(self) -> list[Node]:
         """Every node, in an order where each comes after what it needs."""
+        import networkx as nx
+
         return list(nx.lexicographical_topological_sort(self._graph, key=Node.sort_key))
 
     def predecessors(self, node: Node) -> list[Node]:
@@ -60,13 +67,6 @@ class StackGraph:
         value = self._graph.edges[source, target].get("condition")
         return value if isinstance(value, Condition) else None
 
-    def dependents(self, service: str) -> set[str]:
-        """Services that depend on `service`, directly or not."""
-        node = Node(NodeKind.SERVICE, service)
-        if node not in self._graph:
-            return set()
-        return {n.name for n in nx.descendants(self._graph, node) if n.kind is NodeKind.SERVICE}
-
 
 def build_graph(stack: Stack) -> StackGraph:
     """The graph of `stack`.
@@ -74,6 +74,8 @@ def build_graph(stack: Stack) -> StackGraph:
     Raises:
         CycleError: `depends_on` forms a cycle (load_stack reports these first, located).
     """
+    import networkx as nx
+
     _refuse_cycles(stack)
     graph: nx.DiGraph = nx.DiGraph()
     for name in stack.networks:
@@ -103,6 +105,8 @@ def _replicas(service: str, count: int) -> Iterator[Node]:
 
 def _refuse_cycles(stack: Stack) -> None:
     # load_stack already reports cycles with their location; this guards models built otherwise.
+    import networkx as nx
+
     deps: nx.DiGraph = nx.DiGraph()
     deps.add_nodes_from(stack.services)
     for service in stack.services.values():

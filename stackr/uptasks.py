@@ -54,13 +54,11 @@ def grace(stack: Stack | None, service: str) -> float:
     return model.stop_grace_period if model else 10.0
 
 
-def removal_order(
-    action: Action, containers: list[Action], graph: StackGraph | None
-) -> frozenset[str]:
+def removal_order(action: Action, containers: list[Action], stack: Stack | None) -> frozenset[str]:
     # Stop dependents before what they depend on, as far as the current file tells.
-    if graph is None or not action.service:
+    if stack is None or not action.service:
         return frozenset()
-    dependents = graph.dependents(action.service)
+    dependents = stack.dependents(action.service)
     return frozenset(f"remove:{a.name}" for a in containers if a.service in dependents)
 
 
@@ -145,7 +143,7 @@ class UpTasks:
                     self.on_event,
                     action.volumes,
                 ),
-                removal_order(action, removed, self.graph),
+                removal_order(action, removed, self.stack),
             )
         for action in self.plan.actions:
             if action.object is ObjectKind.NETWORK:

@@ -207,3 +207,16 @@ class Stack:
     secrets: Mapping[str, FileSource] = field(default_factory=dict)
     configs: Mapping[str, FileSource] = field(default_factory=dict)
     engine: str | None = None  # the profile's engine: a host URL or a docker context name
+
+    def dependents(self, service: str) -> set[str]:
+        """Services that depend on `service`, directly or not: `down` stops them first. Asked of
+        the model, not the graph, so `down` does not import networkx."""
+        found: set[str] = set()
+        todo = [service]
+        while todo:
+            current = todo.pop()
+            for other in self.services.values():
+                if other.name not in found and any(d.service == current for d in other.depends_on):
+                    found.add(other.name)
+                    todo.append(other.name)
+        return found

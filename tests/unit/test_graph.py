@@ -55,11 +55,13 @@ def test_dependents_are_transitive(write_stack) -> None:  # type: ignore[no-unty
             "a": {"image": "x"},
             "b": {"image": "x", "depends_on": ["a"]},
             "c": {"image": "x", "depends_on": ["b"]},
+            "d": {"image": "x", "replicas": 0, "depends_on": ["a"]},
         }
     }
-    graph = build_graph(load_stack([str(write_stack(spec))], profile="dev", env={}))
-    assert graph.dependents("a") == {"b", "c"}
-    assert graph.dependents("c") == set()
+    stack = load_stack([str(write_stack(spec))], profile="dev", env={})
+    assert stack.dependents("a") == {"b", "c", "d"}
+    assert stack.dependents("b") == {"c"}
+    assert stack.dependents("c") == set()
 
 
 def test_model_built_by_hand_with_a_cycle_is_refused() -> None:
