@@ -1,17 +1,18 @@
 """The Engine protocol over the Docker SDK: the ONLY module that imports `docker`.
 
 It speaks the SDK's low-level `APIClient`, so observing a stack is exactly three filtered list
-calls (containers, networks, volumes) plus one image list, with no per-container inspect. Every
-SDK or transport failure becomes an `EngineError` in `_translate`, once, with a hint.
+calls (containers, networks, volumes) plus one image list, with no per-container inspect; their
+replies are read by `docker_json`. Every SDK or transport failure becomes an `EngineError` in
+`_translate`, once, with a hint.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
@@ -25,21 +26,12 @@ from docker.types import Mount as SdkMount
 
 from stackr.archive import files_archive
 from stackr.desired import ContainerSpec, NetworkSpec, VolumeSpec
+from stackr.docker_json import full_ref, observed_state
 from stackr.engine import ContainerStatus
 from stackr.errors import EngineError
 from stackr.observed import (
     LABEL_BUILD_DIGEST,
-    LABEL_CARRIED,
-    LABEL_NETWORK,
-    LABEL_REPLICA,
-    LABEL_SERVICE,
-    LABEL_SPEC,
-    LABEL_SPEC_HASH,
-    LABEL_VOLUME,
-    ObservedContainer,
-    ObservedNetwork,
     ObservedState,
-    ObservedVolume,
     owner_filters,
 )
 from stackr.spec.model import Build, MountKind
@@ -49,6 +41,7 @@ T = TypeVar("T")
 # newer engines still serve it.
 API_VERSION = "1.41"
 NANO = 1_000_000_000
+PORT_RELEASE_WAIT = 3.0  # seconds a start retries while its host port is still being released
 ENGINE_HINT = (
     "start the Docker engine (on Debian as root: scripts/dev engine), "
     "or point DOCKER_HOST at a running one"
@@ -76,9 +69,15 @@ def _explain(error: docker.errors.APIError) -> str:
     return str(error.explanation or error)
 
 
+def _port_taken(error: docker.errors.APIError) -> bool:
+    # dockerd says so only in words (an HTTP 500 with this text), in every version since 1.x.
+    text = _explain(error).lower()
+    return "port is already allocated" in text or "address already in use" in text
+
+
 def _hint_for(error: docker.errors.APIError) -> str:
     text = _explain(error).lower()
-    if "port is already allocated" in text or "address already in use" in text:
+    if _port_taken(error):
         return "another process or container holds that host port: free it or change 'ports'"
     if "active endpoints" in text:
         return "the engine still lists endpoints on it; restarting dockerd clears them"
@@ -118,30 +117,11 @@ class DockerEngine:
         )
         raw_networks = self._call("list networks", self._api.networks, filters=filters)
         raw_volumes = self._call("list volumes", self._api.volumes, filters=filters)
-        return ObservedState(
-            containers=tuple(_observed_container(c) for c in raw_containers),
-            networks=tuple(
-                ObservedNetwork(
-                    name=n["Name"],
-                    id=n["Id"],
-                    network=(n.get("Labels") or {}).get(LABEL_NETWORK, ""),
-                    spec_hash=(n.get("Labels") or {}).get(LABEL_SPEC_HASH, ""),
-                )
-                for n in raw_networks
-            ),
-            volumes=tuple(
-                ObservedVolume(
-                    name=v["Name"],
-                    volume=(v.get("Labels") or {}).get(LABEL_VOLUME, ""),
-                    spec_hash=(v.get("Labels") or {}).get(LABEL_SPEC_HASH, ""),
-                )
-                for v in (raw_volumes or {}).get("Volumes") or []
-            ),
-            images=self._image_ids(images) if images else {},
-        )
+        image_ids = self._image_ids(images) if images else {}
+        return observed_state(raw_containers, raw_networks, raw_volumes, image_ids)
 
     def _image_ids(self, refs: tuple[str, ...]) -> dict[str, str]:
-        wanted = {_full_ref(ref): ref for ref in refs}
+        wanted = {full_ref(ref): ref for ref in refs}
         found: dict[str, str] = {}
         for image in self._call("list images", self._api.images):
             for tag in image.get("RepoTags") or []:
@@ -326,7 +306,19 @@ class DockerEngine:
         )
 
     def start_container(self, name: str) -> None:
-        self._call(f"start container {name}", self._api.start, name)
+        # dockerd releases a stopped container's host ports a moment after `stop` returns, so a
+        # replacement started at once can find its port still "allocated": retry that, briefly.
+        deadline = time.monotonic() + PORT_RELEASE_WAIT
+        while True:
+            try:
+                self._api.start(name)
+                return
+            except docker.errors.APIError as e:
+                if not _port_taken(e) or time.monotonic() > deadline:
+                    raise _translate(e, f"start container {name}") from None
+            except (docker.errors.DockerException, requests.exceptions.RequestException) as e:
+                raise _translate(e, f"start container {name}") from None
+            time.sleep(0.2)
 
     def remove_container(
         self,
@@ -455,62 +447,6 @@ def _target_kwargs(target: str) -> dict[str, Any]:
     if context.TLSConfig:
         kwargs["tls"] = context.TLSConfig
     return kwargs
-
-
-def _observed_container(raw: dict[str, Any]) -> ObservedContainer:
-    labels = raw.get("Labels") or {}
-    networks = ((raw.get("NetworkSettings") or {}).get("Networks") or {}).keys()
-    return ObservedContainer(
-        name=(raw.get("Names") or ["/"])[0].lstrip("/"),
-        id=raw["Id"],
-        service=labels.get(LABEL_SERVICE, ""),
-        replica=int(labels.get(LABEL_REPLICA, "0") or 0),
-        spec_hash=labels.get(LABEL_SPEC_HASH, ""),
-        state=raw.get("State", ""),
-        health=_health(raw.get("Status", "")),
-        image_id=raw.get("ImageID", ""),
-        status=raw.get("Status", ""),
-        ports=tuple(
-            dict.fromkeys(_port_text(p) for p in raw.get("Ports") or [] if p.get("PublicPort"))
-        ),
-        networks=tuple(sorted(networks)),
-        spec=_spec_label(labels.get(LABEL_SPEC, "")),
-        carried_volumes=tuple(v for v in labels.get(LABEL_CARRIED, "").split(",") if v),
-    )
-
-
-def _spec_label(text: str) -> dict[str, Any]:
-    # Written by stackr itself; anything unreadable just means "no field-level detail".
-    try:
-        value = json.loads(text) if text else {}
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
-def _health(status: str) -> str:
-    # The list call carries health only inside its Status text; reading it there spares an
-    # inspect per container on every observe.
-    for marker, health in (
-        ("(healthy)", "healthy"),
-        ("(unhealthy)", "unhealthy"),
-        ("(health: starting)", "starting"),
-    ):
-        if marker in status:
-            return health
-    return ""
-
-
-def _port_text(port: dict[str, Any]) -> str:
-    # The engine lists an IPv4 and an IPv6 binding for one published port; show it once.
-    ip = port.get("IP", "")
-    host = str(port["PublicPort"]) if ip in ("", "0.0.0.0", "::") else f"{ip}:{port['PublicPort']}"
-    return f"{host}->{port['PrivatePort']}/{port.get('Type', 'tcp')}"
-
-
-def _full_ref(ref: str) -> str:
-    last = ref.rsplit("/", 1)[-1]
-    return ref if ":" in last or "@" in ref else f"{ref}:latest"
 
 
 def _reason(error: Exception) -> str:

@@ -1,0 +1,112 @@
+"""The Docker API's list replies (JSON), read into an ObservedState. No SDK here: the replies
+are plain data, whichever client fetched them.
+
+Everything stackr needs comes from the list calls and the labels stackr wrote, so observing a
+stack needs no per-container inspect.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from stackr.observed import (
+    LABEL_CARRIED,
+    LABEL_NETWORK,
+    LABEL_REPLICA,
+    LABEL_SERVICE,
+    LABEL_SPEC,
+    LABEL_SPEC_HASH,
+    LABEL_VOLUME,
+    ObservedContainer,
+    ObservedNetwork,
+    ObservedState,
+    ObservedVolume,
+)
+
+
+def observed_state(
+    containers: list[dict[str, Any]],
+    networks: list[dict[str, Any]],
+    volumes: dict[str, Any] | None,
+    images: Mapping[str, str],
+) -> ObservedState:
+    """The state the list replies describe; `images` maps image refs to ids."""
+    return ObservedState(
+        containers=tuple(observed_container(c) for c in containers),
+        networks=tuple(
+            ObservedNetwork(
+                name=n["Name"],
+                id=n["Id"],
+                network=(n.get("Labels") or {}).get(LABEL_NETWORK, ""),
+                spec_hash=(n.get("Labels") or {}).get(LABEL_SPEC_HASH, ""),
+            )
+            for n in networks
+        ),
+        volumes=tuple(
+            ObservedVolume(
+                name=v["Name"],
+                volume=(v.get("Labels") or {}).get(LABEL_VOLUME, ""),
+                spec_hash=(v.get("Labels") or {}).get(LABEL_SPEC_HASH, ""),
+            )
+            for v in (volumes or {}).get("Volumes") or []
+        ),
+        images=dict(images),
+    )
+
+
+def observed_container(raw: dict[str, Any]) -> ObservedContainer:
+    labels = raw.get("Labels") or {}
+    networks = ((raw.get("NetworkSettings") or {}).get("Networks") or {}).keys()
+    return ObservedContainer(
+        name=(raw.get("Names") or ["/"])[0].lstrip("/"),
+        id=raw["Id"],
+        service=labels.get(LABEL_SERVICE, ""),
+        replica=int(labels.get(LABEL_REPLICA, "0") or 0),
+        spec_hash=labels.get(LABEL_SPEC_HASH, ""),
+        state=raw.get("State", ""),
+        health=_health(raw.get("Status", "")),
+        image_id=raw.get("ImageID", ""),
+        status=raw.get("Status", ""),
+        ports=tuple(
+            dict.fromkeys(_port_text(p) for p in raw.get("Ports") or [] if p.get("PublicPort"))
+        ),
+        networks=tuple(sorted(networks)),
+        spec=_spec_label(labels.get(LABEL_SPEC, "")),
+        carried_volumes=tuple(v for v in labels.get(LABEL_CARRIED, "").split(",") if v),
+    )
+
+
+def _spec_label(text: str) -> dict[str, Any]:
+    # Written by stackr itself; anything unreadable just means "no field-level detail".
+    try:
+        value = json.loads(text) if text else {}
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _health(status: str) -> str:
+    # The list call carries health only inside its Status text; reading it there spares an
+    # inspect per container on every observe.
+    for marker, health in (
+        ("(healthy)", "healthy"),
+        ("(unhealthy)", "unhealthy"),
+        ("(health: starting)", "starting"),
+    ):
+        if marker in status:
+            return health
+    return ""
+
+
+def _port_text(port: dict[str, Any]) -> str:
+    # The engine lists an IPv4 and an IPv6 binding for one published port; show it once.
+    ip = port.get("IP", "")
+    host = str(port["PublicPort"]) if ip in ("", "0.0.0.0", "::") else f"{ip}:{port['PublicPort']}"
+    return f"{host}->{port['PrivatePort']}/{port.get('Type', 'tcp')}"
+
+
+def full_ref(ref: str) -> str:
+    last = ref.rsplit("/", 1)[-1]
+    return ref if ":" in last or "@" in ref else f"{ref}:latest"

@@ -1,0 +1,73 @@
+"""DockerEngine's own logic, with its API client replaced by a stub: no daemon is contacted."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import docker.errors
+import pytest
+import requests
+
+from stackr import docker_engine
+from stackr.docker_engine import DockerEngine
+from stackr.errors import EngineError
+
+
+def _refusal(text: str) -> docker.errors.APIError:
+    response = requests.Response()
+    response.status_code = 500
+    return docker.errors.APIError("500 Server Error", response=response, explanation=text)
+
+
+class _StartStub:
+    """Refuses the first `refusals` starts with `text`, then starts."""
+
+    def __init__(self, refusals: int, text: str) -> None:
+        self.refusals, self.text, self.calls = refusals, text, 0
+
+    def start(self, name: str) -> None:
+        self.calls += 1
+        if self.calls <= self.refusals:
+            raise _refusal(self.text)
+
+
+def _engine(api: Any) -> DockerEngine:
+    engine = DockerEngine.__new__(DockerEngine)
+    engine._api = api
+    return engine
+
+
+PORT_TAKEN = (
+    "driver failed programming external connectivity on endpoint web-1: "
+    "Bind for 0.0.0.0:8080 failed: port is already allocated"
+)
+
+
+def test_start_retries_while_a_released_port_is_still_allocated(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(docker_engine.time, "sleep", lambda _: None)
+    stub = _StartStub(refusals=2, text=PORT_TAKEN)
+    _engine(stub).start_container("web-1")
+    assert stub.calls == 3
+
+
+def test_start_gives_up_on_a_port_held_for_good(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = iter(range(0, 100))
+    monkeypatch.setattr(docker_engine.time, "sleep", lambda _: None)
+    monkeypatch.setattr(docker_engine.time, "monotonic", lambda: float(next(clock)))
+    stub = _StartStub(refusals=100, text=PORT_TAKEN)
+    with pytest.raises(EngineError) as caught:
+        _engine(stub).start_container("web-1")
+    assert "port is already allocated" in str(caught.value)
+    assert caught.value.hint == (
+        "another process or container holds that host port: free it or change 'ports'"
+    )
+    assert 1 < stub.calls < 10
+
+
+def test_start_does_not_retry_other_refusals() -> None:
+    stub = _StartStub(refusals=1, text="OCI runtime create failed: no such file")
+    with pytest.raises(EngineError, match="no such file"):
+        _engine(stub).start_container("web-1")
+    assert stub.calls == 1
