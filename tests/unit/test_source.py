@@ -9,7 +9,14 @@ from typing import Any
 import pytest
 
 from stackr.errors import Issue, SpecError
-from stackr.spec.source import MAX_FILE_BYTES, Document, Position, load_document, parse_document
+from stackr.spec import yamltree
+from stackr.spec.source import (
+    MAX_FILE_BYTES,
+    Document,
+    Position,
+    load_document,
+    parse_document,
+)
 
 FILE = "stack.yml"
 
@@ -171,6 +178,38 @@ def test_billion_laughs_is_refused() -> None:
     assert [issue.message for issue in issues_of(BILLION_LAUGHS)] == [
         "too many nodes after expanding aliases (over 1000000)"
     ]
+
+
+CAP = 100  # MAX_NODES for the next test, so that it builds small files
+
+
+@pytest.mark.parametrize(
+    ("text", "refused"),
+    [
+        ("a: [" + "1, " * (CAP - 3) + "]\n", False),  # root, key, list, items: CAP nodes
+        ("a: [" + "1, " * (CAP - 2) + "]\n", True),
+        # A value skipped after a problem still counts: the key is repeated, then refused.
+        ("a: 1\na: [" + "1, " * (CAP - 4) + "]\n", True),
+        ("a: !!str [" + "1, " * (CAP - 2) + "]\n", True),
+    ],
+)
+def test_a_file_without_aliases_is_held_to_the_node_cap_too(
+    monkeypatch: pytest.MonkeyPatch, text: str, refused: bool
+) -> None:
+    # Without an alias, the nodes are counted as they are built instead of in a walk first.
+    monkeypatch.setattr(yamltree, "MAX_NODES", CAP)
+    if refused:
+        message = f"too many nodes after expanding aliases (over {CAP})"
+        assert [issue.message for issue in issues_of(text)] == [message]
+    else:
+        assert len(parse(text).data["a"]) == CAP - 3
+
+
+def test_merge_of_an_inline_mapping_without_aliases() -> None:
+    text = "web:\n  <<: {image: a, restart: always}\n  image: b\n"
+    doc = parse(text)
+    assert doc.data == {"web": {"image": "b", "restart": "always"}}
+    assert doc.positions[("web", "restart")] == Position(FILE, 2, 18)
 
 
 def test_alias_inside_its_own_anchor_is_refused() -> None:
