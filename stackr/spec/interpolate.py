@@ -129,14 +129,19 @@ class _Expander:
         # Returns the expansion and the index just past it (past the `}` when `closing`).
         out: list[str] = []
         while i < len(text):
-            char = text[i]
-            if closing and char == "}":
-                return "".join(out), i + 1
-            if char != "$":
-                out.append(char)
-                i += 1
-                continue
-            piece, i = self._dollar(text, i)
+            # Copy the plain run up to the next `$` (or the closing `}`) in one slice.
+            end = text.find("$", i)
+            if closing:
+                brace = text.find("}", i, None if end < 0 else end)
+                if brace >= 0:
+                    out.append(text[i:brace])
+                    return "".join(out), brace + 1
+            if end < 0:
+                out.append(text[i:])
+                i = len(text)
+                break
+            out.append(text[i:end])
+            piece, i = self._dollar(text, end)
             out.append(piece)
         if closing:
             raise _Missing(

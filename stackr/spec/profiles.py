@@ -59,30 +59,45 @@ def apply_profile(doc: Document, profile: str) -> Document:
     data = doc.data if isinstance(doc.data, dict) else {}
     profiles = data.get("profiles")
     base = {key: value for key, value in data.items() if key != "profiles"}
-    positions = {path: pos for path, pos in doc.positions.items() if path[:1] != ("profiles",)}
+    positions, overlay_positions = _split_positions(doc, profile)
     base_doc = Document(file=doc.file, data=base, positions=positions)
     if not isinstance(profiles, dict) or not profiles:
         return base_doc
     if profile not in profiles:
         raise SpecError([_unknown_profile(doc, profile, sorted(map(str, profiles)))])
     chosen = profiles[profile]
-    prefix: Path_ = ("profiles", profile)
     overlay = Document(
         file=doc.file,
         data={k: v for k, v in chosen.items() if k not in SETTINGS}
         if isinstance(chosen, dict)
         else {},
-        positions=_strip(doc.positions, prefix, layer=f"set by profile {profile}"),
-        tags=_strip(doc.tags, prefix),
+        positions=overlay_positions,
+        tags=_strip(doc.tags, ("profiles", profile)),
     )
     return merge_documents(base_doc, overlay)
 
 
-def _strip(table: Mapping[Path_, Any], prefix: Path_, *, layer: str = "") -> dict[Path_, Any]:
+def _split_positions(
+    doc: Document, profile: str
+) -> tuple[dict[Path_, Position], dict[Path_, Position]]:
+    """The base's positions, and the profile's re-rooted and marked with its layer, in one
+    pass over the table (it holds every path of the stack)."""
+    base: dict[Path_, Position] = {}
+    overlay: dict[Path_, Position] = {}
+    layer = f"set by profile {profile}"
+    for path, pos in doc.positions.items():
+        if path[:1] != ("profiles",):
+            base[path] = pos
+        elif len(path) > 2 and path[1] == profile:
+            overlay[path[2:]] = Position(pos.file, pos.line, pos.column, layer)
+    return base, overlay
+
+
+def _strip(table: Mapping[Path_, Any], prefix: Path_) -> dict[Path_, Any]:
     found = {}
     for path, value in table.items():
         if path[: len(prefix)] == prefix and len(path) > len(prefix):
-            found[path[len(prefix) :]] = value._replace(layer=layer) if layer else value
+            found[path[len(prefix) :]] = value
     return found
 
 
@@ -195,6 +210,8 @@ def _pairs(
     texts: Mapping[Path_, str],
 ) -> Any:
     if isinstance(value, list):
+        if not any(isinstance(item, dict | list) for item in value):
+            return value  # nothing inside to change: keep the list itself
         return [_pairs(item, (*path, i), positions, tags, texts) for i, item in enumerate(value)]
     if not isinstance(value, dict):
         return value
