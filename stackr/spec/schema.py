@@ -17,14 +17,16 @@ import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, NamedTuple
-
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError, best_match
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from stackr.errors import Issue
 from stackr.spec.quickcheck import QuickCheck, compile_check
 from stackr.spec.source import Document
+
+if TYPE_CHECKING:
+    # jsonschema is imported only to word a document's problems: a valid one never needs it.
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 
 __all__ = ["inlined_schema", "load_schema", "quick_check", "validate_document"]
 
@@ -103,6 +105,8 @@ def inlined_schema() -> dict[str, Any]:
 
 @functools.cache
 def _validator() -> Draft202012Validator:
+    from jsonschema import Draft202012Validator
+
     # The schema is checked against the meta-schema by the tests, not on every run.
     return Draft202012Validator(inlined_schema())
 
@@ -205,6 +209,8 @@ def _alternatives(error: ValidationError, path: Path_) -> Iterator[_Finding]:
             message = f"expected {_expected(types)}, got {_got(error.instance)}"
             yield _Finding(path, message, _example_hint(_schema_of(here[0])))
             return
+    from jsonschema.exceptions import best_match
+
     best: ValidationError | None = best_match(context)
     if best is not None:
         yield from _findings(best)

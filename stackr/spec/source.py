@@ -1,10 +1,11 @@
 """Safe YAML loading with positions: the text of one stack file becomes a plain `Document`.
 
 It owns reading the file, decoding it, and parsing it with PyYAML: libyaml's parser when the
-text cannot nest deeply, else (and to word any syntax error) the pure-Python one. What the
-composed nodes mean, and what is refused in them, is `stackr.spec.yamltree`'s. Refused here,
-located: files over `MAX_FILE_BYTES`, text that is not UTF-8, syntax errors, several documents,
-too much nesting. Nothing from PyYAML escapes as a traceback.
+text cannot nest deeply, else (and to word any syntax error) the pure-Python one. An ordinary
+file is built straight from libyaml's events (`stackr.spec.fastyaml`); any other is composed
+into nodes first, and what those mean, and what is refused in them, is `stackr.spec.yamltree`'s.
+Refused here, located: files over `MAX_FILE_BYTES`, text that is not UTF-8, syntax errors,
+several documents, too much nesting. Nothing from PyYAML escapes as a traceback.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from yaml.nodes import Node, ScalarNode, SequenceNode
 
 from stackr.errors import Issue, SpecError
 from stackr.spec.document import Document, Path_, Position, dotted
+from stackr.spec.fastyaml import build_ordinary
 from stackr.spec.yamltree import (
     MAP_TAG,
     MAX_NODES,
@@ -107,10 +109,11 @@ def load_document(path: str | os.PathLike[str], *, display: str | None = None) -
     return parse_document(text, file=shown)
 
 
-def parse_document(text: str, *, file: str) -> Document:
+def parse_document(text: str, *, file: str, ordinary: bool = True) -> Document:
     """Parse one YAML document into a plain tree with the position of every key and item.
 
-    An empty file (or one with only comments) gives `data=None`; the caller decides.
+    An empty file (or one with only comments) gives `data=None`; the caller decides. With
+    `ordinary=False`, the file is always composed into nodes first (tests compare the two).
 
     Raises:
         SpecError: every problem found, located: syntax errors, unsupported tags, duplicate
@@ -119,12 +122,17 @@ def parse_document(text: str, *, file: str) -> Document:
     """
     if len(text) > MAX_FILE_BYTES:
         raise SpecError([_too_large(file)])
+    aliased = "*" in text  # an alias is always written `*name`
+    loader = _loader_for(text)
+    if ordinary and loader is not _Loader and not aliased:
+        built = build_ordinary(text, file, loader)
+        if built is not None:
+            return built
     try:
-        root = _compose(text, file)
+        root = _compose(text, file, loader)
         if root is None:
             return Document(file=file, data=None, positions={(): Position(file, 1, 1)})
-        # Without an alias (always written `*name`) no node is built twice.
-        return build_document(root, file, aliased="*" in text)
+        return build_document(root, file, aliased=aliased)
     except RecursionError:
         hint = "stack files rarely nest more than a few levels; flatten this one"
         raise SpecError([Issue(file=file, message="too deeply nested", hint=hint)]) from None
@@ -169,9 +177,9 @@ def _not_utf8(file: str, data: bytes, offset: int) -> Issue:
     return _issue_after(file, before, "the file is not UTF-8 text", "save it as UTF-8")
 
 
-def _compose(text: str, file: str) -> Node | None:
-    """The node tree of the only document in `text`, or None if there is none."""
-    fast = _loader_for(text)
+def _compose(text: str, file: str, fast: Any) -> Node | None:
+    """The node tree of the only document in `text`, or None if there is none; parsed with
+    `fast` (libyaml's loader, or `_Loader`), and again with `_Loader` if that fails."""
     if fast is not _Loader:
         try:
             return _compose_with(fast, text, file)
