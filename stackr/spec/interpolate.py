@@ -21,6 +21,7 @@ from stackr.spec.variables import Variables
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 Path_ = tuple[str | int, ...]
+_CONTAINERS = (dict, list)
 
 
 class _Missing(Exception):
@@ -90,10 +91,22 @@ class _Walker:
         self.doc, self.variables, self.issues, self.positions = doc, variables, issues, positions
 
     def walk(self, value: Any, path: Path_) -> Any:
+        # A value with nothing to substitute is kept without a call or a path made for it.
+        walk = self.walk
         if isinstance(value, dict):
-            return {k: self.walk(v, (*path, k)) for k, v in value.items()}
+            return {
+                k: walk(v, (*path, k))
+                if (isinstance(v, str) and "$" in v) or isinstance(v, _CONTAINERS)
+                else v
+                for k, v in value.items()
+            }
         if isinstance(value, list):
-            return [self.walk(v, (*path, i)) for i, v in enumerate(value)]
+            return [
+                walk(v, (*path, i))
+                if (isinstance(v, str) and "$" in v) or isinstance(v, _CONTAINERS)
+                else v
+                for i, v in enumerate(value)
+            ]
         if not isinstance(value, str) or "$" not in value:
             return value
         used: list[VariableUse] = []

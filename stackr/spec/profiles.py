@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from typing import Any, cast
 
 from stackr.errors import Issue, SpecError
 from stackr.spec.source import Document, Position
@@ -86,7 +86,7 @@ def _split_positions(
     overlay: dict[Path_, Position] = {}
     layer = f"set by profile {profile}"
     for path, pos in doc.positions.items():
-        if path[:1] != ("profiles",):
+        if not path or path[0] != "profiles":
             base[path] = pos
         elif len(path) > 2 and path[1] == profile:
             overlay[path[2:]] = Position(pos.file, pos.line, pos.column, layer)
@@ -217,9 +217,13 @@ def _pairs(
         return value
     result = {}
     for key, item in value.items():
+        if not isinstance(item, dict | list):
+            result[key] = item  # a scalar is kept as it is, whatever its key
+            continue
         child = (*path, key)
         if key in PAIR_KEYS and _pair_list(key, item):
-            result[key] = _list_to_mapping(item, child, positions, tags)
+            # _pair_list found a list of strings.
+            result[key] = _list_to_mapping(cast(list[str], item), child, positions, tags)
         elif key in PAIR_KEYS and isinstance(item, dict):
             # A value is text for the container: keep `0x1F` and `1.10` as written.
             result[key] = {k: texts.get((*child, k), v) for k, v in item.items()}
