@@ -91,22 +91,8 @@ class _Walker:
         self.doc, self.variables, self.issues, self.positions = doc, variables, issues, positions
 
     def walk(self, value: Any, path: Path_) -> Any:
-        # A value with nothing to substitute is kept without a call or a path made for it.
-        walk = self.walk
-        if isinstance(value, dict):
-            return {
-                k: walk(v, (*path, k))
-                if (isinstance(v, str) and "$" in v) or isinstance(v, _CONTAINERS)
-                else v
-                for k, v in value.items()
-            }
-        if isinstance(value, list):
-            return [
-                walk(v, (*path, i))
-                if (isinstance(v, str) and "$" in v) or isinstance(v, _CONTAINERS)
-                else v
-                for i, v in enumerate(value)
-            ]
+        if isinstance(value, dict | list):
+            return self.walk_container(value, path)
         if not isinstance(value, str) or "$" not in value:
             return value
         used: list[VariableUse] = []
@@ -117,6 +103,22 @@ class _Walker:
             return value
         self._attribute(path, used)
         return result
+
+    def walk_container(self, value: dict[Any, Any] | list[Any], path: Path_) -> Any:
+        """`value` with its strings substituted: the same object when none changed (the
+        stages after this one build new containers where they change anything)."""
+        changed: Any = None
+        walk = self.walk
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, item in items:
+            # A value with nothing to substitute is kept without a call or a path made for it.
+            if (isinstance(item, str) and "$" in item) or isinstance(item, _CONTAINERS):
+                new = walk(item, (*path, key))
+                if new is not item:
+                    if changed is None:
+                        changed = value.copy()
+                    changed[key] = new
+        return value if changed is None else changed
 
     def _attribute(self, path: Path_, used: list[VariableUse]) -> None:
         origins = [self.variables.origins[u.name] for u in used if u.name in self.variables.origins]

@@ -209,27 +209,37 @@ def _pairs(
     tags: dict[Path_, str],
     texts: Mapping[Path_, str],
 ) -> Any:
-    if isinstance(value, list):
-        if not any(isinstance(item, dict | list) for item in value):
-            return value  # nothing inside to change: keep the list itself
-        return [_pairs(item, (*path, i), positions, tags, texts) for i, item in enumerate(value)]
-    if not isinstance(value, dict):
+    # A container in which nothing changes is kept as it is, not copied.
+    if not isinstance(value, dict | list):
         return value
-    result = {}
-    for key, item in value.items():
+    changed: Any = None
+    items = value.items() if isinstance(value, dict) else enumerate(value)
+    for key, item in items:
         if not isinstance(item, dict | list):
-            result[key] = item  # a scalar is kept as it is, whatever its key
-            continue
-        child = (*path, key)
-        if key in PAIR_KEYS and _pair_list(key, item):
-            # _pair_list found a list of strings.
-            result[key] = _list_to_mapping(cast(list[str], item), child, positions, tags)
-        elif key in PAIR_KEYS and isinstance(item, dict):
-            # A value is text for the container: keep `0x1F` and `1.10` as written.
-            result[key] = {k: texts.get((*child, k), v) for k, v in item.items()}
-        else:
-            result[key] = _pairs(item, child, positions, tags, texts)
-    return result
+            continue  # a scalar is kept as it is, whatever its key
+        new = _pair_value(key, item, (*path, key), positions, tags, texts)
+        if new is not item:
+            if changed is None:
+                changed = value.copy()
+            changed[key] = new
+    return value if changed is None else changed
+
+
+def _pair_value(
+    key: str | int,
+    item: dict[Any, Any] | list[Any],
+    path: Path_,
+    positions: dict[Path_, Position],
+    tags: dict[Path_, str],
+    texts: Mapping[Path_, str],
+) -> Any:
+    if key in PAIR_KEYS and _pair_list(str(key), item):
+        # _pair_list found a list of strings.
+        return _list_to_mapping(cast(list[str], item), path, positions, tags)
+    if key in PAIR_KEYS and isinstance(item, dict):
+        # A value is text for the container: keep `0x1F` and `1.10` as written.
+        return {k: texts.get((*path, k), v) for k, v in item.items()}
+    return _pairs(item, path, positions, tags, texts)
 
 
 def _pair_list(key: str, value: Any) -> bool:
