@@ -21,6 +21,7 @@ __all__ = ["dump"]
 
 _Dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml's, when PyYAML has it
 _TAG = "tag:yaml.org,2002:"
+_STR = _TAG + "str"
 _INF = float("inf")
 
 
@@ -81,14 +82,22 @@ def _node(value: Any, seen: set[int]) -> Node:
     """The node SafeRepresenter makes of `value` (see its represent_* methods)."""
     kind = type(value)
     if kind is str:
-        return ScalarNode(_TAG + "str", value)
+        return ScalarNode(_STR, value)
     if kind is dict or kind is list:
         if id(value) in seen:
             raise _Unusual  # shared: yaml.dump writes an alias
         seen.add(id(value))
+        # Strings, most of the values and all the keys, are made here without a call.
         if kind is list:
-            return SequenceNode(_TAG + "seq", [_node(v, seen) for v in value], flow_style=False)
-        pairs = [(_node(k, seen), _node(v, seen)) for k, v in value.items()]
+            items = [ScalarNode(_STR, v) if type(v) is str else _node(v, seen) for v in value]
+            return SequenceNode(_TAG + "seq", items, flow_style=False)
+        pairs = [
+            (
+                ScalarNode(_STR, k) if type(k) is str else _node(k, seen),
+                ScalarNode(_STR, v) if type(v) is str else _node(v, seen),
+            )
+            for k, v in value.items()
+        ]
         return MappingNode(_TAG + "map", pairs, flow_style=False)
     if value is None:
         return ScalarNode(_TAG + "null", "null")
