@@ -139,13 +139,10 @@ class _Compiler:
         # A schema of one type has that type checked by the group of its keywords, if it has
         # any: one call per value instead of two.
         kind = schema.get("type")
-        checks = [*self.logic(schema), self.numbers(schema)]
-        fused = False
-        for name, group in (("string", self.strings), ("object", self.objects)):
-            checks.append(group(schema, strict=name == kind))
-            fused = fused or (name == kind and checks[-1] is not None)
-        checks.append(self.arrays(schema, strict=kind == "array"))
-        fused = fused or (kind == "array" and checks[-1] is not None)
+        groups = {"string": self.strings, "object": self.objects, "array": self.arrays}
+        typed = {name: group(schema, strict=name == kind) for name, group in groups.items()}
+        fused = isinstance(kind, str) and typed.get(kind) is not None
+        checks = [*self.logic(schema), self.numbers(schema), *typed.values()]
         if "type" in schema and not fused:
             checks.insert(0, self.types(schema["type"]))
         return _all([check for check in checks if check is not None])
