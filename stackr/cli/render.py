@@ -175,10 +175,9 @@ def config(data: dict[str, Any], *, fmt: str) -> None:
     if fmt == "json":
         sys.stdout.write(json.dumps(data, indent=2) + "\n")
         return
-    import yaml
+    from stackr.cli import yamlout
 
-    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml's, when PyYAML has it
-    sys.stdout.write(yaml.dump(data, Dumper=dumper, sort_keys=False, default_flow_style=False))
+    sys.stdout.write(yamlout.dump(data))
 
 
 def plan(the_plan: Plan, *, fmt: str) -> None:

@@ -145,6 +145,10 @@ def _interpolate_and_merge(raw: list[Document], variables: Variables) -> Documen
     from stackr.spec.profiles import merge_documents, normalise_pairs
 
     docs = [normalise_pairs(interpolate_document(doc, variables)) for doc in raw]
+    if len(docs) == 1 and not docs[0].tags:
+        # Merged onto the empty layer, one file without merge tags would only be copied: its
+        # positions name exactly the paths in its data, and its root is at 1:1.
+        return docs[0]
     # Merging onto an empty layer applies the first file's own `!reset`s too.
     merged = Document(file=docs[0].file, data={}, positions={(): Position(docs[0].file, 1, 1)})
     for doc in docs:

@@ -173,7 +173,7 @@ def _port_clashes(stack: Stack, doc: Document) -> Iterator[Issue]:
 def _cycles(stack: Stack, doc: Document) -> Iterator[Issue]:
     """Each distinct `depends_on` cycle once, named from its alphabetically first service."""
     seen: set[frozenset[str]] = set()
-    for start in sorted(stack.services):
+    for start in sorted(_reaching_a_cycle(stack)):
         cycle = _cycle_from(stack, start)
         if cycle is None or frozenset(cycle) in seen or cycle[0] != start:
             continue
@@ -183,6 +183,31 @@ def _cycles(stack: Stack, doc: Document) -> Iterator[Issue]:
         yield _issue(
             doc, path, f"dependency cycle: {names}", "remove one of these depends_on entries"
         )
+
+
+def _reaching_a_cycle(stack: Stack) -> set[str]:
+    """The services from which a `depends_on` cycle can be reached: only these can be on one.
+
+    One pass, as in a topological sort: a service is set aside once every service it depends
+    on has been; what is never set aside reaches a cycle. A valid stack leaves nothing, so the
+    search for each cycle's shortest form runs only where there is one.
+    """
+    waiting = {
+        name: {dep.service for dep in service.depends_on if dep.service in stack.services}
+        for name, service in stack.services.items()
+    }
+    dependents: dict[str, list[str]] = {}
+    for name, deps in waiting.items():
+        for dep in deps:
+            dependents.setdefault(dep, []).append(name)
+    ready = [name for name, deps in waiting.items() if not deps]
+    while ready:
+        done = ready.pop()
+        for dependent in dependents.get(done, ()):
+            waiting[dependent].discard(done)
+            if not waiting[dependent]:
+                ready.append(dependent)
+    return {name for name, deps in waiting.items() if deps}
 
 
 def _cycle_from(stack: Stack, start: str) -> list[str] | None:

@@ -21,6 +21,7 @@ from stackr.spec.variables import Variables
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 Path_ = tuple[str | int, ...]
+_CONTAINERS = (dict, list)
 
 
 class _Missing(Exception):
@@ -90,10 +91,8 @@ class _Walker:
         self.doc, self.variables, self.issues, self.positions = doc, variables, issues, positions
 
     def walk(self, value: Any, path: Path_) -> Any:
-        if isinstance(value, dict):
-            return {k: self.walk(v, (*path, k)) for k, v in value.items()}
-        if isinstance(value, list):
-            return [self.walk(v, (*path, i)) for i, v in enumerate(value)]
+        if isinstance(value, dict | list):
+            return self.walk_container(value, path)
         if not isinstance(value, str) or "$" not in value:
             return value
         used: list[VariableUse] = []
@@ -104,6 +103,22 @@ class _Walker:
             return value
         self._attribute(path, used)
         return result
+
+    def walk_container(self, value: dict[Any, Any] | list[Any], path: Path_) -> Any:
+        """`value` with its strings substituted: the same object when none changed (the
+        stages after this one build new containers where they change anything)."""
+        changed: Any = None
+        walk = self.walk
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, item in items:
+            # A value with nothing to substitute is kept without a call or a path made for it.
+            if (isinstance(item, str) and "$" in item) or isinstance(item, _CONTAINERS):
+                new = walk(item, (*path, key))
+                if new is not item:
+                    if changed is None:
+                        changed = value.copy()
+                    changed[key] = new
+        return value if changed is None else changed
 
     def _attribute(self, path: Path_, used: list[VariableUse]) -> None:
         origins = [self.variables.origins[u.name] for u in used if u.name in self.variables.origins]
@@ -129,14 +144,19 @@ class _Expander:
         # Returns the expansion and the index just past it (past the `}` when `closing`).
         out: list[str] = []
         while i < len(text):
-            char = text[i]
-            if closing and char == "}":
-                return "".join(out), i + 1
-            if char != "$":
-                out.append(char)
-                i += 1
-                continue
-            piece, i = self._dollar(text, i)
+            # Copy the plain run up to the next `$` (or the closing `}`) in one slice.
+            end = text.find("$", i)
+            if closing:
+                brace = text.find("}", i, None if end < 0 else end)
+                if brace >= 0:
+                    out.append(text[i:brace])
+                    return "".join(out), brace + 1
+            if end < 0:
+                out.append(text[i:])
+                i = len(text)
+                break
+            out.append(text[i:end])
+            piece, i = self._dollar(text, end)
             out.append(piece)
         if closing:
             raise _Missing(

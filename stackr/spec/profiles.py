@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from typing import Any, cast
 
 from stackr.errors import Issue, SpecError
 from stackr.spec.source import Document, Position
@@ -59,30 +59,45 @@ def apply_profile(doc: Document, profile: str) -> Document:
     data = doc.data if isinstance(doc.data, dict) else {}
     profiles = data.get("profiles")
     base = {key: value for key, value in data.items() if key != "profiles"}
-    positions = {path: pos for path, pos in doc.positions.items() if path[:1] != ("profiles",)}
+    positions, overlay_positions = _split_positions(doc, profile)
     base_doc = Document(file=doc.file, data=base, positions=positions)
     if not isinstance(profiles, dict) or not profiles:
         return base_doc
     if profile not in profiles:
         raise SpecError([_unknown_profile(doc, profile, sorted(map(str, profiles)))])
     chosen = profiles[profile]
-    prefix: Path_ = ("profiles", profile)
     overlay = Document(
         file=doc.file,
         data={k: v for k, v in chosen.items() if k not in SETTINGS}
         if isinstance(chosen, dict)
         else {},
-        positions=_strip(doc.positions, prefix, layer=f"set by profile {profile}"),
-        tags=_strip(doc.tags, prefix),
+        positions=overlay_positions,
+        tags=_strip(doc.tags, ("profiles", profile)),
     )
     return merge_documents(base_doc, overlay)
 
 
-def _strip(table: Mapping[Path_, Any], prefix: Path_, *, layer: str = "") -> dict[Path_, Any]:
+def _split_positions(
+    doc: Document, profile: str
+) -> tuple[dict[Path_, Position], dict[Path_, Position]]:
+    """The base's positions, and the profile's re-rooted and marked with its layer, in one
+    pass over the table (it holds every path of the stack)."""
+    base: dict[Path_, Position] = {}
+    overlay: dict[Path_, Position] = {}
+    layer = f"set by profile {profile}"
+    for path, pos in doc.positions.items():
+        if not path or path[0] != "profiles":
+            base[path] = pos
+        elif len(path) > 2 and path[1] == profile:
+            overlay[path[2:]] = Position(pos.file, pos.line, pos.column, layer)
+    return base, overlay
+
+
+def _strip(table: Mapping[Path_, Any], prefix: Path_) -> dict[Path_, Any]:
     found = {}
     for path, value in table.items():
         if path[: len(prefix)] == prefix and len(path) > len(prefix):
-            found[path[len(prefix) :]] = value._replace(layer=layer) if layer else value
+            found[path[len(prefix) :]] = value
     return found
 
 
@@ -194,21 +209,37 @@ def _pairs(
     tags: dict[Path_, str],
     texts: Mapping[Path_, str],
 ) -> Any:
-    if isinstance(value, list):
-        return [_pairs(item, (*path, i), positions, tags, texts) for i, item in enumerate(value)]
-    if not isinstance(value, dict):
+    # A container in which nothing changes is kept as it is, not copied.
+    if not isinstance(value, dict | list):
         return value
-    result = {}
-    for key, item in value.items():
-        child = (*path, key)
-        if key in PAIR_KEYS and _pair_list(key, item):
-            result[key] = _list_to_mapping(item, child, positions, tags)
-        elif key in PAIR_KEYS and isinstance(item, dict):
-            # A value is text for the container: keep `0x1F` and `1.10` as written.
-            result[key] = {k: texts.get((*child, k), v) for k, v in item.items()}
-        else:
-            result[key] = _pairs(item, child, positions, tags, texts)
-    return result
+    changed: Any = None
+    items = value.items() if isinstance(value, dict) else enumerate(value)
+    for key, item in items:
+        if not isinstance(item, dict | list):
+            continue  # a scalar is kept as it is, whatever its key
+        new = _pair_value(key, item, (*path, key), positions, tags, texts)
+        if new is not item:
+            if changed is None:
+                changed = value.copy()
+            changed[key] = new
+    return value if changed is None else changed
+
+
+def _pair_value(
+    key: str | int,
+    item: dict[Any, Any] | list[Any],
+    path: Path_,
+    positions: dict[Path_, Position],
+    tags: dict[Path_, str],
+    texts: Mapping[Path_, str],
+) -> Any:
+    if key in PAIR_KEYS and _pair_list(str(key), item):
+        # _pair_list found a list of strings.
+        return _list_to_mapping(cast(list[str], item), path, positions, tags)
+    if key in PAIR_KEYS and isinstance(item, dict):
+        # A value is text for the container: keep `0x1F` and `1.10` as written.
+        return {k: texts.get((*path, k), v) for k, v in item.items()}
+    return _pairs(item, path, positions, tags, texts)
 
 
 def _pair_list(key: str, value: Any) -> bool:

@@ -17,15 +17,18 @@ import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, NamedTuple
-
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError, best_match
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from stackr.errors import Issue
+from stackr.spec.quickcheck import QuickCheck, compile_check
 from stackr.spec.source import Document
 
-__all__ = ["load_schema", "validate_document"]
+if TYPE_CHECKING:
+    # jsonschema is imported only to word a document's problems: a valid one never needs it.
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
+
+__all__ = ["inlined_schema", "load_schema", "quick_check", "validate_document"]
 
 Path_ = tuple[str | int, ...]
 
@@ -89,12 +92,29 @@ def schema_text() -> str:
 
 
 @functools.cache
-def _validator() -> Draft202012Validator:
-    # The schema is checked against the meta-schema by the tests, not on every run. Its `$ref`s
-    # are inlined once: resolving them per value dominated validation (~58k look-ups for 1,000
-    # services), and the schema has no recursive reference.
+def inlined_schema() -> dict[str, Any]:
+    """The schema with every `$ref` to `#/$defs/...` replaced by what it names, built once.
+
+    Resolving the refs per value dominated validation (~58k look-ups for 1,000 services), and
+    the schema has no recursive reference.
+    """
     schema = load_schema()
-    return Draft202012Validator(_inline(schema, schema.get("$defs", {})))
+    inlined: dict[str, Any] = _inline(schema, schema.get("$defs", {}))
+    return inlined
+
+
+@functools.cache
+def _validator() -> Draft202012Validator:
+    from jsonschema import Draft202012Validator
+
+    # The schema is checked against the meta-schema by the tests, not on every run.
+    return Draft202012Validator(inlined_schema())
+
+
+@functools.cache
+def quick_check() -> QuickCheck:
+    """The compiled yes/no check of the schema (see `stackr.spec.quickcheck`), built once."""
+    return compile_check(inlined_schema())
 
 
 def _inline(node: Any, defs: Mapping[str, Any]) -> Any:
@@ -119,6 +139,8 @@ def validate_document(doc: Document) -> list[Issue]:
 
     An empty list means the document is valid. Nothing is raised: the caller decides.
     """
+    if quick_check().is_valid(doc.data):
+        return []  # jsonschema would find nothing: skip its walk and the locating
     findings = (found for error in _validator().iter_errors(doc.data) for found in _findings(error))
     resets = _merged_away(doc)
     issues = dict.fromkeys(
@@ -187,6 +209,8 @@ def _alternatives(error: ValidationError, path: Path_) -> Iterator[_Finding]:
             message = f"expected {_expected(types)}, got {_got(error.instance)}"
             yield _Finding(path, message, _example_hint(_schema_of(here[0])))
             return
+    from jsonschema.exceptions import best_match
+
     best: ValidationError | None = best_match(_fitting_branches(context) or context)
     if best is not None:
         yield from _findings(best)

@@ -98,8 +98,8 @@ print(code, *sorted(name for name in heavy if name in sys.modules))
     [
         (["--help"], ""),
         (["version"], ""),
-        (["validate", "-f", QUICKSTART], "jsonschema yaml"),
-        (["config", "-f", QUICKSTART, "--format", "json"], "jsonschema yaml"),
+        (["validate", "-f", QUICKSTART], "yaml"),
+        (["config", "-f", QUICKSTART, "--format", "json"], "yaml"),
     ],
     ids=["help", "version", "validate", "config"],
 )

@@ -7,9 +7,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from stackr.errors import Issue, SpecError
-from stackr.spec.source import MAX_FILE_BYTES, Document, Position, load_document, parse_document
+from stackr.spec import yamltree
+from stackr.spec.fastyaml import build_ordinary
+from stackr.spec.source import (
+    MAX_FILE_BYTES,
+    Document,
+    Position,
+    load_document,
+    parse_document,
+)
 
 FILE = "stack.yml"
 
@@ -171,6 +180,38 @@ def test_billion_laughs_is_refused() -> None:
     assert [issue.message for issue in issues_of(BILLION_LAUGHS)] == [
         "too many nodes after expanding aliases (over 1000000)"
     ]
+
+
+CAP = 100  # MAX_NODES for the next test, so that it builds small files
+
+
+@pytest.mark.parametrize(
+    ("text", "refused"),
+    [
+        ("a: [" + "1, " * (CAP - 3) + "]\n", False),  # root, key, list, items: CAP nodes
+        ("a: [" + "1, " * (CAP - 2) + "]\n", True),
+        # A value skipped after a problem still counts: the key is repeated, then refused.
+        ("a: 1\na: [" + "1, " * (CAP - 4) + "]\n", True),
+        ("a: !!str [" + "1, " * (CAP - 2) + "]\n", True),
+    ],
+)
+def test_a_file_without_aliases_is_held_to_the_node_cap_too(
+    monkeypatch: pytest.MonkeyPatch, text: str, refused: bool
+) -> None:
+    # Without an alias, the nodes are counted as they are built instead of in a walk first.
+    monkeypatch.setattr(yamltree, "MAX_NODES", CAP)
+    if refused:
+        message = f"too many nodes after expanding aliases (over {CAP})"
+        assert [issue.message for issue in issues_of(text)] == [message]
+    else:
+        assert len(parse(text).data["a"]) == CAP - 3
+
+
+def test_merge_of_an_inline_mapping_without_aliases() -> None:
+    text = "web:\n  <<: {image: a, restart: always}\n  image: b\n"
+    doc = parse(text)
+    assert doc.data == {"web": {"image": "b", "restart": "always"}}
+    assert doc.positions[("web", "restart")] == Position(FILE, 2, 18)
 
 
 def test_alias_inside_its_own_anchor_is_refused() -> None:
@@ -384,3 +425,65 @@ def test_non_utf8_file_is_refused_and_located(tmp_path: Path) -> None:
             hint="save it as UTF-8",
         )
     ]
+
+
+# -- the event builder for ordinary files agrees with the full loader --------------------------
+
+ROOT = Path(__file__).resolve().parents[2]
+YAML_FILES = sorted([*ROOT.glob("examples/**/*.yml"), *ROOT.glob("tests/cases/**/*.yml")])
+
+
+def both_ways(text: str) -> tuple[Document | list[Issue], Document | list[Issue]]:
+    """What the loader gives with the event builder tried first, and with nodes only."""
+    results: list[Document | list[Issue]] = []
+    for ordinary in (True, False):
+        try:
+            results.append(parse_document(text, file=FILE, ordinary=ordinary))
+        except SpecError as error:
+            results.append(list(error.issues))
+    return results[0], results[1]
+
+
+@pytest.mark.parametrize("path", YAML_FILES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_event_builder_agrees_with_nodes_on_every_file_here(path: Path) -> None:
+    fast, full = both_ways(path.read_text(encoding="utf-8"))
+    assert fast == full
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: !reset [1]\nb: !override {c: '0x1F'}\nd: !reset '5'\ne: !!str 5\nf: !!map {g: 1}\n",
+        "ports: [0x1F, 1.50, 0440, '8080', 1e3]\nenv: {A: 1_000, B: .inf}\n",
+        "a: 1\na: 2\n",  # the rest: given up on, then worded by the full loader
+        "~: 1\n",
+        "'<<': quoted, so a key\n",
+        "a: &x 1\n",
+        "a: ! 1\n",
+        "? [a]\n: 1\n",
+        "a: 1\n---\nb: 2\n",
+        "a: b: c\n",
+        "",
+        "---\n",
+        "5\n",
+    ],
+)
+def test_event_builder_agrees_with_nodes_on_odd_files(text: str) -> None:
+    fast, full = both_ways(text)
+    assert fast == full
+
+
+@pytest.mark.parametrize(
+    ("text", "built"),
+    [
+        (SERVICES, True),
+        ("a: !reset [1]\nb: '1'\n", True),
+        ("a: 1\na: 2\n", False),
+        ("a: &x 1\n", False),
+        ("a: {<<: {b: 1}}\n", False),
+        ("a: !!python/none x\n", False),
+    ],
+)
+def test_only_ordinary_files_are_built_from_events(text: str, built: bool) -> None:
+    found = build_ordinary(text, FILE, yaml.CSafeLoader)
+    assert found == (parse(text) if built else None)

@@ -101,6 +101,24 @@ def test_cycle_is_named(write_stack) -> None:  # type: ignore[no-untyped-def]
     ]
 
 
+def test_each_cycle_is_named_once_and_services_leading_into_it_are_not(write_stack) -> None:  # type: ignore[no-untyped-def]
+    path = write_stack(
+        "services:\n"
+        "  gate: {image: x, depends_on: [web, solo]}\n"
+        "  web: {image: x, depends_on: [db]}\n"
+        "  db: {image: x, depends_on: [web]}\n"
+        "  solo: {image: x, depends_on: [solo]}\n"
+        "  leaf: {image: x}\n"
+    )
+    # Named from the alphabetically first service on it.
+    assert _issues(str(path)) == [
+        "services.db.depends_on[0]: dependency cycle: db → web → db"
+        " — remove one of these depends_on entries",
+        "services.solo.depends_on[0]: dependency cycle: solo → solo"
+        " — remove one of these depends_on entries",
+    ]
+
+
 def test_port_clash_between_services(write_stack) -> None:  # type: ignore[no-untyped-def]
     path = write_stack(
         "services:\n"

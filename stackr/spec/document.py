@@ -1,0 +1,69 @@
+"""The parsed form of one stack file: its plain tree, and where each value in it was written.
+
+`Document` is what the YAML loader produces and every later stage (interpolation, merging,
+validation, the model) reads and locates its problems through.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from stackr.errors import Issue
+
+Path_ = tuple[str | int, ...]
+
+
+class Position(NamedTuple):
+    """Where a value was written; `layer` names the profile layer that set it, if any."""
+
+    file: str
+    line: int  # 1-based
+    column: int  # 1-based
+    layer: str = ""  # where the value came from, e.g. "set by profile prod", "from .env:3"
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """One parsed file: its plain tree and where each path in it was written."""
+
+    file: str
+    data: Any
+    positions: Mapping[Path_, Position]
+    # Merge directives written as tags (`!reset`, `!override`), kept beside the plain tree so
+    # the schema sees ordinary values; the profile/file merge consumes them.
+    tags: Mapping[Path_, str] = field(default_factory=dict)
+    # The text of plain scalars read as numbers (`0x1F`, `1.10`), where a string is wanted
+    # after all (environment and label values keep what the user wrote).
+    texts: Mapping[Path_, str] = field(default_factory=dict)
+
+    def issue(self, path: Path_, message: str, hint: str = "") -> Issue:
+        """A problem with the value at `path`, located where it was written; a value a layer
+        set says so (`... (set by profile prod)`, `... (from .env.prod:3)`)."""
+        pos = self.locate(path)
+        layer = f" ({pos.layer})" if pos.layer else ""
+        return Issue(
+            file=pos.file,
+            line=pos.line,
+            column=pos.column,
+            path=dotted(path),
+            message=message + layer,
+            hint=hint,
+        )
+
+    def locate(self, path: Path_) -> Position:
+        """The position of `path`, else of its nearest recorded ancestor, else the root."""
+        for end in range(len(path), -1, -1):
+            found = self.positions.get(path[:end])
+            if found is not None:
+                return found
+        return Position(self.file, 1, 1)
+
+
+def dotted(path: Path_) -> str:
+    """`("services", "web", "ports", 0)` → `services.web.ports[0]`."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
