@@ -143,7 +143,8 @@ class DockerEngine:
             raise _translate(e, f"inspect image {spec.image}") from None
         if spec.build is not None:
             labels = ((image or {}).get("Config") or {}).get("Labels") or {}
-            if image is None or labels.get(LABEL_BUILD_DIGEST) != spec.build.digest:
+            digest = spec.build.digest
+            if image is None or (digest and labels.get(LABEL_BUILD_DIGEST) != digest):
                 self._build(spec)
         elif image is None:
             self._pull(spec.image)
