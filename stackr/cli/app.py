@@ -56,24 +56,29 @@ class ConfigFormat(StrEnum):
 _FILE_HELP = "Stack file (repeat to merge several, in order)."
 Files = Annotated[
     Optional[list[Path]],  # noqa: UP045 - typer reads the annotation at run time
-    typer.Option("--file", "-f", help=_FILE_HELP, show_default="stack.yml"),
+    typer.Option("--file", "-f", metavar="FILE", help=_FILE_HELP, show_default="stack.yml"),
 ]
 LogFiles = Annotated[
     Optional[list[Path]],  # noqa: UP045
-    typer.Option("--file", help=_FILE_HELP, show_default="stack.yml"),
+    typer.Option("--file", metavar="FILE", help=_FILE_HELP, show_default="stack.yml"),
 ]
 Profile = Annotated[
     Optional[str],  # noqa: UP045
     typer.Option(
         "--profile",
+        metavar="NAME",
         help="Profile to render: dev, staging, prod... [default: $STACKR_PROFILE, else dev]",
     ),
 ]
 EnvFiles = Annotated[
     Optional[list[Path]],  # noqa: UP045
-    typer.Option("--env-file", help="Read variables from this file too (repeatable)."),
+    typer.Option(
+        "--env-file", metavar="FILE", help="Read variables from this file too (repeatable)."
+    ),
 ]
-Jobs = Annotated[int, typer.Option("--jobs", "-j", min=1, help="Engine calls in parallel.")]
+Jobs = Annotated[
+    int, typer.Option("--jobs", "-j", min=1, metavar="N", help="Engine calls in parallel.")
+]
 
 
 class ProgressMode(StrEnum):
@@ -94,6 +99,7 @@ LockTimeout = Annotated[
     typer.Option(
         "--lock-timeout",
         min=0,
+        metavar="SECONDS",
         help="Seconds to wait while another up/down of this stack and profile runs.",
     ),
 ]
@@ -204,7 +210,10 @@ def config(
 @app.command(cls=PlainCommand)
 def diff(
     profiles: Annotated[
-        list[str], typer.Option("--profile", help="The two profiles to compare (give it twice).")
+        list[str],
+        typer.Option(
+            "--profile", metavar="NAME", help="The two profiles to compare (give it twice)."
+        ),
     ],
     files: Files = None,
     env_file: EnvFiles = None,
@@ -272,7 +281,11 @@ def up(
     ] = False,
     wait_timeout: Annotated[
         float,
-        typer.Option("--wait-timeout", help="Seconds any wait (depends_on, --wait) may take."),
+        typer.Option(
+            "--wait-timeout",
+            metavar="SECONDS",
+            help="Seconds any wait (depends_on, --wait) may take.",
+        ),
     ] = 300.0,
     lock_timeout: LockTimeout = 0.0,
     progress: Progress = ProgressMode.AUTO,
@@ -337,7 +350,7 @@ def ps(files: Files = None, profile: Profile = None, env_file: EnvFiles = None) 
 def logs(
     services: Annotated[
         Optional[list[str]],  # noqa: UP045
-        typer.Argument(help="Only these services."),
+        typer.Argument(metavar="SERVICE", help="Only these services."),
     ] = None,
     files: LogFiles = None,
     profile: Profile = None,
@@ -347,7 +360,7 @@ def logs(
     ] = False,
     tail: Annotated[
         Optional[int],  # noqa: UP045
-        typer.Option("--tail", help="Only the last N lines of each."),
+        typer.Option("--tail", metavar="N", help="Only the last N lines of each."),
     ] = None,
 ) -> int:
     """Show the containers' output. Each line starts with its container's name."""
