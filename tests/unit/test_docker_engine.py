@@ -8,7 +8,7 @@ import docker.errors
 import pytest
 import requests
 
-from stackr import docker_engine
+import stackr.docker_engine.engine
 from stackr.docker_engine import DockerEngine
 from stackr.errors import EngineError
 
@@ -46,7 +46,7 @@ PORT_TAKEN = (
 def test_start_retries_while_a_released_port_is_still_allocated(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(docker_engine.time, "sleep", lambda _: None)
+    monkeypatch.setattr(stackr.docker_engine.engine.time, "sleep", lambda _: None)
     stub = _StartStub(refusals=2, text=PORT_TAKEN)
     _engine(stub).start_container("web-1")
     assert stub.calls == 3
@@ -54,8 +54,8 @@ def test_start_retries_while_a_released_port_is_still_allocated(
 
 def test_start_gives_up_on_a_port_held_for_good(monkeypatch: pytest.MonkeyPatch) -> None:
     clock = iter(range(0, 100))
-    monkeypatch.setattr(docker_engine.time, "sleep", lambda _: None)
-    monkeypatch.setattr(docker_engine.time, "monotonic", lambda: float(next(clock)))
+    monkeypatch.setattr(stackr.docker_engine.engine.time, "sleep", lambda _: None)
+    monkeypatch.setattr(stackr.docker_engine.engine.time, "monotonic", lambda: float(next(clock)))
     stub = _StartStub(refusals=100, text=PORT_TAKEN)
     with pytest.raises(EngineError) as caught:
         _engine(stub).start_container("web-1")

@@ -1,87 +1,42 @@
-"""The Engine protocol over the Docker SDK: the ONLY module that imports `docker`.
+"""DockerEngine: the Engine protocol over the Docker SDK's low-level `APIClient`.
 
-It speaks the SDK's low-level `APIClient`, so observing a stack is exactly three filtered list
-calls (containers, networks, volumes) plus one image list, with no per-container inspect; their
-replies are read by `docker_json`. Every SDK or transport failure becomes an `EngineError` in
-`_translate`, once, with a hint.
+Observing a stack is exactly three filtered list calls (containers, networks, volumes) plus one
+image list, with no per-container inspect; `docker_json` reads their replies. Every SDK or
+transport failure becomes an `EngineError` in `errors.translate`, once, with a hint.
 """
 
 from __future__ import annotations
 
 import math
 import os
-import queue
-import threading
 import time
-from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from collections.abc import Iterator
+from typing import Any
 
 import docker
 import docker.context
 import docker.errors
-import docker.utils.build
 import requests.exceptions
 from docker.types import Healthcheck as SdkHealthcheck
 from docker.types import Mount as SdkMount
 
 from stackr.archive import files_archive
 from stackr.desired import ContainerSpec, NetworkSpec, VolumeSpec
-from stackr.docker_json import full_ref, observed_state
+from stackr.docker_engine.errors import call, port_taken, translate
+from stackr.docker_engine.images import context_files, ensure_image, image_ids
+from stackr.docker_engine.logs import follow as follow_logs
+from stackr.docker_engine.logs import log_lines
+from stackr.docker_json import observed_state
 from stackr.engine import ContainerStatus
 from stackr.errors import EngineError
-from stackr.observed import (
-    LABEL_BUILD_DIGEST,
-    ObservedState,
-    owner_filters,
-)
+from stackr.observed import ObservedState, owner_filters
 from stackr.spec.model import Build, MountKind
 
-T = TypeVar("T")
 # 1.41 is dockerd 20.10's API: pinning it spares a version round trip on every command, and
 # newer engines still serve it.
 API_VERSION = "1.41"
 NANO = 1_000_000_000
 PORT_RELEASE_WAIT = 3.0  # seconds a start retries while its host port is still being released
-ENGINE_HINT = (
-    "start the Docker engine (on Debian as root: scripts/dev engine), "
-    "or point DOCKER_HOST at a running one"
-)
-
-
-def _translate(error: Exception, what: str) -> EngineError:
-    """The one place an SDK or transport failure becomes a StackrError."""
-    if isinstance(error, requests.exceptions.ConnectionError | FileNotFoundError):
-        return EngineError(
-            f"cannot reach the Docker engine while trying to {what}", hint=ENGINE_HINT
-        )
-    if isinstance(error, docker.errors.ImageNotFound):
-        return EngineError(f"image not found while trying to {what}: {_explain(error)}")
-    if isinstance(error, docker.errors.APIError):
-        return EngineError(
-            f"the engine refused to {what}: {_explain(error)}", hint=_hint_for(error)
-        )
-    if isinstance(error, docker.errors.DockerException):
-        return EngineError(f"Docker client error while trying to {what}: {error}", hint=ENGINE_HINT)
-    return EngineError(f"failed to {what}: {error}")
-
-
-def _explain(error: docker.errors.APIError) -> str:
-    return str(error.explanation or error)
-
-
-def _port_taken(error: docker.errors.APIError) -> bool:
-    # dockerd says so only in words (an HTTP 500 with this text), in every version since 1.x.
-    text = _explain(error).lower()
-    return "port is already allocated" in text or "address already in use" in text
-
-
-def _hint_for(error: docker.errors.APIError) -> str:
-    text = _explain(error).lower()
-    if _port_taken(error):
-        return "another process or container holds that host port: free it or change 'ports'"
-    if "active endpoints" in text:
-        return "the engine still lists endpoints on it; restarting dockerd clears them"
-    return ""
 
 
 class DockerEngine:
@@ -100,114 +55,30 @@ class DockerEngine:
                 **kwargs,
             )
         except docker.errors.DockerException as error:
-            raise _translate(error, "connect") from None
-
-    def _call(self, what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        try:
-            return fn(*args, **kwargs)
-        except (docker.errors.DockerException, requests.exceptions.RequestException, OSError) as e:
-            raise _translate(e, what) from None
+            raise translate(error, "connect") from None
 
     # -- observing ------------------------------------------------------------------------
 
     def observe(self, stack: str, profile: str, *, images: tuple[str, ...] = ()) -> ObservedState:
         filters = {"label": owner_filters(stack, profile)}
-        raw_containers = self._call(
-            "list containers", self._api.containers, all=True, filters=filters
-        )
-        raw_networks = self._call("list networks", self._api.networks, filters=filters)
-        raw_volumes = self._call("list volumes", self._api.volumes, filters=filters)
-        image_ids = self._image_ids(images) if images else {}
-        return observed_state(raw_containers, raw_networks, raw_volumes, image_ids)
-
-    def _image_ids(self, refs: tuple[str, ...]) -> dict[str, str]:
-        wanted = {full_ref(ref): ref for ref in refs}
-        found: dict[str, str] = {}
-        for image in self._call("list images", self._api.images):
-            for tag in image.get("RepoTags") or []:
-                if tag in wanted:
-                    found[wanted[tag]] = image["Id"]
-        return found
+        raw_containers = call("list containers", self._api.containers, all=True, filters=filters)
+        raw_networks = call("list networks", self._api.networks, filters=filters)
+        raw_volumes = call("list volumes", self._api.volumes, filters=filters)
+        ids = image_ids(self._api, images) if images else {}
+        return observed_state(raw_containers, raw_networks, raw_volumes, ids)
 
     # -- images ---------------------------------------------------------------------------
 
     def ensure_image(self, spec: ContainerSpec, *, build: bool) -> None:
-        if build and spec.build is not None:
-            self._build(spec)
-            return
-        try:
-            image = self._api.inspect_image(spec.image)
-        except docker.errors.ImageNotFound:
-            image = None
-        except (docker.errors.DockerException, requests.exceptions.RequestException) as e:
-            raise _translate(e, f"inspect image {spec.image}") from None
-        if spec.build is not None:
-            labels = ((image or {}).get("Config") or {}).get("Labels") or {}
-            digest = spec.build.digest
-            if image is None or (digest and labels.get(LABEL_BUILD_DIGEST) != digest):
-                self._build(spec)
-        elif image is None:
-            self._pull(spec.image)
+        ensure_image(self._api, spec, build=build)
 
     def context_files(self, build: Build) -> list[str]:
-        ignore = os.path.join(build.context, ".dockerignore")
-        patterns: list[str] = []
-        if os.path.exists(ignore):
-            with open(ignore, encoding="utf-8", errors="replace") as handle:
-                lines = (line.strip() for line in handle.read().splitlines())
-                patterns = [line for line in lines if line and not line.startswith("#")]
-        try:
-            found = docker.utils.build.exclude_paths(build.context, patterns, build.dockerfile)
-        except OSError as error:
-            raise EngineError(
-                f"cannot read build context {build.context}: {error.strerror}",
-                hint="check that the directory exists and is readable",
-            ) from None
-        return sorted(p for p in found if not os.path.isdir(os.path.join(build.context, p)))
-
-    def _build(self, spec: ContainerSpec) -> None:
-        assert spec.build is not None
-        what = f"build image {spec.image} for service {spec.service}"
-        stream = self._call(
-            what,
-            self._api.build,
-            path=spec.build.context,
-            dockerfile=spec.build.dockerfile,
-            tag=spec.image,
-            buildargs=dict(spec.build.args),
-            labels={LABEL_BUILD_DIGEST: spec.build.digest} if spec.build.digest else None,
-            rm=True,
-            decode=True,
-        )
-        tail: list[str] = []
-        for chunk in self._iterate(what, stream):
-            if "error" in chunk:
-                raise EngineError(
-                    f"building {spec.image} failed: {chunk['error'].strip()}",
-                    hint="last build output:\n" + "".join(tail[-5:]),
-                )
-            tail.append(str(chunk.get("stream", "")))
-
-    def _pull(self, image: str) -> None:
-        try:
-            self._api.pull(image)
-        except (docker.errors.DockerException, requests.exceptions.RequestException) as e:
-            raise EngineError(
-                f"image {image} is not on this engine and could not be pulled: {_reason(e)}",
-                hint="build it (give the service a 'build:'), or load it into the engine first "
-                "(docker load / docker pull)",
-            ) from None
-
-    def _iterate(self, what: str, stream: Any) -> Iterator[dict[str, Any]]:
-        try:
-            yield from stream
-        except (docker.errors.DockerException, requests.exceptions.RequestException) as e:
-            raise _translate(e, what) from None
+        return context_files(build)
 
     # -- networks and volumes -------------------------------------------------------------
 
     def create_network(self, spec: NetworkSpec) -> None:
-        self._call(
+        call(
             f"create network {spec.name}",
             self._api.create_network,
             spec.name,
@@ -223,10 +94,10 @@ class DockerEngine:
         except docker.errors.NotFound:
             return
         except (docker.errors.DockerException, requests.exceptions.RequestException) as e:
-            raise _translate(e, f"remove network {name}") from None
+            raise translate(e, f"remove network {name}") from None
 
     def create_volume(self, spec: VolumeSpec) -> None:
-        self._call(
+        call(
             f"create volume {spec.name}",
             self._api.create_volume,
             spec.name,
@@ -241,7 +112,7 @@ class DockerEngine:
         except docker.errors.NotFound:
             return
         except (docker.errors.DockerException, requests.exceptions.RequestException) as e:
-            raise _translate(e, f"remove volume {name}") from None
+            raise translate(e, f"remove volume {name}") from None
 
     # -- containers -----------------------------------------------------------------------
 
@@ -251,7 +122,7 @@ class DockerEngine:
         networking = self._api.create_networking_config(
             {first: self._api.create_endpoint_config(aliases=list(spec.aliases))}
         )
-        self._call(
+        call(
             what,
             self._api.create_container,
             spec.image,
@@ -269,7 +140,7 @@ class DockerEngine:
             networking_config=networking,
         )
         for network in others:
-            self._call(
+            call(
                 f"connect {spec.name} to {network}",
                 self._api.connect_container_to_network,
                 spec.name,
@@ -285,7 +156,7 @@ class DockerEngine:
         except (docker.errors.DockerException, requests.exceptions.RequestException) as e:
             # A container without its files must not be started later: take it away.
             self._api.remove_container(spec.name, force=True)
-            raise _translate(e, f"write secret and config files into {spec.name}") from None
+            raise translate(e, f"write secret and config files into {spec.name}") from None
 
     def _host_config(self, spec: ContainerSpec, network: str) -> Any:
         bindings: dict[str, list[tuple[str, str]]] = {}
@@ -315,10 +186,10 @@ class DockerEngine:
                 self._api.start(name)
                 return
             except docker.errors.APIError as e:
-                if not _port_taken(e) or time.monotonic() > deadline:
-                    raise _translate(e, f"start container {name}") from None
+                if not port_taken(e) or time.monotonic() > deadline:
+                    raise translate(e, f"start container {name}") from None
             except (docker.errors.DockerException, requests.exceptions.RequestException) as e:
-                raise _translate(e, f"start container {name}") from None
+                raise translate(e, f"start container {name}") from None
             time.sleep(0.2)
 
     def remove_container(
@@ -335,7 +206,7 @@ class DockerEngine:
         except docker.errors.NotFound:
             return
         except (docker.errors.DockerException, requests.exceptions.RequestException) as e:
-            raise _translate(e, f"remove container {name}") from None
+            raise translate(e, f"remove container {name}") from None
         for volume in () if keep_volumes else volumes:
             self.remove_volume(volume)
 
@@ -347,7 +218,7 @@ class DockerEngine:
         except docker.errors.NotFound:
             return {}
         except (docker.errors.DockerException, requests.exceptions.RequestException) as e:
-            raise _translate(e, f"inspect container {name}") from None
+            raise translate(e, f"inspect container {name}") from None
         return {
             m["Destination"]: m["Name"]
             for m in mounts
@@ -355,13 +226,13 @@ class DockerEngine:
         }
 
     def stop_container(self, name: str, *, timeout: float) -> None:
-        self._call(f"stop container {name}", self._api.stop, name, timeout=math.ceil(timeout))
+        call(f"stop container {name}", self._api.stop, name, timeout=math.ceil(timeout))
 
     def rename_container(self, name: str, new_name: str) -> None:
-        self._call(f"rename container {name} to {new_name}", self._api.rename, name, new_name)
+        call(f"rename container {name} to {new_name}", self._api.rename, name, new_name)
 
     def connect_container(self, name: str, network: str, *, aliases: tuple[str, ...]) -> None:
-        self._call(
+        call(
             f"connect {name} to {network}",
             self._api.connect_container_to_network,
             name,
@@ -370,7 +241,7 @@ class DockerEngine:
         )
 
     def disconnect_container(self, name: str, network: str) -> None:
-        self._call(
+        call(
             f"disconnect {name} from {network}",
             self._api.disconnect_container_from_network,
             name,
@@ -378,7 +249,7 @@ class DockerEngine:
         )
 
     def container_status(self, name: str) -> ContainerStatus:
-        state = self._call(f"inspect container {name}", self._api.inspect_container, name)["State"]
+        state = call(f"inspect container {name}", self._api.inspect_container, name)["State"]
         health = (state.get("Health") or {}).get("Status", "")
         return ContainerStatus(
             state=state["Status"], health=health, exit_code=state.get("ExitCode")
@@ -387,49 +258,17 @@ class DockerEngine:
     # -- logs -----------------------------------------------------------------------------
 
     def last_log_lines(self, name: str, count: int) -> list[str]:
-        raw: bytes = self._call(f"read logs of {name}", self._api.logs, name, tail=count)
-        return raw.decode("utf-8", "replace").splitlines()
+        return log_lines(self._api, name, count)
 
     def logs(
         self, names: list[str], *, follow: bool, tail: int | None
     ) -> Iterator[tuple[str, str]]:
-        if not follow:
-            for name in names:
-                for line in self.last_log_lines(name, tail) if tail else self._all_lines(name):
-                    yield name, line
+        if follow:
+            yield from follow_logs(self._api, names, tail)
             return
-        yield from self._follow(names, tail)
-
-    def _all_lines(self, name: str) -> list[str]:
-        raw: bytes = self._call(f"read logs of {name}", self._api.logs, name)
-        return raw.decode("utf-8", "replace").splitlines()
-
-    def _follow(self, names: list[str], tail: int | None) -> Iterator[tuple[str, str]]:
-        lines: queue.Queue[tuple[str, str] | None] = queue.Queue()
-
-        def pump(name: str) -> None:
-            try:
-                stream = self._api.logs(name, stream=True, follow=True, tail=tail or "all")
-                buffer = b""
-                for chunk in stream:
-                    buffer += chunk
-                    *complete, buffer = buffer.split(b"\n")
-                    for line in complete:
-                        lines.put((name, line.decode("utf-8", "replace")))
-            except (docker.errors.DockerException, requests.exceptions.RequestException):
-                pass
-            finally:
-                lines.put(None)
-
         for name in names:
-            threading.Thread(target=pump, args=(name,), daemon=True).start()
-        open_streams = len(names)
-        while open_streams:
-            item = lines.get()
-            if item is None:
-                open_streams -= 1
-            else:
-                yield item
+            for line in log_lines(self._api, name, tail):
+                yield name, line
 
 
 def _target_kwargs(target: str) -> dict[str, Any]:
@@ -448,12 +287,6 @@ def _target_kwargs(target: str) -> dict[str, Any]:
     if context.TLSConfig:
         kwargs["tls"] = context.TLSConfig
     return kwargs
-
-
-def _reason(error: Exception) -> str:
-    if isinstance(error, docker.errors.APIError):
-        return _explain(error)
-    return str(error)
 
 
 def _healthcheck(spec: ContainerSpec) -> SdkHealthcheck | None:

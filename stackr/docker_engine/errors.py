@@ -1,0 +1,66 @@
+"""Docker SDK and transport failures, made `EngineError`s with a hint: the one place it happens."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import docker.errors
+import requests.exceptions
+
+from stackr.errors import EngineError
+
+T = TypeVar("T")
+ENGINE_HINT = (
+    "start the Docker engine (on Debian as root: scripts/dev engine), "
+    "or point DOCKER_HOST at a running one"
+)
+
+
+def call(what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """`fn(*args, **kwargs)`, any SDK or transport failure raised as an EngineError about
+    `what` the call was trying to do."""
+    try:
+        return fn(*args, **kwargs)
+    except (docker.errors.DockerException, requests.exceptions.RequestException, OSError) as e:
+        raise translate(e, what) from None
+
+
+def translate(error: Exception, what: str) -> EngineError:
+    """The one place an SDK or transport failure becomes a StackrError."""
+    if isinstance(error, requests.exceptions.ConnectionError | FileNotFoundError):
+        return EngineError(
+            f"cannot reach the Docker engine while trying to {what}", hint=ENGINE_HINT
+        )
+    if isinstance(error, docker.errors.ImageNotFound):
+        return EngineError(f"image not found while trying to {what}: {explain(error)}")
+    if isinstance(error, docker.errors.APIError):
+        return EngineError(f"the engine refused to {what}: {explain(error)}", hint=hint_for(error))
+    if isinstance(error, docker.errors.DockerException):
+        return EngineError(f"Docker client error while trying to {what}: {error}", hint=ENGINE_HINT)
+    return EngineError(f"failed to {what}: {error}")
+
+
+def explain(error: docker.errors.APIError) -> str:
+    return str(error.explanation or error)
+
+
+def port_taken(error: docker.errors.APIError) -> bool:
+    # dockerd says so only in words (an HTTP 500 with this text), in every version since 1.x.
+    text = explain(error).lower()
+    return "port is already allocated" in text or "address already in use" in text
+
+
+def hint_for(error: docker.errors.APIError) -> str:
+    text = explain(error).lower()
+    if port_taken(error):
+        return "another process or container holds that host port: free it or change 'ports'"
+    if "active endpoints" in text:
+        return "the engine still lists endpoints on it; restarting dockerd clears them"
+    return ""
+
+
+def reason(error: Exception) -> str:
+    if isinstance(error, docker.errors.APIError):
+        return explain(error)
+    return str(error)

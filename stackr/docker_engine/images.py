@@ -1,0 +1,113 @@
+"""Images over the Docker SDK: which ids tags point at, making an image exist (build or pull),
+and the files a build context sends (`.dockerignore` applied, as `docker build` reads it).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import docker
+import docker.errors
+import docker.utils.build
+import requests.exceptions
+
+from stackr.desired import ContainerSpec
+from stackr.docker_engine.errors import call, reason, translate
+from stackr.docker_json import full_ref
+from stackr.errors import EngineError
+from stackr.observed import LABEL_BUILD_DIGEST
+from stackr.spec.model import Build
+
+
+def image_ids(api: docker.APIClient, refs: tuple[str, ...]) -> dict[str, str]:
+    """The id each of `refs` points at, for those on the engine: one list call."""
+    wanted = {full_ref(ref): ref for ref in refs}
+    found: dict[str, str] = {}
+    for image in call("list images", api.images):
+        for tag in image.get("RepoTags") or []:
+            if tag in wanted:
+                found[wanted[tag]] = image["Id"]
+    return found
+
+
+def ensure_image(api: docker.APIClient, spec: ContainerSpec, *, build: bool) -> None:
+    """Build `spec.image` when asked, or when the spec has a build and the image is missing or
+    was built from another digest; else pull it when it is missing."""
+    if build and spec.build is not None:
+        _build(api, spec)
+        return
+    try:
+        image = api.inspect_image(spec.image)
+    except docker.errors.ImageNotFound:
+        image = None
+    except (docker.errors.DockerException, requests.exceptions.RequestException) as e:
+        raise translate(e, f"inspect image {spec.image}") from None
+    if spec.build is not None:
+        labels = ((image or {}).get("Config") or {}).get("Labels") or {}
+        digest = spec.build.digest
+        if image is None or (digest and labels.get(LABEL_BUILD_DIGEST) != digest):
+            _build(api, spec)
+    elif image is None:
+        _pull(api, spec.image)
+
+
+def context_files(build: Build) -> list[str]:
+    """The files (relative paths) a build of `build.context` sends to the engine."""
+    ignore = os.path.join(build.context, ".dockerignore")
+    patterns: list[str] = []
+    if os.path.exists(ignore):
+        with open(ignore, encoding="utf-8", errors="replace") as handle:
+            lines = (line.strip() for line in handle.read().splitlines())
+            patterns = [line for line in lines if line and not line.startswith("#")]
+    try:
+        found = docker.utils.build.exclude_paths(build.context, patterns, build.dockerfile)
+    except OSError as error:
+        raise EngineError(
+            f"cannot read build context {build.context}: {error.strerror}",
+            hint="check that the directory exists and is readable",
+        ) from None
+    return sorted(p for p in found if not os.path.isdir(os.path.join(build.context, p)))
+
+
+def _build(api: docker.APIClient, spec: ContainerSpec) -> None:
+    assert spec.build is not None
+    what = f"build image {spec.image} for service {spec.service}"
+    stream = call(
+        what,
+        api.build,
+        path=spec.build.context,
+        dockerfile=spec.build.dockerfile,
+        tag=spec.image,
+        buildargs=dict(spec.build.args),
+        labels={LABEL_BUILD_DIGEST: spec.build.digest} if spec.build.digest else None,
+        rm=True,
+        decode=True,
+    )
+    tail: list[str] = []
+    for chunk in _iterate(what, stream):
+        if "error" in chunk:
+            raise EngineError(
+                f"building {spec.image} failed: {chunk['error'].strip()}",
+                hint="last build output:\n" + "".join(tail[-5:]),
+            )
+        tail.append(str(chunk.get("stream", "")))
+
+
+def _pull(api: docker.APIClient, image: str) -> None:
+    try:
+        api.pull(image)
+    except (docker.errors.DockerException, requests.exceptions.RequestException) as e:
+        raise EngineError(
+            f"image {image} is not on this engine and could not be pulled: {reason(e)}",
+            hint="build it (give the service a 'build:'), or load it into the engine first "
+            "(docker load / docker pull)",
+        ) from None
+
+
+def _iterate(what: str, stream: Any) -> Iterator[dict[str, Any]]:
+    try:
+        yield from stream
+    except (docker.errors.DockerException, requests.exceptions.RequestException) as e:
+        raise translate(e, what) from None
