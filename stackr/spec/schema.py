@@ -1,27 +1,38 @@
 """JSON Schema validation of a stack document, reported as sorted, located Issues.
 
 This module owns the published schema (`schemas/stack.schema.json`): finding it, loading it once,
-validating a `Document` against it, and wording every jsonschema error as an `Issue` a person can
-act on, located at the key or list item the user wrote. Issues are built from each error's
-structured fields (`validator`, `validator_value`, `instance`, `schema`, `absolute_path`), never
-from jsonschema's English messages. Two keywords of our own in the schema feed the wording:
-`x-what` names what a textual value is ("port", "duration") and `x-hint` says how to write one.
+validating a `Document` against it, and turning every jsonschema error into an `Issue` a person
+can act on, located at the key or list item the user wrote (`wording` words single values).
+Issues are built from each error's structured fields (`validator`, `validator_value`,
+`instance`, `schema`, `absolute_path`), never from jsonschema's English messages. Two keywords of
+our own in the schema feed the wording: `x-what` names what a textual value is ("port",
+"duration") and `x-hint` says how to write one.
 """
 
 from __future__ import annotations
 
-import difflib
 import functools
 import importlib.resources
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from stackr.errors import Issue
 from stackr.spec.quickcheck import QuickCheck, compile_check
 from stackr.spec.source import Document
+from stackr.spec.wording import (
+    WORDINGS,
+    as_list,
+    close_match,
+    example_hint,
+    expected,
+    got,
+    other,
+    schema_of,
+    show,
+)
 
 if TYPE_CHECKING:
     # jsonschema is imported only to word a document's problems: a valid one never needs it.
@@ -33,35 +44,8 @@ __all__ = ["inlined_schema", "load_schema", "quick_check", "validate_document"]
 Path_ = tuple[str | int, ...]
 
 _SCHEMA_FILE = "stack.schema.json"
-_CLOSE_ENOUGH = 0.6  # difflib ratio above which a typo earns a "did you mean"
 _MAX_LISTED_KEYS = 12  # list the allowed keys in a hint only when there are this few
-_MAX_SHOWN_CHARS = 40
 
-_TYPE_NAMES = {
-    "string": "a string",
-    "integer": "an integer",
-    "number": "a number",
-    "object": "a mapping",
-    "array": "a list",
-    "boolean": "true or false",
-    "null": "null",
-}
-_BOUNDS = {
-    "minimum": "at least",
-    "maximum": "at most",
-    "exclusiveMinimum": "greater than",
-    "exclusiveMaximum": "less than",
-}
-_COUNTS = {
-    "minItems": ("at least", "item"),
-    "maxItems": ("at most", "item"),
-    "minProperties": ("at least", "key"),
-    "maxProperties": ("at most", "key"),
-    "minLength": ("at least", "character"),
-    "maxLength": ("at most", "character"),
-}
-# What a YAML boolean may have been meant as, when a string was wanted.
-_BOOLEAN_WORDS = {True: ("yes", "on", "true"), False: ("no", "off", "false")}
 _FORGOT_SERVICES = "did you forget 'services:'?"
 
 
@@ -190,7 +174,7 @@ def _findings(error: ValidationError) -> Iterator[_Finding]:
     elif validator == "uniqueItems":
         yield _repeated_item(error, path)
     else:
-        message, hint = _WORDINGS.get(validator, _other)(error)
+        message, hint = WORDINGS.get(validator, other)(error)
         yield _Finding(path, message, hint)
 
 
@@ -205,9 +189,9 @@ def _alternatives(error: ValidationError, path: Path_) -> Iterator[_Finding]:
             yield from _needs_one_of(error, path)
             return
         if all(sub.validator == "type" for sub in here):
-            types = [t for sub in here for t in _as_list(sub.validator_value)]
-            message = f"expected {_expected(types)}, got {_got(error.instance)}"
-            yield _Finding(path, message, _example_hint(_schema_of(here[0])))
+            types = [t for sub in here for t in as_list(sub.validator_value)]
+            message = f"expected {expected(types)}, got {got(error.instance)}"
+            yield _Finding(path, message, example_hint(schema_of(here[0])))
             return
     from jsonschema.exceptions import best_match
 
@@ -227,8 +211,8 @@ def _fitting_branches(context: list[ValidationError]) -> list[ValidationError]:
 
 
 def _more_than_one(error: ValidationError, path: Path_) -> _Finding:
-    forms = _as_list(error.validator_value)
-    keys = [k for form in forms for k in _as_list(form.get("required")) if isinstance(form, dict)]
+    forms = as_list(error.validator_value)
+    keys = [k for form in forms for k in as_list(form.get("required")) if isinstance(form, dict)]
     given = [str(k) for k in keys if isinstance(error.instance, dict) and k in error.instance]
     if len(given) > 1:
         return _Finding(path, "give only one of " + ", ".join(f"'{k}'" for k in given))
@@ -238,9 +222,9 @@ def _more_than_one(error: ValidationError, path: Path_) -> _Finding:
 def _needs_one_of(error: ValidationError, path: Path_) -> Iterator[_Finding]:
     """`needs 'image' or 'build'`, unless a key written there is a typo of one of them."""
     instance = error.instance if isinstance(error.instance, dict) else {}
-    wanted = [k for sub in error.context for k in _as_list(sub.validator_value)]
+    wanted = [k for sub in error.context for k in as_list(sub.validator_value)]
     missing = [str(key) for key in dict.fromkeys(wanted) if key not in instance]
-    if not missing or any(_close_match(str(key), missing) for key in instance):
+    if not missing or any(close_match(str(key), missing) for key in instance):
         return  # the unknown-key issue already says "did you mean ...?"
     hint = "e.g. image: nginx:1.25, or build: ./web" if missing == ["image", "build"] else ""
     yield _Finding(path, "needs " + " or ".join(f"'{key}'" for key in missing), hint)
@@ -250,7 +234,7 @@ def _needs_one_of(error: ValidationError, path: Path_) -> Iterator[_Finding]:
 
 
 def _unknown_keys(error: ValidationError, path: Path_) -> Iterator[_Finding]:
-    schema = _schema_of(error)
+    schema = schema_of(error)
     allowed = [str(key) for key in schema.get("properties", {})]
     patterns = list(schema.get("patternProperties", {}))
     instance = error.instance if isinstance(error.instance, dict) else {}
@@ -264,7 +248,7 @@ def _unknown_keys(error: ValidationError, path: Path_) -> Iterator[_Finding]:
 def _unknown_key_hint(path: Path_, key: str, value: Any, allowed: list[str]) -> str:
     if not path and _looks_like_service(key, value):
         return _FORGOT_SERVICES
-    close = _close_match(key, allowed)
+    close = close_match(key, allowed)
     if close:
         return f"did you mean '{close}'?"
     if len(allowed) <= _MAX_LISTED_KEYS:
@@ -284,7 +268,7 @@ def _looks_like_service(key: str, value: Any) -> bool:
 def _missing_keys(error: ValidationError, path: Path_) -> Iterator[_Finding]:
     # jsonschema raises one error per missing key with the same fields; duplicates merge later.
     instance = error.instance if isinstance(error.instance, dict) else {}
-    for key in _as_list(error.validator_value):
+    for key in as_list(error.validator_value):
         if key not in instance:
             yield _Finding(path, f"missing required key '{key}'")
 
@@ -293,144 +277,10 @@ def _repeated_item(error: ValidationError, path: Path_) -> _Finding:
     items = error.instance if isinstance(error.instance, list) else []
     for index, item in enumerate(items):
         if any(_same(item, earlier) for earlier in items[:index]):
-            return _Finding((*path, index), f"{_show(item)} is listed more than once")
+            return _Finding((*path, index), f"{show(item)} is listed more than once")
     return _Finding(path, "lists an entry more than once")
 
 
 def _same(a: Any, b: Any) -> bool:
     """Equal as JSON values: unlike Python's ==, true is not 1."""
     return type(a) is type(b) and bool(a == b)
-
-
-# -- wordings of single-value errors: (message, hint) -----------------------------------------
-
-
-def _type(error: ValidationError) -> tuple[str, str]:
-    expected = _expected(_as_list(error.validator_value))
-    return f"expected {expected}, got {_got(error.instance)}", _example_hint(_schema_of(error))
-
-
-def _pattern(error: ValidationError) -> tuple[str, str]:
-    schema = _schema_of(error)
-    what = schema.get("x-what")
-    shown = _show(error.instance)
-    message = f"{shown} is not a valid {what}" if what else f"{shown} is not in the expected form"
-    return message, str(schema.get("x-hint", ""))
-
-
-def _enum(error: ValidationError) -> tuple[str, str]:
-    options = _as_list(error.validator_value)
-    message = f"{_show(error.instance)} is not one of: " + ", ".join(map(_flow, options))
-    guess = _enum_guess(error.instance, [str(option) for option in options])
-    return message, f"did you mean '{guess}'?" if guess else ""
-
-
-def _enum_guess(instance: Any, options: list[str]) -> str:
-    if isinstance(instance, str) and instance.lower() in (*_BOOLEAN_WORDS[False], "none"):
-        instance = False  # `restart: off` means what `no` does
-    if isinstance(instance, bool):
-        return next((o for o in options if o.lower() in _BOOLEAN_WORDS[instance]), "")
-    by_lower = {option.lower(): option for option in options}
-    close = _close_match(str(instance).lower(), list(by_lower))
-    return by_lower[close] if close else ""
-
-
-def _const(error: ValidationError) -> tuple[str, str]:
-    return f"must be {_flow(error.validator_value)}, got {_show(error.instance)}", ""
-
-
-def _bound(error: ValidationError) -> tuple[str, str]:
-    relation = _BOUNDS[str(error.validator)]
-    return f"must be {relation} {_flow(error.validator_value)}, got {_show(error.instance)}", ""
-
-
-def _count(error: ValidationError) -> tuple[str, str]:
-    relation, noun = _COUNTS[str(error.validator)]
-    limit = error.validator_value if isinstance(error.validator_value, int) else 0
-    if relation == "at least" and limit == 1:
-        return "must not be empty", _example_hint(_schema_of(error))
-    plural = "" if limit == 1 else "s"
-    verb = "needs" if relation == "at least" else "may have"
-    return f"{verb} {relation} {limit} {noun}{plural}", ""
-
-
-def _other(error: ValidationError) -> tuple[str, str]:
-    return f"does not satisfy the schema's '{error.validator}' rule", ""
-
-
-_WORDINGS: dict[str, Callable[[ValidationError], tuple[str, str]]] = {
-    "type": _type,
-    "pattern": _pattern,
-    "enum": _enum,
-    "const": _const,
-    **dict.fromkeys(_BOUNDS, _bound),
-    **dict.fromkeys(_COUNTS, _count),
-}
-
-
-# -- small helpers ----------------------------------------------------------------------------
-
-
-def _schema_of(error: ValidationError) -> Mapping[str, Any]:
-    return error.schema if isinstance(error.schema, Mapping) else {}
-
-
-def _as_list(value: Any) -> list[Any]:
-    return list(value) if isinstance(value, list | tuple) else [value]
-
-
-def _close_match(word: str, candidates: Iterable[str]) -> str:
-    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=_CLOSE_ENOUGH)
-    return close[0] if close else ""
-
-
-def _expected(types: list[Any]) -> str:
-    """`["string", "array"]` → "a string or a list"."""
-    names = [_TYPE_NAMES.get(str(t), str(t)) for t in dict.fromkeys(types)]
-    if len(names) == 1:
-        return names[0]
-    names = ["a boolean" if name == _TYPE_NAMES["boolean"] else name for name in names]
-    return ", ".join(names[:-1]) + " or " + names[-1]
-
-
-def _example_hint(schema: Mapping[str, Any]) -> str:
-    examples = schema.get("examples")
-    if isinstance(examples, list) and examples:
-        return f"e.g. {_flow(examples[0])}"
-    return str(schema.get("x-hint", ""))
-
-
-def _got(value: Any) -> str:
-    """What the user wrote, for "expected X, got Y": `integer 5`, `string 'x'`, `a list`."""
-    if value is None or isinstance(value, dict | list):
-        return _show(value)
-    kinds = ((bool, "boolean"), (int, "integer"), (float, "number"), (str, "string"))
-    kind = next((name for cls, name in kinds if isinstance(value, cls)), type(value).__name__)
-    return f"{kind} {_show(value)}"
-
-
-def _show(value: Any) -> str:
-    """A value as YAML would show it, strings quoted and shortened: `'eighty'`, `true`."""
-    if isinstance(value, str):
-        short = value if len(value) <= _MAX_SHOWN_CHARS else value[: _MAX_SHOWN_CHARS - 3] + "..."
-        return f"'{short}'"
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    return _flow(value)
-
-
-def _flow(value: Any) -> str:
-    """A value as a user writes it in YAML flow style: `8080:80`, `["CMD", "wget"]`, `{a: 1}`."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{key}: {_nested(item)}" for key, item in value.items()) + "}"
-    if isinstance(value, list):
-        return "[" + ", ".join(_nested(item) for item in value) + "]"
-    return json.dumps(value)  # true, false, null, numbers
-
-
-def _nested(value: Any) -> str:
-    return json.dumps(value) if isinstance(value, str) else _flow(value)
