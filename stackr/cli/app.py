@@ -13,7 +13,6 @@ from __future__ import annotations
 import sys
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
@@ -22,6 +21,18 @@ import typer
 from stackr import __version__
 from stackr.cli import render
 from stackr.cli.options import PlainCommand, PlainGroup
+from stackr.cli.params import (
+    ConfigFormat,
+    EnvFiles,
+    Files,
+    Format,
+    Jobs,
+    LockTimeout,
+    LogFiles,
+    Profile,
+    Progress,
+    ProgressMode,
+)
 
 if TYPE_CHECKING:
     from stackr.api import Loaded
@@ -41,68 +52,6 @@ app = typer.Typer(
 )
 
 DEFAULT_FILES = ("stack.yml", "stack.yaml")
-
-
-class Format(StrEnum):
-    TEXT = "text"
-    JSON = "json"
-
-
-class ConfigFormat(StrEnum):
-    YAML = "yaml"
-    JSON = "json"
-
-
-_FILE_HELP = "Stack file (repeat to merge several, in order)."
-Files = Annotated[
-    Optional[list[Path]],  # noqa: UP045 - typer reads the annotation at run time
-    typer.Option("--file", "-f", metavar="FILE", help=_FILE_HELP, show_default="stack.yml"),
-]
-LogFiles = Annotated[
-    Optional[list[Path]],  # noqa: UP045
-    typer.Option("--file", metavar="FILE", help=_FILE_HELP, show_default="stack.yml"),
-]
-Profile = Annotated[
-    Optional[str],  # noqa: UP045
-    typer.Option(
-        "--profile",
-        metavar="NAME",
-        help="Profile to render: dev, staging, prod... [default: $STACKR_PROFILE, else dev]",
-    ),
-]
-EnvFiles = Annotated[
-    Optional[list[Path]],  # noqa: UP045
-    typer.Option(
-        "--env-file", metavar="FILE", help="Read variables from this file too (repeatable)."
-    ),
-]
-Jobs = Annotated[
-    int, typer.Option("--jobs", "-j", min=1, metavar="N", help="Engine calls in parallel.")
-]
-
-
-class ProgressMode(StrEnum):
-    AUTO = "auto"
-    PLAIN = "plain"
-    JSON = "json"
-
-
-Progress = Annotated[
-    ProgressMode,
-    typer.Option(
-        "--progress",
-        help="auto: a live view on a terminal, plain lines otherwise; json: one event per line.",
-    ),
-]
-LockTimeout = Annotated[
-    float,
-    typer.Option(
-        "--lock-timeout",
-        min=0,
-        metavar="SECONDS",
-        help="Seconds to wait while another up/down of this stack and profile runs.",
-    ),
-]
 
 
 @dataclass(frozen=True, slots=True)
