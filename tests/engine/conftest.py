@@ -6,6 +6,7 @@ Where no engine answers they skip — except when STACKR_REQUIRE_ENGINE=1 or CI 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -19,7 +20,7 @@ import yaml
 
 from stackr import api
 from stackr.docker_engine import DockerEngine
-from stackr.observed import LABEL_STACK
+from stackr.observed import LABEL_CARRIED, LABEL_STACK
 
 IMAGE = "stackr/busybox:1"
 # A PID-1 shell ignores SIGTERM; trapping it keeps stops fast.
@@ -105,8 +106,15 @@ def stack(sdk: docker.DockerClient, tmp_path: Path) -> Iterator[StackFixture]:
 
 def _cleanup(sdk: docker.DockerClient, name: str) -> None:
     label = {"label": f"{LABEL_STACK}={name}"}
+    carried: list[str] = []
     for container in sdk.containers.list(all=True, filters=label):
+        # A recreated container mounts its predecessor's anonymous volumes by name, so the
+        # engine no longer removes them with it: its label lists them.
+        carried += [v for v in container.labels.get(LABEL_CARRIED, "").split(",") if v]
         container.remove(force=True, v=True)
+    for volume in carried:
+        with contextlib.suppress(docker.errors.NotFound):
+            sdk.volumes.get(volume).remove(force=True)
     for network in sdk.networks.list(filters=label):
         network.remove()
     for volume in sdk.volumes.list(filters=label):
