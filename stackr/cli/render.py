@@ -230,9 +230,12 @@ def progress(mode: str = "auto") -> Iterator[OnEvent]:
     """An `on_event` callback showing progress: a live view of every object on a terminal
     (`auto`), one plain line per event (`plain`, or `auto` when not a terminal), or one JSON
     object per line (`json`). Thread-safe."""
+    terminal = mode != "json" and _stdout_is_terminal()
     if mode == "json":
         yield _json_event
-    elif mode == "plain" or not _stdout_is_terminal():
+    elif not terminal:
+        yield _text_event
+    elif mode == "plain":
         yield _plain_event
     else:
         with _LiveView() as view:
@@ -245,6 +248,16 @@ def _plain_event(event: Event) -> None:
     line = f"  {event.phase.value:<9} {_escape(event.subject)}{_escape(detail)}"
     with _lock:
         _out().print(f"[{style}]{line}[/]" if style and style != "green" else line)
+
+
+def _text_event(event: Event) -> None:
+    # Not a terminal: nothing to style, so no console either (rich's print costs about 1.5 ms
+    # a line, and an `up` of 50 services prints 150 of them).
+    detail = f" {event.detail}" if event.detail else ""
+    line = f"  {event.phase.value:<9} {event.subject}{detail}\n"
+    with _lock:
+        sys.stdout.write(line)
+        sys.stdout.flush()
 
 
 def _json_event(event: Event) -> None:

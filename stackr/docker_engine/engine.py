@@ -56,6 +56,10 @@ class DockerEngine:
             )
         except docker.errors.DockerException as error:
             raise translate(error, "connect") from None
+        if self._api.base_url.startswith("http+docker://"):
+            # A unix socket, named pipe or ssh connection takes no HTTP proxy and no .netrc:
+            # spare requests looking for them in the environment and at home on every call.
+            self._api.trust_env = False
 
     # -- observing ------------------------------------------------------------------------
 
