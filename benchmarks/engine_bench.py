@@ -3,7 +3,8 @@ commands a user runs and waits for.
 
 Each scenario's stack is written twice into a temporary directory, as a stackr `stack.yml` and as
 a Compose `compose.yml` (distinct stack/project names), and run through both CLIs as
-subprocesses, interleaved: in every round each scenario runs under stackr, then under Compose.
+subprocesses, interleaved: in every round each scenario runs under both, stackr first in odd
+rounds and Compose first in even ones.
 Before and after every run the benchmark removes what is left by label (`io.stackr.stack=<name>`
 or `com.docker.compose.project=<name>`) with the Docker SDK. Scenarios:
 
@@ -391,11 +392,14 @@ def warm_up(projects: dict[str, list[Project]], bench: Bench) -> None:
 
 
 def run_rounds(projects: dict[str, list[Project]], bench: Bench, rounds: int) -> None:
-    """Every round: each scenario under stackr, then under Compose (interleaved)."""
+    """Every round: each scenario under both tools, interleaved, the one going first taking
+    turns from round to round: whoever runs right after the other's `down` meets the engine
+    still finishing that cleanup, and that must not always be the same tool."""
     warm_up(projects, bench)
     for number in range(1, rounds + 1):
         for scenario in SCENARIOS:
-            for project in projects.get(scenario.name, []):
+            order = projects.get(scenario.name, [])
+            for project in order if number % 2 else list(reversed(order)):
                 run_scenario(scenario, project, bench, f"round {number}/{rounds} {scenario.name}")
 
 
