@@ -206,9 +206,9 @@ class Project:
         return f"{key}={self.name}"
 
 
-def write_project(scenario: Scenario, tool: Tool, directory: Path) -> Project:
-    name = f"{NAME_PREFIX}-{tool.value}-{scenario.name}"
-    folder = directory / f"{tool.value}-{scenario.name}"
+def write_project(scenario: Scenario, tool: Tool, directory: Path, suffix: str = "") -> Project:
+    name = f"{NAME_PREFIX}-{tool.value}-{scenario.name}{suffix}"
+    folder = directory / f"{tool.value}-{scenario.name}{suffix}"
     folder.mkdir()
     file = folder / ("stack.yml" if tool is Tool.STACKR else "compose.yml")
     document = {"name": name, **scenario.document(tool)}
@@ -394,13 +394,20 @@ def warm_up(projects: dict[str, list[Project]], bench: Bench) -> None:
 def run_rounds(projects: dict[str, list[Project]], bench: Bench, rounds: int) -> None:
     """Every round: each scenario under both tools, interleaved, the one going first taking
     turns from round to round: whoever runs right after the other's `down` meets the engine
-    still finishing that cleanup, and that must not always be the same tool."""
+    still finishing that cleanup, and that must not always be the same tool.
+
+    Each round has project names of its own. dockerd 20.10 sometimes keeps a network that
+    `down` asked it to remove (a phantom endpoint); under the same name, the tool that met it
+    would skip creating its network in every later round, and save that call's time."""
     warm_up(projects, bench)
     for number in range(1, rounds + 1):
         for scenario in SCENARIOS:
             order = projects.get(scenario.name, [])
             for project in order if number % 2 else list(reversed(order)):
-                run_scenario(scenario, project, bench, f"round {number}/{rounds} {scenario.name}")
+                fresh = write_project(
+                    scenario, project.tool, project.file.parent.parent, f"-r{number}"
+                )
+                run_scenario(scenario, fresh, bench, f"round {number}/{rounds} {scenario.name}")
 
 
 # -- stackr in process: its Docker API calls and its phases ---------------------------------

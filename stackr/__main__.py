@@ -1,5 +1,5 @@
 """`python -m stackr` runs the command line."""
 
-from stackr.cli.app import main
+from stackr.cli.app import run
 
-raise SystemExit(main())
+run()

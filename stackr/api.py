@@ -271,7 +271,7 @@ def _apply(
 
     apply_options = ApplyOptions(jobs=options.jobs, wait_timeout=options.wait_timeout)
     result = apply_plan(
-        the_plan, stack, loaded.graph, engine, options=apply_options, on_event=on_event
+        the_plan, stack, lambda: loaded.graph, engine, options=apply_options, on_event=on_event
     )
     if result.failures():
         raise ApplyError(

@@ -14,6 +14,9 @@ Every action becomes executor tasks, keyed so their order follows from what they
   when a dependent is being (re)created; it needs `service:<svc>`.
 - a network REMOVE needs every container removal.
 
+Creating a network or a volume needs nothing, so `first` hands those tasks out before the graph
+exists: `apply` starts them while it builds the graph.
+
 Progress goes out through `on_event`; nothing is printed. `apply` runs the tasks.
 """
 
@@ -91,16 +94,17 @@ def _noop() -> None:
 class UpTasks:
     """Builds the executor tasks of an `up` plan (see the table in the module docstring)."""
 
+    graph: StackGraph  # the one `build` orders the tasks along
+
     def __init__(
         self,
         plan: Plan,
         stack: Stack,
-        graph: StackGraph,
         engine: Engine,
         options: ApplyOptions,
         on_event: OnEvent,
     ) -> None:
-        self.plan, self.stack, self.graph, self.engine = plan, stack, graph, engine
+        self.plan, self.stack, self.engine = plan, stack, engine
         self.options, self.on_event = options, on_event
         self.desired: DesiredState = desired_state(stack)
         self.tasks: dict[str, Task] = {}
@@ -125,7 +129,22 @@ class UpTasks:
             a.object is ObjectKind.NETWORK and a.kind is ActionKind.RECREATE for a in plan.actions
         )
 
-    def build(self) -> dict[str, Task]:
+    def first(self) -> dict[str, Task]:
+        """The tasks that can start before the graph exists: creating a network or a volume
+        needs nothing else, so `apply` starts them while it builds the graph."""
+        first: dict[str, Task] = {}
+        for action in self.plan.actions:
+            if action.kind is ActionKind.CREATE and action.object is ObjectKind.NETWORK:
+                first[f"network:{action.name}"] = Task(
+                    self._create_network(action.name, recreate=False)
+                )
+            elif action.kind is ActionKind.CREATE and action.object is ObjectKind.VOLUME:
+                first[f"volume:{action.name}"] = Task(self._create_volume(action.name))
+        return first
+
+    def build(self, graph: StackGraph) -> dict[str, Task]:
+        """Every task of the plan, ordered along `graph`."""
+        self.graph = graph
         removed = [
             a
             for a in self.plan.actions
@@ -185,16 +204,18 @@ class UpTasks:
         return run
 
     def _volume(self, action: Action) -> None:
-        run: Callable[[], None] = _noop
-        if action.kind is ActionKind.CREATE:
-            spec = self.desired.volumes[action.name]
-
-            def run() -> None:
-                self.on_event(Event(spec.name, Phase.CREATING))
-                self.engine.create_volume(spec)
-                self.on_event(Event(spec.name, Phase.DONE, "created"))
-
+        run = self._create_volume(action.name) if action.kind is ActionKind.CREATE else _noop
         self.tasks[f"volume:{action.name}"] = Task(run)
+
+    def _create_volume(self, name: str) -> Callable[[], None]:
+        spec = self.desired.volumes[name]
+
+        def run() -> None:
+            self.on_event(Event(spec.name, Phase.CREATING))
+            self.engine.create_volume(spec)
+            self.on_event(Event(spec.name, Phase.DONE, "created"))
+
+        return run
 
     # -- services and their conditions -------------------------------------------------------
 

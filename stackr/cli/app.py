@@ -10,11 +10,12 @@ interrupted.
 
 from __future__ import annotations
 
+import os
 import sys
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, NoReturn, Optional
 
 import typer
 
@@ -344,6 +345,21 @@ def validate_files_main(argv: list[str] | None = None) -> int:
         profile, args = args[:2], args[2:]
     codes = [main(["validate", "-f", path, *profile]) for path in args]
     return max(codes, default=0)
+
+
+def run() -> NoReturn:
+    """The `stackr` program: `main`, then exit without tearing the interpreter down.
+
+    Freeing every module and object at exit takes an `up` about 45 ms and changes nothing
+    outside the process; the commands release their lock and close their output before they
+    return, so flushing stdout and stderr is all that is left to do.
+    """
+    code = main()
+    for stream in (sys.stdout, sys.stderr):
+        # A closed pipe (`stackr plan | head`) or stream has nothing left to take.
+        with suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(code)
 
 
 def main(argv: list[str] | None = None) -> int:
