@@ -459,11 +459,11 @@ def calls_counted(log: CallLog) -> Iterator[None]:
 
 # The phases of `stackr up`/`down`, as "module:function" or "module:Class.method" → label, each
 # wrapped where its caller looks it up at call time. TOP_LEVEL ones run one after another;
-# INSIDE_APPLY ones run on the executor's threads, so their times are summed over the threads.
+# INSIDE_APPLY ones run within apply, most on the executor's threads, so their times are summed
+# over the threads.
 # A phase this version of stackr lacks is not reported.
 TOP_LEVEL = {
     "stackr.api:load_stack": "load + validate the file",
-    "stackr.graph:build_graph": "build the graph",
     "stackr.docker_engine:DockerEngine.__init__": "make the Docker client",
     "stackr.docker_engine:DockerEngine.observe": "observe (list calls)",
     "stackr.plan:make_plan": "make the plan",
@@ -472,6 +472,8 @@ TOP_LEVEL = {
     "stackr.apply:apply_removals": "apply the removals",
 }
 INSIDE_APPLY = {
+    # `apply_plan` builds the graph while the new networks and volumes are being created.
+    "stackr.graph:build_graph": "build the graph",
     "stackr.docker_engine:DockerEngine.create_network": "create a network",
     "stackr.docker_engine:DockerEngine.create_container": "create a container",
     "stackr.docker_engine:DockerEngine.start_container": "start a container",

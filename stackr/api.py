@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from stackr.apply import ApplyResult
     from stackr.engine import Engine
     from stackr.graph import StackGraph
+    from stackr.observed import ObservedState
     from stackr.plan import Plan
     from stackr.spec.diff import Difference
 
@@ -195,14 +196,14 @@ def plan(loaded: Loaded, engine: Engine) -> Plan:
     Raises:
         EngineError: the engine cannot be reached.
     """
-    return _plan(with_build_digests(loaded.stack, engine), engine)
+    return _plan(with_build_digests(loaded.stack, engine), engine)[0]
 
 
-def _plan(stack: Stack, engine: Engine) -> Plan:
+def _plan(stack: Stack, engine: Engine) -> tuple[Plan, ObservedState]:
     from stackr.plan import make_plan
 
     observed = engine.observe(stack.name, stack.profile, images=_images(stack))
-    return make_plan(stack, observed)
+    return make_plan(stack, observed), observed
 
 
 def with_build_digests(stack: Stack, engine: Engine) -> Stack:
@@ -240,11 +241,11 @@ def up(
     stack = with_build_digests(loaded.stack, engine)
     if options.build:
         _ensure_images(stack, engine, build=True, services=set(stack.services))
-    the_plan = _plan(stack, engine)
+    the_plan, observed = _plan(stack, engine)
     changing = {
         a.service for a in the_plan.pending() if a.kind in (ActionKind.CREATE, ActionKind.RECREATE)
     }
-    _ensure_images(stack, engine, build=False, services=changing)
+    _ensure_images(stack, engine, build=False, services=changing, present=observed.images)
     # With nothing pending every task would be a no-op: skip the executor, and with it the
     # graph and networkx, which would be most of a no-op `up`'s time.
     result = (
@@ -281,15 +282,28 @@ def _apply(
     return result
 
 
-def _ensure_images(stack: Stack, engine: Engine, *, build: bool, services: set[str]) -> None:
+def _ensure_images(
+    stack: Stack,
+    engine: Engine,
+    *,
+    build: bool,
+    services: set[str],
+    present: Mapping[str, str] | None = None,
+) -> None:
+    """Build or pull the images of `services` that need it. An image in `present` (the ones
+    `observe` found) needs nothing, unless a build must check the digest it was built from."""
     from stackr.desired import desired_state
 
     desired = desired_state(stack)
+    found = present or {}
     done: set[str] = set()
     for spec in desired.containers.values():
-        if spec.service in services and spec.image not in done:
-            done.add(spec.image)
-            engine.ensure_image(spec, build=build and spec.build is not None)
+        if spec.service not in services or spec.image in done:
+            continue
+        done.add(spec.image)
+        if spec.build is None and spec.image in found:
+            continue  # on the engine already: nothing to pull
+        engine.ensure_image(spec, build=build and spec.build is not None)
 
 
 def down(

@@ -205,16 +205,10 @@ def test_anonymous_volume_data_survives_a_recreate(stack: StackFixture, order: s
         stack.sdk.volumes.get(mount["Name"])  # removed with its container, not leaked
 
 
-def test_noop_up_makes_only_list_calls(
-    stack: StackFixture, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _count_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The Docker API calls made from now on, as "VERB /path" with names and ids as they are."""
     import docker.api.client
 
-    services = {
-        f"s{i}": {"image": IMAGE, "command": SLEEPER, "stop_grace_period": "1s"} for i in range(8)
-    }
-    path = stack.write({"services": services})
-    stack.up(path)
     calls: list[str] = []
     for verb in ("_get", "_post", "_delete", "_put"):
         original = getattr(docker.api.client.APIClient, verb)
@@ -224,11 +218,36 @@ def test_noop_up_makes_only_list_calls(
             return _original(self, url, *args, **kwargs)
 
         monkeypatch.setattr(docker.api.client.APIClient, verb, counting)
+    return calls
+
+
+LIST_CALLS = ["GET /containers/json", "GET /images/json", "GET /networks", "GET /volumes"]
+
+
+def test_up_from_nothing_makes_no_needless_calls(
+    stack: StackFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    services = {
+        f"s{i}": {"image": IMAGE, "command": SLEEPER, "stop_grace_period": "1s"} for i in range(3)
+    }
+    path = stack.write({"services": services})
+    calls = _count_calls(monkeypatch)
+    stack.up(path)
+    # The image list already says the image is there: no inspect, no pull.
+    kinds = sorted(c if c.startswith("GET") else c.rsplit("/", 1)[-1] for c in calls)
+    assert kinds == [*LIST_CALLS, *["create"] * 4, *["start"] * 3]
+    assert "POST /networks/create" in calls
+
+
+def test_noop_up_makes_only_list_calls(
+    stack: StackFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    services = {
+        f"s{i}": {"image": IMAGE, "command": SLEEPER, "stop_grace_period": "1s"} for i in range(8)
+    }
+    path = stack.write({"services": services})
+    stack.up(path)
+    calls = _count_calls(monkeypatch)
     result = stack.up(path)
     assert result.plan.pending() == ()
-    assert sorted(calls) == [
-        "GET /containers/json",
-        "GET /images/json",
-        "GET /networks",
-        "GET /volumes",
-    ]
+    assert sorted(calls) == LIST_CALLS
