@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -110,3 +111,46 @@ def test_short_commands_import_only_what_they_use(args: list[str], imported: str
         [sys.executable, "-c", _PROBE, *args], capture_output=True, text=True, check=True
     )
     assert result.stdout.splitlines()[-1] == f"0 {imported}".strip()
+
+
+def test_the_program_exits_with_mains_code_and_all_its_output() -> None:
+    # `run` leaves through os._exit: whatever was written must still reach the reader.
+    config = subprocess.run(
+        [sys.executable, "-m", "stackr", "config", "-f", QUICKSTART, "--format", "json"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert config.returncode == 0
+    assert json.loads(config.stdout)["name"]
+    missing = subprocess.run(
+        [sys.executable, "-m", "stackr", "validate", "-f", "no-such-stack.yml"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert missing.returncode == 1
+    assert "no-such-stack.yml" in missing.stderr
+
+
+def test_the_program_says_nothing_when_its_reader_goes_away(tmp_path: Path) -> None:
+    # `stackr config | head -1`: the pipe closes while output larger than the pipe's buffer is
+    # still being written; no BrokenPipeError traceback follows.
+    services = "".join(
+        f"  service-{i}:\n    image: busybox\n    environment: {{KEY_{i}: '{'x' * 200}'}}\n"
+        for i in range(400)
+    )
+    stack = tmp_path / "stack.yml"
+    stack.write_text(f"name: big\nservices:\n{services}", encoding="utf-8")
+    with subprocess.Popen(
+        [sys.executable, "-m", "stackr", "config", "-f", str(stack)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    ) as process:
+        assert process.stdout is not None and process.stderr is not None
+        process.stdout.readline()
+        process.stdout.close()
+        error = process.stderr.read().decode()
+        process.wait(timeout=30)
+    assert "Traceback" not in error
+    assert "BrokenPipeError" not in error
