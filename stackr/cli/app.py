@@ -351,8 +351,8 @@ def run() -> NoReturn:
     """The `stackr` program: `main`, then exit without tearing the interpreter down.
 
     Freeing every module and object at exit takes an `up` about 45 ms and changes nothing
-    outside the process; the commands release their lock and close their output before they
-    return, so flushing stdout and stderr is all that is left to do.
+    outside the process: the commands release their lock and end their progress view before
+    they return, so flushing stdout and stderr is all that is left to do.
     """
     code = main()
     for stream in (sys.stdout, sys.stderr):

@@ -56,25 +56,19 @@ def _err() -> Console:
     return _console(stderr=True)
 
 
-def _stdout_is_terminal() -> bool:
-    # rich counts stdout as a terminal only when it is a tty or TTY_COMPATIBLE or FORCE_COLOR
+def _is_terminal(*, stderr: bool) -> bool:
+    # rich counts a stream as a terminal only when it is a tty or TTY_COMPATIBLE or FORCE_COLOR
     # says so: ruling that out first spares importing rich when output goes to a pipe or file.
-    if "TTY_COMPATIBLE" in os.environ or "FORCE_COLOR" in os.environ or sys.stdout.isatty():
-        return _out().is_terminal
-    return False
-
-
-def _stderr_is_terminal() -> bool:
-    if "TTY_COMPATIBLE" in os.environ or "FORCE_COLOR" in os.environ or sys.stderr.isatty():
-        return _err().is_terminal
+    stream = sys.stderr if stderr else sys.stdout
+    if "TTY_COMPATIBLE" in os.environ or "FORCE_COLOR" in os.environ or stream.isatty():
+        return _console(stderr=stderr).is_terminal
     return False
 
 
 def _styled(markup: str, plain: str, *, stderr: bool = False) -> None:
     """`markup` through rich on a terminal, else `plain` written directly: a summary line at
     the end of `up` or `down` then costs no import of rich (about 17 ms)."""
-    terminal = _stderr_is_terminal() if stderr else _stdout_is_terminal()
-    if terminal:
+    if _is_terminal(stderr=stderr):
         (_err() if stderr else _out()).print(markup)
     else:
         (err if stderr else out)(plain)
@@ -246,7 +240,7 @@ def progress(mode: str = "auto") -> Iterator[OnEvent]:
     """An `on_event` callback showing progress: a live view of every object on a terminal
     (`auto`), one plain line per event (`plain`, or `auto` when not a terminal), or one JSON
     object per line (`json`). Thread-safe."""
-    terminal = mode != "json" and _stdout_is_terminal()
+    terminal = mode != "json" and _is_terminal(stderr=False)
     if mode == "json":
         yield _json_event
     elif not terminal:
