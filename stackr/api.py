@@ -48,6 +48,8 @@ class Loaded:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class UpOptions:
+    """How `up` runs: its parallelism, whether it builds, and what it waits for."""
+
     jobs: int = 8
     build: bool = False
     wait: bool = False  # after applying, wait until services are ready and jobs are done
@@ -56,6 +58,8 @@ class UpOptions:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class UpResult:
+    """What `up` did: the plan it executed, each task's outcome, and the time it took."""
+
     plan: Plan
     result: ApplyResult | None  # None when nothing was pending: the executor did not run
     seconds: float
@@ -63,6 +67,8 @@ class UpResult:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DownResult:
+    """What `down` did, with the warnings it finished despite (a network dockerd kept)."""
+
     plan: Plan
     result: ApplyResult
     warnings: tuple[str, ...]
@@ -71,6 +77,8 @@ class DownResult:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ContainerRow:
+    """One line of `stackr ps`: a container of the stack as the engine reports it."""
+
     name: str
     service: str
     replica: int
@@ -137,6 +145,8 @@ def diff(
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class VariableRow:
+    """One line of `stackr config --variables`: a variable, its value and where it is used."""
+
     name: str
     default: str | None
     required: bool

@@ -31,6 +31,8 @@ __all__ = ["ApplyOptions", "ApplyResult", "apply_plan", "apply_removals"]
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ApplyResult:
+    """Each task's outcome, by task name, after the executor has run a plan."""
+
     outcomes: dict[str, Outcome] = field(default_factory=dict)
 
     def failures(self) -> dict[str, str]:

@@ -42,6 +42,8 @@ from stackr.spec.model import (
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PortBinding:
+    """A container port published on the host (`host_port` None: any free port)."""
+
     container_port: int
     protocol: str
     host_ip: str
@@ -50,6 +52,8 @@ class PortBinding:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MountSpec:
+    """A mount as the engine takes it: names and paths resolved."""
+
     kind: MountKind
     source: str  # engine volume name, absolute host path, or "" (anonymous)
     target: str
@@ -78,6 +82,8 @@ class FileSpec:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ContainerSpec:
+    """Everything the engine needs to create one replica, labels included."""
+
     name: str
     service: str
     replica: int
@@ -104,6 +110,8 @@ class ContainerSpec:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class NetworkSpec:
+    """An engine network of the stack: its engine name and its name in the stack file."""
+
     name: str
     network: str
     driver: str
@@ -113,6 +121,8 @@ class NetworkSpec:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class VolumeSpec:
+    """A named engine volume of the stack: its engine name and its name in the stack file."""
+
     name: str
     volume: str
     driver: str
@@ -122,6 +132,8 @@ class VolumeSpec:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DesiredState:
+    """What the engine should hold for one stack and profile, by engine name."""
+
     containers: Mapping[str, ContainerSpec]
     networks: Mapping[str, NetworkSpec]
     volumes: Mapping[str, VolumeSpec]

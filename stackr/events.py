@@ -20,6 +20,8 @@ class Phase(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class Event:
+    """A step of one object's progress, for the progress view."""
+
     subject: str
     phase: Phase
     detail: str = ""

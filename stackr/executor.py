@@ -24,12 +24,16 @@ class Status(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
+    """How one task ended, with the reason when it did not succeed."""
+
     status: Status
     detail: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class Task:
+    """Work to run once every task it needs has succeeded."""
+
     run: Callable[[], None]
     needs: frozenset[str] = frozenset()
 

@@ -32,6 +32,8 @@ class NodeKind(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class Node:
+    """A vertex of the stack's graph: a service replica, a network or a volume."""
+
     kind: NodeKind
     name: str  # the logical name in the stack file (service name for replicas)
     replica: int = 0

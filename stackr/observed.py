@@ -57,6 +57,8 @@ def spec_hash(canonical: object) -> str:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ObservedContainer:
+    """A container of the stack as the engine lists it, read from its labels and state."""
+
     name: str
     id: str
     service: str
@@ -78,6 +80,8 @@ class ObservedContainer:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ObservedNetwork:
+    """A network of the stack as the engine lists it."""
+
     name: str
     id: str
     network: str  # logical name in the stack file
@@ -86,6 +90,8 @@ class ObservedNetwork:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ObservedVolume:
+    """A named volume of the stack as the engine lists it."""
+
     name: str
     volume: str  # logical name in the stack file
     spec_hash: str

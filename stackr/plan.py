@@ -34,6 +34,8 @@ class ObjectKind(enum.Enum):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Action:
+    """One step of a plan, with the reason for it and, for a recreate, what changed."""
+
     kind: ActionKind
     object: ObjectKind
     name: str  # engine name
@@ -54,6 +56,8 @@ class Action:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Plan:
+    """Every action that makes the engine match one stack and profile, in order."""
+
     stack: str
     profile: str
     actions: tuple[Action, ...]

@@ -45,6 +45,8 @@ from stackr.spec.model import Condition, Service, Stack
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ApplyOptions:
+    """How the executor applies a plan: parallelism, waits, and the Ctrl-C flag."""
+
     jobs: int = 8
     wait_timeout: float = 300.0
     poll_interval: float = 0.1

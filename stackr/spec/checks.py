@@ -21,6 +21,8 @@ Path_ = tuple[str | int, ...]
 
 @dataclass(frozen=True, slots=True)
 class _Claim:
+    """A replica's claim on a host port, and where the stack file makes it."""
+
     service: str
     replica: int
     path: Path_

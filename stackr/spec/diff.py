@@ -16,6 +16,8 @@ MISSING = object()
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Difference:
+    """A path where two configurations differ, with the value on each side."""
+
     path: str
     left: Any = MISSING  # MISSING: the left side does not have the key
     right: Any = MISSING

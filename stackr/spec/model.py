@@ -59,6 +59,8 @@ class PortRule:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Mount:
+    """A bind mount, named volume or anonymous volume of a service."""
+
     kind: MountKind
     source: str  # absolute host path (bind), logical volume name (volume), "" (anonymous)
     target: str
@@ -67,6 +69,8 @@ class Mount:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Healthcheck:
+    """A service's health check, its durations in seconds."""
+
     test: tuple[str, ...]  # ("CMD", ...), ("CMD-SHELL", "..."), or ("NONE",) to disable
     interval: float = 30.0
     timeout: float = 30.0
@@ -76,6 +80,8 @@ class Healthcheck:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Build:
+    """How to build a service's image from a context directory."""
+
     context: str  # absolute path
     dockerfile: str = "Dockerfile"
     args: Mapping[str, str] = field(default_factory=dict)
@@ -115,12 +121,16 @@ class FileGrant:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Dependency:
+    """A service this one waits for, and the condition it waits on."""
+
     service: str
     condition: Condition = Condition.STARTED
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Resources:
+    """Limits on a service's containers: CPUs and memory."""
+
     cpus: float | None = None
     memory: int | None = None  # bytes
 
@@ -148,6 +158,8 @@ class UpdatePolicy:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Service:
+    """A service of the stack, after profile overlay and interpolation."""
+
     name: str
     image: str
     build: Build | None = None
@@ -179,6 +191,8 @@ class Service:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Volume:
+    """A named volume declared in the stack file."""
+
     name: str
     driver: str = "local"
     driver_opts: Mapping[str, str] = field(default_factory=dict)
@@ -187,6 +201,8 @@ class Volume:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Network:
+    """A network declared in the stack file (or the implicit `default`)."""
+
     name: str
     driver: str = "bridge"
     internal: bool = False

@@ -272,5 +272,8 @@ def _unknown_profile(doc: Document, profile: str, known: list[str]) -> Issue:
         column=pos.column,
         path="profiles",
         message=f"no profile '{profile}' in this file",
-        hint=f"profiles defined here: {', '.join(known)}",
+        hint=(
+            f"profiles defined here: {', '.join(known)}; "
+            f"choose one with --profile or ${PROFILE_ENV}"
+        ),
     )

@@ -18,6 +18,8 @@ from stackr.spec.envfile import read_env_file
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Variables:
+    """The values interpolation reads, and the file and line each came from."""
+
     values: Mapping[str, str] = field(default_factory=dict)
     origins: Mapping[str, str] = field(default_factory=dict)  # name → ".env.prod:3"
 

@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 import typer.main
 
-from stackr.cli.app import ProgressMode, app, main
+from stackr.cli.app import app, main
 from stackr.cli.options import PlainCommand, plain_value
+from stackr.cli.params import ProgressMode
 
 QUICKSTART = str(Path(__file__).parents[2] / "examples" / "quickstart" / "stack.yml")
 

@@ -53,7 +53,9 @@ def test_unknown_profile_lists_known_ones(write_stack) -> None:  # type: ignore[
         load_stack([str(write_stack(BASE))], profile="qa", env={})
     (issue,) = caught.value.issues
     assert issue.message == "no profile 'qa' in this file"
-    assert issue.hint == "profiles defined here: dev, prod"
+    assert issue.hint == (
+        "profiles defined here: dev, prod; choose one with --profile or $STACKR_PROFILE"
+    )
 
 
 def test_file_without_profiles_runs_under_any_name(write_stack) -> None:  # type: ignore[no-untyped-def]
