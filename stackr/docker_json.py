@@ -58,7 +58,7 @@ def observed_state(
 
 def observed_container(raw: dict[str, Any]) -> ObservedContainer:
     labels = raw.get("Labels") or {}
-    networks = ((raw.get("NetworkSettings") or {}).get("Networks") or {}).keys()
+    networks = (raw.get("NetworkSettings") or {}).get("Networks") or {}
     return ObservedContainer(
         name=(raw.get("Names") or ["/"])[0].lstrip("/"),
         id=raw["Id"],
@@ -73,6 +73,8 @@ def observed_container(raw: dict[str, Any]) -> ObservedContainer:
             dict.fromkeys(_port_text(p) for p in raw.get("Ports") or [] if p.get("PublicPort"))
         ),
         networks=tuple(sorted(networks)),
+        network_ids={name: (n or {}).get("NetworkID") or "" for name, n in networks.items()},
+        exit_code=_exit_code(raw.get("Status", "")),
         spec=_spec_label(labels.get(LABEL_SPEC, "")),
         carried_volumes=tuple(v for v in labels.get(LABEL_CARRIED, "").split(",") if v),
     )
@@ -85,6 +87,15 @@ def _spec_label(text: str) -> dict[str, Any]:
     except ValueError:
         return {}
     return value if isinstance(value, dict) else {}
+
+
+def _exit_code(status: str) -> int | None:
+    # Like health, the list call gives an exited container's code only in its Status text:
+    # "Exited (137) 5 seconds ago".
+    if not status.startswith("Exited ("):
+        return None
+    code = status[len("Exited (") :].partition(")")[0]
+    return int(code) if code.lstrip("-").isdigit() else None
 
 
 def _health(status: str) -> str:
@@ -107,6 +118,17 @@ def _port_text(port: dict[str, Any]) -> str:
     return f"{host}->{port['PrivatePort']}/{port.get('Type', 'tcp')}"
 
 
+_HUB_PREFIXES = ("docker.io/", "index.docker.io/", "registry-1.docker.io/")
+
+
 def full_ref(ref: str) -> str:
+    """`ref` as the engine lists it in an image's `RepoTags`: with its tag (`latest` when it
+    has none), and without Docker Hub's registry or its `library/` namespace, which the engine
+    leaves out (`docker.io/library/busybox` is listed as `busybox:latest`)."""
+    for prefix in _HUB_PREFIXES:
+        if ref.startswith(prefix):
+            ref = ref[len(prefix) :]
+            break
+    ref = ref.removeprefix("library/")
     last = ref.rsplit("/", 1)[-1]
     return ref if ":" in last or "@" in ref else f"{ref}:latest"

@@ -51,7 +51,9 @@ class Engine(Protocol):
         """Create (not start) the container, connected to all its networks."""
         ...
 
-    def start_container(self, name: str) -> None: ...
+    def start_container(self, name: str) -> None:
+        """Start the container; one paused outside stackr is unpaused instead."""
+        ...
 
     def remove_container(
         self,

@@ -70,6 +70,8 @@ class ObservedContainer:
     status: str = ""  # the engine's human text, e.g. "Up 3 minutes (healthy)"
     ports: tuple[str, ...] = ()
     networks: tuple[str, ...] = ()  # engine network names it is connected to
+    network_ids: Mapping[str, str] = field(default_factory=dict)  # network name → its id
+    exit_code: int | None = None  # an exited container's, from the engine's status text
     spec: Mapping[str, Any] = field(default_factory=dict)  # from its io.stackr.spec label
     carried_volumes: tuple[str, ...] = ()  # from its io.stackr.carried-volumes label
 

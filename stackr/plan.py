@@ -236,14 +236,34 @@ def _decide(
     if missing:
         # Reconnecting by hand would skip its aliases and order: replace it instead.
         return ActionKind.RECREATE, f"drift: disconnected from {', '.join(missing)} outside stackr"
+    gone = _replaced_networks(spec, have, observed)
+    if gone:
+        # The engine would refuse to start it: it still points at the old network's id.
+        return ActionKind.RECREATE, f"drift: network {', '.join(gone)} was removed outside stackr"
     if have.state == "created" and spec.files:
         # Its files are written between create and start: a crash there leaves them partial.
         return ActionKind.RECREATE, "never started, so its secret and config files may be partial"
     if have.running:
         return ActionKind.KEEP, "up to date"
-    if spec.restart == "no" and have.state == "exited":
-        return ActionKind.KEEP, "one-shot container has run"
-    return ActionKind.START, f"drift: container is {have.state}, not running"
+    return _stopped(spec, have)
+
+
+def _replaced_networks(
+    spec: ContainerSpec, have: ObservedContainer, observed: ObservedState
+) -> list[str]:
+    ids = {n.name: n.id for n in observed.networks}
+    return [n for n in spec.networks if have.network_ids.get(n, "") not in ("", ids.get(n))]
+
+
+def _stopped(spec: ContainerSpec, have: ObservedContainer) -> tuple[ActionKind, str]:
+    # A one-shot that exited 0 has done its work. Any other stop is drift, a failed one-shot
+    # included: it runs again, as a fixed cause may now let it succeed.
+    if have.state == "exited" and spec.restart in ONE_SHOT_POLICIES and have.exit_code == 0:
+        return ActionKind.KEEP, "one-shot container has run (exited 0)"
+    if have.state == "paused":
+        return ActionKind.START, "drift: container was paused outside stackr (up unpauses it)"
+    code = f" (exit code {have.exit_code})" if have.exit_code is not None else ""
+    return ActionKind.START, f"drift: container is {have.state}{code}, not running"
 
 
 def _update_note(service: Service) -> str:
@@ -254,6 +274,8 @@ def _update_note(service: Service) -> str:
     return ""
 
 
+# Restart policies under which a container that exited 0 has finished, not stopped.
+ONE_SHOT_POLICIES = ("no", "on-failure")
 SECRET_WORDS = ("PASSWORD", "PASSWD", "SECRET", "TOKEN", "KEY", "CREDENTIAL", "PRIVATE")
 UNSET = "(unset)"
 

@@ -39,6 +39,7 @@ class FakeContainer:
     health: str = ""
     image_id: str = ""
     networks: list[str] = field(default_factory=list)
+    network_ids: dict[str, str] = field(default_factory=dict)  # as attached at create
 
 
 @dataclass
@@ -46,6 +47,7 @@ class FakeEngine:
     images: dict[str, str] = field(default_factory=dict)  # ref -> id
     containers: dict[str, FakeContainer] = field(default_factory=dict)
     networks: dict[str, NetworkSpec] = field(default_factory=dict)
+    network_ids: dict[str, str] = field(default_factory=dict)  # a new id on every create
     volumes: dict[str, VolumeSpec] = field(default_factory=dict)
     exit_codes: dict[str, int] = field(default_factory=dict)  # service -> exit code on start
     unhealthy: set[str] = field(default_factory=set)  # services whose replicas turn unhealthy
@@ -82,6 +84,8 @@ class FakeEngine:
                     image_id=c.image_id,
                     spec=json.loads(c.spec.labels.get(LABEL_SPEC, "{}")),
                     networks=tuple(c.networks),
+                    network_ids={n: c.network_ids.get(n, "") for n in c.networks},
+                    exit_code=c.exit_code if c.state == "exited" else None,
                 )
                 for name, c in sorted(self.containers.items())
                 if owned(dict(c.spec.labels))
@@ -89,7 +93,7 @@ class FakeEngine:
             networks=tuple(
                 ObservedNetwork(
                     name=n,
-                    id=f"id-{n}",
+                    id=self.network_ids.get(n, f"id-{n}"),
                     network=s.labels[LABEL_NETWORK],
                     spec_hash=s.labels[LABEL_SPEC_HASH],
                 )
@@ -126,6 +130,7 @@ class FakeEngine:
         if spec.name in self.networks:
             raise EngineError(f"network {spec.name} already exists")
         self.networks[spec.name] = spec
+        self.network_ids[spec.name] = f"id-{spec.name}-{self.calls['create_network']}"
 
     def remove_network(self, name: str) -> None:
         self._record("remove_network", name)
@@ -148,7 +153,10 @@ class FakeEngine:
                 raise EngineError(f"network {network} not found")
         image_id = self.images.get(spec.image, "")
         self.containers[spec.name] = FakeContainer(
-            spec=spec, image_id=image_id, networks=list(spec.networks)
+            spec=spec,
+            image_id=image_id,
+            networks=list(spec.networks),
+            network_ids={n: self.network_ids.get(n, "") for n in spec.networks},
         )
 
     def start_container(self, name: str) -> None:

@@ -376,6 +376,8 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except Exception as error:
         code = _usage_exit(error)
+        if code == 2 and "--detailed-exitcode" in (sys.argv[1:] if argv is None else argv):
+            return 1  # there 2 means "changes pending": a CI gate must not read a typo as that
         if code is not None:
             return code
         render.bug(sys.exc_info())

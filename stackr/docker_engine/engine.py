@@ -22,7 +22,7 @@ from docker.types import Mount as SdkMount
 
 from stackr.archive import files_archive
 from stackr.desired import ContainerSpec, NetworkSpec, VolumeSpec
-from stackr.docker_engine.errors import call, port_taken, translate
+from stackr.docker_engine.errors import call, is_paused, port_taken, translate
 from stackr.docker_engine.images import context_files, ensure_image, image_ids
 from stackr.docker_engine.logs import follow as follow_logs
 from stackr.docker_engine.logs import log_lines
@@ -190,6 +190,9 @@ class DockerEngine:
                 self._api.start(name)
                 return
             except docker.errors.APIError as e:
+                if is_paused(e):
+                    call(f"unpause container {name}", self._api.unpause, name)
+                    return
                 if not port_taken(e) or time.monotonic() > deadline:
                     raise translate(e, f"start container {name}") from None
             except (docker.errors.DockerException, requests.exceptions.RequestException) as e:

@@ -51,6 +51,11 @@ def port_taken(error: docker.errors.APIError) -> bool:
     return "port is already allocated" in text or "address already in use" in text
 
 
+def is_paused(error: docker.errors.APIError) -> bool:
+    # A start of a paused container is refused (409) with "try unpause instead".
+    return "paused container" in explain(error).lower()
+
+
 def hint_for(error: docker.errors.APIError) -> str:
     text = explain(error).lower()
     if port_taken(error):

@@ -23,12 +23,14 @@ from stackr.spec.model import Build
 
 def image_ids(api: docker.APIClient, refs: tuple[str, ...]) -> dict[str, str]:
     """The id each of `refs` points at, for those on the engine: one list call."""
-    wanted = {full_ref(ref): ref for ref in refs}
+    wanted: dict[str, list[str]] = {}
+    for ref in refs:
+        wanted.setdefault(full_ref(ref), []).append(ref)
     found: dict[str, str] = {}
     for image in call("list images", api.images):
         for tag in image.get("RepoTags") or []:
-            if tag in wanted:
-                found[wanted[tag]] = image["Id"]
+            for ref in wanted.get(tag, ()):
+                found[ref] = image["Id"]
     return found
 
 

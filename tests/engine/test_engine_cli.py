@@ -30,6 +30,19 @@ def test_up_ps_plan_down(stack: StackFixture, capsys: pytest.CaptureFixture[str]
     assert stack.containers() == {}
 
 
+def test_plan_detailed_exitcode_tells_pending_from_nothing_and_errors(
+    stack: StackFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _simple(stack)
+    gate = ["plan", "-f", path, "--detailed-exitcode"]
+    assert main(gate) == 2  # changes pending
+    assert main(["up", "-f", path]) == 0
+    assert main(gate) == 0  # nothing to do
+    assert main([*gate, "--format", "xml"]) == 1  # a usage error is an error, not "pending"
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    assert main(gate) == 1
+
+
 def test_logs_prefix_lines_with_container(
     stack: StackFixture, capsys: pytest.CaptureFixture[str]
 ) -> None:

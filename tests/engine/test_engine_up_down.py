@@ -130,6 +130,37 @@ def test_changed_service_is_recreated_others_kept(stack: StackFixture) -> None:
         assert "LOG_LEVEL=debug" in after[name].attrs["Config"]["Env"]
 
 
+def test_up_repairs_drift_made_outside_stackr(stack: StackFixture) -> None:
+    # No restart policy (the default "no"): a killed container is drift all the same.
+    spec = {
+        "services": {
+            "killed": {"image": IMAGE, "command": SLEEPER},
+            "paused": {"image": IMAGE, "command": SLEEPER, "restart": "unless-stopped"},
+            "orphaned": {"image": IMAGE, "command": SLEEPER, "networks": ["side"]},
+        },
+        "networks": {"side": {}},
+    }
+    path = stack.write(spec)
+    stack.up(path)
+    n = stack.name
+    found = stack.containers()
+    found[f"{n}-dev-killed-1"].kill()
+    found[f"{n}-dev-paused-1"].pause()
+    found[f"{n}-dev-orphaned-1"].stop(timeout=0)
+    stack.sdk.networks.get(f"{n}-dev-side").remove()
+    reasons = {a.name: a.reason for a in stack.up(path).plan.pending()}
+    assert reasons == {
+        f"{n}-dev-side": "not on the engine",
+        f"{n}-dev-killed-1": "drift: container is exited (exit code 137), not running",
+        f"{n}-dev-paused-1": "drift: container was paused outside stackr (up unpauses it)",
+        f"{n}-dev-orphaned-1": f"drift: network {n}-dev-side was removed outside stackr",
+    }
+    assert {name: c.status for name, c in stack.containers().items()} == dict.fromkeys(
+        found, "running"
+    )
+    assert stack.up(path).plan.pending() == ()
+
+
 def test_scale_down_removes_surplus_replicas(stack: StackFixture) -> None:
     base = _free_port_range(3)
     stack.up(stack.write(_shop(base, replicas=3)))

@@ -10,6 +10,7 @@ import requests
 
 import stackr.docker_engine.engine
 from stackr.docker_engine import DockerEngine
+from stackr.docker_engine.images import image_ids
 from stackr.errors import EngineError
 
 
@@ -71,3 +72,48 @@ def test_start_does_not_retry_other_refusals() -> None:
     with pytest.raises(EngineError, match="no such file"):
         _engine(stub).start_container("web-1")
     assert stub.calls == 1
+
+
+class _ImagesStub:
+    def images(self) -> list[dict[str, Any]]:
+        return [
+            {"Id": "sha256:bb", "RepoTags": ["busybox:latest", "rv/bb:cur"]},
+            {"Id": "sha256:own", "RepoTags": ["registry.example:5000/library/app:1"]},
+        ]
+
+
+def test_image_ids_match_docker_hub_references_however_they_are_written() -> None:
+    refs = (
+        "busybox",
+        "docker.io/library/busybox:latest",
+        "library/busybox",
+        "docker.io/rv/bb:cur",
+        "index.docker.io/rv/bb:cur",
+        "registry.example:5000/library/app:1",
+        "registry.example:5000/app:1",
+    )
+    assert image_ids(_ImagesStub(), refs) == {  # type: ignore[arg-type]
+        "busybox": "sha256:bb",
+        "docker.io/library/busybox:latest": "sha256:bb",
+        "library/busybox": "sha256:bb",
+        "docker.io/rv/bb:cur": "sha256:bb",
+        "index.docker.io/rv/bb:cur": "sha256:bb",
+        "registry.example:5000/library/app:1": "sha256:own",
+    }
+
+
+class _PausedStub:
+    def __init__(self) -> None:
+        self.unpaused: list[str] = []
+
+    def start(self, name: str) -> None:
+        raise _refusal("cannot start a paused container, try unpause instead")
+
+    def unpause(self, name: str) -> None:
+        self.unpaused.append(name)
+
+
+def test_start_unpauses_a_paused_container() -> None:
+    stub = _PausedStub()
+    _engine(stub).start_container("web-1")
+    assert stub.unpaused == ["web-1"]

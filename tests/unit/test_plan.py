@@ -134,6 +134,82 @@ def test_container_stopped_outside_stackr_is_drift(write_stack) -> None:  # type
     )
 
 
+def _plan_line(path: Path, engine: FakeEngine, name: str) -> str:
+    loaded = api.load([str(path)], profile="dev", env={})
+    action = api.plan(loaded, engine).action_for(*_container(name))
+    assert action is not None
+    return action.describe()
+
+
+@pytest.mark.parametrize(
+    ("state", "exit_code", "line"),
+    [
+        (
+            "exited",
+            137,
+            "start container shop-dev-web-1 — drift: container is exited (exit code "
+            "137), not running",
+        ),
+        (
+            "exited",
+            1,
+            "start container shop-dev-web-1 — drift: container is exited (exit code 1), "
+            "not running",
+        ),
+        ("exited", 0, "keep container shop-dev-web-1 — one-shot container has run (exited 0)"),
+        (
+            "paused",
+            None,
+            "start container shop-dev-web-1 — drift: container was paused outside "
+            "stackr (up unpauses it)",
+        ),
+    ],
+)
+def test_a_stopped_container_without_restart_policy_runs_again_unless_it_exited_0(  # type: ignore[no-untyped-def]
+    write_stack, state: str, exit_code: int | None, line: str
+) -> None:
+    # restart: "no" is the default: a service killed or stopped outside stackr (a non-zero
+    # code) is drift, and so is a one-shot job that failed; only an exit 0 has done its work.
+    path = write_stack({"name": "shop", "services": {"web": {"image": "shop/web:1"}}})
+    engine = FakeEngine(images=dict(IMAGES))
+    _apply(path, engine)
+    container = engine.containers["shop-dev-web-1"]
+    container.state, container.exit_code = state, exit_code
+    assert _plan_line(path, engine, "shop-dev-web-1") == line
+
+
+def test_a_failed_job_runs_again_and_the_next_up_converges(write_stack) -> None:  # type: ignore[no-untyped-def]
+    job = {"image": "shop/web:1", "restart": "no"}
+    app = {"image": "shop/web:1", "depends_on": {"migrate": {"condition": "completed"}}}
+    path = write_stack({"name": "shop", "services": {"migrate": job, "app": app}})
+    engine = FakeEngine(images=dict(IMAGES), exit_codes={"migrate": 1})
+    with pytest.raises(Exception, match="exited with code 1"):
+        _apply(path, engine)
+    engine.exit_codes["migrate"] = 0  # the cause is fixed outside stackr
+    _apply(path, engine)
+    assert engine.containers["shop-dev-app-1"].state == "running"
+    loaded = api.load([str(path)], profile="dev", env={})
+    assert api.plan(loaded, engine).pending() == ()
+
+
+def test_a_network_removed_outside_stackr_recreates_its_containers(write_stack) -> None:  # type: ignore[no-untyped-def]
+    path = write_stack({"name": "shop", "services": {"web": {"image": "shop/web:1"}}})
+    engine = FakeEngine(images=dict(IMAGES))
+    _apply(path, engine)
+    engine.containers["shop-dev-web-1"].state = "exited"
+    del engine.networks["shop-dev-default"]
+    assert _plan_line(path, engine, "shop-dev-web-1") == (
+        "recreate container shop-dev-web-1 — drift: network shop-dev-default was removed "
+        "outside stackr"
+    )
+    _apply(path, engine)
+    container = engine.containers["shop-dev-web-1"]
+    assert container.state == "running"
+    assert container.network_ids == {"shop-dev-default": engine.network_ids["shop-dev-default"]}
+    loaded = api.load([str(path)], profile="dev", env={})
+    assert api.plan(loaded, engine).pending() == ()
+
+
 def test_container_disconnected_outside_stackr_is_drift(write_stack) -> None:  # type: ignore[no-untyped-def]
     path = write_stack({"name": "shop", "services": {"web": {"image": "shop/web:1"}}})
     engine = FakeEngine(images=dict(IMAGES))
