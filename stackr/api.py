@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from stackr.errors import ApplyError, StackrError
 from stackr.events import OnEvent, ignore_event
+from stackr.sensitive import MASK, secret_name
 from stackr.spec import load_stack
 from stackr.spec.model import Stack
 
@@ -182,11 +183,16 @@ def variables(
             name=use.name,
             default=default,
             required=use.required or bool(known and known.required),
-            value=value if value is not None else default,
+            value=_shown(use.name, value if value is not None else default),
             source=source,
             used_at=(*(known.used_at if known else ()), where),
         )
     return sorted(rows.values(), key=lambda row: row.name)
+
+
+def _shown(name: str, value: str | None) -> str | None:
+    # A variable whose name looks secret is listed as set, never with its value.
+    return MASK if value is not None and secret_name(name) else value
 
 
 def config(stack: Stack) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from stackr.observed import (
     spec_hash,
     volume_name,
 )
+from stackr.sensitive import masked_spec
 from stackr.spec.model import (
     Build,
     FileGrant,
@@ -235,7 +236,10 @@ def _container(
         LABEL_SERVICE: service.name,
         LABEL_REPLICA: str(replica),
         LABEL_SPEC_HASH: spec_hash(canonical),
-        LABEL_SPEC: json.dumps(canonical, sort_keys=True, separators=(",", ":")),
+        # Stored without secret values (digests in their place); hashed with them above.
+        LABEL_SPEC: json.dumps(
+            masked_spec(canonical, stack.sensitive), sort_keys=True, separators=(",", ":")
+        ),
     }
     return replace(spec, labels=labels)
 

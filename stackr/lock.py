@@ -11,6 +11,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import re
 import sys
 import time
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from pathlib import Path
 from stackr.errors import LockError
 
 POLL_SECONDS = 0.1
+DEFAULT_SOCKET = "unix:///var/run/docker.sock"  # the Docker SDK's, when DOCKER_HOST is unset
 
 
 def lock_dir() -> Path:
@@ -36,8 +38,9 @@ def stack_lock(engine: str, stack: str, profile: str, *, timeout: float) -> Iter
     """
     folder = lock_dir()
     folder.mkdir(parents=True, exist_ok=True)
-    key = hashlib.sha256(f"{engine}\0{stack}\0{profile}".encode()).hexdigest()[:24]
-    path = folder / f"{stack}-{profile}-{key}.lock"
+    key = hashlib.sha256(f"{engine_key(engine)}\0{stack}\0{profile}".encode()).hexdigest()[:24]
+    readable = re.sub(r"[^A-Za-z0-9_.-]", "_", f"{stack}-{profile}")
+    path = folder / f"{readable}-{key}.lock"
     with open(path, "a+", encoding="utf-8") as handle:
         _acquire(handle.fileno(), path, stack, profile, timeout)
         try:
@@ -50,6 +53,16 @@ def stack_lock(engine: str, stack: str, profile: str, *, timeout: float) -> Iter
             handle.seek(0)
             handle.truncate()
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def engine_key(engine: str) -> str:
+    """One spelling per engine: the default socket however it is named, a socket by its real
+    path (`/var/run` is a link to `/run`), anything else as given."""
+    if engine in ("", "local"):
+        engine = DEFAULT_SOCKET
+    if engine.startswith("unix://"):
+        return "unix://" + os.path.realpath(engine.removeprefix("unix://"))
+    return engine.rstrip("/")
 
 
 def _acquire(fd: int, path: Path, stack: str, profile: str, timeout: float) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 
 from stackr.desired import ContainerSpec, DesiredState, desired_state
 from stackr.observed import LABEL_SPEC, LABEL_SPEC_HASH, ObservedContainer, ObservedState
+from stackr.sensitive import MASK, is_digest, secret_name
 from stackr.spec.model import Service, Stack, UpdateOrder
 
 
@@ -276,7 +277,6 @@ def _update_note(service: Service) -> str:
 
 # Restart policies under which a container that exited 0 has finished, not stopped.
 ONE_SHOT_POLICIES = ("no", "on-failure")
-SECRET_WORDS = ("PASSWORD", "PASSWD", "SECRET", "TOKEN", "KEY", "CREDENTIAL", "PRIVATE")
 UNSET = "(unset)"
 
 
@@ -333,14 +333,18 @@ def _change_line(path: str, before: Any, after: Any) -> str:
         return "a network it joins was changed"
     if path == "build":
         return "build: its context, Dockerfile or args changed (the image is rebuilt)"
-    if path.startswith("environment.") and any(w in path.upper() for w in SECRET_WORDS):
-        before, after = ("***" if v != UNSET else v for v in (before, after))
+    key = path.partition(".")[2]
+    secret = path.startswith(("environment.", "labels.")) and secret_name(key)
+    if secret or is_digest(before) or is_digest(after):
+        before, after = (MASK if v != UNSET else v for v in (before, after))
     return f"{path}: {_show(before)} → {_show(after)}"
 
 
 def _show(value: Any) -> str:
     if isinstance(value, str):
         return value
+    if isinstance(value, list):
+        value = [MASK if is_digest(item) else item for item in value]
     return json.dumps(value)
 
 

@@ -11,9 +11,11 @@ from __future__ import annotations
 import gc
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from stackr.errors import Issue, SpecError
+from stackr.sensitive import hunted_values
 from stackr.spec.model import Stack
 from stackr.spec.profiles import profile_settings
 from stackr.spec.prune import prune_invalid
@@ -90,7 +92,7 @@ def _load_stack(
     issues += parse_issues
     issues += check_stack(stack, rendered, broken=broken)
     _raise_if(issues)
-    return stack
+    return replace(stack, sensitive=hunted_values(variables.values))
 
 
 def _new_places(found: list[Issue], known: list[Issue]) -> list[Issue]:

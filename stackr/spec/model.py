@@ -223,6 +223,8 @@ class Stack:
     secrets: Mapping[str, FileSource] = field(default_factory=dict)
     configs: Mapping[str, FileSource] = field(default_factory=dict)
     engine: str | None = None  # the profile's engine: a host URL or a docker context name
+    # Values of variables whose names look secret (`stackr.sensitive`): masked wherever shown.
+    sensitive: frozenset[str] = frozenset()
 
     def dependents(self, service: str) -> set[str]:
         """Services that depend on `service`, directly or not: `down` stops them first. Asked of

@@ -18,13 +18,16 @@ with that layer's name, so an error can say `(set by profile prod)`.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, cast
 
-from stackr.errors import Issue, SpecError
+from stackr.errors import Issue, SpecError, StackrError
 from stackr.spec.source import Document, Position
 
 DEFAULT_PROFILE = "dev"
+# As the schema's `profileName`: the profile is part of every engine object's name.
+PROFILE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
 PROFILE_ENV = "STACKR_PROFILE"
 PAIR_KEYS = ("environment", "labels")
 SETTINGS = ("env_file", "engine")  # a profile's own settings, not part of the overlay
@@ -33,11 +36,20 @@ Path_ = tuple[str | int, ...]
 
 
 def choose_profile(requested: str | None, env: Mapping[str, str] | None = None) -> str:
-    """The active profile: `--profile`, else `$STACKR_PROFILE`, else `dev`."""
-    if requested:
-        return requested
+    """The active profile: `--profile`, else `$STACKR_PROFILE`, else `dev`.
+
+    Raises:
+        StackrError: the name is not one a profile can have (it is part of every object's name).
+    """
     source = os.environ if env is None else env
-    return source.get(PROFILE_ENV) or DEFAULT_PROFILE
+    chosen = requested or source.get(PROFILE_ENV) or DEFAULT_PROFILE
+    if not PROFILE_NAME.fullmatch(chosen):
+        given = "--profile" if requested else f"${PROFILE_ENV}"
+        raise StackrError(
+            f"{given}: '{chosen}' is not a profile name",
+            hint="use lowercase letters, digits, '-' and '_', starting with a letter or digit",
+        )
+    return chosen
 
 
 def profile_settings(doc: Document, profile: str) -> dict[str, Any]:

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from stackr.sensitive import hide
 from stackr.spec.model import FileGrant, FileSource, Healthcheck, Mount, MountKind, Service, Stack
 
 
 def render_stack(stack: Stack) -> dict[str, Any]:
     """`stack` as plain data, keys in a stable order. Secrets and configs appear only when the
-    stack has some, and show where their content comes from, never a secret's value."""
+    stack has some, and show where their content comes from, never a secret's value (nor a
+    secret variable's value inside a config's inline content)."""
     out = {
         "name": stack.name,
         "profile": stack.profile,
@@ -29,7 +31,9 @@ def render_stack(stack: Stack) -> dict[str, Any]:
     }
     for section, sources in (("secrets", stack.secrets), ("configs", stack.configs)):
         if sources:
-            out[section] = {name: _source(s) for name, s in sorted(sources.items())}
+            out[section] = {
+                name: _source(s, stack.sensitive) for name, s in sorted(sources.items())
+            }
     return out
 
 
@@ -76,12 +80,13 @@ def _service(service: Service) -> dict[str, Any]:
     return out
 
 
-def _source(source: FileSource) -> dict[str, str]:
+def _source(source: FileSource, sensitive: frozenset[str]) -> dict[str, str]:
     if source.file is not None:
         return {"file": source.file}
     if source.environment is not None:
         return {"environment": source.environment}
-    return {"content": source.content or ""}
+    # A config written in the file, interpolated: a secret variable's value in it stays hidden.
+    return {"content": hide(source.content or "", sensitive)}
 
 
 def _grant(grant: FileGrant) -> dict[str, str]:

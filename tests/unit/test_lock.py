@@ -36,6 +36,28 @@ def test_other_profiles_and_stacks_are_independent() -> None:
         pass
 
 
+@pytest.mark.parametrize(
+    "other",
+    ["unix:///var/run/docker.sock", "unix:///run/docker.sock", "unix:///var/run/docker.sock/"],
+)
+def test_one_engine_however_it_is_spelled_has_one_lock(other: str) -> None:
+    # /var/run is a link to /run on Debian and most other systems.
+    with (
+        stack_lock("local", "shop", "dev", timeout=0),
+        pytest.raises(LockError, match="is busy"),
+        stack_lock(other, "shop", "dev", timeout=0),
+    ):
+        pass
+
+
+def test_other_engines_have_their_own_lock() -> None:
+    with (
+        stack_lock("local", "shop", "dev", timeout=0),
+        stack_lock("tcp://10.0.0.5:2376", "shop", "dev", timeout=0),
+    ):
+        pass
+
+
 def test_lock_is_free_again_after_the_block() -> None:
     with stack_lock("local", "shop", "dev", timeout=0):
         pass

@@ -112,6 +112,53 @@ def test_recreate_names_changed_fields_and_masks_secrets(write_stack) -> None:  
     )
 
 
+def test_secret_values_are_masked_wherever_they_appear_and_never_stored(write_stack) -> None:  # type: ignore[no-untyped-def]
+    # A value is secret by its name, by holding a URL's password, or by containing the value
+    # of a variable whose name looks secret; the spec label keeps only digests of them.
+    service = {
+        "image": "shop/web:1",
+        "command": ["serve", "--token=${API_TOKEN}"],
+        "environment": {
+            "PGPASS": "${DB_PASSWORD}",
+            "AUTH": "Bearer ${API_TOKEN}",
+            "DATABASE_URL": "postgres://u:${PW}@db/x",
+            "LOG_LEVEL": "${LEVEL}",
+        },
+        "labels": {"secret.token": "${API_TOKEN}"},
+    }
+    spec = {"name": "shop", "services": {"web": service}}
+    path = write_stack(spec)
+    before = {
+        "DB_PASSWORD": "pw-AAAAAA",
+        "API_TOKEN": "tok-AAAAAA",
+        "PW": "hunter2",
+        "LEVEL": "info",
+    }
+    after = {
+        "DB_PASSWORD": "pw-BBBBBB",
+        "API_TOKEN": "tok-BBBBBB",
+        "PW": "hunter3",
+        "LEVEL": "debug",
+    }
+    engine = FakeEngine(images=dict(IMAGES))
+    api.up(api.load([str(path)], profile="dev", env=before), engine, options=api.UpOptions())
+    stored = engine.containers["shop-dev-web-1"].spec.labels["io.stackr.spec"]
+    assert not any(v in stored for v in before.values() if v != "info")
+    action = api.plan(api.load([str(path)], profile="dev", env=after), engine).action_for(
+        *_container("shop-dev-web-1")
+    )
+    assert action is not None
+    assert action.kind is ActionKind.RECREATE
+    assert action.changes == (
+        'command: ["serve", "***"] → ["serve", "***"]',
+        "environment.AUTH: *** → ***",
+        "environment.DATABASE_URL: *** → ***",
+        "environment.LOG_LEVEL: info → debug",
+        "environment.PGPASS: *** → ***",
+        "labels.secret.token: *** → ***",
+    )
+
+
 def test_spec_changes_compares_lists_whole() -> None:
     from stackr.plan import spec_changes
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from stackr.errors import SpecError
+from stackr.errors import SpecError, StackrError
 from stackr.spec import load_stack
 from stackr.spec.profiles import choose_profile
 
@@ -27,6 +27,15 @@ BASE = {
         },
     },
 }
+
+
+@pytest.mark.parametrize("name", ["a/b", "Dev Box", "x:y", "-dev", "Prod"])
+def test_a_profile_name_that_cannot_name_objects_is_refused(name: str) -> None:
+    with pytest.raises(StackrError, match="is not a profile name") as caught:
+        choose_profile(name, {})
+    assert caught.value.hint.startswith("use lowercase letters, digits")
+    with pytest.raises(StackrError, match=r"\$STACKR_PROFILE: .* is not a profile name"):
+        choose_profile(None, {"STACKR_PROFILE": name})
 
 
 def test_choose_profile_order() -> None:

@@ -66,3 +66,19 @@ def test_variables_are_listed_with_defaults_and_origins(layered: Path) -> None:
     assert uses[0].position is not None and uses[0].position.line == 3
     assert variables.origin("TAG") == f"{layered.parent / 'prod.env'}:1"
     assert variables.values["TAG"] == "from-profile-env-file"
+
+
+def test_secret_variables_stay_hidden_in_config_and_the_variable_list(write_stack) -> None:  # type: ignore[no-untyped-def]
+    from stackr import api
+
+    spec = {
+        "name": "shop",
+        "services": {"web": {"image": "shop/web:${TAG}", "configs": ["app"]}},
+        "configs": {"app": {"content": "password=${DB_PASSWORD}\nlevel=${TAG}\n"}},
+    }
+    path = write_stack(spec)
+    env = {"DB_PASSWORD": "pw-s3cr3t", "TAG": "1.5"}
+    stack = load_stack([str(path)], profile="dev", env=env)
+    assert api.config(stack)["configs"]["app"] == {"content": "password=***\nlevel=1.5\n"}
+    rows = {r.name: r.value for r in api.variables([str(path)], profile="dev", env=env)}
+    assert rows == {"TAG": "1.5", "DB_PASSWORD": "***"}

@@ -1,0 +1,74 @@
+"""What stackr treats as a secret value, and how it keeps one out of what it shows and stores.
+
+A value is secret when its name says so (an environment variable or label whose name contains
+PASSWORD, SECRET, TOKEN, KEY, ...), when it holds a URL's password (`postgres://u:pw@db`), or
+when it contains the value of a variable whose name says so (`AUTH: "Bearer ${API_TOKEN}"`):
+`Stack.sensitive` holds those values. Plans, `stackr config` and the `io.stackr.spec` label
+show such a value masked; the label keeps a digest of it instead, so a plan still knows it
+changed. Pure.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+SECRET_WORDS = ("PASSWORD", "PASSWD", "SECRET", "TOKEN", "KEY", "CREDENTIAL", "PRIVATE")
+MASK = "***"
+# How a masked value is stored in the `io.stackr.spec` label: a digest, never the value.
+DIGEST_PREFIX = "masked:sha256:"
+# A shorter value is too likely to occur by chance inside harmless values to be hunted for.
+MIN_HUNTED = 6
+_URL_PASSWORD = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*:[^/\s@]+@")
+
+
+def secret_name(name: str) -> bool:
+    upper = name.upper()
+    return any(word in upper for word in SECRET_WORDS)
+
+
+def hunted_values(variables: Mapping[str, str]) -> frozenset[str]:
+    """The values of `variables` whose names look secret, long enough to look for elsewhere."""
+    return frozenset(v for k, v in variables.items() if secret_name(k) and len(v) >= MIN_HUNTED)
+
+
+def is_secret(name: str, value: str, sensitive: Iterable[str]) -> bool:
+    """Whether `value`, set under `name`, must not be shown."""
+    return (
+        secret_name(name) or bool(_URL_PASSWORD.search(value)) or any(s in value for s in sensitive)
+    )
+
+
+def digest(value: str) -> str:
+    return DIGEST_PREFIX + hashlib.sha256(value.encode()).hexdigest()[:16]
+
+
+def is_digest(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith(DIGEST_PREFIX)
+
+
+def hide(text: str, sensitive: Iterable[str]) -> str:
+    """`text` with every sensitive value and URL password in it replaced by `***`."""
+    for value in sorted(sensitive, key=len, reverse=True):
+        text = text.replace(value, MASK)
+    return _URL_PASSWORD.sub(lambda m: m.group(0).rsplit(":", 1)[0] + f":{MASK}@", text)
+
+
+def masked_spec(canonical: Mapping[str, Any], sensitive: Iterable[str]) -> dict[str, Any]:
+    """A container's canonical spec fit to store in a label: secret values of its environment,
+    labels, command and entrypoint replaced by digests."""
+    hunted = tuple(sensitive)
+    out = dict(canonical)
+    for section in ("environment", "labels"):
+        values = canonical.get(section) or {}
+        out[section] = {
+            k: digest(v) if isinstance(v, str) and is_secret(k, v, hunted) else v
+            for k, v in values.items()
+        }
+    for section in ("command", "entrypoint"):
+        items = canonical.get(section)
+        if items is not None:
+            out[section] = [digest(v) if is_secret("", v, hunted) else v for v in items]
+    return out
