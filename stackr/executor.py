@@ -32,10 +32,13 @@ class Outcome:
 
 @dataclass(frozen=True, slots=True)
 class Task:
-    """Work to run once every task it needs has succeeded."""
+    """Work to run once every task it needs has succeeded. A task that `completes` finishes
+    what a task it needs began (a replica's replacement, once the old one is stopped): it still
+    runs after Ctrl-C, so an interrupted run never leaves that work half done."""
 
     run: Callable[[], None]
     needs: frozenset[str] = frozenset()
+    completes: bool = False
 
 
 def run_tasks(
@@ -47,12 +50,14 @@ def run_tasks(
 ) -> dict[str, Outcome]:
     """Run `tasks` along their `needs`; the outcome of every task, keyed like `tasks`.
 
-    A `StackrError` in a task fails that task with its message; any other exception is a bug
-    and is re-raised once the tasks already running have finished. On Ctrl-C nothing new
-    starts, `stop` is set (so long waits inside tasks can give up), the tasks already running
-    finish, and KeyboardInterrupt is re-raised.
+    At most `jobs` tasks are handed to the pool at once, so none waits in its queue. A
+    `StackrError` in a task fails that task with its message; any other exception is a bug and
+    is re-raised once the tasks already running have finished. On Ctrl-C nothing new starts
+    but the tasks that complete work already begun, `stop` is set (so long waits inside tasks
+    can give up), the tasks already running finish, and KeyboardInterrupt is re-raised; a
+    second Ctrl-C stops waiting for them.
     """
-    return _Run(tasks, on_skip).run(jobs, stop or threading.Event())
+    return _Run(tasks, on_skip).run(max(1, jobs), stop or threading.Event())
 
 
 class _Run:
@@ -71,29 +76,57 @@ class _Run:
         self.bug: BaseException | None = None
 
     def run(self, jobs: int, stop: threading.Event) -> dict[str, Outcome]:
-        with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="stackr") as pool:
-            running: dict[Future[None], str] = {}
+        pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="stackr")
+        running: dict[Future[None], str] = {}
+        abandon = False
+        try:
+            self._submit_ready(pool, running, jobs)
+            self._drain(pool, running, jobs)
+        except KeyboardInterrupt:
+            stop.set()
             try:
-                self._submit_ready(pool, running)
-                while running:
-                    finished, _ = wait(running, return_when=FIRST_COMPLETED)
-                    for future in finished:
-                        self._settle(running.pop(future), future.exception())
-                    if self.bug is None:
-                        self._submit_ready(pool, running)
+                self._drain(pool, running, jobs, interrupted=True)
             except KeyboardInterrupt:
-                stop.set()
-                wait(running)  # leaving the pool waits for them too; a second Ctrl-C cuts it
-                raise
+                abandon = True  # a second Ctrl-C: what is in flight ends with the process
+            raise
+        finally:
+            pool.shutdown(wait=not abandon, cancel_futures=True)
         if self.bug is not None:
             raise self.bug
         return self.outcomes
 
-    def _submit_ready(self, pool: ThreadPoolExecutor, running: dict[Future[None], str]) -> None:
+    def _drain(
+        self,
+        pool: ThreadPoolExecutor,
+        running: dict[Future[None], str],
+        jobs: int,
+        *,
+        interrupted: bool = False,
+    ) -> None:
+        while running:
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                self._settle(running.pop(future), future.exception())
+            if self.bug is None:
+                self._submit_ready(pool, running, jobs, only_completing=interrupted)
+
+    def _submit_ready(
+        self,
+        pool: ThreadPoolExecutor,
+        running: dict[Future[None], str],
+        jobs: int,
+        *,
+        only_completing: bool = False,
+    ) -> None:
         for key, needs in self.waiting.items():
+            if len(running) >= jobs:
+                return
+            task = self.tasks[key]
+            if only_completing and not task.completes:
+                continue
             if not needs and key not in self.started and key not in self.outcomes:
                 self.started.add(key)
-                running[pool.submit(self.tasks[key].run)] = key
+                running[pool.submit(task.run)] = key
 
     def _settle(self, key: str, error: BaseException | None) -> None:
         if error is None:

@@ -278,10 +278,14 @@ class UpTasks:
                 self.tasks[key] = Task(self._rollout(service), frozenset(needs))
             self.tasks[f"container:{action.name}"] = Task(_noop, frozenset({key}))
             return
-        if action.kind is ActionKind.RECREATE:
+        recreate = action.kind is ActionKind.RECREATE
+        if recreate:
             self._recreate_removal(action, frozenset(n for n in needs if n.startswith("wait:")))
             needs.add(f"remove:{action.name}")
-        self.tasks[f"container:{action.name}"] = Task(self._bring_up(action), frozenset(needs))
+        # Once the old replica is parked, its replacement runs even after Ctrl-C.
+        self.tasks[f"container:{action.name}"] = Task(
+            self._bring_up(action), frozenset(needs), completes=recreate
+        )
 
     def _need_key(self, pred: Node, node: Node) -> str:
         if pred.kind is NodeKind.SERVICE:

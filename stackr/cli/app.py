@@ -53,6 +53,11 @@ app = typer.Typer(
 )
 
 DEFAULT_FILES = ("stack.yml", "stack.yaml")
+INTERRUPTED = 130
+INTERRUPTED_TEXT = (
+    "interrupted: nothing new was started and the work in flight was finished; "
+    "run the command again to converge"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -372,8 +377,7 @@ def main(argv: list[str] | None = None) -> int:
         render.error(error)
         return 1
     except KeyboardInterrupt:
-        render.err("interrupted: work in flight was finished; run the command again to converge")
-        return 130
+        result = INTERRUPTED
     except Exception as error:
         code = _usage_exit(error)
         if code == 2 and "--detailed-exitcode" in (sys.argv[1:] if argv is None else argv):
@@ -382,6 +386,9 @@ def main(argv: list[str] | None = None) -> int:
             return code
         render.bug(sys.exc_info())
         return 3
+    if result == INTERRUPTED:
+        # typer 0.29 turns Ctrl-C inside a command into this code; no command returns it.
+        render.err(INTERRUPTED_TEXT)
     return int(result or 0)
 
 

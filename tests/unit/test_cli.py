@@ -137,3 +137,26 @@ def test_spec_commands_never_import_the_docker_sdk(stack_file: str, command: str
         [sys.executable, "-c", script], capture_output=True, text=True, check=True
     )
     assert result.stdout.splitlines()[-1] == "0 False False"
+
+
+def test_ctrl_c_during_up_exits_130_and_says_so(
+    stack_file: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from fakes import FakeEngine
+
+    import stackr.cli.app
+    from stackr import api
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))  # the lock's folder
+    monkeypatch.setattr(stackr.cli.app, "_engine", lambda stack: FakeEngine())
+    monkeypatch.setattr(api, "up", interrupted)
+    assert main(["up", "-f", stack_file]) == 130
+    err = capsys.readouterr().err
+    assert err.startswith("interrupted: nothing new was started and the work in flight was")
+    assert "run the command again to converge" in err

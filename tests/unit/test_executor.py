@@ -82,3 +82,40 @@ def test_ctrl_c_finishes_running_work_and_starts_nothing_new() -> None:
         run_tasks(tasks, jobs=2, stop=stop)
     assert log == ["finished"]
     assert stop.is_set()
+
+
+def test_ctrl_c_leaves_ready_tasks_beyond_jobs_unstarted() -> None:
+    # Only `jobs` tasks are ever handed to the pool: none waits in its queue to run after.
+    log: list[str] = []
+
+    def interrupting() -> None:
+        time.sleep(0.1)
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.2)
+        log.append("interrupting")
+
+    tasks = {"a": Task(interrupting), **{f"b{i}": _recorder(log, f"b{i}", 0.3) for i in range(6)}}
+    with pytest.raises(KeyboardInterrupt):
+        run_tasks(tasks, jobs=2)
+    assert sorted(log) == ["b0", "interrupting"]  # what was in flight; nothing queued ran
+
+
+def test_ctrl_c_still_completes_work_already_begun() -> None:
+    log: list[str] = []
+
+    def park_old() -> None:
+        time.sleep(0.1)
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.2)
+        log.append("old parked")
+
+    tasks = {
+        "remove:web-1": Task(park_old),
+        "container:web-1": Task(
+            lambda: log.append("new started"), frozenset({"remove:web-1"}), completes=True
+        ),
+        "container:api-1": Task(lambda: log.append("api"), frozenset({"remove:web-1"})),
+    }
+    with pytest.raises(KeyboardInterrupt):
+        run_tasks(tasks, jobs=2)
+    assert log == ["old parked", "new started"]
