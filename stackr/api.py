@@ -254,6 +254,7 @@ def up(
     from stackr.plan import ActionKind
 
     started = time.monotonic()
+    deadline = started + options.wait_timeout  # all of this run's waits, together
     stack = with_build_digests(loaded.stack, engine)
     if options.build:
         _ensure_images(stack, engine, build=True, services=set(stack.services))
@@ -265,13 +266,17 @@ def up(
     # With nothing pending every task would be a no-op: skip the executor, and with it the
     # graph and networkx, which would be most of a no-op `up`'s time.
     result = (
-        _apply(loaded, stack, engine, the_plan, options, on_event) if the_plan.pending() else None
+        _apply(loaded, stack, engine, the_plan, options, deadline, on_event)
+        if the_plan.pending()
+        else None
     )
     if options.wait:
         from stackr.apply import ApplyOptions
         from stackr.readiness import wait_until_ready
 
-        apply_options = ApplyOptions(jobs=options.jobs, wait_timeout=options.wait_timeout)
+        apply_options = ApplyOptions(
+            jobs=options.jobs, wait_timeout=options.wait_timeout, deadline=deadline
+        )
         wait_until_ready(stack, engine, options=apply_options, on_event=on_event)
     return UpResult(plan=the_plan, result=result, seconds=time.monotonic() - started)
 
@@ -282,11 +287,14 @@ def _apply(
     engine: Engine,
     the_plan: Plan,
     options: UpOptions,
+    deadline: float,
     on_event: OnEvent,
 ) -> ApplyResult:
     from stackr.apply import ApplyOptions, apply_plan
 
-    apply_options = ApplyOptions(jobs=options.jobs, wait_timeout=options.wait_timeout)
+    apply_options = ApplyOptions(
+        jobs=options.jobs, wait_timeout=options.wait_timeout, deadline=deadline
+    )
     result = apply_plan(
         the_plan, stack, lambda: loaded.graph, engine, options=apply_options, on_event=on_event
     )

@@ -26,6 +26,12 @@ class WaitOptions(Protocol):
     def wait_timeout(self) -> float: ...
 
     @property
+    def deadline(self) -> float:
+        """When (`time.monotonic()`) every wait of this run must be over: `--wait-timeout`
+        bounds the run's waits together, not each one."""
+        ...
+
+    @property
     def poll_interval(self) -> float: ...
 
     @property
@@ -52,7 +58,7 @@ def wait_until_ready(
         if dep.condition is Condition.COMPLETED
     }
     pending = dict.fromkeys(desired.containers)
-    deadline = time.monotonic() + options.wait_timeout
+    deadline = min(time.monotonic() + options.wait_timeout, options.deadline)
     on_event(Event(stack.name, Phase.WAITING, f"until {len(pending)} container(s) are ready"))
     while pending:
         if options.stop.is_set():
@@ -63,7 +69,7 @@ def wait_until_ready(
                 del pending[name]
         if pending and time.monotonic() > deadline:
             raise EngineError(
-                f"timed out after {options.wait_timeout:g}s; still waiting for "
+                f"--wait-timeout ({options.wait_timeout:g}s) ran out; still waiting for "
                 + ", ".join(_waiting_for(desired.containers[n], jobs) for n in pending),
                 hint="check `stackr ps` and `stackr logs`, or raise --wait-timeout",
             )
@@ -121,7 +127,7 @@ class ConditionWaiter:
         if self.condition is Condition.STARTED:
             return  # the replicas' own tasks started them
         self.on_event(Event(self.service, Phase.WAITING, f"until {self._word()}"))
-        deadline = time.monotonic() + self.options.wait_timeout
+        deadline = min(time.monotonic() + self.options.wait_timeout, self.options.deadline)
         pending = list(self.names)
         while pending:
             if self.options.stop.is_set():
@@ -129,7 +135,7 @@ class ConditionWaiter:
             pending = [name for name in pending if not self._met(name)]
             if pending and time.monotonic() > deadline:
                 raise EngineError(
-                    f"timed out after {self.options.wait_timeout:g}s waiting for "
+                    f"--wait-timeout ({self.options.wait_timeout:g}s) ran out waiting for "
                     f"{', '.join(pending)} to be {self._word()}",
                     hint="check its healthcheck and logs (stackr logs), or raise --wait-timeout",
                 )

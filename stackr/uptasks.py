@@ -22,6 +22,7 @@ Progress goes out through `on_event`; nothing is printed. `apply` runs the tasks
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -49,6 +50,7 @@ class ApplyOptions:
 
     jobs: int = 8
     wait_timeout: float = 300.0
+    deadline: float = math.inf  # time.monotonic() by which all of the run's waits must end
     poll_interval: float = 0.1
     # Set on Ctrl-C: waits for health or completion give up instead of running out their time.
     stop: threading.Event = field(default_factory=threading.Event)

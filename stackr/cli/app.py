@@ -239,7 +239,7 @@ def up(
         typer.Option(
             "--wait-timeout",
             metavar="SECONDS",
-            help="Seconds any wait (depends_on, --wait) may take.",
+            help="Seconds the waits of this up (depends_on, --wait) may take in all.",
         ),
     ] = 300.0,
     lock_timeout: LockTimeout = 0.0,

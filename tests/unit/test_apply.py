@@ -225,3 +225,30 @@ def test_crash_after_parking_the_old_container_loses_no_volume(write_stack) -> N
     (db,) = engine.containers.values()
     assert sorted(engine.containers) == ["shop-dev-db-1"]
     assert [m.source for m in db.spec.mounts] == ["anon-shop-dev-db-1-cache"]  # taken over
+
+
+def test_wait_timeout_bounds_all_the_waits_of_a_run_together(write_stack) -> None:  # type: ignore[no-untyped-def]
+    import time
+
+    from stackr.apply import ApplyOptions
+    from stackr.errors import EngineError
+    from stackr.readiness import wait_until_ready
+
+    spec = {
+        "name": "shop",
+        "services": {
+            "web": {"image": "img:1", "restart": "always", "healthcheck": {"test": ["CMD", "true"]}}
+        },
+    }
+    path = write_stack(spec)
+    engine = FakeEngine(images=dict(IMAGES))
+    engine.healthy_after_start = False
+    _up(path, engine)
+    # Earlier waits of the run used up its time: this one gives up at once, not after 60 s.
+    options = ApplyOptions(wait_timeout=60, deadline=time.monotonic() + 0.2)
+    started = time.monotonic()
+    with pytest.raises(EngineError, match=r"--wait-timeout \(60s\) ran out; still waiting for"):
+        wait_until_ready(
+            api.load([str(path)], profile="dev", env={}).stack, engine, options=options
+        )
+    assert time.monotonic() - started < 5
