@@ -158,6 +158,9 @@ class ConditionWaiter:
             if status.exit_code == 0:
                 return True
             self._fail(name, f"exited with code {status.exit_code}")
+        if status.state == "restarting":
+            # Only a failure restarts a job (restart: on-failure): it did not complete.
+            self._fail(name, f"exited with code {status.exit_code} and is being restarted")
         return False
 
     def _fail(self, name: str, what: str) -> None:

@@ -50,6 +50,7 @@ class FakeEngine:
     network_ids: dict[str, str] = field(default_factory=dict)  # a new id on every create
     volumes: dict[str, VolumeSpec] = field(default_factory=dict)
     exit_codes: dict[str, int] = field(default_factory=dict)  # service -> exit code on start
+    restarting: set[str] = field(default_factory=set)  # services that crash and are restarted
     unhealthy: set[str] = field(default_factory=set)  # services whose replicas turn unhealthy
     healthy_after_start: bool = True  # False: health stays "starting"
     unhealthy_names: set[str] = field(default_factory=set)  # containers that turn unhealthy
@@ -163,6 +164,9 @@ class FakeEngine:
         self._record("start_container", name)
         container = self.containers[name]
         service = container.spec.service
+        if service in self.restarting:
+            container.state, container.exit_code = "restarting", 1
+            return
         if service in self.exit_codes:
             container.state, container.exit_code = "exited", self.exit_codes[service]
             return

@@ -252,3 +252,20 @@ def test_wait_timeout_bounds_all_the_waits_of_a_run_together(write_stack) -> Non
             api.load([str(path)], profile="dev", env={}).stack, engine, options=options
         )
     assert time.monotonic() - started < 5
+
+
+def test_a_job_being_restarted_after_a_failure_fails_its_dependents_at_once(write_stack) -> None:  # type: ignore[no-untyped-def]
+    import time
+
+    from stackr.errors import ApplyError
+
+    job = {"image": "img:1", "restart": "on-failure"}
+    app = {"image": "img:1", "depends_on": {"migrate": {"condition": "completed"}}}
+    path = write_stack({"name": "shop", "services": {"migrate": job, "app": app}})
+    engine = FakeEngine(images=dict(IMAGES), restarting={"migrate"})
+    loaded = api.load([str(path)], profile="dev", env={})
+    started = time.monotonic()
+    with pytest.raises(ApplyError, match="exited with code 1 and is being restarted"):
+        api.up(loaded, engine, options=api.UpOptions(wait_timeout=60))
+    assert time.monotonic() - started < 5  # not the 60 s of --wait-timeout
+    assert "shop-dev-app-1" not in engine.containers
