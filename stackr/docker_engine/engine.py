@@ -48,6 +48,10 @@ class DockerEngine:
         kwargs: dict[str, Any] = docker.utils.kwargs_from_env()
         if target:
             kwargs.update(_target_kwargs(target))
+        if str(kwargs.get("base_url", "")).startswith("ssh://"):
+            # Through the `ssh` program, as the docker CLI goes: it reads ~/.ssh/config and the
+            # agent (the SDK still needs paramiko installed for its ssh transport).
+            kwargs["use_ssh_client"] = True
         try:
             self._api = docker.APIClient(
                 version=os.environ.get("DOCKER_API_VERSION", API_VERSION),

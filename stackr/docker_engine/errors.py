@@ -36,6 +36,11 @@ def translate(error: Exception, what: str) -> EngineError:
         return EngineError(f"image not found while trying to {what}: {explain(error)}")
     if isinstance(error, docker.errors.APIError):
         return EngineError(f"the engine refused to {what}: {explain(error)}", hint=hint_for(error))
+    if isinstance(error, docker.errors.DockerException) and "paramiko" in str(error):
+        return EngineError(
+            "an ssh:// engine needs the paramiko package, which is not installed",
+            hint="install stackr with its ssh extra: pip install 'stackr[ssh]'",
+        )
     if isinstance(error, docker.errors.DockerException):
         return EngineError(f"Docker client error while trying to {what}: {error}", hint=ENGINE_HINT)
     return EngineError(f"failed to {what}: {error}")
