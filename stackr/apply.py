@@ -103,15 +103,19 @@ def apply_removals(
 
 
 def _run(tasks: dict[str, Task], options: ApplyOptions, on_event: OnEvent) -> ApplyResult:
-    def skipped(key: str, why: str) -> None:
+    def skipped(key: str, cause: str) -> None:
         if _shown(key):
-            on_event(Event(_subject(key), Phase.SKIPPED, why))
+            on_event(Event(_subject(key), Phase.SKIPPED, _failed(cause)))
 
-    outcomes = run_tasks(tasks, jobs=options.jobs, on_skip=skipped, stop=options.stop)
+    def failed(key: str, detail: str) -> None:
+        # Said as it happens, not once everything else has finished.
+        on_event(Event(_subject(key), Phase.FAILED, detail))
+
+    outcomes = run_tasks(
+        tasks, jobs=options.jobs, on_skip=skipped, on_fail=failed, stop=options.stop
+    )
     by_subject: dict[str, Outcome] = {}
     for key, outcome in outcomes.items():
-        if outcome.status is Status.FAILED:
-            on_event(Event(_subject(key), Phase.FAILED, outcome.detail))
         if not _shown(key):
             continue
         # Several tasks share a subject (a recreate's removal and creation): the worst counts.
@@ -130,6 +134,18 @@ def _subject(key: str) -> str:
         service, _, condition = rest.partition(":")
         return f"{service} ({condition})"
     return f"{rest} (update)" if kind == "update" else rest
+
+
+def _failed(key: str) -> str:
+    """Why a task's dependents were skipped, in the words of the task that failed."""
+    kind, _, rest = key.partition(":")
+    if kind == "wait":
+        service, _, condition = rest.partition(":")
+        verb = {"completed": "complete", "healthy": "turn healthy"}.get(condition, "start")
+        return f"{service} did not {verb}"
+    if kind == "update":
+        return f"the update of {rest} failed"
+    return f"{rest} failed"
 
 
 def _shown(key: str) -> bool:

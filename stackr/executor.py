@@ -47,25 +47,31 @@ def run_tasks(
     jobs: int,
     on_skip: Callable[[str, str], None] | None = None,
     stop: threading.Event | None = None,
+    on_fail: Callable[[str, str], None] | None = None,
 ) -> dict[str, Outcome]:
     """Run `tasks` along their `needs`; the outcome of every task, keyed like `tasks`.
 
-    At most `jobs` tasks are handed to the pool at once, so none waits in its queue. A
-    `StackrError` in a task fails that task with its message; any other exception is a bug and
-    is re-raised once the tasks already running have finished. On Ctrl-C nothing new starts
-    but the tasks that complete work already begun, `stop` is set (so long waits inside tasks
-    can give up), the tasks already running finish, and KeyboardInterrupt is re-raised; a
-    second Ctrl-C stops waiting for them.
+    `on_fail(key, detail)` is called as a task fails, `on_skip(key, cause)` as a task is skipped
+    because the task `cause` failed. At most `jobs` tasks are handed to the pool at once, so
+    none waits in its queue. A `StackrError` in a task fails that task with its message; any
+    other exception is a bug and is re-raised once the tasks already running have finished. On
+    Ctrl-C nothing new starts but the tasks that complete work already begun, `stop` is set (so
+    long waits inside tasks can give up), the tasks already running finish, and
+    KeyboardInterrupt is re-raised; a second Ctrl-C stops waiting for them.
     """
-    return _Run(tasks, on_skip).run(max(1, jobs), stop or threading.Event())
+    return _Run(tasks, on_skip, on_fail).run(max(1, jobs), stop or threading.Event())
 
 
 class _Run:
     def __init__(
-        self, tasks: Mapping[str, Task], on_skip: Callable[[str, str], None] | None
+        self,
+        tasks: Mapping[str, Task],
+        on_skip: Callable[[str, str], None] | None,
+        on_fail: Callable[[str, str], None] | None,
     ) -> None:
         self.tasks = tasks
         self.on_skip = on_skip
+        self.on_fail = on_fail
         self.waiting = {key: set(task.needs) & tasks.keys() for key, task in tasks.items()}
         self.dependents: dict[str, set[str]] = {key: set() for key in tasks}
         for key, needs in self.waiting.items():
@@ -135,6 +141,8 @@ class _Run:
                 self.waiting[dependent].discard(key)
             return
         self.outcomes[key] = Outcome(Status.FAILED, _describe(error))
+        if self.on_fail:
+            self.on_fail(key, self.outcomes[key].detail)
         if not isinstance(error, StackrError):
             self.bug = self.bug or error
         self._skip_dependents(key, key)
@@ -145,7 +153,7 @@ class _Run:
                 detail = f"{cause} failed"
                 self.outcomes[dependent] = Outcome(Status.SKIPPED, detail)
                 if self.on_skip:
-                    self.on_skip(dependent, detail)
+                    self.on_skip(dependent, cause)
                 self._skip_dependents(dependent, cause)
 
 

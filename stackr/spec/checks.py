@@ -82,8 +82,7 @@ def _references(
                 path,
                 f"waits for '{dep.service}' to complete, but its restart policy "
                 f"'{target.restart.value}' restarts it whenever it ends",
-                f"give '{dep.service}' restart: \"no\" (or on-failure), or use condition: "
-                "started",
+                f"give '{dep.service}' restart: \"no\" (or on-failure), or use condition: started",
             )
     for i, mount in enumerate(service.mounts):
         if mount.kind is MountKind.VOLUME and mount.source not in {*stack.volumes, *broken}:

@@ -82,6 +82,23 @@ def test_failed_job_stops_dependents_and_names_it(write_stack) -> None:  # type:
     assert "shop-dev-db-1" in engine.containers  # an unrelated branch is not torn down
 
 
+def test_a_failure_is_reported_as_it_happens_and_skips_say_why(write_stack) -> None:  # type: ignore[no-untyped-def]
+    from stackr.events import Event, Phase
+
+    engine = FakeEngine(images=dict(IMAGES), exit_codes={"migrate": 3})
+    events: list[Event] = []
+    loaded = api.load([str(write_stack(CHAIN))], profile="dev", env={})
+    with pytest.raises(ApplyError):
+        api.up(
+            loaded, engine, options=api.UpOptions(jobs=4, wait_timeout=2), on_event=events.append
+        )
+    phases = [(e.subject, e.phase) for e in events]
+    failed = phases.index(("migrate (completed)", Phase.FAILED))
+    skipped = [e for e in events if e.phase is Phase.SKIPPED]
+    assert skipped and all(e.detail == "migrate did not complete" for e in skipped)
+    assert failed < phases.index((skipped[0].subject, Phase.SKIPPED))
+
+
 def test_unhealthy_dependency_fails_up(write_stack) -> None:  # type: ignore[no-untyped-def]
     engine = FakeEngine(images=dict(IMAGES), exit_codes={"migrate": 0}, unhealthy={"db"})
     with pytest.raises(ApplyError) as caught:
