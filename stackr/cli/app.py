@@ -34,6 +34,7 @@ from stackr.cli.params import (
     Progress,
     ProgressMode,
 )
+from stackr.errors import StackrError
 
 if TYPE_CHECKING:
     from stackr.api import Loaded
@@ -255,7 +256,11 @@ def up(
         return 0
     options = api.UpOptions(jobs=jobs, build=build, wait=wait, wait_timeout=wait_timeout)
     with _locked(loaded.stack, lock_timeout), render.progress(progress.value) as on_event:
-        result = api.up(loaded, engine, options=options, on_event=on_event)
+        try:
+            result = api.up(loaded, engine, options=options, on_event=on_event)
+        except StackrError as error:
+            render.failure_record(error, fmt=progress.value)
+            raise
     render.up_summary(result, fmt=progress.value)
     return 0
 
@@ -369,8 +374,6 @@ def run() -> NoReturn:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; the one place errors turn into exit codes."""
-    from stackr.errors import StackrError
-
     try:
         result = app(args=argv, standalone_mode=False, prog_name="stackr")
     except StackrError as error:

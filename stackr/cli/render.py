@@ -320,6 +320,18 @@ class _LiveView:
         return table
 
 
+def failure_record(exc: StackrError, *, fmt: str) -> None:
+    """With `--progress json`, the run's last record when it fails: `{"error": {...}}` on
+    stdout (the message and hint still go to stderr as text)."""
+    if fmt != "json":
+        return
+    record: dict[str, Any] = {"message": str(exc), "hint": exc.hint}
+    failures = getattr(exc, "failures", None)
+    if isinstance(failures, dict):
+        record["failures"] = failures
+    sys.stdout.write(json.dumps({"error": record}) + "\n")
+
+
 def up_summary(result: UpResult, *, fmt: str = "auto") -> None:
     from stackr.plan import ActionKind
 

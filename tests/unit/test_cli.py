@@ -160,3 +160,29 @@ def test_ctrl_c_during_up_exits_130_and_says_so(
     err = capsys.readouterr().err
     assert err.startswith("interrupted: nothing new was started and the work in flight was")
     assert "run the command again to converge" in err
+
+
+def test_a_failed_up_ends_its_json_progress_with_an_error_record(
+    stack_file: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from fakes import FakeEngine
+
+    import stackr.cli.app
+    from stackr import api
+    from stackr.errors import ApplyError
+
+    def failing(*args: object, **kwargs: object) -> None:
+        raise ApplyError({"shop-dev-web-1": "exited with code 1"}, hint="fix it")
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr(stackr.cli.app, "_engine", lambda stack: FakeEngine())
+    monkeypatch.setattr(api, "up", failing)
+    assert main(["up", "-f", stack_file, "--progress", "json"]) == 1
+    captured = capsys.readouterr()
+    record = json.loads(captured.out.splitlines()[-1])["error"]
+    assert record["failures"] == {"shop-dev-web-1": "exited with code 1"}
+    assert record["hint"] == "fix it"
+    assert "1 object(s) failed" in captured.err
