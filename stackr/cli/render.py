@@ -283,41 +283,53 @@ def _json_event(event: Event) -> None:
 
 
 class _LiveView:
-    """One line per object, updated in place; failures stay printed after it closes."""
+    """One line per object, updated in place; failures stay printed after it closes.
+
+    Redrawn ten times a second from the rows as they are, so a long wait's time keeps
+    counting; a long failure wraps in its own column rather than squeezing the others out."""
 
     def __init__(self) -> None:
         from rich.live import Live
 
         self.rows: dict[str, Event] = {}
         self.started: dict[str, float] = {}
-        self.live = Live(console=_out(), refresh_per_second=10, transient=False)
+        self.rows_lock = threading.Lock()  # events come from the executor's threads
+        self.live = Live(
+            console=_out(), refresh_per_second=10, transient=False, get_renderable=self._table
+        )
 
     def __enter__(self) -> _LiveView:
         self.live.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.live.update(self._table(), refresh=True)
+        self.live.refresh()
         self.live.__exit__(None, None, None)
 
     def on_event(self, event: Event) -> None:
-        with _lock:
+        with self.rows_lock:
             self.started.setdefault(event.subject, time.monotonic())
             self.rows[event.subject] = event
-            self.live.update(self._table())
 
     def _table(self) -> Table:
         table = _new_table(show_header=False)
-        for _ in range(4):
-            table.add_column(no_wrap=True)
+        table.add_column(no_wrap=True, min_width=8)  # the phase
+        table.add_column(no_wrap=True, min_width=12)  # the object
+        table.add_column(overflow="fold", ratio=1)  # the detail
+        table.add_column(no_wrap=True, justify="right", min_width=6)  # seconds
         now = time.monotonic()
-        for subject, event in self.rows.items():
+        with self.rows_lock:
+            rows = [(subject, event, self.started[subject]) for subject, event in self.rows.items()]
+        for subject, event, started in rows:
             style = _PHASE_STYLE.get(event.phase.value, "yellow")
-            seconds = f"{now - self.started[subject]:.1f}s" if event.phase.value != "done" else ""
+            seconds = f"{now - started:.1f}s" if event.phase.value not in _SETTLED else ""
             table.add_row(
                 f"[{style}]{event.phase.value}[/]", _escape(subject), _escape(event.detail), seconds
             )
         return table
+
+
+_SETTLED = ("done", "failed", "skipped")
 
 
 def failure_record(exc: StackrError, *, fmt: str) -> None:
