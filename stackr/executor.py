@@ -97,6 +97,10 @@ class _Run:
             raise
         finally:
             pool.shutdown(wait=not abandon, cancel_futures=True)
+        stuck = sorted(key for key in self.tasks if key not in self.outcomes)
+        if stuck and self.bug is None:
+            # Nothing failed, yet these never became ready: they wait on each other.
+            self.bug = RuntimeError(f"tasks that never ran, waiting on each other: {stuck}")
         if self.bug is not None:
             raise self.bug
         return self.outcomes

@@ -78,10 +78,12 @@ class Plan:
 def make_plan(stack: Stack, observed: ObservedState) -> Plan:
     """What `up` must do to make the engine hold `stack`. Never removes a volume."""
     desired = desired_state(stack)
+    networks = list(_network_actions(desired, observed))
+    recreated = any(a.kind is ActionKind.RECREATE for a in networks)
     actions = [
-        *_network_actions(desired, observed),
+        *networks,
         *_volume_actions(desired, observed),
-        *_container_actions(stack, desired, observed),
+        *_container_actions(stack, desired, observed, network_recreated=recreated),
     ]
     return Plan(stack=stack.name, profile=stack.profile, actions=tuple(actions))
 
@@ -177,7 +179,7 @@ def _volume_actions(desired: DesiredState, observed: ObservedState) -> Iterator[
 
 
 def _container_actions(
-    stack: Stack, desired: DesiredState, observed: ObservedState
+    stack: Stack, desired: DesiredState, observed: ObservedState, *, network_recreated: bool
 ) -> Iterator[Action]:
     found = {c.name: c for c in observed.containers}
     for name, spec in desired.containers.items():
@@ -187,7 +189,7 @@ def _container_actions(
         if kind is ActionKind.RECREATE and have is not None and have.spec:
             changes = tuple(spec_changes(have.spec, json.loads(spec.labels[LABEL_SPEC])))
         if kind is ActionKind.RECREATE:
-            reason += _update_note(stack.services[spec.service])
+            reason += _update_note(stack.services[spec.service], network_recreated)
         yield Action(
             kind=kind,
             object=ObjectKind.CONTAINER,
@@ -267,7 +269,9 @@ def _stopped(spec: ContainerSpec, have: ObservedContainer) -> tuple[ActionKind, 
     return ActionKind.START, f"drift: container is {have.state}{code}, not running"
 
 
-def _update_note(service: Service) -> str:
+def _update_note(service: Service, network_recreated: bool) -> str:
+    if network_recreated and service.update.order is UpdateOrder.START_FIRST:
+        return " (stop-first: a recreated network must first lose every old container)"
     if service.start_first():
         return " (start-first: no downtime)"
     if service.update.order is UpdateOrder.START_FIRST:

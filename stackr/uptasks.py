@@ -282,7 +282,10 @@ class UpTasks:
             return
         recreate = action.kind is ActionKind.RECREATE
         if recreate:
-            self._recreate_removal(action, frozenset(n for n in needs if n.startswith("wait:")))
+            # A recreated network first loses every old container: their stops cannot wait
+            # for conditions that need the new network (that would be a cycle).
+            waits = () if self.network_recreated else (n for n in needs if n.startswith("wait:"))
+            self._recreate_removal(action, frozenset(waits))
             needs.add(f"remove:{action.name}")
         # Once the old replica is parked, its replacement runs even after Ctrl-C.
         self.tasks[f"container:{action.name}"] = Task(

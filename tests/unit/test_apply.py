@@ -7,6 +7,7 @@ from fakes import FakeEngine
 
 from stackr import api
 from stackr.errors import ApplyError
+from stackr.plan import ObjectKind
 
 IMAGES = {"img:1": "sha256:111"}
 
@@ -286,3 +287,31 @@ def test_a_job_being_restarted_after_a_failure_fails_its_dependents_at_once(writ
         api.up(loaded, engine, options=api.UpOptions(wait_timeout=60))
     assert time.monotonic() - started < 5  # not the 60 s of --wait-timeout
     assert "shop-dev-app-1" not in engine.containers
+
+
+def test_a_recreated_network_with_dependencies_recreates_everything_on_it(write_stack) -> None:  # type: ignore[no-untyped-def]
+    spec = {
+        "name": "shop",
+        "services": {
+            "db": {"image": "img:1", "replicas": 2},
+            "web": {"image": "img:1", "depends_on": ["db"], "update": {"order": "start-first"}},
+        },
+        "networks": {"default": {"labels": {"rev": "${NETV}"}}},
+    }
+    path = write_stack(spec)
+    engine = FakeEngine(images=dict(IMAGES))
+    options = api.UpOptions(jobs=4, wait_timeout=2)
+    api.up(api.load([str(path)], profile="dev", env={"NETV": "1"}), engine, options=options)
+    first = dict(engine.network_ids)
+    loaded = api.load([str(path)], profile="dev", env={"NETV": "2"})
+    web = api.plan(loaded, engine).action_for(ObjectKind.CONTAINER, "shop-dev-web-1")
+    assert web is not None
+    assert web.reason.endswith(
+        "(stop-first: a recreated network must first lose every old container)"
+    )
+    result = api.up(loaded, engine, options=options)
+    assert result.result is not None and not result.result.failures()
+    assert engine.network_ids["shop-dev-default"] != first["shop-dev-default"]
+    assert sorted(engine.containers) == ["shop-dev-db-1", "shop-dev-db-2", "shop-dev-web-1"]
+    assert {c.state for c in engine.containers.values()} == {"running"}
+    assert api.plan(loaded, engine).pending() == ()

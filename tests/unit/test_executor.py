@@ -119,3 +119,13 @@ def test_ctrl_c_still_completes_work_already_begun() -> None:
     with pytest.raises(KeyboardInterrupt):
         run_tasks(tasks, jobs=2)
     assert log == ["old parked", "new started"]
+
+
+def test_tasks_that_wait_on_each_other_are_a_bug_not_a_success() -> None:
+    tasks = {
+        "a": Task(lambda: None, frozenset({"b"})),
+        "b": Task(lambda: None, frozenset({"a"})),
+        "c": Task(lambda: None),
+    }
+    with pytest.raises(RuntimeError, match=r"never ran, waiting on each other: \['a', 'b'\]"):
+        run_tasks(tasks, jobs=2)
