@@ -84,7 +84,7 @@ def apply_removals(
     ]
     tasks = {
         f"remove:{a.name}": Task(
-            remove_container_task(engine, a.name, grace(stack, a.service), on_event, a.volumes),
+            remove_container_task(engine, a, grace(stack, a.service), on_event),
             removal_order(a, containers, stack),
         )
         for a in containers

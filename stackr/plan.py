@@ -45,7 +45,10 @@ class Action:
     replica: int = 0
     logical: str = ""  # networks and volumes: their name in the stack file
     changes: tuple[str, ...] = ()  # a recreate: what changed, `field: old → new`
-    volumes: tuple[str, ...] = ()  # a container removal: carried-over volumes to remove with it
+    # A container removal by `down --volumes`: its anonymous volumes go with it, and these
+    # carried-over ones (mounted by name). Any other removal keeps them, as Compose does.
+    volumes: tuple[str, ...] = ()
+    with_volumes: bool = False
     # A leftover `-next`/`-prev` of an interrupted update: the replica it belongs to, which
     # keeps (or takes over) its anonymous volumes.
     successor: str = ""
@@ -95,10 +98,11 @@ def make_down_plan(stack: str, profile: str, observed: ObservedState, *, volumes
             kind=ActionKind.REMOVE,
             object=ObjectKind.CONTAINER,
             name=c.name,
-            reason="down",
+            reason="down --volumes" if volumes else "down",
             service=c.service,
             replica=c.replica,
-            volumes=c.carried_volumes,
+            volumes=c.carried_volumes if volumes else (),
+            with_volumes=volumes,
         )
         for c in sorted(observed.containers, key=lambda c: c.name)
     ]
@@ -217,7 +221,6 @@ def _container_actions(
             reason=reason,
             service=have.service,
             replica=have.replica,
-            volumes=have.carried_volumes,
             successor=successor if successor != name else "",
         )
 

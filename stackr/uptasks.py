@@ -70,11 +70,16 @@ def removal_order(action: Action, containers: list[Action], stack: Stack | None)
 
 
 def remove_container_task(
-    engine: Engine, name: str, timeout: float, on_event: OnEvent, volumes: tuple[str, ...] = ()
+    engine: Engine, action: Action, timeout: float, on_event: OnEvent
 ) -> Callable[[], None]:
+    """Stop and remove `action`'s container; its volumes only with `down --volumes`."""
+    name = action.name
+
     def run() -> None:
         on_event(Event(name, Phase.REMOVING))
-        engine.remove_container(name, timeout=timeout, volumes=volumes)
+        engine.remove_container(
+            name, timeout=timeout, keep_volumes=not action.with_volumes, volumes=action.volumes
+        )
         on_event(Event(name, Phase.DONE, "removed"))
 
     return run
@@ -160,11 +165,7 @@ class UpTasks:
                 continue
             self.tasks[f"remove:{action.name}"] = Task(
                 remove_container_task(
-                    self.engine,
-                    action.name,
-                    grace(self.stack, action.service),
-                    self.on_event,
-                    action.volumes,
+                    self.engine, action, grace(self.stack, action.service), self.on_event
                 ),
                 removal_order(action, removed, self.stack),
             )

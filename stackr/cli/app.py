@@ -271,13 +271,16 @@ def down(
     profile: Profile = None,
     env_file: EnvFiles = None,
     volumes: Annotated[
-        bool, typer.Option("--volumes", "-v", help="Also remove named volumes.")
+        bool,
+        typer.Option(
+            "--volumes", "-v", help="Also remove named volumes and the containers' anonymous ones."
+        ),
     ] = False,
     jobs: Jobs = 8,
     lock_timeout: LockTimeout = 0.0,
     progress: Progress = ProgressMode.AUTO,
 ) -> int:
-    """Remove the profile's containers and networks. With --volumes, its named volumes too."""
+    """Remove the profile's containers and networks. With --volumes, its volumes too."""
     from stackr import api
 
     loaded = SpecArgs(files, profile, env_file).load()

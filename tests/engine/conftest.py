@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from stackr.docker_engine import DockerEngine
 from stackr.observed import LABEL_CARRIED, LABEL_STACK
 
 IMAGE = "stackr/busybox:1"
+ANONYMOUS = re.compile(r"[0-9a-f]{64}")  # the engine's name for an anonymous volume
 # A PID-1 shell ignores SIGTERM; trapping it keeps stops fast.
 SLEEPER = ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done & wait"]
 WEB = [
@@ -100,11 +102,12 @@ class StackFixture:
 def stack(sdk: docker.DockerClient, tmp_path: Path) -> Iterator[StackFixture]:
     name = f"t{uuid.uuid4().hex[:8]}"
     fixture = StackFixture(name=name, folder=tmp_path, engine=DockerEngine(), sdk=sdk)
+    before = {v.name for v in sdk.volumes.list()}
     yield fixture
-    _cleanup(sdk, name)
+    _cleanup(sdk, name, before)
 
 
-def _cleanup(sdk: docker.DockerClient, name: str) -> None:
+def _cleanup(sdk: docker.DockerClient, name: str, before: set[str]) -> None:
     label = {"label": f"{LABEL_STACK}={name}"}
     carried: list[str] = []
     for container in sdk.containers.list(all=True, filters=label):
@@ -119,3 +122,9 @@ def _cleanup(sdk: docker.DockerClient, name: str) -> None:
         network.remove()
     for volume in sdk.volumes.list(filters=label):
         volume.remove(force=True)
+    # `down` without --volumes leaves anonymous volumes behind, as Compose does; they carry no
+    # label, so the ones this test made are told by being new and unused.
+    for volume in sdk.volumes.list(filters={"dangling": True}):
+        if volume.name not in before and ANONYMOUS.fullmatch(volume.name):
+            with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
+                volume.remove(force=True)

@@ -161,6 +161,36 @@ def test_up_repairs_drift_made_outside_stackr(stack: StackFixture) -> None:
     assert stack.up(path).plan.pending() == ()
 
 
+def test_anonymous_volumes_are_kept_unless_down_volumes(stack: StackFixture) -> None:
+    # As Compose: removing a container (scale-down, `down`) keeps its anonymous volumes, with
+    # their data; only `down --volumes` removes them.
+    def spec(replicas: int) -> dict[str, object]:
+        db = {"image": IMAGE, "command": SLEEPER, "volumes": ["/anon"], "replicas": replicas}
+        return {"services": {"db": db}}
+
+    def anonymous() -> dict[str, str]:
+        return {
+            name: next(m["Name"] for m in c.attrs["Mounts"] if m["Destination"] == "/anon")
+            for name, c in stack.containers().items()
+        }
+
+    def exists(volume: str) -> bool:
+        return any(v.name == volume for v in stack.sdk.volumes.list())
+
+    n = stack.name
+    stack.up(stack.write(spec(2)))
+    first = anonymous()
+    stack.up(stack.write(spec(1)))
+    assert exists(first[f"{n}-dev-db-2"])
+    path = stack.write(spec(1))
+    stack.down(path)
+    assert exists(first[f"{n}-dev-db-1"])
+    stack.up(path)
+    again = anonymous()[f"{n}-dev-db-1"]
+    stack.down(path, volumes=True)
+    assert not exists(again)
+
+
 def test_scale_down_removes_surplus_replicas(stack: StackFixture) -> None:
     base = _free_port_range(3)
     stack.up(stack.write(_shop(base, replicas=3)))
@@ -232,8 +262,13 @@ def test_anonymous_volume_data_survives_a_recreate(stack: StackFixture, order: s
     assert replaced.exec_run(["cat", "/cache/proof"]).output.decode().strip() == "sentinel"
     (mount,) = [m for m in replaced.attrs["Mounts"] if m["Destination"] == "/cache"]
     stack.down(path)
+    assert stack.sdk.volumes.get(mount["Name"])  # kept with its data, as Compose's `down` does
+    stack.up(path)
+    stack.up(stack.write(spec("info")))  # recreated again: its volume is carried over once more
+    (mount,) = [m for m in stack.containers()[name].attrs["Mounts"] if m["Destination"] == "/cache"]
+    stack.down(path, volumes=True)
     with pytest.raises(docker.errors.NotFound):
-        stack.sdk.volumes.get(mount["Name"])  # removed with its container, not leaked
+        stack.sdk.volumes.get(mount["Name"])  # `down --volumes` takes a carried one too
 
 
 def _count_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
