@@ -87,7 +87,8 @@ def test_fixed_host_port_falls_back_to_stop_first(write_stack) -> None:  # type:
     loaded = api.load([str(write_stack(spec))], profile="dev", env={})
     action = api.plan(loaded, engine).pending()[0]
     assert action.reason == (
-        "its spec changed (stop-first: a fixed host port is held by one replica at a time)"
+        "its spec changed (stop-first: a fixed host port is held by one replica at a time, "
+        "so no health gate)"
     )
 
 
