@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import replace
 
 from stackr.desired import ContainerSpec, anonymous_targets, with_carried
@@ -76,7 +77,10 @@ class Rollout:
                 self._await_ready(spec.name + NEXT)
         except EngineError as error:
             for spec in batch:
-                self.engine.remove_container(spec.name + NEXT, timeout=0, keep_volumes=True)
+                # A failed clean-up must not hide why the update failed: the next plan
+                # removes what is left ("left over from an interrupted update").
+                with suppress(EngineError):
+                    self.engine.remove_container(spec.name + NEXT, timeout=0, keep_volumes=True)
             self._give_up(batch[0], error)
         for spec in batch:
             self._swap(spec)
@@ -112,6 +116,9 @@ class Rollout:
 
     def _restore(self, spec: ContainerSpec) -> None:
         self.report(spec.name, "removing", "rolling back to the previous replica")
+        # Off the service's DNS name first, as in a swap, so no request reaches it as it stops.
+        for network in spec.networks:
+            self.engine.disconnect_container(spec.name, network)
         self.engine.remove_container(spec.name, timeout=spec.stop_grace_period, keep_volumes=True)
         self.engine.rename_container(spec.name + PREV, spec.name)
         for network in spec.networks:

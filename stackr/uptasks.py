@@ -278,7 +278,13 @@ class UpTasks:
         ):
             key = f"update:{service.name}"
             if key not in self.tasks:
-                self.tasks[key] = Task(self._rollout(service), frozenset(needs))
+                # An interrupted update's leftovers go first: the rollout reuses their names.
+                leftovers = {
+                    f"remove:{a.name}"
+                    for a in self.plan.actions
+                    if a.successor and a.service == service.name
+                }
+                self.tasks[key] = Task(self._rollout(service), frozenset(needs | leftovers))
             self.tasks[f"container:{action.name}"] = Task(_noop, frozenset({key}))
             return
         recreate = action.kind is ActionKind.RECREATE

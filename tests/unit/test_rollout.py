@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from fakes import FakeEngine
 
@@ -101,3 +103,27 @@ def test_leftovers_of_an_interrupted_update_are_removed(write_stack) -> None:  #
     assert action.describe() == (
         "remove container shop-dev-web-1-next — left over from an interrupted update"
     )
+
+
+def test_an_interrupted_updates_leftovers_go_before_the_next_rollout(write_stack) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    engine = FakeEngine(images=dict(IMAGES))
+    _up(write_stack, engine, "info")
+    # A run killed mid-update left its new replica beside the old one.
+    old = engine.containers["shop-dev-web-1"]
+    engine.containers["shop-dev-web-1-next"] = replace(
+        old, spec=replace(old.spec, name="shop-dev-web-1-next")
+    )
+    remove = engine.remove_container
+
+    def slow_remove(name: str, **kwargs: object) -> None:
+        time.sleep(0.2 if name.endswith("-next") else 0)  # as the engine: it takes a while
+        remove(name, **kwargs)  # type: ignore[arg-type]
+
+    engine.remove_container = slow_remove  # type: ignore[method-assign, assignment]
+    engine.log.clear()
+    _up(write_stack, engine, "debug")
+    removed = engine.log.index("remove_container shop-dev-web-1-next")
+    assert removed < engine.log.index("create_container shop-dev-web-1-next")
+    assert _levels(engine) == {"shop-dev-web-1": "debug", "shop-dev-web-2": "debug"}
