@@ -69,7 +69,7 @@ def _load_stack(
     files = tuple(paths) or ("stack.yml",)
     raw = [_load(path) for path in files]
     variables = _variables(raw, files, profile, os.environ if env is None else env, env_files)
-    merged = _interpolate_and_merge(raw, variables)
+    merged = _interpolate_and_merge(raw, variables, profile)
     issues = validate_document(merged)
     settings = profile_settings(merged, profile)
     try:
@@ -142,11 +142,11 @@ def _variables(
     )
 
 
-def _interpolate_and_merge(raw: list[Document], variables: Variables) -> Document:
+def _interpolate_and_merge(raw: list[Document], variables: Variables, profile: str) -> Document:
     from stackr.spec.interpolate import interpolate_document
     from stackr.spec.profiles import merge_documents, normalise_pairs
 
-    docs = [normalise_pairs(interpolate_document(doc, variables)) for doc in raw]
+    docs = [normalise_pairs(interpolate_document(doc, variables, profile=profile)) for doc in raw]
     if len(docs) == 1 and not docs[0].tags:
         # Merged onto the empty layer, one file without merge tags would only be copied: its
         # positions name exactly the paths in its data, and its root is at 1:1.

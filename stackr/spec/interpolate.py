@@ -30,6 +30,10 @@ class _Missing(Exception):
         self.hint = hint
 
 
+class _Unset(_Missing):
+    """A required variable (`${VAR:?...}`) is not set."""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class VariableUse:
     """One `${...}` in a file: what it names, its default or requirement, and where it is."""
@@ -41,15 +45,20 @@ class VariableUse:
     position: Position | None = None
 
 
-def interpolate_document(doc: Document, variables: Variables) -> Document:
+def interpolate_document(
+    doc: Document, variables: Variables, *, profile: str | None = None
+) -> Document:
     """Every string value of `doc` with its variables substituted.
+
+    A required variable unset inside the overlay of a profile other than `profile` is no
+    error: that profile is not being rendered (its own variables may only be set for it).
 
     Raises:
         SpecError: a required variable is unset, or a `${` is malformed; every one is reported.
     """
     issues: list[Issue] = []
     positions = dict(doc.positions)
-    walker = _Walker(doc, variables, issues, positions)
+    walker = _Walker(doc, variables, issues, positions, profile)
     data = walker.walk(doc.data, ())
     if issues:
         raise SpecError(issues)
@@ -87,8 +96,10 @@ class _Walker:
         variables: Variables,
         issues: list[Issue],
         positions: dict[Path_, Position],
+        profile: str | None = None,
     ) -> None:
         self.doc, self.variables, self.issues, self.positions = doc, variables, issues, positions
+        self.profile = profile
 
     def walk(self, value: Any, path: Path_) -> Any:
         if isinstance(value, dict | list):
@@ -99,7 +110,8 @@ class _Walker:
         try:
             result = _Expander(self.variables.values, used, strict=True).expand(value, 0)[0]
         except _Missing as missing:
-            self._report(path, missing)
+            if not (isinstance(missing, _Unset) and self._inactive(path)):
+                self._report(path, missing)
             return value
         self._attribute(path, used)
         return result
@@ -119,6 +131,14 @@ class _Walker:
                         changed = value.copy()
                     changed[key] = new
         return value if changed is None else changed
+
+    def _inactive(self, path: Path_) -> bool:
+        return (
+            self.profile is not None
+            and len(path) > 1
+            and path[0] == "profiles"
+            and path[1] != self.profile
+        )
 
     def _attribute(self, path: Path_, used: list[VariableUse]) -> None:
         origins = [self.variables.origins[u.name] for u in used if u.name in self.variables.origins]
@@ -200,7 +220,8 @@ class _Expander:
             return (word if unset else str(value)), end
         if unset and self.strict:
             reason = word or f"variable {name} is required"
-            raise _Missing(
-                f"{reason} (${{{name}}} is not set)", f"set {name} in the environment or .env"
+            raise _Unset(
+                f"{reason} (${{{name}}} is not set)",
+                f"set {name} in the environment, .env, .env.<profile> or the profile's env_file",
             )
         return str(value or ""), end

@@ -61,8 +61,23 @@ def test_variables_are_substituted(write_stack) -> None:  # type: ignore[no-unty
 def test_missing_required_variable_is_located(write_stack) -> None:  # type: ignore[no-untyped-def]
     path = write_stack("services:\n  web:\n    image: ${IMAGE:?set IMAGE}\n")
     assert _issues(str(path)) == [
-        "services.web.image: set IMAGE (${IMAGE} is not set) — set IMAGE in the environment or .env"
+        "services.web.image: set IMAGE (${IMAGE} is not set) — set IMAGE in the environment, "
+        ".env, .env.<profile> or the profile's env_file"
     ]
+
+
+def test_a_variable_required_by_one_profile_is_not_required_by_the_others(write_stack) -> None:  # type: ignore[no-untyped-def]
+    path = write_stack(
+        "services:\n  web:\n    image: shop/web:1\n"
+        "profiles:\n  dev: {}\n  prod:\n    services:\n"
+        "      web: {image: 'shop/web:${TAG:?TAG must be set for prod}'}\n"
+    )
+    assert load_stack([str(path)], profile="dev", env={}).services["web"].image == "shop/web:1"
+    assert load_stack([str(path)], profile="prod", env={"TAG": "2"}).services["web"].image == (
+        "shop/web:2"
+    )
+    with pytest.raises(SpecError, match="TAG must be set for prod"):
+        load_stack([str(path)], profile="prod", env={})
 
 
 def test_cross_checks_are_reported_together(write_stack) -> None:  # type: ignore[no-untyped-def]
