@@ -195,6 +195,14 @@ def _shown(name: str, value: str | None) -> str | None:
     return MASK if value is not None and secret_name(name) else value
 
 
+def identity(files: Sequence[str], *, profile: str) -> tuple[str, str | None]:
+    """The stack's name and the profile's engine, read without loading the stack (see
+    `stackr.spec.stack_identity`)."""
+    from stackr.spec import stack_identity
+
+    return stack_identity(files, profile=profile)
+
+
 def config(stack: Stack) -> dict[str, Any]:
     """The effective stack for its profile, normalised."""
     from stackr.spec.render import render_stack

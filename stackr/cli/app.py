@@ -93,20 +93,53 @@ class SpecArgs:
         env_files = [str(f) for f in self.env_files or []]
         return api.load(self.paths(), profile=self.chosen_profile(), env_files=env_files)
 
+    def found(self) -> tuple[Loaded | None, str, str, str | None]:
+        """The loaded stack with its name, profile and engine; when the files do not load
+        for the profile, None with the name and engine as the files write them, so `down`
+        and `ps` still reach what the stack left on the engine."""
+        from stackr import api
+        from stackr.errors import SpecError
+
+        chosen = self.chosen_profile()
+        try:
+            loaded = self.load()
+        except SpecError as error:
+            try:
+                name, engine = api.identity(self.paths(), profile=chosen)
+            except SpecError:
+                raise error from None
+            count = len(error.issues)
+            render.warning(
+                f"the stack file does not load for profile {chosen} ({count} problem(s); "
+                f"`stackr validate --profile {chosen}` lists them): going by its name, {name}"
+            )
+            return None, name, chosen, engine
+        return loaded, loaded.stack.name, chosen, loaded.stack.engine
+
 
 def _engine(stack: Stack) -> Engine:
+    return _engine_at(stack.engine)
+
+
+def _engine_at(target: str | None) -> Engine:
     from stackr.docker_engine import DockerEngine
 
-    return DockerEngine(target=stack.engine)
+    return DockerEngine(target=target)
 
 
 def _locked(stack: Stack, timeout: float) -> AbstractContextManager[None]:
+    return _locked_at(stack.engine, stack.name, stack.profile, timeout)
+
+
+def _locked_at(
+    target: str | None, name: str, profile: str, timeout: float
+) -> AbstractContextManager[None]:
     import os
 
     from stackr.lock import stack_lock
 
-    engine = stack.engine or os.environ.get("DOCKER_HOST") or "local"
-    return stack_lock(engine, stack.name, stack.profile, timeout=timeout)
+    engine = target or os.environ.get("DOCKER_HOST") or "local"
+    return stack_lock(engine, name, profile, timeout=timeout)
 
 
 @app.command(cls=PlainCommand)
@@ -283,13 +316,15 @@ def down(
     """Remove the profile's containers and networks. With --volumes, its volumes too."""
     from stackr import api
 
-    loaded = SpecArgs(files, profile, env_file).load()
-    stack = loaded.stack
-    with _locked(stack, lock_timeout), render.progress(progress.value) as on_event:
+    loaded, name, chosen, target = SpecArgs(files, profile, env_file).found()
+    with (
+        _locked_at(target, name, chosen, lock_timeout),
+        render.progress(progress.value) as on_event,
+    ):
         result = api.down(
-            stack.name,
-            stack.profile,
-            _engine(stack),
+            name,
+            chosen,
+            _engine_at(target),
             volumes=volumes,
             loaded=loaded,
             jobs=jobs,
@@ -304,8 +339,8 @@ def ps(files: Files = None, profile: Profile = None, env_file: EnvFiles = None) 
     """List the stack's containers. Shows service, replica, state, health and ports."""
     from stackr import api
 
-    stack = SpecArgs(files, profile, env_file).validate()
-    render.ps(api.ps(stack.name, stack.profile, _engine(stack)))
+    _, name, chosen, target = SpecArgs(files, profile, env_file).found()
+    render.ps(api.ps(name, chosen, _engine_at(target)))
     return 0
 
 

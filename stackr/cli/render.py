@@ -97,6 +97,11 @@ def err(text: str) -> None:
     sys.stderr.write(text + "\n")
 
 
+def warning(text: str) -> None:
+    """A `warning:` line on stderr."""
+    _styled(f"[yellow]warning:[/] {_escape(text)}", f"warning: {text}", stderr=True)
+
+
 def error(exc: StackrError) -> None:
     _err().print(f"[bold red]error:[/] {_escape(str(exc))}")
     if exc.hint:
@@ -368,8 +373,8 @@ def up_summary(result: UpResult, *, fmt: str = "auto") -> None:
 
 
 def down_summary(result: DownResult) -> None:
-    for warning in result.warnings:
-        _styled(f"[yellow]warning:[/] {_escape(warning)}", f"warning: {warning}", stderr=True)
+    for text in result.warnings:
+        warning(text)
     removed = sum(1 for a in result.plan.actions if a.kind.value == "remove")
     kept = [a.name for a in result.plan.actions if a.kind.value == "keep"]
     line = f"removed {removed} object(s) in {result.seconds:.1f}s"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
@@ -25,7 +26,10 @@ from stackr.spec.variables import Variables, collect_variables
 if TYPE_CHECKING:
     from stackr.spec.interpolate import VariableUse
 
-__all__ = ["Stack", "load_stack", "load_variables"]
+# As the schema's `stackName`.
+PLAIN_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
+
+__all__ = ["Stack", "load_stack", "load_variables", "stack_identity"]
 
 
 def load_stack(
@@ -93,6 +97,31 @@ def _load_stack(
     issues += check_stack(stack, rendered, broken=broken)
     _raise_if(issues)
     return replace(stack, sensitive=hunted_values(variables.values))
+
+
+def stack_identity(paths: Sequence[str], *, profile: str) -> tuple[str, str | None]:
+    """The stack's name and the profile's engine as the files write them, nothing else read
+    or checked: what `down` needs to find a stack's objects when its files do not load for
+    the profile (a variable only its deploy sets, a problem since introduced).
+
+    Raises:
+        SpecError: a file cannot be read or parsed, or the name is not written plainly.
+    """
+    from stackr.spec.normalize import stack_name
+
+    files = tuple(paths) or ("stack.yml",)
+    name: object = None
+    engine: str | None = None
+    for doc in (_load(path) for path in files):
+        data = doc.data if isinstance(doc.data, dict) else {}
+        name = data.get("name") or name
+        target = profile_settings(doc, profile).get("engine")
+        engine = target if isinstance(target, str) and "$" not in target else engine
+    chosen = stack_name({"name": name} if name else {}, files[0])
+    if not PLAIN_NAME.fullmatch(chosen):
+        issue = Issue(file=files[0], line=1, column=1, message=f"no plain stack name: {chosen!r}")
+        raise SpecError([issue])
+    return chosen, engine
 
 
 def _new_places(found: list[Issue], known: list[Issue]) -> list[Issue]:

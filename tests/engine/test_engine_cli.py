@@ -43,6 +43,26 @@ def test_plan_detailed_exitcode_tells_pending_from_nothing_and_errors(
     assert main(gate) == 1
 
 
+def test_down_and_ps_work_when_the_file_no_longer_loads_for_the_profile(
+    stack: StackFixture, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A deploy sets TOKEN; whoever takes the stack down later may not have it.
+    spec = {"services": {"app": {"image": IMAGE, "command": SLEEPER, "environment": {}}}}
+    spec["services"]["app"]["environment"] = {"TOKEN": "${TOKEN:?deploy sets TOKEN}"}
+    path = str(stack.write(spec))
+    monkeypatch.setenv("TOKEN", "s3cr3t-value")
+    assert main(["up", "-f", path]) == 0
+    monkeypatch.delenv("TOKEN")
+    capsys.readouterr()
+    assert main(["ps", "-f", path]) == 0
+    captured = capsys.readouterr()
+    assert f"{stack.name}-dev-app-1" in captured.out
+    assert "does not load for profile dev" in captured.err
+    assert main(["down", "-f", path]) == 0
+    assert stack.containers() == {}
+    assert stack.networks() == []
+
+
 def test_logs_prefix_lines_with_container(
     stack: StackFixture, capsys: pytest.CaptureFixture[str]
 ) -> None:
