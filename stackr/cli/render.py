@@ -41,11 +41,18 @@ _KIND_STYLE = {
 }
 
 
+PIPE_WIDTH = 1000
+
+
 @cache
 def _console(*, stderr: bool = False) -> Console:
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+    console = Console(stderr=stderr, highlight=False, soft_wrap=True)
+    if not console.is_terminal:
+        # A pipe or file has no width: tables are never cut to the 80 columns rich assumes.
+        console.width = PIPE_WIDTH
+    return console
 
 
 def _out() -> Console:
@@ -161,7 +168,7 @@ def variables(rows: list[VariableRow], *, fmt: str) -> None:
         default = "(required)" if r.required else ("-" if r.default is None else repr(r.default))
         value = "-" if r.value is None else repr(r.value)
         table.add_row(r.name, value, r.source, default, ", ".join(r.used_at))
-    _out().print(table, width=None if _out().is_terminal else 1000)
+    _out().print(table)
 
 
 def differences(found: list[Difference], *, left: str, right: str, fmt: str) -> None:
@@ -400,7 +407,7 @@ def ps(rows: list[ContainerRow]) -> None:
             ", ".join(row.ports) or "-",
         )
     # Piped output is never cut to the terminal's width.
-    _out().print(table, width=None if _out().is_terminal else 1000)
+    _out().print(table)
 
 
 def log_lines(lines: Iterable[tuple[str, str]]) -> None:
