@@ -74,10 +74,12 @@ def _acquire(fd: int, path: Path, stack: str, profile: str, timeout: float) -> N
         except BlockingIOError:
             if time.monotonic() >= deadline:
                 holder = path.read_text(encoding="utf-8").strip() or "another stackr run"
-                raise LockError(
-                    f"{stack} ({profile}) is busy: {holder}",
-                    hint="wait for it to finish, or give --lock-timeout SECONDS to wait for it",
-                ) from None
+                hint = (
+                    f"waited {timeout:g}s: wait for it to finish, or give a longer --lock-timeout"
+                    if timeout > 0
+                    else "wait for it to finish, or give --lock-timeout SECONDS to wait for it"
+                )
+                raise LockError(f"{stack} ({profile}) is busy: {holder}", hint=hint) from None
             time.sleep(POLL_SECONDS)
 
 
