@@ -163,4 +163,5 @@ class _Run:
 
 def _describe(error: BaseException) -> str:
     hint = getattr(error, "hint", "")
-    return f"{error}" + (f" ({hint})" if hint else "")
+    # On a line of its own: after a container's last output it would read as more of it.
+    return f"{error}" + (f"\n    hint: {hint}" if hint else "")

@@ -402,6 +402,10 @@ def run() -> NoReturn:
     outside the process: the commands release their lock and end their progress view before
     they return, so flushing stdout and stderr is all that is left to do.
     """
+    import signal
+
+    # A CI job cancelled, a `docker stop` of a runner: SIGTERM stops stackr as Ctrl-C does.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     code = main()
     for stream in (sys.stdout, sys.stderr):
         # A closed pipe (`stackr plan | head`) or stream has nothing left to take.

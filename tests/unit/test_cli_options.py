@@ -155,3 +155,28 @@ def test_the_program_says_nothing_when_its_reader_goes_away(tmp_path: Path) -> N
         process.wait(timeout=30)
     assert "Traceback" not in error
     assert "BrokenPipeError" not in error
+
+
+def test_the_program_takes_sigterm_as_ctrl_c() -> None:
+    # `main` here stands in for a command at work: SIGTERM must reach it as KeyboardInterrupt,
+    # which the real `main` turns into exit code 130 after the work in flight is finished.
+    script = (
+        "import sys, time\n"
+        "import stackr.cli.app as app\n"
+        "def main():\n"
+        "    try:\n"
+        "        print('working', flush=True); time.sleep(20)\n"
+        "    except KeyboardInterrupt:\n"
+        "        print('interrupted'); return 130\n"
+        "    return 0\n"
+        "app.main = main\n"
+        "app.run()\n"
+    )
+    with subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True
+    ) as process:
+        assert process.stdout is not None
+        assert process.stdout.readline().strip() == "working"
+        process.terminate()
+        assert process.wait(timeout=10) == 130
+        assert process.stdout.read().strip() == "interrupted"
