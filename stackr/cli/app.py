@@ -85,13 +85,17 @@ class SpecArgs:
         from stackr import api
 
         env_files = [str(f) for f in self.env_files or []]
-        return api.validate(self.paths(), profile=self.chosen_profile(), env_files=env_files)
+        stack = api.validate(self.paths(), profile=self.chosen_profile(), env_files=env_files)
+        _warn(stack)
+        return stack
 
     def load(self) -> Loaded:
         from stackr import api
 
         env_files = [str(f) for f in self.env_files or []]
-        return api.load(self.paths(), profile=self.chosen_profile(), env_files=env_files)
+        loaded = api.load(self.paths(), profile=self.chosen_profile(), env_files=env_files)
+        _warn(loaded.stack)
+        return loaded
 
     def found(self) -> tuple[Loaded | None, str, str, str | None]:
         """The loaded stack with its name, profile and engine; when the files do not load
@@ -115,6 +119,11 @@ class SpecArgs:
             )
             return None, name, chosen, engine
         return loaded, loaded.stack.name, chosen, loaded.stack.engine
+
+
+def _warn(stack: Stack) -> None:
+    for issue in stack.warnings:
+        render.warning(issue.render())
 
 
 def _engine(stack: Stack) -> Engine:

@@ -73,7 +73,8 @@ def _load_stack(
     files = tuple(paths) or ("stack.yml",)
     raw = [_load(path) for path in files]
     variables = _variables(raw, files, profile, os.environ if env is None else env, env_files)
-    merged = _interpolate_and_merge(raw, variables, profile)
+    warnings: list[Issue] = []
+    merged = _interpolate_and_merge(raw, variables, profile, warnings)
     issues = validate_document(merged)
     settings = profile_settings(merged, profile)
     try:
@@ -96,7 +97,11 @@ def _load_stack(
     issues += parse_issues
     issues += check_stack(stack, rendered, broken=broken)
     _raise_if(issues)
-    return replace(stack, sensitive=hunted_values(variables.values))
+    return replace(
+        stack,
+        sensitive=hunted_values(variables.values),
+        warnings=tuple(sorted(warnings, key=Issue.sort_key)),
+    )
 
 
 def stack_identity(paths: Sequence[str], *, profile: str) -> tuple[str, str | None]:
@@ -171,11 +176,16 @@ def _variables(
     )
 
 
-def _interpolate_and_merge(raw: list[Document], variables: Variables, profile: str) -> Document:
+def _interpolate_and_merge(
+    raw: list[Document], variables: Variables, profile: str, warnings: list[Issue]
+) -> Document:
     from stackr.spec.interpolate import interpolate_document
     from stackr.spec.profiles import merge_documents, normalise_pairs
 
-    docs = [normalise_pairs(interpolate_document(doc, variables, profile=profile)) for doc in raw]
+    docs = [
+        normalise_pairs(interpolate_document(doc, variables, profile=profile, warnings=warnings))
+        for doc in raw
+    ]
     if len(docs) == 1 and not docs[0].tags:
         # Merged onto the empty layer, one file without merge tags would only be copied: its
         # positions name exactly the paths in its data, and its root is at 1:1.

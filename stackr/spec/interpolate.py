@@ -46,19 +46,25 @@ class VariableUse:
 
 
 def interpolate_document(
-    doc: Document, variables: Variables, *, profile: str | None = None
+    doc: Document,
+    variables: Variables,
+    *,
+    profile: str | None = None,
+    warnings: list[Issue] | None = None,
 ) -> Document:
     """Every string value of `doc` with its variables substituted.
 
     A required variable unset inside the overlay of a profile other than `profile` is no
     error: that profile is not being rendered (its own variables may only be set for it).
+    A plain `${VAR}` or `$VAR` that is unset becomes an empty string, as in Compose; each one
+    is added to `warnings`, when given.
 
     Raises:
         SpecError: a required variable is unset, or a `${` is malformed; every one is reported.
     """
     issues: list[Issue] = []
     positions = dict(doc.positions)
-    walker = _Walker(doc, variables, issues, positions, profile)
+    walker = _Walker(doc, variables, issues, positions, profile, warnings)
     data = walker.walk(doc.data, ())
     if issues:
         raise SpecError(issues)
@@ -97,9 +103,10 @@ class _Walker:
         issues: list[Issue],
         positions: dict[Path_, Position],
         profile: str | None = None,
+        warnings: list[Issue] | None = None,
     ) -> None:
         self.doc, self.variables, self.issues, self.positions = doc, variables, issues, positions
-        self.profile = profile
+        self.profile, self.warnings = profile, warnings
 
     def walk(self, value: Any, path: Path_) -> Any:
         if isinstance(value, dict | list):
@@ -114,7 +121,18 @@ class _Walker:
                 self._report(path, missing)
             return value
         self._attribute(path, used)
+        if self.warnings is not None and not self._inactive(path):
+            self._warn_unset(path, used, self.warnings)
         return result
+
+    def _warn_unset(self, path: Path_, used: list[VariableUse], warnings: list[Issue]) -> None:
+        env = self.variables.values
+        for name in dict.fromkeys(
+            u.name for u in used if u.default is None and not u.required and u.name not in env
+        ):
+            message = f"{name} is not set: an empty string is used"
+            hint = f"set {name}, or write ${{{name}:-default}} (${{{name}:-}} for an empty one)"
+            warnings.append(self.doc.issue(path, message, hint))
 
     def walk_container(self, value: dict[Any, Any] | list[Any], path: Path_) -> Any:
         """`value` with its strings substituted: the same object when none changed (the

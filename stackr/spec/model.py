@@ -10,6 +10,8 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from stackr.errors import Issue
+
 
 class Condition(enum.Enum):
     """What a dependent waits for before it starts."""
@@ -225,6 +227,8 @@ class Stack:
     engine: str | None = None  # the profile's engine: a host URL or a docker context name
     # Values of variables whose names look secret (`stackr.sensitive`): masked wherever shown.
     sensitive: frozenset[str] = frozenset()
+    # What loading noticed without refusing it: an unset `${VAR}` made empty, located.
+    warnings: tuple[Issue, ...] = ()
 
     def dependents(self, service: str) -> set[str]:
         """Services that depend on `service`, directly or not: `down` stops them first. Asked of

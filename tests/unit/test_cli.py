@@ -186,3 +186,13 @@ def test_a_failed_up_ends_its_json_progress_with_an_error_record(
     assert record["failures"] == {"shop-dev-web-1": "exited with code 1"}
     assert record["hint"] == "fix it"
     assert "1 object(s) failed" in captured.err
+
+
+def test_validate_warns_of_an_unset_variable_and_stays_valid(
+    write_stack, capsys: pytest.CaptureFixture[str]
+) -> None:  # type: ignore[no-untyped-def]
+    path = write_stack("services:\n  web:\n    image: 'shop/web:${NO_SUCH_TAG_HERE}'\n")
+    assert main(["validate", "-f", str(path)]) == 0
+    captured = capsys.readouterr()
+    assert "is valid" in captured.out
+    assert captured.err.startswith(f"warning: {path}:3:5  services.web.image: NO_SUCH_TAG_HERE")

@@ -82,3 +82,18 @@ def test_secret_variables_stay_hidden_in_config_and_the_variable_list(write_stac
     assert api.config(stack)["configs"]["app"] == {"content": "password=***\nlevel=1.5\n"}
     rows = {r.name: r.value for r in api.variables([str(path)], profile="dev", env=env)}
     assert rows == {"TAG": "1.5", "DB_PASSWORD": "***"}
+
+
+def test_an_unset_plain_variable_is_empty_with_a_located_warning(write_stack) -> None:  # type: ignore[no-untyped-def]
+    path = write_stack(
+        "services:\n  web:\n    image: 'shop/web:${TAG}'\n"
+        "    environment: {A: $GONE, B: '${SET}', C: '${GONE:-fallback}', D: '${GONE-}'}\n"
+        "profiles:\n  dev: {}\n  prod:\n    services:\n      web: {labels: {x: '${PROD_ONLY}'}}\n"
+    )
+    stack = load_stack([str(path)], profile="dev", env={"SET": "1"})
+    assert stack.services["web"].image == "shop/web:"
+    assert [(w.line, w.path, w.message) for w in stack.warnings] == [
+        (3, "services.web.image", "TAG is not set: an empty string is used"),
+        (4, "services.web.environment.A", "GONE is not set: an empty string is used"),
+    ]
+    assert stack.warnings[0].hint == "set TAG, or write ${TAG:-default} (${TAG:-} for an empty one)"
