@@ -21,6 +21,7 @@ class ContainerStatus:
     state: str  # created, running, exited, ...
     health: str = ""  # healthy, unhealthy, starting, or "" without a healthcheck
     exit_code: int | None = None
+    probe: str = ""  # what the last health check printed: why a container is unhealthy
 
 
 class Engine(Protocol):

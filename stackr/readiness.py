@@ -87,7 +87,7 @@ def _ready(engine: Engine, spec: ContainerSpec, *, job: bool) -> bool:
     if status.state in ("exited", "dead"):
         raise EngineError(_last_words(engine, spec.name, f"is {status.state}"))
     if status.health == "unhealthy":
-        raise EngineError(_last_words(engine, spec.name, "is unhealthy"))
+        raise EngineError(_last_words(engine, spec.name, "is unhealthy", status.probe))
     if job:
         return False  # ready only once it has exited 0
     has_check = spec.healthcheck is not None and spec.healthcheck.test != ("NONE",)
@@ -102,10 +102,12 @@ def _waiting_for(spec: ContainerSpec, jobs: set[str]) -> str:
     return f"{spec.name} to run"
 
 
-def _last_words(engine: Engine, name: str, what: str) -> str:
+def _last_words(engine: Engine, name: str, what: str, probe: str = "") -> str:
     lines = engine.last_log_lines(name, 10)
     tail = "\n".join(f"    {line}" for line in lines) or "    (no output)"
-    return f"{name} {what}; its last output:\n{tail}"
+    # An unhealthy container's own output rarely says why; its health check's does.
+    said = f"; its last health check said: {probe}" if probe else ""
+    return f"{name} {what}{said}; its last output:\n{tail}"
 
 
 class ConditionWaiter:
@@ -152,7 +154,8 @@ class ConditionWaiter:
             if status.health == "healthy":
                 return True
             if status.health == "unhealthy" or status.state in ("exited", "dead"):
-                self._fail(name, "is unhealthy" if status.health == "unhealthy" else "stopped")
+                unhealthy = status.health == "unhealthy"
+                self._fail(name, "is unhealthy" if unhealthy else "stopped", status.probe)
             return False
         if status.state in ("exited", "dead"):
             if status.exit_code == 0:
@@ -163,8 +166,8 @@ class ConditionWaiter:
             self._fail(name, f"exited with code {status.exit_code} and is being restarted")
         return False
 
-    def _fail(self, name: str, what: str) -> None:
+    def _fail(self, name: str, what: str, probe: str = "") -> None:
         raise EngineError(
-            _last_words(self.engine, name, f"{what}, so its dependents were not started"),
+            _last_words(self.engine, name, f"{what}, so its dependents were not started", probe),
             hint=f"stackr logs {self.service}",
         )

@@ -135,6 +135,8 @@ class Rollout:
             status = self.engine.container_status(name)
             if status.state in ("exited", "dead") or status.health == "unhealthy":
                 what = "is unhealthy" if status.health == "unhealthy" else "stopped"
+                if status.probe:
+                    what += f" (its last health check said: {status.probe})"
                 lines = "; ".join(self.engine.last_log_lines(name, 3)) or "no output"
                 raise EngineError(f"the new replica {what} (last output: {lines})")
             ready = status.state == "running" and (status.health == "healthy" or not has_check)

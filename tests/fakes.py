@@ -223,7 +223,8 @@ class FakeEngine:
     def container_status(self, name: str) -> ContainerStatus:
         self._record("container_status")
         c = self.containers[name]
-        return ContainerStatus(state=c.state, health=c.health, exit_code=c.exit_code)
+        probe = f"probe of {name} failed" if c.health == "unhealthy" else ""
+        return ContainerStatus(state=c.state, health=c.health, exit_code=c.exit_code, probe=probe)
 
     def logs(
         self, names: list[str], *, follow: bool, tail: int | None

@@ -261,9 +261,13 @@ class DockerEngine:
 
     def container_status(self, name: str) -> ContainerStatus:
         state = call(f"inspect container {name}", self._api.inspect_container, name)["State"]
-        health = (state.get("Health") or {}).get("Status", "")
+        checks = state.get("Health") or {}
+        probes = checks.get("Log") or [{}]
         return ContainerStatus(
-            state=state["Status"], health=health, exit_code=state.get("ExitCode")
+            state=state["Status"],
+            health=checks.get("Status", ""),
+            exit_code=state.get("ExitCode"),
+            probe=str(probes[-1].get("Output") or "").strip(),
         )
 
     # -- logs -----------------------------------------------------------------------------

@@ -63,6 +63,20 @@ def test_down_and_ps_work_when_the_file_no_longer_loads_for_the_profile(
     assert stack.networks() == []
 
 
+def test_an_unhealthy_dependency_fails_up_with_what_its_health_check_said(
+    stack: StackFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    check = {"test": ["CMD-SHELL", "echo db-probe-refused; exit 1"], "interval": "1s"}
+    db = {"image": IMAGE, "command": SLEEPER, "healthcheck": {**check, "retries": 1}}
+    web = {"image": IMAGE, "command": SLEEPER, "depends_on": {"db": {"condition": "healthy"}}}
+    path = str(stack.write({"services": {"db": db, "web": web}}))
+    assert main(["up", "-f", path, "--wait-timeout", "60"]) == 1
+    err = capsys.readouterr().err
+    assert f"{stack.name}-dev-db-1 is unhealthy, so its dependents were not started" in err
+    assert "its last health check said: db-probe-refused" in err
+    assert f"{stack.name}-dev-web-1" not in stack.containers()
+
+
 def test_logs_prefix_lines_with_container(
     stack: StackFixture, capsys: pytest.CaptureFixture[str]
 ) -> None:

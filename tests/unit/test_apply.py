@@ -104,7 +104,9 @@ def test_unhealthy_dependency_fails_up(write_stack) -> None:  # type: ignore[no-
     engine = FakeEngine(images=dict(IMAGES), exit_codes={"migrate": 0}, unhealthy={"db"})
     with pytest.raises(ApplyError) as caught:
         _up(write_stack(CHAIN), engine)
-    assert "shop-dev-db-1 is unhealthy" in caught.value.failures["db (healthy)"]
+    failure = caught.value.failures["db (healthy)"]
+    assert "shop-dev-db-1 is unhealthy, so its dependents were not started" in failure
+    assert "its last health check said: probe of shop-dev-db-1 failed" in failure
     assert not any(name.startswith("shop-dev-web") for name in engine.containers)
 
 
