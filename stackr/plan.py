@@ -278,9 +278,7 @@ def _update_note(service: Service, network_recreated: bool) -> str:
     if service.start_first():
         return " (start-first: no downtime)"
     if service.update.order is UpdateOrder.START_FIRST:
-        return (
-            " (stop-first: a fixed host port is held by one replica at a time, so no health gate)"
-        )
+        return " (stop-first: a fixed host port is held by one replica at a time)"
     return ""
 
 

@@ -1,6 +1,7 @@
-"""Start-first replacement of a service's replicas: updates without downtime.
+"""Replacing a service's changed replicas by its `update` policy, batch by batch, gated on
+each new replica being ready: start-first (updates without downtime) or stop-first.
 
-For each batch of `update.parallelism` replicas:
+Start-first, for each batch of `update.parallelism` replicas:
   1. start the new replica beside the old one as `{name}-next`, on the same networks but not
      yet under the service's DNS name, and wait until it is ready (healthy when it has a
      healthcheck, else running), then watch it for `update.monitor` seconds;
@@ -13,6 +14,10 @@ When the last batch is done the parked replicas are removed. When a new replica 
 ready, it is removed and the old ones of its batch keep serving; with `failure_action: rollback`
 the replicas this run replaced are put back from their parked containers, with `pause` the
 replaced ones stay. Either way the update fails with a message that says which happened.
+Stop-first, for each batch: stop the old replica and park it as `{name}-prev`, create and
+start the new one in its place (it takes over the old one's anonymous volumes), and wait until
+it is ready as above. When one does not turn ready, the batch's new replicas are removed and
+its old ones started again; `failure_action` then applies as for start-first.
 A crash part-way leaves `-next`/`-prev` containers that the next plan removes.
 """
 
@@ -26,14 +31,15 @@ from dataclasses import replace
 from stackr.desired import ContainerSpec, anonymous_targets, with_carried
 from stackr.engine import Engine
 from stackr.errors import EngineError
-from stackr.spec.model import FailureAction, Service
+from stackr.spec.model import FailureAction, RestartPolicy, Service
 
 NEXT = "-next"
 PREV = "-prev"
 
 
 class Rollout:
-    """Replaces `specs` (the new specs of one service's changed replicas) start-first."""
+    """Replaces `specs` (the new specs of one service's changed replicas), start-first when
+    the service can be, else stop-first."""
 
     def __init__(
         self,
@@ -50,6 +56,7 @@ class Rollout:
         self.wait_timeout, self.poll_interval = wait_timeout, poll_interval
         self.stopped, self.report = stopped, report
         self.replaced: list[ContainerSpec] = []
+        self.start_first = service.start_first()
 
     def run(self) -> None:
         policy = self.service.update
@@ -60,7 +67,10 @@ class Rollout:
         for number, batch in enumerate(batches):
             if number and policy.delay:
                 time.sleep(policy.delay)
-            self._batch(batch)
+            if self.start_first:
+                self._batch(batch)
+            else:
+                self._stop_first(batch)
         for spec in self.replaced:
             self.engine.remove_container(spec.name + PREV, timeout=0, keep_volumes=True)
 
@@ -86,6 +96,44 @@ class Rollout:
             self._swap(spec)
             self.replaced.append(spec)
             self.report(spec.name, "done", "replaced without downtime")
+
+    def _stop_first(self, batch: list[ContainerSpec]) -> None:
+        parked: list[ContainerSpec] = []
+        created: list[ContainerSpec] = []
+        try:
+            for spec in batch:
+                self.report(spec.name, "removing", "stopping the old replica")
+                self.engine.stop_container(spec.name, timeout=spec.stop_grace_period)
+                self.engine.rename_container(spec.name, spec.name + PREV)
+                parked.append(spec)
+                self.report(spec.name, "creating", "new replica in its place")
+                carried = self.engine.anonymous_volumes(spec.name + PREV, anonymous_targets(spec))
+                self.engine.create_container(with_carried(spec, carried))
+                created.append(spec)
+                self.engine.start_container(spec.name)
+            for spec in batch:
+                self._await_ready(spec.name)
+        except EngineError as error:
+            self._put_back(batch, parked, created)
+            self._give_up(batch[0], error)
+        for spec in batch:
+            self.replaced.append(spec)
+            self.report(spec.name, "done", "recreated")
+
+    def _put_back(
+        self, batch: list[ContainerSpec], parked: list[ContainerSpec], created: list[ContainerSpec]
+    ) -> None:
+        # The batch's old replicas were stopped for the new ones: they serve again. Each step
+        # is tried on its own; what fails is left for the next plan to repair.
+        for spec in batch:
+            if spec in created:
+                with suppress(EngineError):
+                    self.engine.remove_container(spec.name, timeout=0, keep_volumes=True)
+            if spec in parked:
+                with suppress(EngineError):
+                    self.engine.rename_container(spec.name + PREV, spec.name)
+            with suppress(EngineError):
+                self.engine.start_container(spec.name)
 
     def _swap(self, spec: ContainerSpec) -> None:
         for network in spec.networks:
@@ -121,9 +169,14 @@ class Rollout:
             self.engine.disconnect_container(spec.name, network)
         self.engine.remove_container(spec.name, timeout=spec.stop_grace_period, keep_volumes=True)
         self.engine.rename_container(spec.name + PREV, spec.name)
-        for network in spec.networks:
-            self.engine.connect_container(spec.name, network, aliases=spec.aliases)
+        if self.start_first:  # a swap took it off its networks; a stop-first park did not
+            for network in spec.networks:
+                self.engine.connect_container(spec.name, network, aliases=spec.aliases)
         self.engine.start_container(spec.name)
+
+    def _finished(self, state: str, exit_code: int | None) -> bool:
+        one_shot = self.service.restart in (RestartPolicy.NO, RestartPolicy.ON_FAILURE)
+        return one_shot and state == "exited" and exit_code == 0
 
     def _await_ready(self, name: str) -> None:
         has_check = any(s.healthcheck and s.healthcheck.test != ("NONE",) for s in self.specs)
@@ -133,6 +186,8 @@ class Rollout:
             if self.stopped():
                 raise EngineError("interrupted")
             status = self.engine.container_status(name)
+            if self._finished(status.state, status.exit_code):
+                return  # a one-shot that ran to its end is as ready as it gets
             if status.state in ("exited", "dead") or status.health == "unhealthy":
                 what = "is unhealthy" if status.health == "unhealthy" else "stopped"
                 if status.probe:

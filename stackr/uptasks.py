@@ -270,12 +270,9 @@ class UpTasks:
         for pred in self.graph.predecessors(node):
             needs.add(self._need_key(pred, node))
         service = self.stack.services[action.service]
-        # Start-first cannot work while a recreated network must first lose every old container.
-        if (
-            action.kind is ActionKind.RECREATE
-            and service.start_first()
-            and not self.network_recreated
-        ):
+        # A service's rollout replaces its changed replicas by its update policy, each new one
+        # gated on being ready; a recreated network instead first loses every old container.
+        if action.kind is ActionKind.RECREATE and not self.network_recreated:
             key = f"update:{service.name}"
             if key not in self.tasks:
                 # An interrupted update's leftovers go first: the rollout reuses their names.
@@ -289,10 +286,9 @@ class UpTasks:
             return
         recreate = action.kind is ActionKind.RECREATE
         if recreate:
-            # A recreated network first loses every old container: their stops cannot wait
-            # for conditions that need the new network (that would be a cycle).
-            waits = () if self.network_recreated else (n for n in needs if n.startswith("wait:"))
-            self._recreate_removal(action, frozenset(waits))
+            # The network is recreated: the old containers stop first, without waiting on
+            # conditions that need the new network (that would be a cycle).
+            self._park(action)
             needs.add(f"remove:{action.name}")
         # Once the old replica is parked, its replacement runs even after Ctrl-C.
         self.tasks[f"container:{action.name}"] = Task(
@@ -306,16 +302,8 @@ class UpTasks:
         naming = network_name if pred.kind is NodeKind.NETWORK else volume_name
         return f"{pred.kind.value}:{naming(self.stack.name, self.stack.profile, pred.name)}"
 
-    def _recreate_removal(self, action: Action, waits: frozenset[str]) -> None:
-        needs = set(waits)
-        previous = self.plan.action_for(
-            ObjectKind.CONTAINER,
-            self._name(Node(NodeKind.REPLICA, action.service, action.replica - 1)),
-        )
-        # Replace one replica at a time, so a replicated service keeps serving while it updates
-        # (unless a network is recreated too: then every old container must go first).
-        if previous and previous.kind is ActionKind.RECREATE and not self.network_recreated:
-            needs.add(f"container:{previous.name}")
+    def _park(self, action: Action) -> None:
+        needs: set[str] = set()
         spec = self.desired.containers[action.name]
         engine, on_event = self.engine, self.on_event
         if action.name in self.parked:

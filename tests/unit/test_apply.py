@@ -153,8 +153,9 @@ def test_recreate_replaces_one_replica_at_a_time(write_stack) -> None:  # type: 
             f"rename_container {name} {name}-prev",
             f"create_container {name}",
             f"start_container {name}",
-            f"remove_container {name}-prev",
         ]
+    # The old replicas are kept, stopped, until every new one is ready: a failure rolls back.
+    expected += [f"remove_container shop-dev-web-{n}-prev" for n in (1, 2, 3)]
     assert engine.log == expected
 
 
@@ -221,10 +222,12 @@ def test_failed_removal_of_a_recreate_fails_up(write_stack) -> None:  # type: ig
     spec["services"]["web"]["environment"] = {"A": "1"}  # type: ignore[index]
     with pytest.raises(ApplyError) as caught:
         _up(write_stack(spec), engine)
-    assert caught.value.failures == {"shop-dev-web-1": "cannot remove"}
+    assert caught.value.failures == {"web (update)": "cannot remove"}
 
 
-def test_crash_after_parking_the_old_container_loses_no_volume(write_stack) -> None:  # type: ignore[no-untyped-def]
+def test_a_fault_while_replacing_a_replica_puts_the_old_one_back_and_loses_no_volume(  # type: ignore[no-untyped-def]
+    write_stack,
+) -> None:
     from stackr.errors import EngineError
 
     spec = {"name": "shop", "services": {"db": {"image": "img:1", "volumes": ["/cache"]}}}
@@ -237,9 +240,11 @@ def test_crash_after_parking_the_old_container_loses_no_volume(write_stack) -> N
 
     engine.create_container = crash  # type: ignore[method-assign]
     spec["services"]["db"]["environment"] = {"A": "1"}  # type: ignore[index]
-    with pytest.raises(ApplyError):
+    with pytest.raises(ApplyError, match="injected fault; rolled back"):
         _up(write_stack(spec), engine)
-    assert sorted(engine.containers) == ["shop-dev-db-1-prev"]  # parked, not gone
+    (old,) = engine.containers.values()
+    assert sorted(engine.containers) == ["shop-dev-db-1"]  # the old one serves again
+    assert (old.state, dict(old.spec.environment)) == ("running", {})
     engine.create_container = create  # type: ignore[method-assign]
     _up(write_stack(spec), engine)
     (db,) = engine.containers.values()

@@ -89,8 +89,7 @@ def test_fixed_host_port_falls_back_to_stop_first(write_stack) -> None:  # type:
     loaded = api.load([str(write_stack(spec))], profile="dev", env={})
     action = api.plan(loaded, engine).pending()[0]
     assert action.reason == (
-        "its spec changed (stop-first: a fixed host port is held by one replica at a time, "
-        "so no health gate)"
+        "its spec changed (stop-first: a fixed host port is held by one replica at a time)"
     )
 
 
@@ -127,3 +126,52 @@ def test_an_interrupted_updates_leftovers_go_before_the_next_rollout(write_stack
     removed = engine.log.index("remove_container shop-dev-web-1-next")
     assert removed < engine.log.index("create_container shop-dev-web-1-next")
     assert _levels(engine) == {"shop-dev-web-1": "debug", "shop-dev-web-2": "debug"}
+
+
+def _sick_when(engine: FakeEngine, name: str, level: str) -> None:
+    """The container `name` turns unhealthy when it runs the spec with LEVEL `level`."""
+    start = engine.start_container
+
+    def start_and_check(container: str) -> None:
+        start(container)
+        found = engine.containers[container]
+        if container == name and found.spec.environment["LEVEL"] == level:
+            found.health = "unhealthy"
+
+    engine.start_container = start_and_check  # type: ignore[method-assign]
+
+
+@pytest.mark.parametrize("action", ["rollback", "pause"])
+def test_stop_first_waits_for_each_new_replica_and_puts_the_old_one_back(  # type: ignore[no-untyped-def]
+    write_stack, action: str
+) -> None:
+    engine = FakeEngine(images=dict(IMAGES))
+    _up(write_stack, engine, "info", order="stop-first", failure_action=action)
+    _sick_when(engine, "shop-dev-web-2", "debug")
+    with pytest.raises(ApplyError) as caught:
+        _up(write_stack, engine, "debug", order="stop-first", failure_action=action)
+    assert "failed at shop-dev-web-2: the new replica is unhealthy" in str(caught.value)
+    outcome = "rolled back" if action == "rollback" else "paused: 1 replica(s) run the new spec"
+    assert outcome in str(caught.value)
+    first = "info" if action == "rollback" else "debug"
+    assert _levels(engine) == {"shop-dev-web-1": first, "shop-dev-web-2": "info"}
+    assert all(c.state == "running" for c in engine.containers.values())
+
+
+def test_stop_first_takes_a_one_shot_that_ran_to_its_end_as_ready(write_stack) -> None:  # type: ignore[no-untyped-def]
+    job = {"image": "img:1", "restart": "no", "environment": {"LEVEL": "info"}}
+    path = write_stack({"name": "shop", "services": {"migrate": job}})
+    engine = FakeEngine(images=dict(IMAGES), exit_codes={"migrate": 0})
+    api.up(api.load([str(path)], profile="dev", env={}), engine, options=api.UpOptions())
+    job["environment"] = {"LEVEL": "debug"}
+    result = api.up(
+        api.load(
+            [str(write_stack({"name": "shop", "services": {"migrate": job}}))],
+            profile="dev",
+            env={},
+        ),
+        engine,
+        options=api.UpOptions(wait_timeout=1),
+    )
+    assert result.result is not None and not result.result.failures()
+    assert _levels(engine) == {"shop-dev-migrate-1": "debug"}
