@@ -16,7 +16,7 @@ from typing import Any
 from stackr.desired import ContainerSpec, DesiredState, desired_state
 from stackr.observed import LABEL_SPEC, LABEL_SPEC_HASH, ObservedContainer, ObservedState
 from stackr.sensitive import MASK, is_digest, secret_name
-from stackr.spec.model import Service, Stack, UpdateOrder
+from stackr.spec.model import RestartPolicy, Service, Stack, UpdateOrder
 
 
 class ActionKind(enum.Enum):
@@ -264,7 +264,7 @@ def _replaced_networks(
 def _stopped(spec: ContainerSpec, have: ObservedContainer) -> tuple[ActionKind, str]:
     # A one-shot that exited 0 has done its work. Any other stop is drift, a failed one-shot
     # included: it runs again, as a fixed cause may now let it succeed.
-    if have.state == "exited" and spec.restart in ONE_SHOT_POLICIES and have.exit_code == 0:
+    if have.state == "exited" and RestartPolicy(spec.restart).one_shot and have.exit_code == 0:
         return ActionKind.KEEP, "one-shot container has run (exited 0)"
     if have.state == "paused":
         return ActionKind.START, "drift: container was paused outside stackr (up unpauses it)"
@@ -282,8 +282,6 @@ def _update_note(service: Service, network_recreated: bool) -> str:
     return ""
 
 
-# Restart policies under which a container that exited 0 has finished, not stopped.
-ONE_SHOT_POLICIES = ("no", "on-failure")
 UNSET = "(unset)"
 
 

@@ -31,7 +31,7 @@ from dataclasses import replace
 from stackr.desired import ContainerSpec, anonymous_targets, with_carried
 from stackr.engine import Engine
 from stackr.errors import EngineError
-from stackr.spec.model import FailureAction, RestartPolicy, Service
+from stackr.spec.model import FailureAction, Service
 
 NEXT = "-next"
 PREV = "-prev"
@@ -175,8 +175,7 @@ class Rollout:
         self.engine.start_container(spec.name)
 
     def _finished(self, state: str, exit_code: int | None) -> bool:
-        one_shot = self.service.restart in (RestartPolicy.NO, RestartPolicy.ON_FAILURE)
-        return one_shot and state == "exited" and exit_code == 0
+        return self.service.restart.one_shot and state == "exited" and exit_code == 0
 
     def _await_ready(self, name: str) -> None:
         has_check = any(s.healthcheck and s.healthcheck.test != ("NONE",) for s in self.specs)

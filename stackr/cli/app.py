@@ -34,7 +34,7 @@ from stackr.cli.params import (
     Progress,
     ProgressMode,
 )
-from stackr.errors import StackrError
+from stackr.errors import SpecError, StackrError
 
 if TYPE_CHECKING:
     from stackr.api import Loaded
@@ -102,7 +102,6 @@ class SpecArgs:
         for the profile, None with the name and engine as the files write them, so `down`
         and `ps` still reach what the stack left on the engine."""
         from stackr import api
-        from stackr.errors import SpecError
 
         chosen = self.chosen_profile()
         try:
@@ -159,8 +158,6 @@ def validate(
     fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.TEXT,
 ) -> int:
     """Check a stack file set for a profile. Exits 0 when valid, 1 when not."""
-    from stackr.errors import SpecError
-
     args = SpecArgs(files, profile, env_file)
     try:
         stack = args.validate()

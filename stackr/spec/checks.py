@@ -13,7 +13,7 @@ from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 
 from stackr.errors import Issue
-from stackr.spec.model import Condition, MountKind, RestartPolicy, Service, Stack
+from stackr.spec.model import Condition, MountKind, Service, Stack
 from stackr.spec.source import Document
 
 Path_ = tuple[str | int, ...]
@@ -76,7 +76,7 @@ def _references(
                 f"waits for '{dep.service}' to be healthy, but it has no healthcheck",
                 f"add a healthcheck to '{dep.service}', or use condition: started",
             )
-        elif dep.condition is Condition.COMPLETED and target.restart in ENDLESS:
+        elif dep.condition is Condition.COMPLETED and not target.restart.one_shot:
             yield _issue(
                 doc,
                 path,
@@ -127,10 +127,6 @@ def _dependency_path(doc: Document, at: Path_, name: str) -> Path_:
     if isinstance(raw, list) and name in raw:
         return (*at, "depends_on", raw.index(name))
     return keyed
-
-
-# Restart policies under which a container never stays exited: it cannot "complete".
-ENDLESS = (RestartPolicy.ALWAYS, RestartPolicy.UNLESS_STOPPED)
 
 
 def _has_healthcheck(service: Service) -> bool:

@@ -27,6 +27,12 @@ class RestartPolicy(enum.Enum):
     ON_FAILURE = "on-failure"
     UNLESS_STOPPED = "unless-stopped"
 
+    @property
+    def one_shot(self) -> bool:
+        """Whether a container under this policy stays exited once it ends with 0: it can
+        complete (a job), where `always` and `unless-stopped` would start it again."""
+        return self in (RestartPolicy.NO, RestartPolicy.ON_FAILURE)
+
 
 class MountKind(enum.Enum):
     BIND = "bind"
