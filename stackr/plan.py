@@ -44,7 +44,7 @@ class Action:
     service: str = ""  # containers: their service
     replica: int = 0
     logical: str = ""  # networks and volumes: their name in the stack file
-    changes: tuple[str, ...] = ()  # a recreate: what changed, `field: old → new`
+    changes: tuple[Change, ...] = ()  # a recreate: what changed
     # A container removal by `down --volumes`: its anonymous volumes go with it, and these
     # carried-over ones (mounted by name). Any other removal keeps them, as Compose does.
     volumes: tuple[str, ...] = ()
@@ -56,6 +56,10 @@ class Action:
     def describe(self) -> str:
         """One plain line: `create container shop-dev-web-1 — not on the engine`."""
         return f"{self.kind.value} {self.object.value} {self.name} — {self.reason}"
+
+    def change_lines(self) -> tuple[str, ...]:
+        """What changed, one `field: before → after` line per change."""
+        return tuple(c.line() for c in self.changes)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -189,7 +193,7 @@ def _container_actions(
     for name, spec in desired.containers.items():
         have = found.get(name)
         kind, reason = _decide(spec, have, observed)
-        changes: tuple[str, ...] = ()
+        changes: tuple[Change, ...] = ()
         if kind is ActionKind.RECREATE and have is not None and have.spec:
             changes = tuple(spec_changes(have.spec, json.loads(spec.labels[LABEL_SPEC])))
         if kind is ActionKind.RECREATE:
@@ -282,16 +286,52 @@ def _update_note(service: Service, network_recreated: bool) -> str:
     return ""
 
 
-UNSET = "(unset)"
+class _Unset:
+    """The side of a change where the field is absent."""
+
+    def __repr__(self) -> str:
+        return "(unset)"
 
 
-def spec_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
-    """`field: old → new` for every field of a container spec that differs; mappings are
-    compared key by key, and values of environment variables whose names look secret are
-    masked. Secrets and configs show by target, their content only as changed or not."""
+UNSET: Any = _Unset()
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One difference behind a recreate: a field of the container spec (`environment.LOG_LEVEL`)
+    with its value before and after, as data, secret values masked, UNSET where the field is
+    absent on that side. Where the values themselves say nothing (a file's content, a rebuilt
+    image, a changed network) `note` says what changed instead."""
+
+    field: str
+    before: Any = UNSET
+    after: Any = UNSET
+    note: str = ""
+
+    def __hash__(self) -> int:  # the values may be lists and mappings
+        return hash(self.line())
+
+    def line(self) -> str:
+        """`environment.LOG_LEVEL: info → debug`, or `field: note`."""
+        if self.note:
+            return f"{self.field}: {self.note}"
+        return f"{self.field}: {_show(self.before)} → {_show(self.after)}"
+
+    def data(self) -> dict[str, Any]:
+        """The change as JSON-ready data; a side where the field is absent is left out."""
+        if self.note:
+            return {"field": self.field, "note": self.note}
+        sides = {"before": self.before, "after": self.after}
+        return {"field": self.field, **{k: v for k, v in sides.items() if v is not UNSET}}
+
+
+def spec_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Change]:
+    """Every field of a container spec that differs; mappings are compared key by key, and
+    values of environment variables whose names look secret are masked. Secrets and configs
+    show by target, their content only as changed or not."""
     sections = ("secrets", "configs")
-    lines = [
-        _change_line(path, before, after)
+    changes = [
+        _change(path, before, after)
         for path, before, after in _walk(
             {k: v for k, v in old.items() if k not in sections},
             {k: v for k, v in new.items() if k not in sections},
@@ -299,30 +339,33 @@ def spec_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
         )
     ]
     for section in sections:
-        lines += _file_changes(section, old.get(section) or {}, new.get(section) or {})
-    return lines
+        changes += _file_changes(section, old.get(section) or {}, new.get(section) or {})
+    return changes
 
 
-def _file_changes(section: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
-    lines: list[str] = []
+def _file_changes(section: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Change]:
+    changes: list[Change] = []
     for target in sorted({*old, *new}):
         before, after = old.get(target), new.get(target)
         if before is None or after is None:
             source = (after or before or {}).get("source", "")
             verb = "added" if before is None else "removed"
-            lines.append(f"{section}.{target}: {verb} ({section[:-1]} {source})")
+            changes.append(Change(f"{section}.{target}", note=f"{verb} ({section[:-1]} {source})"))
             continue
         for key in sorted({*before, *after}):
             if before.get(key) == after.get(key):
                 continue
             if key == "content":
-                lines.append(f"{section}.{target}: content changed")
+                changes.append(Change(f"{section}.{target}", note="content changed"))
             else:
-                lines.append(
-                    f"{section}.{target}.{key}: {_show(before.get(key, UNSET))} → "
-                    f"{_show(after.get(key, UNSET))}"
+                changes.append(
+                    Change(
+                        f"{section}.{target}.{key}",
+                        before.get(key, UNSET),
+                        after.get(key, UNSET),
+                    )
                 )
-    return lines
+    return changes
 
 
 def _walk(old: Any, new: Any, path: tuple[str, ...]) -> Iterator[tuple[str, Any, Any]]:
@@ -333,23 +376,32 @@ def _walk(old: Any, new: Any, path: tuple[str, ...]) -> Iterator[tuple[str, Any,
         yield ".".join(path), old, new
 
 
-def _change_line(path: str, before: Any, after: Any) -> str:
+def _change(path: str, before: Any, after: Any) -> Change:
     if path == "network_specs":
-        return "a network it joins was changed"
+        return Change("networks", note="a network it joins was changed")
     if path == "build":
-        return "build: its context, Dockerfile or args changed (the image is rebuilt)"
+        return Change(
+            "build", note="its context, Dockerfile or args changed (the image is rebuilt)"
+        )
     key = path.partition(".")[2]
     secret = path.startswith(("environment.", "labels.")) and secret_name(key)
     if secret or is_digest(before) or is_digest(after):
-        before, after = (MASK if v != UNSET else v for v in (before, after))
-    return f"{path}: {_show(before)} → {_show(after)}"
+        before, after = (MASK if v is not UNSET else v for v in (before, after))
+    return Change(path, _masked(before), _masked(after))
+
+
+def _masked(value: Any) -> Any:
+    # A list (command, entrypoint) keeps its other items readable.
+    if isinstance(value, list):
+        return [MASK if is_digest(item) else item for item in value]
+    return value
 
 
 def _show(value: Any) -> str:
+    if value is UNSET:
+        return repr(UNSET)
     if isinstance(value, str):
         return value
-    if isinstance(value, list):
-        value = [MASK if is_digest(item) else item for item in value]
     return json.dumps(value)
 
 

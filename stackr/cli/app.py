@@ -254,8 +254,12 @@ def plan(
     """Show what `up` would do, and why, without changing anything."""
     from stackr import api
 
-    loaded = SpecArgs(files, profile, env_file).load()
-    the_plan = api.plan(loaded, _engine(loaded.stack))
+    try:
+        loaded = SpecArgs(files, profile, env_file).load()
+        the_plan = api.plan(loaded, _engine(loaded.stack))
+    except StackrError as error:
+        render.failure_record(error, fmt=fmt.value)  # a CI gate reading JSON gets JSON
+        raise
     render.plan(the_plan, fmt=fmt.value)
     return 2 if detailed_exitcode and the_plan.pending() else 0
 

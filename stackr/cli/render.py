@@ -129,18 +129,19 @@ def raw(text: str) -> None:
 
 def issues_json(issues: Iterable[Issue]) -> None:
     """Problems as a JSON list of objects, for editors and CI."""
-    data = [
-        {
-            "file": i.file,
-            "line": i.line,
-            "column": i.column,
-            "path": i.path,
-            "message": i.message,
-            "hint": i.hint,
-        }
-        for i in issues
-    ]
+    data = [_issue_data(i) for i in issues]
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def _issue_data(issue: Issue) -> dict[str, Any]:
+    return {
+        "file": issue.file,
+        "line": issue.line,
+        "column": issue.column,
+        "path": issue.path,
+        "message": issue.message,
+        "hint": issue.hint,
+    }
 
 
 def variables(rows: list[VariableRow], *, fmt: str) -> None:
@@ -214,8 +215,8 @@ def plan(the_plan: Plan, *, fmt: str) -> None:
             f"  [{style}]{action.kind.value:<8}[/] {action.object.value:<9} "
             f"{_escape(action.name):<{width}}  [dim]— {_escape(action.reason)}[/]"
         )
-        for change in action.changes:
-            _out().print(f"      [yellow]~[/] {_escape(change)}")
+        for line in action.change_lines():
+            _out().print(f"      [yellow]~[/] {_escape(line)}")
     _out().print(_counts_line(the_plan))
 
 
@@ -230,7 +231,7 @@ def plan_data(the_plan: Plan) -> dict[str, Any]:
                 "name": a.name,
                 "reason": a.reason,
                 **({"service": a.service, "replica": a.replica} if a.service else {}),
-                **({"changes": list(a.changes)} if a.changes else {}),
+                **({"changes": [c.data() for c in a.changes]} if a.changes else {}),
             }
             for a in the_plan.actions
         ],
@@ -345,15 +346,19 @@ _SETTLED = ("done", "failed", "skipped")
 
 
 def failure_record(exc: StackrError, *, fmt: str) -> None:
-    """With `--progress json`, the run's last record when it fails: `{"error": {...}}` on
-    stdout (the message and hint still go to stderr as text)."""
+    """With JSON output (`up --progress json`, `plan --format json`), what a failed run prints
+    last: `{"error": {...}}` on stdout, with the problems of the file or the objects that
+    failed as data (the message and hint still go to stderr as text)."""
     if fmt != "json":
         return
     record: dict[str, Any] = {"message": str(exc), "hint": exc.hint}
     failures = getattr(exc, "failures", None)
     if isinstance(failures, dict):
         record["failures"] = failures
-    sys.stdout.write(json.dumps({"error": record}) + "\n")
+    issues = getattr(exc, "issues", None)
+    if isinstance(issues, tuple | list) and issues:
+        record["issues"] = [_issue_data(i) for i in issues]
+    sys.stdout.write(json.dumps({"error": record}, ensure_ascii=False) + "\n")
 
 
 def up_summary(result: UpResult, *, fmt: str = "auto") -> None:

@@ -17,6 +17,7 @@ import docker
 import docker.context
 import docker.errors
 import requests.exceptions
+from docker.transport import UnixHTTPAdapter
 from docker.types import Healthcheck as SdkHealthcheck
 from docker.types import Mount as SdkMount
 
@@ -37,6 +38,27 @@ from stackr.spec.model import Build, MountKind
 API_VERSION = "1.41"
 NANO = 1_000_000_000
 PORT_RELEASE_WAIT = 3.0  # seconds a start retries while its host port is still being released
+
+
+class _SocketPoolAdapter(UnixHTTPAdapter):  # type: ignore[misc]
+    """The SDK's Unix-socket adapter with one connection pool for the socket.
+
+    The SDK keys its pools by request URL, and every container has URLs of its own: each call
+    on a new path opened a new connection (and evicted an older pool), so connections were
+    never reused. One pool keeps them alive from call to call, which spares the engine and
+    stackr a connection setup per call."""
+
+    def get_connection(self, url: str | bytes, proxies: Any = None) -> Any:
+        return super().get_connection(f"http+unix://{self.socket_path}", proxies)
+
+
+def _share_socket_pool(api: docker.APIClient) -> None:
+    adapter = api.adapters.get("http+docker://")
+    if type(adapter) is UnixHTTPAdapter:
+        shared = _SocketPoolAdapter(
+            adapter.socket_path, adapter.timeout, max_pool_size=adapter.max_pool_size
+        )
+        api.mount("http+docker://", shared)
 
 
 class DockerEngine:
@@ -64,6 +86,7 @@ class DockerEngine:
             # A unix socket, named pipe or ssh connection takes no HTTP proxy and no .netrc:
             # spare requests looking for them in the environment and at home on every call.
             self._api.trust_env = False
+        _share_socket_pool(self._api)
 
     # -- observing ------------------------------------------------------------------------
 
@@ -102,7 +125,7 @@ class DockerEngine:
         except docker.errors.NotFound:
             return
         except (docker.errors.DockerException, requests.exceptions.RequestException) as e:
-            raise translate(e, f"remove network {name}") from None
+            raise translate(e, f"remove network {name}", self._api) from None
 
     def create_volume(self, spec: VolumeSpec) -> None:
         call(
@@ -120,7 +143,7 @@ class DockerEngine:
         except docker.errors.NotFound:
             return
         except (docker.errors.DockerException, requests.exceptions.RequestException) as e:
-            raise translate(e, f"remove volume {name}") from None
+            raise translate(e, f"remove volume {name}", self._api) from None
 
     # -- containers -----------------------------------------------------------------------
 
@@ -164,7 +187,9 @@ class DockerEngine:
         except (docker.errors.DockerException, requests.exceptions.RequestException) as e:
             # A container without its files must not be started later: take it away.
             self._api.remove_container(spec.name, force=True)
-            raise translate(e, f"write secret and config files into {spec.name}") from None
+            raise translate(
+                e, f"write secret and config files into {spec.name}", self._api
+            ) from None
 
     def _host_config(self, spec: ContainerSpec, network: str) -> Any:
         bindings: dict[str, list[tuple[str, str]]] = {}
@@ -198,9 +223,9 @@ class DockerEngine:
                     call(f"unpause container {name}", self._api.unpause, name)
                     return
                 if not port_taken(e) or time.monotonic() > deadline:
-                    raise translate(e, f"start container {name}") from None
+                    raise translate(e, f"start container {name}", self._api) from None
             except (docker.errors.DockerException, requests.exceptions.RequestException) as e:
-                raise translate(e, f"start container {name}") from None
+                raise translate(e, f"start container {name}", self._api) from None
             time.sleep(0.2)
 
     def remove_container(
@@ -217,7 +242,7 @@ class DockerEngine:
         except docker.errors.NotFound:
             return
         except (docker.errors.DockerException, requests.exceptions.RequestException) as e:
-            raise translate(e, f"remove container {name}") from None
+            raise translate(e, f"remove container {name}", self._api) from None
         for volume in () if keep_volumes else volumes:
             self.remove_volume(volume)
 
@@ -229,7 +254,7 @@ class DockerEngine:
         except docker.errors.NotFound:
             return {}
         except (docker.errors.DockerException, requests.exceptions.RequestException) as e:
-            raise translate(e, f"inspect container {name}") from None
+            raise translate(e, f"inspect container {name}", self._api) from None
         return {
             m["Destination"]: m["Name"]
             for m in mounts

@@ -16,21 +16,30 @@ ENGINE_HINT = (
     "or point DOCKER_HOST at a running one"
 )
 
+LOCAL = "unix:///var/run/docker.sock"
+REMOTE_HINT = (
+    "check that the engine is running and reachable from here, or point DOCKER_HOST (or the "
+    "profile's engine:) at another one"
+)
+
 
 def call(what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """`fn(*args, **kwargs)`, any SDK or transport failure raised as an EngineError about
-    `what` the call was trying to do."""
+    """`fn(*args, **kwargs)`, a method of the SDK's APIClient, any SDK or transport failure
+    raised as an EngineError about `what` the call was trying to do."""
     try:
         return fn(*args, **kwargs)
     except (docker.errors.DockerException, requests.exceptions.RequestException, OSError) as e:
-        raise translate(e, what) from None
+        raise translate(e, what, getattr(fn, "__self__", None)) from None
 
 
-def translate(error: Exception, what: str) -> EngineError:
-    """The one place an SDK or transport failure becomes a StackrError."""
+def translate(error: Exception, what: str, api: Any = None) -> EngineError:
+    """The one place an SDK or transport failure becomes a StackrError; `api`, the client
+    that failed, names the engine a failed connection was for."""
     if isinstance(error, requests.exceptions.ConnectionError | FileNotFoundError):
+        where = address(api) if api is not None else LOCAL
+        hint = ENGINE_HINT if where == LOCAL else REMOTE_HINT
         return EngineError(
-            f"cannot reach the Docker engine while trying to {what}", hint=ENGINE_HINT
+            f"cannot reach the Docker engine at {where} while trying to {what}", hint=hint
         )
     if isinstance(error, docker.errors.ImageNotFound):
         return EngineError(f"image not found while trying to {what}: {explain(error)}")
@@ -44,6 +53,18 @@ def translate(error: Exception, what: str) -> EngineError:
     if isinstance(error, docker.errors.DockerException):
         return EngineError(f"Docker client error while trying to {what}: {error}", hint=ENGINE_HINT)
     return EngineError(f"failed to {what}: {error}")
+
+
+def address(api: Any) -> str:
+    """Where `api` (the SDK's APIClient) connects, as DOCKER_HOST would say it."""
+    adapter = getattr(api, "adapters", {}).get("http+docker://")
+    for attribute, scheme in (("socket_path", "unix://"), ("ssh_host", "ssh://")):
+        found = getattr(adapter, attribute, None)
+        if isinstance(found, str):
+            return found if "://" in found else scheme + found
+    url = str(getattr(api, "base_url", LOCAL))
+    # The SDK speaks HTTP(S) to a tcp:// engine; name it as DOCKER_HOST does.
+    return "tcp://" + url.split("://", 1)[1] if url.startswith(("http://", "https://")) else url
 
 
 def explain(error: docker.errors.APIError) -> str:

@@ -45,7 +45,7 @@ def ensure_image(api: docker.APIClient, spec: ContainerSpec, *, build: bool) -> 
     except docker.errors.ImageNotFound:
         image = None
     except (docker.errors.DockerException, requests.exceptions.RequestException) as e:
-        raise translate(e, f"inspect image {spec.image}") from None
+        raise translate(e, f"inspect image {spec.image}", api) from None
     if spec.build is not None:
         labels = ((image or {}).get("Config") or {}).get("Labels") or {}
         digest = spec.build.digest
@@ -88,7 +88,7 @@ def _build(api: docker.APIClient, spec: ContainerSpec) -> None:
         decode=True,
     )
     tail: list[str] = []
-    for chunk in _iterate(what, stream):
+    for chunk in _iterate(api, what, stream):
         if "error" in chunk:
             raise EngineError(
                 f"building {spec.image} failed: {chunk['error'].strip()}",
@@ -108,8 +108,8 @@ def _pull(api: docker.APIClient, image: str) -> None:
         ) from None
 
 
-def _iterate(what: str, stream: Any) -> Iterator[dict[str, Any]]:
+def _iterate(api: docker.APIClient, what: str, stream: Any) -> Iterator[dict[str, Any]]:
     try:
         yield from stream
     except (docker.errors.DockerException, requests.exceptions.RequestException) as e:
-        raise translate(e, what) from None
+        raise translate(e, what, api) from None

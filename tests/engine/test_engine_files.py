@@ -72,7 +72,7 @@ def test_changed_file_contents_recreate_only_their_users(stack: StackFixture) ->
 
     (stack.folder / "web.env").write_text("LOG_LEVEL=debug\n")
     action = stack.up(path).plan.pending()[0]
-    assert action.changes == ("environment.LOG_LEVEL: info → debug",)
+    assert action.change_lines() == ("environment.LOG_LEVEL: info → debug",)
     assert "LOG_LEVEL=debug" in stack.containers()[f"{stack.name}-dev-web-1"].attrs["Config"]["Env"]
 
 

@@ -196,3 +196,45 @@ def test_validate_warns_of_an_unset_variable_and_stays_valid(
     captured = capsys.readouterr()
     assert "is valid" in captured.out
     assert captured.err.startswith(f"warning: {path}:3:5  services.web.image: NO_SUCH_TAG_HERE")
+
+
+def test_plan_json_gives_each_change_as_data(
+    write_stack, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:  # type: ignore[no-untyped-def]
+    from fakes import FakeEngine
+
+    import stackr.cli.app
+    from stackr import api
+
+    engine = FakeEngine(
+        images={"shop/web:1": "sha256:" + "1" * 64, "shop/web:2": "sha256:" + "2" * 64}
+    )
+    monkeypatch.setattr(stackr.cli.app, "_engine", lambda stack: engine)
+    service = {"image": "shop/web:1", "environment": {"LOG_LEVEL": "info", "DB_PASSWORD": "a"}}
+    path = write_stack({"name": "shop", "services": {"web": service}})
+    api.up(api.load([str(path)], profile="dev", env={}), engine, options=api.UpOptions())
+    service |= {"image": "shop/web:2", "environment": {"LOG_LEVEL": "debug", "DB_PASSWORD": "b"}}
+    service["ports"] = ["8080:80"]
+    write_stack({"name": "shop", "services": {"web": service}})
+    args = ["plan", "-f", str(path), "--format", "json", "--detailed-exitcode"]
+    assert main(args) == 2
+    actions = json.loads(capsys.readouterr().out)["actions"]
+    (action,) = [a for a in actions if a["object"] == "container"]
+    assert (action["action"], action["name"]) == ("recreate", "shop-dev-web-1")
+    assert action["changes"] == [
+        {"field": "environment.DB_PASSWORD", "before": "***", "after": "***"},
+        {"field": "environment.LOG_LEVEL", "before": "info", "after": "debug"},
+        {"field": "image", "before": "shop/web:1", "after": "shop/web:2"},
+        {"field": "ports", "before": [], "after": ["8080:80/tcp"]},
+    ]
+
+
+def test_plan_json_reports_an_invalid_file_as_json(
+    write_stack, capsys: pytest.CaptureFixture[str]
+) -> None:  # type: ignore[no-untyped-def]
+    path = write_stack("services:\n  web:\n    image: 3\n")
+    assert main(["plan", "-f", str(path), "--format", "json", "--detailed-exitcode"]) == 1
+    captured = capsys.readouterr()
+    (issue,) = json.loads(captured.out)["error"]["issues"]
+    assert (issue["file"], issue["line"], issue["path"]) == (str(path), 3, "services.web.image")
+    assert captured.err.startswith("error:")

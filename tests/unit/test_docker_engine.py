@@ -13,6 +13,15 @@ from stackr.docker_engine import DockerEngine
 from stackr.docker_engine.images import image_ids
 from stackr.errors import EngineError
 
+# Taken before the autouse guard replaces it: the tests below build clients for addresses where
+# no engine can be (a missing socket, port 1), so nothing is ever reached.
+_CLIENT_INIT = docker.APIClient.__init__
+
+
+@pytest.fixture
+def client_for_nowhere(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(docker.APIClient, "__init__", _CLIENT_INIT)
+
 
 def _refusal(text: str) -> docker.errors.APIError:
     response = requests.Response()
@@ -117,3 +126,30 @@ def test_start_unpauses_a_paused_container() -> None:
     stub = _PausedStub()
     _engine(stub).start_container("web-1")
     assert stub.unpaused == ["web-1"]
+
+
+@pytest.mark.parametrize(
+    ("target", "where", "hint"),
+    [
+        ("unix:///nonexistent/docker.sock", "unix:///nonexistent/docker.sock", "check that"),
+        ("tcp://127.0.0.1:1", "tcp://127.0.0.1:1", "check that"),
+    ],
+)
+@pytest.mark.usefixtures("client_for_nowhere")
+def test_an_unreachable_engine_is_named(target: str, where: str, hint: str) -> None:
+    with pytest.raises(EngineError) as caught:
+        DockerEngine(target=target).observe("shop", "dev")
+    assert str(caught.value) == (
+        f"cannot reach the Docker engine at {where} while trying to list containers"
+    )
+    assert caught.value.hint.startswith(hint)
+
+
+@pytest.mark.usefixtures("client_for_nowhere")
+def test_one_connection_pool_serves_every_path_of_the_socket() -> None:
+    # The SDK keys its pools by URL: one per container path meant a new connection per call.
+    api = DockerEngine(target="unix:///nonexistent/docker.sock")._api
+    adapter = api.get_adapter("http+docker://localhost/v1.41/containers/a/start")
+    first = adapter.get_connection("http+docker://localhost/v1.41/containers/a/start")
+    second = adapter.get_connection("http+docker://localhost/v1.41/containers/b/json")
+    assert first is second

@@ -188,7 +188,7 @@ def test_changed_secret_config_and_env_file_contents_recreate(tmp_path: Path) ->
     change = {"db.txt": "n3w\n", "nginx.conf": "events { }\n", "web.env": "REGION=ap\n"}
     action = _plan_after_change(tmp_path, change, {"API_TOKEN": "t"})
     assert (action.kind, action.reason) == (ActionKind.RECREATE, "its spec changed")
-    assert action.changes == (
+    assert action.change_lines() == (
         "environment.QUOTED: a b → (unset)",
         "environment.REGION: us → ap",
         "secrets./run/secrets/db_password: content changed",
@@ -204,7 +204,7 @@ def test_a_secret_from_the_environment_is_compared_too(tmp_path: Path) -> None:
     again = api.plan(api.load([str(path)], profile="dev", env={"API_TOKEN": "tok-beta"}), engine)
     action = again.action_for(ObjectKind.CONTAINER, "shop-dev-web-1")
     assert action is not None
-    assert action.changes == ("secrets./run/secrets/api/token: content changed",)
+    assert action.change_lines() == ("secrets./run/secrets/api/token: content changed",)
     assert "tok-alpha" not in repr(again) and "tok-beta" not in repr(again)
 
 
@@ -213,7 +213,7 @@ def test_grants_added_and_removed_are_named(tmp_path: Path) -> None:
 
     old = {"secrets": {"/run/secrets/a": {"source": "a", "mode": "0444", "content": "x"}}}
     new = {"configs": {"/b": {"source": "b", "mode": "0444", "content": "y"}}}
-    assert spec_changes(old, new) == [
+    assert [c.line() for c in spec_changes(old, new)] == [
         "secrets./run/secrets/a: removed (secret a)",
         "configs./b: added (config b)",
     ]
@@ -264,7 +264,7 @@ def test_a_changed_build_context_rebuilds_and_recreates_only_its_service(tmp_pat
     path, engine = _built(tmp_path)
     (tmp_path / "web" / "app.txt").write_text("v2\n")
     result = api.up(api.load([str(path)], profile="dev", env={}), engine, options=api.UpOptions())
-    assert [(a.name, a.changes) for a in result.plan.pending()] == [
+    assert [(a.name, a.change_lines()) for a in result.plan.pending()] == [
         (
             "shop-dev-web-1",
             ("build: its context, Dockerfile or args changed (the image is rebuilt)",),

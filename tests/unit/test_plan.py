@@ -104,7 +104,7 @@ def test_recreate_names_changed_fields_and_masks_secrets(write_stack) -> None:  
     loaded = api.load([str(write_stack(spec))], profile="dev", env={})
     action = api.plan(loaded, engine).action_for(*_container("shop-dev-web-1"))
     assert action is not None
-    assert action.changes == (
+    assert action.change_lines() == (
         "environment.DB_PASSWORD: *** → ***",
         "environment.LOG_LEVEL: info → debug",
         "environment.NEW: (unset) → 1",
@@ -149,7 +149,7 @@ def test_secret_values_are_masked_wherever_they_appear_and_never_stored(write_st
     )
     assert action is not None
     assert action.kind is ActionKind.RECREATE
-    assert action.changes == (
+    assert action.change_lines() == (
         'command: ["serve", "***"] → ["serve", "***"]',
         "environment.AUTH: *** → ***",
         "environment.DATABASE_URL: *** → ***",
@@ -164,7 +164,9 @@ def test_spec_changes_compares_lists_whole() -> None:
 
     old = {"ports": ["8080:80/tcp"], "replicas_note": None}
     new = {"ports": ["8081:80/tcp"], "replicas_note": None}
-    assert spec_changes(old, new) == ['ports: ["8080:80/tcp"] → ["8081:80/tcp"]']
+    assert [c.line() for c in spec_changes(old, new)] == [
+        'ports: ["8080:80/tcp"] → ["8081:80/tcp"]'
+    ]
 
 
 def test_container_stopped_outside_stackr_is_drift(write_stack) -> None:  # type: ignore[no-untyped-def]
