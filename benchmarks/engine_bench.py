@@ -6,7 +6,10 @@ a Compose `compose.yml` (distinct stack/project names), and run through both CLI
 subprocesses, interleaved: in every round each scenario runs under both, stackr first in odd
 rounds and Compose first in even ones.
 Before and after every run the benchmark removes what is left by label (`io.stackr.stack=<name>`
-or `com.docker.compose.project=<name>`) with the Docker SDK. Scenarios:
+or `com.docker.compose.project=<name>`) with the Docker SDK, and before every timed run it
+waits until the machine is quiet (under 0.15 busy cores for half a second, from /proc/stat):
+the kernel goes on tearing down a removed container's network namespace after `down` returns.
+Scenarios:
 
 - `services50`: `up` of 50 independent sleeping services from nothing, a no-op `up` of them,
   `stackr plan` of them (stackr only), and `down`;
@@ -74,6 +77,10 @@ PROFILE = "dev"
 API_VERSION = "1.41"
 RUN_TIMEOUT = 600.0
 PHANTOM = "has active endpoints"  # the engine's refusal to remove a network
+# Before a timed run: at most this many cores busy over a window of this many seconds.
+SETTLE_LIMIT = 0.15
+SETTLE_WINDOW = 0.5
+SETTLE_TIMEOUT = 30.0
 NAME_PREFIX = "ebench"
 STACKR = Path(sys.executable).with_name("stackr")
 # What an `up` that changes something imports; a no-op `up` skips stackr.apply and stackr.graph
@@ -358,14 +365,49 @@ def command_for(project: Project, action: Action, bench: Bench) -> list[str] | N
     return compose_command(project, action)
 
 
+def busy_cores(window: float) -> float | None:
+    """How many cores were busy, on average, over the next `window` seconds (None where
+    /proc/stat is not there to tell)."""
+    try:
+        before = _cpu_times()
+        time.sleep(window)
+        after = _cpu_times()
+    except OSError:
+        return None
+    total = sum(after) - sum(before)
+    idle = (after[3] + after[4]) - (before[3] + before[4])  # idle and iowait
+    cores = os.cpu_count() or 1
+    return cores * (total - idle) / total if total > 0 else 0.0
+
+
+def _cpu_times() -> list[int]:
+    with open("/proc/stat", encoding="ascii") as stat:
+        return [int(v) for v in stat.readline().split()[1:]]
+
+
+def settle(limit: float = SETTLE_LIMIT, timeout: float = SETTLE_TIMEOUT) -> None:
+    """Wait until the machine is quiet: the kernel and the engine go on tearing down the
+    network namespaces of the containers a `down` removed for a while after it returns, and a
+    run timed during that shares the CPU with it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        busy = busy_cores(SETTLE_WINDOW)
+        if busy is None or busy < limit:
+            return
+    progress(f"the machine did not settle below {limit:g} busy cores in {timeout:g}s")
+
+
 def run_scenario(scenario: Scenario, project: Project, bench: Bench, label: str) -> None:
-    """Run the scenario's steps from nothing, timing the measured ones; clean up around them.
-    A failed step ends the scenario (what follows would not measure the same thing)."""
+    """Run the scenario's steps from nothing, timing the measured ones on a quiet machine;
+    clean up around them. A failed step ends the scenario (what follows would not measure the
+    same thing)."""
     bench.cleaner.clean(project)
     for step in scenario.steps:
         args = command_for(project, step.action, bench)
         if args is None:
             continue
+        if step.measure:
+            settle()
         run = run_command(args, project.file.parent, step.action, bench.env)
         what = step.measure or f"({step.action.value})"
         outcome = f"{run.seconds:7.2f}s {run.note}"

@@ -139,8 +139,6 @@ def diff(
         render_stack(validate(files, profile=profile, env=env, env_files=env_files))
         for profile in (left, right)
     ]
-    for config_ in rendered:
-        config_.pop("profile")
     return diff_configs(rendered[0], rendered[1])
 
 
@@ -204,10 +202,10 @@ def identity(files: Sequence[str], *, profile: str) -> tuple[str, str | None]:
 
 
 def config(stack: Stack) -> dict[str, Any]:
-    """The effective stack for its profile, normalised."""
-    from stackr.spec.render import render_stack
+    """The effective stack for its profile, normalised, as a stack file that renders to it."""
+    from stackr.spec.render import config_document
 
-    return render_stack(stack)
+    return config_document(stack)
 
 
 def _images(stack: Stack) -> tuple[str, ...]:

@@ -216,6 +216,11 @@ def _container_actions(
             reason = "left over from an interrupted update"
         elif service is None:
             reason = f"service '{have.service}' is no longer in the file"
+        elif 1 <= have.replica <= service.replicas:
+            reason = (
+                f"drift: renamed outside stackr (its labels make it replica {have.replica} of "
+                f"service '{have.service}', which is created under its own name)"
+            )
         else:
             reason = f"scaled down to {service.replicas} replica(s)"
         yield Action(
@@ -234,7 +239,7 @@ def _decide(
 ) -> tuple[ActionKind, str]:
     if have is None:
         return ActionKind.CREATE, "not on the engine"
-    if have.spec_hash != spec.labels.get(LABEL_SPEC_HASH):
+    if have.spec_hash != spec.labels.get(LABEL_SPEC_HASH) and not _networks_reordered(spec, have):
         return ActionKind.RECREATE, "its spec changed"
     image_id = observed.images.get(spec.image, "")
     if image_id and have.image_id and image_id != have.image_id:
@@ -256,6 +261,21 @@ def _decide(
     if have.running:
         return ActionKind.KEEP, "up to date"
     return _stopped(spec, have)
+
+
+def _networks_reordered(spec: ContainerSpec, have: ObservedContainer) -> bool:
+    """Whether the only change is the order of the service's `networks:` list. The engine
+    orders a container's networks itself (the default route goes by network name), so a
+    reordered list changes nothing a container would notice."""
+    if not have.spec or len(spec.networks) < 2:
+        return False
+    old, new = have.spec, json.loads(spec.labels[LABEL_SPEC])
+    return old != new and _unordered(old) == _unordered(new)
+
+
+def _unordered(spec: Mapping[str, Any]) -> dict[str, Any]:
+    lists = ("networks", "network_specs")
+    return {**spec, **{k: sorted(spec.get(k) or []) for k in lists}}
 
 
 def _replaced_networks(
@@ -352,9 +372,12 @@ def _file_changes(section: str, old: Mapping[str, Any], new: Mapping[str, Any]) 
             verb = "added" if before is None else "removed"
             changes.append(Change(f"{section}.{target}", note=f"{verb} ({section[:-1]} {source})"))
             continue
+        renamed = before.get("source") != after.get("source")
         for key in sorted({*before, *after}):
             if before.get(key) == after.get(key):
                 continue
+            if key == "content" and renamed:
+                continue  # the digest is salted with the name: the new source says it all
             if key == "content":
                 changes.append(Change(f"{section}.{target}", note="content changed"))
             else:

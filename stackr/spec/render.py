@@ -1,7 +1,11 @@
 """The effective stack in its normalised, canonical form: what `stackr config` prints.
 
 `environment` and `labels` are mappings, defaults are filled in, ports and volumes have one
-canonical shape, durations are seconds written as `Ns`, sizes are bytes. Pure.
+canonical shape, durations are seconds written as `Ns`, sizes are bytes. What `config` prints
+is itself a valid stack file that renders to the same stack: a `$` in a value is written `$$`,
+the profile it was rendered for is an `x-profile` extension field, and that profile's engine,
+if it has one, stays under `profiles:` (masked secret values excepted: they are never
+printed). Pure.
 """
 
 from __future__ import annotations
@@ -12,13 +16,35 @@ from stackr.sensitive import hide
 from stackr.spec.model import FileGrant, FileSource, Healthcheck, Mount, MountKind, Service, Stack
 
 
+def config_document(stack: Stack) -> dict[str, Any]:
+    """`stack` as a stack file that renders to it again: `render_stack` with each `$` in a
+    value written `$$`, and its profile as an `x-profile` extension field."""
+    rendered = render_stack(stack)
+    document = {"name": rendered.pop("name"), "x-profile": stack.profile}
+    document |= _escaped(rendered)
+    if stack.engine is not None:
+        # The engine is a setting of the profile: keep it, under that profile's name.
+        document["profiles"] = {stack.profile: {"engine": stack.engine}}
+    return document
+
+
+def _escaped(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("$", "$$")
+    if isinstance(value, dict):
+        return {k: _escaped(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_escaped(v) for v in value]
+    return value
+
+
 def render_stack(stack: Stack) -> dict[str, Any]:
-    """`stack` as plain data, keys in a stable order. Secrets and configs appear only when the
-    stack has some, and show where their content comes from, never a secret's value (nor a
-    secret variable's value inside a config's inline content)."""
+    """`stack` as plain data, its values as the containers get them, keys in a stable order.
+    Secrets and configs appear only when the stack has some, and show where their content
+    comes from, never a secret's value (nor a secret variable's value inside a config's inline
+    content)."""
     out = {
         "name": stack.name,
-        "profile": stack.profile,
         "services": {name: _service(s) for name, s in sorted(stack.services.items())},
         "volumes": {
             name: {"driver": v.driver, "driver_opts": dict(v.driver_opts), "labels": dict(v.labels)}
@@ -58,7 +84,7 @@ def _service(service: Service) -> dict[str, Any]:
         "replicas": service.replicas,
         "restart": service.restart.value,
         "labels": dict(sorted(service.labels.items())),
-        "resources": {"cpus": service.resources.cpus, "memory": service.resources.memory},
+        "resources": _resources(service),
         "stop_grace_period": _seconds(service.stop_grace_period),
         "update": {
             "parallelism": service.update.parallelism,
@@ -78,6 +104,11 @@ def _service(service: Service) -> dict[str, Any]:
     if service.working_dir is not None:
         out["working_dir"] = service.working_dir
     return out
+
+
+def _resources(service: Service) -> dict[str, Any]:
+    limits = {"cpus": service.resources.cpus, "memory": service.resources.memory}
+    return {k: v for k, v in limits.items() if v is not None}
 
 
 def _source(source: FileSource, sensitive: frozenset[str]) -> dict[str, str]:

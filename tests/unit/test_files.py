@@ -292,3 +292,13 @@ def test_build_digest_covers_dockerfile_args_and_executable_bits(tmp_path: Path)
     assert build_digest(base, files) == first
     (tmp_path / "Dockerfile").write_text("FROM scratch\nUSER 1\n")
     assert build_digest(base, files) != first
+
+
+def test_a_grant_given_another_source_says_so_and_not_that_content_changed() -> None:
+    from stackr.plan import spec_changes
+
+    old = {"secrets": {"/run/secrets/db": {"source": "db_v1", "mode": "0444", "content": "x"}}}
+    new = {"secrets": {"/run/secrets/db": {"source": "db_v2", "mode": "0444", "content": "y"}}}
+    assert [c.line() for c in spec_changes(old, new)] == [
+        "secrets./run/secrets/db.source: db_v1 → db_v2"
+    ]

@@ -78,3 +78,27 @@ def test_valid_case_renders_golden_config(case: str, monkeypatch: pytest.MonkeyP
     # Bind sources and build contexts are absolute: show them relative to the case.
     text = text.replace(str(folder.resolve()), "<case>")
     assert text == _golden(folder / "expected.yml", text)
+
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+@pytest.mark.parametrize(
+    "folder",
+    [*(CASES / "valid" / case for case in _cases("valid")), *sorted(EXAMPLES.iterdir())],
+    ids=lambda folder: folder.name,
+)
+def test_config_output_is_a_stack_file_that_renders_the_same(
+    folder: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # As with Compose, what `config` prints can be kept and used as the stack file itself.
+    monkeypatch.chdir(folder)
+    args = _args(folder)
+    env = {"API_TOKEN": "t0ken-value"}  # the secrets example reads one from the environment
+    stack = load_stack(args["files"].split(), profile=args["profile"], env=env)
+    printed = api.config(stack)
+    assert printed["x-profile"] == args["profile"]
+    again = tmp_path / "stack.yml"
+    again.write_text(yaml.safe_dump(printed, sort_keys=False, allow_unicode=True))
+    reloaded = load_stack([str(again)], profile=args["profile"], env=env)
+    assert api.config(reloaded) == printed

@@ -271,3 +271,32 @@ def test_container_disconnected_outside_stackr_is_drift(write_stack) -> None:  #
         "recreate container shop-dev-web-1 — "
         "drift: disconnected from shop-dev-default outside stackr"
     )
+
+
+def test_reordering_a_services_networks_recreates_nothing(write_stack) -> None:  # type: ignore[no-untyped-def]
+    # The engine orders a container's networks by name, whatever order the list has.
+    def stack(networks: list[str]) -> dict[str, object]:
+        service = {"image": "shop/web:1", "networks": networks}
+        return {"name": "shop", "services": {"web": service}, "networks": {"front": {}, "back": {}}}
+
+    path = write_stack(stack(["front", "back"]))
+    engine = FakeEngine(images=dict(IMAGES))
+    _apply(path, engine)
+    write_stack(stack(["back", "front"]))
+    loaded = api.load([str(path)], profile="dev", env={})
+    assert api.plan(loaded, engine).pending() == ()
+    write_stack(stack(["back"]))
+    assert _plan_line(path, engine, "shop-dev-web-1") == (
+        "recreate container shop-dev-web-1 — its spec changed"
+    )
+
+
+def test_a_container_renamed_outside_stackr_is_drift_not_a_scale_down(write_stack) -> None:  # type: ignore[no-untyped-def]
+    path = write_stack({"name": "shop", "services": {"web": {"image": "shop/web:1"}}})
+    engine = FakeEngine(images=dict(IMAGES))
+    _apply(path, engine)
+    engine.containers["renamed-by-hand"] = engine.containers.pop("shop-dev-web-1")
+    assert _plan_line(path, engine, "renamed-by-hand") == (
+        "remove container renamed-by-hand — drift: renamed outside stackr (its labels make it "
+        "replica 1 of service 'web', which is created under its own name)"
+    )

@@ -253,8 +253,14 @@ def test_unknown_key_in_a_profile_overlay_is_reported() -> None:
 
 
 def test_wrong_type_names_both_types_and_gives_an_example() -> None:
-    assert issues_in(web_with("replicas", "three")) == [
-        issue(4, 5, "services.web.replicas", "expected an integer, got string 'three'", "e.g. 3"),
+    assert issues_in(web_with("replicas", "true")) == [
+        issue(
+            4,
+            5,
+            "services.web.replicas",
+            "expected an integer or a string, got boolean true",
+            "e.g. 3",
+        ),
     ]
 
 
@@ -499,7 +505,7 @@ def test_issue_names_the_profile_that_set_the_value() -> None:
             9,
             20,
             "services.web.replicas",
-            "expected an integer, got string 'four' (set by profile prod)",
-            "e.g. 3",
+            "'four' is not a valid replica count (set by profile prod)",
+            "use a whole number from 0 to 10000, without leading zeros",
         ),
     ]

@@ -97,3 +97,20 @@ def test_an_unset_plain_variable_is_empty_with_a_located_warning(write_stack) ->
         (4, "services.web.environment.A", "GONE is not set: an empty string is used"),
     ]
     assert stack.warnings[0].hint == "set TAG, or write ${TAG:-default} (${TAG:-} for an empty one)"
+
+
+def test_numbers_can_come_from_variables(write_stack) -> None:  # type: ignore[no-untyped-def]
+    web = {
+        "image": "shop/web:1",
+        "replicas": "${WEB_REPLICAS:-2}",
+        "healthcheck": {"test": ["CMD", "true"], "retries": "${RETRIES}"},
+        "update": {"parallelism": "${BATCH:-1}"},
+    }
+    path = write_stack({"services": {"web": web}})
+    env = {"WEB_REPLICAS": "5", "RETRIES": "7"}
+    service = load_stack([str(path)], profile="dev", env=env).services["web"]
+    assert (service.replicas, service.update.parallelism) == (5, 1)
+    assert service.healthcheck is not None and service.healthcheck.retries == 7
+    with pytest.raises(SpecError) as caught:
+        load_stack([str(path)], profile="dev", env={**env, "WEB_REPLICAS": "lots"})
+    assert "services.web.replicas: 'lots' is not a valid replica count" in str(caught.value)
