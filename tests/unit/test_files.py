@@ -302,3 +302,35 @@ def test_a_grant_given_another_source_says_so_and_not_that_content_changed() -> 
     assert [c.line() for c in spec_changes(old, new)] == [
         "secrets./run/secrets/db.source: db_v1 → db_v2"
     ]
+
+
+SHARED_BUILD = """\
+name: shop
+services:
+  web:
+    build: ./web
+    image: shop/app:dev
+  worker:
+    image: shop/app:dev
+"""
+
+
+def test_a_service_running_an_image_another_builds_is_recreated_with_it(tmp_path: Path) -> None:
+    (tmp_path / "web").mkdir()
+    (tmp_path / "web" / "Dockerfile").write_text("FROM scratch\nCOPY app.txt /\n")
+    (tmp_path / "web" / "app.txt").write_text("v1\n")
+    path = _stack_dir(tmp_path, SHARED_BUILD, {})
+    engine = FakeEngine()
+    api.up(api.load([str(path)], profile="dev", env={}), engine, options=api.UpOptions(jobs=2))
+    assert engine.calls["build"] == 1
+    (tmp_path / "web" / "app.txt").write_text("v2\n")
+    result = api.up(api.load([str(path)], profile="dev", env={}), engine, options=api.UpOptions())
+    rebuilt = ("build: its context, Dockerfile or args changed (the image is rebuilt)",)
+    assert [(a.name, a.change_lines()) for a in result.plan.pending()] == [
+        ("shop-dev-web-1", rebuilt),
+        ("shop-dev-worker-1", rebuilt),
+    ]
+    assert engine.calls["build"] == 2  # once for both
+    built = engine.images["shop/app:dev"]
+    assert {engine.containers[f"shop-dev-{s}-1"].image_id for s in ("web", "worker")} == {built}
+    assert api.plan(api.load([str(path)], profile="dev", env={}), engine).pending() == ()
