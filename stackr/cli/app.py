@@ -11,6 +11,7 @@ interrupted.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from contextlib import AbstractContextManager, suppress
 from dataclasses import dataclass
@@ -395,14 +396,28 @@ def version() -> int:
 
 
 def validate_files_main(argv: list[str] | None = None) -> int:
-    """`stackr-validate-files [--profile P] FILE...`: validate each file on its own (for the
-    pre-commit hook, which passes the changed files); exit 1 if any is invalid."""
+    """`stackr-validate-files [--profile P] FILE...`: validate each file (for the pre-commit
+    hook, which passes the changed files); exit 1 if any is invalid. An overlay,
+    `stack.NAME.yml` beside a `stack.yml`, is validated on top of it, as `stackr up -f
+    stack.yml -f stack.NAME.yml` reads it: alone it may lack what the base gives."""
     args = list(sys.argv[1:] if argv is None else argv)
     profile: list[str] = []
     if args[:1] == ["--profile"] and len(args) > 1:
         profile, args = args[:2], args[2:]
-    codes = [main(["validate", "-f", path, *profile]) for path in args]
+    codes = [
+        main(["validate", *(f for file in _layers(path) for f in ("-f", file)), *profile])
+        for path in args
+    ]
     return max(codes, default=0)
+
+
+def _layers(path: str) -> list[str]:
+    file = Path(path)
+    if re.fullmatch(r"stack\.[\w-]+\.ya?ml", file.name):
+        for base in (file.with_name("stack.yml"), file.with_name("stack.yaml")):
+            if base.is_file():
+                return [str(base), path]
+    return [path]
 
 
 def run() -> NoReturn:

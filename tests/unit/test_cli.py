@@ -117,9 +117,22 @@ def test_pre_commit_entry_validates_each_file(
     stack_file: str,
     write_stack,  # type: ignore[no-untyped-def]
 ) -> None:
-    bad = str(write_stack("services: {web: {}}\n", "stack.bad.yml"))
+    bad = str(write_stack("services: {web: {replicas: -1}}\n", "stack.bad.yml"))
     assert validate_files_main([stack_file]) == 0
     assert validate_files_main(["--profile", "prod", stack_file, bad]) == 1
+
+
+def test_pre_commit_entry_validates_an_overlay_on_top_of_its_base(
+    stack_file: str,
+    write_stack,  # type: ignore[no-untyped-def]
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Alone, this overlay's service has no image: beside stack.yml it is the base's web.
+    overlay = str(write_stack("services: {web: {replicas: 2}}\n", "stack.ops.yml"))
+    assert validate_files_main([overlay]) == 0
+    assert "stack.yml, " in capsys.readouterr().out
+    lone = str(write_stack("services: {web: {replicas: 2}}\n", "stack.ops.yml", "other"))
+    assert validate_files_main([lone]) == 1
 
 
 @pytest.mark.parametrize("command", ["validate", "config"])
