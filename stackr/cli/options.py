@@ -60,7 +60,16 @@ class PlainCommand(TyperCommand):
         # Here rather than at construction: click makes the --help option on first use.
         params: list[Any] = super().get_params(ctx)
         convert_plainly(params)
+        for param in params:
+            if param.param_type_name == "argument" and param.metavar:
+                # typer 0.29 writes an argument's Python type after it in --help
+                # (`SERVICE <list[str]>`); its metavar says what to give.
+                param.display_type_rich = _no_type
         return params
+
+
+def _no_type(ctx: Any) -> None:
+    return None
 
 
 class PlainGroup(TyperGroup):

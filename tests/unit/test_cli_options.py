@@ -180,3 +180,14 @@ def test_the_program_takes_sigterm_as_ctrl_c() -> None:
         process.terminate()
         assert process.wait(timeout=10) == 130
         assert process.stdout.read().strip() == "interrupted"
+
+
+def test_an_arguments_help_names_it_without_its_python_type(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from stackr.cli.app import main
+
+    assert main(["logs", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "SERVICE  Only these services." in out
+    assert "list[str]" not in out
