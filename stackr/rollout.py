@@ -18,6 +18,8 @@ Stop-first, for each batch: stop the old replica and park it as `{name}-prev`, c
 start the new one in its place (it takes over the old one's anonymous volumes), and wait until
 it is ready as above. When one does not turn ready, the batch's new replicas are removed and
 its old ones started again; `failure_action` then applies as for start-first.
+Ctrl-C is no failure of the new spec: the batch in flight is put back as on a failure, but the
+batches already replaced stay replaced, no new batch starts, and the update says how far it got.
 A crash part-way leaves `-next`/`-prev` containers that the next plan removes.
 """
 
@@ -35,6 +37,10 @@ from stackr.spec.model import FailureAction, Service
 
 NEXT = "-next"
 PREV = "-prev"
+
+
+class _Interrupted(EngineError):
+    """Ctrl-C (or SIGTERM) while a batch waited for its new replicas: not their failure."""
 
 
 class Rollout:
@@ -67,12 +73,27 @@ class Rollout:
         for number, batch in enumerate(batches):
             if number and policy.delay:
                 time.sleep(policy.delay)
+            if self.stopped():
+                self._interrupted()  # no new batch once interrupted
             if self.start_first:
                 self._batch(batch)
             else:
                 self._stop_first(batch)
+        self._keep_replaced()
+
+    def _keep_replaced(self) -> None:
         for spec in self.replaced:
             self.engine.remove_container(spec.name + PREV, timeout=0, keep_volumes=True)
+
+    def _interrupted(self) -> None:
+        # The batches already replaced stay replaced; the next `up` replaces the rest.
+        self._keep_replaced()
+        done, total = len(self.replaced), len(self.specs)
+        raise EngineError(
+            f"update of {self.service.name} interrupted: {done} of {total} replica(s) run the "
+            "new spec, the others the previous one",
+            hint="run `stackr up` again to finish the update",
+        )
 
     def _batch(self, batch: list[ContainerSpec]) -> None:
         try:
@@ -91,6 +112,8 @@ class Rollout:
                 # removes what is left ("left over from an interrupted update").
                 with suppress(EngineError):
                     self.engine.remove_container(spec.name + NEXT, timeout=0, keep_volumes=True)
+            if isinstance(error, _Interrupted):
+                self._interrupted()
             self._give_up(batch[0], error)
         for spec in batch:
             self._swap(spec)
@@ -115,6 +138,8 @@ class Rollout:
                 self._await_ready(spec.name)
         except EngineError as error:
             self._put_back(batch, parked, created)
+            if isinstance(error, _Interrupted):
+                self._interrupted()
             self._give_up(batch[0], error)
         for spec in batch:
             self.replaced.append(spec)
@@ -183,7 +208,7 @@ class Rollout:
         stable_since: float | None = None
         while True:
             if self.stopped():
-                raise EngineError("interrupted")
+                raise _Interrupted("interrupted")
             status = self.engine.container_status(name)
             if self._finished(status.state, status.exit_code):
                 return  # a one-shot that ran to its end is as ready as it gets

@@ -175,3 +175,45 @@ def test_stop_first_takes_a_one_shot_that_ran_to_its_end_as_ready(write_stack) -
     )
     assert result.result is not None and not result.result.failures()
     assert _levels(engine) == {"shop-dev-migrate-1": "debug"}
+
+
+@pytest.mark.parametrize(
+    ("stop_at", "order"),
+    [
+        (("shop-dev-web-1", "done"), "start-first"),  # between two batches
+        (("shop-dev-web-2", "creating"), "start-first"),  # while batch 2 is in flight
+        (("shop-dev-web-2", "creating"), "stop-first"),
+    ],
+)
+def test_ctrl_c_mid_update_keeps_what_was_replaced_and_starts_nothing_new(  # type: ignore[no-untyped-def]
+    write_stack, stop_at: tuple[str, str], order: str
+) -> None:
+    import threading
+
+    from stackr.desired import desired_state
+    from stackr.errors import EngineError
+    from stackr.rollout import Rollout
+
+    engine = FakeEngine(images=dict(IMAGES))
+    _up(write_stack, engine, "info", order=order)
+    loaded = api.load([str(write_stack(_spec("debug", order=order)))], profile="dev", env={})
+    specs = sorted(desired_state(loaded.stack).containers.values(), key=lambda s: s.replica)
+    stop = threading.Event()
+
+    def report(subject: str, phase: str, detail: str) -> None:
+        if (subject, phase) == stop_at:
+            stop.set()  # as Ctrl-C does
+
+    rollout = Rollout(
+        engine,
+        loaded.stack.services["web"],
+        specs,
+        wait_timeout=1,
+        poll_interval=0.01,
+        stopped=stop.is_set,
+        report=report,
+    )
+    with pytest.raises(EngineError, match="interrupted: 1 of 2 replica"):
+        rollout.run()
+    assert _levels(engine) == {"shop-dev-web-1": "debug", "shop-dev-web-2": "info"}
+    assert {c.state for c in engine.containers.values()} == {"running"}
