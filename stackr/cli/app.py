@@ -126,14 +126,16 @@ def _warn(stack: Stack) -> None:
         render.warning(issue.render())
 
 
-def _engine(stack: Stack) -> Engine:
-    return _engine_at(stack.engine)
+def _engine(stack: Stack, *, jobs: int = 8) -> Engine:
+    return _engine_at(stack.engine, jobs=jobs)
 
 
-def _engine_at(target: str | None) -> Engine:
+def _engine_at(target: str | None, *, jobs: int = 8) -> Engine:
     from stackr.docker_engine import DockerEngine
 
-    return DockerEngine(target=target)
+    # Connections kept for reuse: the workers' calls, and as many again for the first
+    # networks and volumes and for health polls.
+    return DockerEngine(target=target, pool_size=max(16, 2 * jobs))
 
 
 def _locked(stack: Stack, timeout: float) -> AbstractContextManager[None]:
@@ -294,7 +296,7 @@ def up(
     from stackr import api
 
     loaded = SpecArgs(files, profile, env_file).load()
-    engine = _engine(loaded.stack)
+    engine = _engine(loaded.stack, jobs=jobs)
     if dry_run:
         render.plan(api.plan(loaded, engine), fmt="text")
         return 0
@@ -335,7 +337,7 @@ def down(
         result = api.down(
             name,
             chosen,
-            _engine_at(target),
+            _engine_at(target, jobs=jobs),
             volumes=volumes,
             loaded=loaded,
             jobs=jobs,

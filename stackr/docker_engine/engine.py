@@ -81,7 +81,7 @@ class DockerEngine:
                 **kwargs,
             )
         except docker.errors.DockerException as error:
-            raise translate(error, "connect") from None
+            raise translate(error, "connect", where=kwargs.get("base_url")) from None
         if self._api.base_url.startswith("http+docker://"):
             # A unix socket, named pipe or ssh connection takes no HTTP proxy and no .netrc:
             # spare requests looking for them in the environment and at home on every call.

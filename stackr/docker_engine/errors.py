@@ -32,11 +32,14 @@ def call(what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         raise translate(e, what, getattr(fn, "__self__", None)) from None
 
 
-def translate(error: Exception, what: str, api: Any = None) -> EngineError:
+def translate(
+    error: Exception, what: str, api: Any = None, *, where: str | None = None
+) -> EngineError:
     """The one place an SDK or transport failure becomes a StackrError; `api`, the client
-    that failed, names the engine a failed connection was for."""
+    that failed (or `where`, before there is one), names the engine a failed connection was
+    for."""
     if isinstance(error, requests.exceptions.ConnectionError | FileNotFoundError):
-        where = address(api) if api is not None else LOCAL
+        where = address(api) if api is not None else where or LOCAL
         hint = ENGINE_HINT if where == LOCAL else REMOTE_HINT
         return EngineError(
             f"cannot reach the Docker engine at {where} while trying to {what}", hint=hint
@@ -57,7 +60,12 @@ def translate(error: Exception, what: str, api: Any = None) -> EngineError:
 
 def address(api: Any) -> str:
     """Where `api` (the SDK's APIClient) connects, as DOCKER_HOST would say it."""
-    adapter = getattr(api, "adapters", {}).get("http+docker://")
+    try:
+        # The adapter that serves the client's own URL: a socket's, an ssh connection's, or
+        # plain HTTP(S) for a tcp:// engine.
+        adapter = api.get_adapter(api.base_url)
+    except (AttributeError, requests.exceptions.InvalidSchema):
+        adapter = None  # naming the address must never hide the error itself
     for attribute, scheme in (("socket_path", "unix://"), ("ssh_host", "ssh://")):
         found = getattr(adapter, attribute, None)
         if isinstance(found, str):

@@ -167,7 +167,7 @@ def test_ctrl_c_during_up_exits_130_and_says_so(
         raise KeyboardInterrupt
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))  # the lock's folder
-    monkeypatch.setattr(stackr.cli.app, "_engine", lambda stack: FakeEngine())
+    monkeypatch.setattr(stackr.cli.app, "_engine", lambda stack, **_: FakeEngine())
     monkeypatch.setattr(api, "up", interrupted)
     assert main(["up", "-f", stack_file]) == 130
     err = capsys.readouterr().err
@@ -191,7 +191,7 @@ def test_a_failed_up_ends_its_json_progress_with_an_error_record(
         raise ApplyError({"shop-dev-web-1": "exited with code 1"}, hint="fix it")
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    monkeypatch.setattr(stackr.cli.app, "_engine", lambda stack: FakeEngine())
+    monkeypatch.setattr(stackr.cli.app, "_engine", lambda stack, **_: FakeEngine())
     monkeypatch.setattr(api, "up", failing)
     assert main(["up", "-f", stack_file, "--progress", "json"]) == 1
     captured = capsys.readouterr()
@@ -222,7 +222,7 @@ def test_plan_json_gives_each_change_as_data(
     engine = FakeEngine(
         images={"shop/web:1": "sha256:" + "1" * 64, "shop/web:2": "sha256:" + "2" * 64}
     )
-    monkeypatch.setattr(stackr.cli.app, "_engine", lambda stack: engine)
+    monkeypatch.setattr(stackr.cli.app, "_engine", lambda stack, **_: engine)
     service = {"image": "shop/web:1", "environment": {"LOG_LEVEL": "info", "DB_PASSWORD": "a"}}
     path = write_stack({"name": "shop", "services": {"web": service}})
     api.up(api.load([str(path)], profile="dev", env={}), engine, options=api.UpOptions())

@@ -153,3 +153,42 @@ def test_one_connection_pool_serves_every_path_of_the_socket() -> None:
     first = adapter.get_connection("http+docker://localhost/v1.41/containers/a/start")
     second = adapter.get_connection("http+docker://localhost/v1.41/containers/b/json")
     assert first is second
+
+
+class _StubClient:
+    """What `address` reads of an APIClient: its URL and the adapter that serves it."""
+
+    def __init__(self, base_url: str, **adapter: str) -> None:
+        self.base_url, self.adapter = base_url, type("Adapter", (), adapter)()
+
+    def get_adapter(self, url: str) -> object:
+        return self.adapter
+
+
+@pytest.mark.parametrize(
+    ("client", "where"),
+    [
+        (
+            _StubClient("http+docker://localhost", socket_path="/run/user/1000/docker.sock"),
+            "unix:///run/user/1000/docker.sock",
+        ),
+        (_StubClient("http+docker://ssh", ssh_host="deploy@prod-1"), "ssh://deploy@prod-1"),
+        (_StubClient("https://10.0.0.5:2376"), "tcp://10.0.0.5:2376"),
+    ],
+)
+def test_the_engine_is_named_as_docker_host_would_name_it(client: _StubClient, where: str) -> None:
+    from stackr.docker_engine.errors import address
+
+    assert address(client) == where
+
+
+def test_the_local_socket_gets_the_start_the_engine_hint() -> None:
+    from stackr.docker_engine.errors import ENGINE_HINT, translate
+
+    local = _StubClient("http+docker://localhost", socket_path="/var/run/docker.sock")
+    error = translate(requests.exceptions.ConnectionError("refused"), "list containers", local)
+    assert str(error) == (
+        "cannot reach the Docker engine at unix:///var/run/docker.sock while trying to list "
+        "containers"
+    )
+    assert error.hint == ENGINE_HINT

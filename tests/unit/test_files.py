@@ -209,7 +209,7 @@ def test_a_secret_from_the_environment_is_compared_too(tmp_path: Path) -> None:
 
 
 def test_grants_added_and_removed_are_named(tmp_path: Path) -> None:
-    from stackr.plan import spec_changes
+    from stackr.changes import spec_changes
 
     old = {"secrets": {"/run/secrets/a": {"source": "a", "mode": "0444", "content": "x"}}}
     new = {"configs": {"/b": {"source": "b", "mode": "0444", "content": "y"}}}
@@ -295,7 +295,7 @@ def test_build_digest_covers_dockerfile_args_and_executable_bits(tmp_path: Path)
 
 
 def test_a_grant_given_another_source_says_so_and_not_that_content_changed() -> None:
-    from stackr.plan import spec_changes
+    from stackr.changes import spec_changes
 
     old = {"secrets": {"/run/secrets/db": {"source": "db_v1", "mode": "0444", "content": "x"}}}
     new = {"secrets": {"/run/secrets/db": {"source": "db_v2", "mode": "0444", "content": "y"}}}

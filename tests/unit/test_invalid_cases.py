@@ -27,6 +27,7 @@ import pytest
 import yaml
 
 from stackr import api
+from stackr.cli import yamlout
 from stackr.errors import SpecError
 from stackr.spec import Stack, load_stack
 
@@ -99,6 +100,6 @@ def test_config_output_is_a_stack_file_that_renders_the_same(
     printed = api.config(stack)
     assert printed["x-profile"] == args["profile"]
     again = tmp_path / "stack.yml"
-    again.write_text(yaml.safe_dump(printed, sort_keys=False, allow_unicode=True))
+    again.write_text(yamlout.dump(printed))  # as `stackr config` writes it
     reloaded = load_stack([str(again)], profile=args["profile"], env=env)
     assert api.config(reloaded) == printed

@@ -160,7 +160,7 @@ def test_secret_values_are_masked_wherever_they_appear_and_never_stored(write_st
 
 
 def test_spec_changes_compares_lists_whole() -> None:
-    from stackr.plan import spec_changes
+    from stackr.changes import spec_changes
 
     old = {"ports": ["8080:80/tcp"], "replicas_note": None}
     new = {"ports": ["8081:80/tcp"], "replicas_note": None}
@@ -300,3 +300,39 @@ def test_a_container_renamed_outside_stackr_is_drift_not_a_scale_down(write_stac
         "remove container renamed-by-hand — drift: renamed outside stackr (its labels make it "
         "replica 1 of service 'web', which is created under its own name)"
     )
+
+
+def test_options_swapped_between_two_networks_recreate_their_containers(write_stack) -> None:  # type: ignore[no-untyped-def]
+    def stack(internal: str) -> dict[str, object]:
+        service = {"image": "shop/web:1", "networks": ["front", "back"]}
+        networks = {name: {"internal": name == internal} for name in ("front", "back")}
+        return {"name": "shop", "services": {"web": service}, "networks": networks}
+
+    path = write_stack(stack("back"))
+    engine = FakeEngine(images=dict(IMAGES))
+    _apply(path, engine)
+    write_stack(stack("front"))
+    assert _plan_line(path, engine, "shop-dev-web-1").startswith(
+        "recreate container shop-dev-web-1 — its spec changed"
+    )
+
+
+def test_a_change_is_data_with_secrets_masked_however_deep_and_survives_a_copy() -> None:
+    import copy
+    import pickle
+
+    from stackr.changes import spec_changes
+    from stackr.sensitive import digest
+
+    old = {"labels": None, "environment": {"A": "1"}}
+    new = {
+        "labels": {"team": "shop", "token": digest("s3cret")},
+        "environment": {"A": "1", "B": "2"},
+    }
+    changes = spec_changes(old, new)
+    assert [c.data() for c in changes] == [
+        {"field": "environment.B", "after": "2"},
+        {"field": "labels", "before": None, "after": {"team": "shop", "token": "***"}},
+    ]
+    assert [copy.deepcopy(c).data() for c in changes] == [c.data() for c in changes]
+    assert [pickle.loads(pickle.dumps(c)).data() for c in changes] == [c.data() for c in changes]

@@ -1,0 +1,145 @@
+"""What changed in a container's spec, field by field: the `changes` of a recreate in a plan.
+
+Pure. Compares two canonical specs (the one a container was made from, kept in its
+`io.stackr.spec` label, and the one the file asks for now) and says, for each field that
+differs, its value before and after as data, secret values masked, or a note where the values
+say nothing (a file's content, a rebuilt image).
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from stackr.sensitive import MASK, is_digest, secret_name
+
+
+class _Unset(enum.Enum):
+    """The side of a change where the field is absent (an enum member: it stays itself when
+    a plan is copied or pickled)."""
+
+    UNSET = "(unset)"
+
+    def __repr__(self) -> str:
+        return self.value
+
+
+UNSET = _Unset.UNSET
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One difference behind a recreate: a field of the container spec (`environment.LOG_LEVEL`)
+    with its value before and after, as data, secret values masked, UNSET where the field is
+    absent on that side. Where the values themselves say nothing (a file's content, a rebuilt
+    image, a changed network) `note` says what changed instead."""
+
+    field: str
+    before: Any = UNSET
+    after: Any = UNSET
+    note: str = ""
+
+    def __hash__(self) -> int:  # the values may be lists and mappings
+        return hash(self.line())
+
+    def line(self) -> str:
+        """`environment.LOG_LEVEL: info → debug`, or `field: note`."""
+        if self.note:
+            return f"{self.field}: {self.note}"
+        return f"{self.field}: {_show(self.before)} → {_show(self.after)}"
+
+    def data(self) -> dict[str, Any]:
+        """The change as JSON-ready data; a side where the field is absent is left out."""
+        if self.note:
+            return {"field": self.field, "note": self.note}
+        sides = {"before": self.before, "after": self.after}
+        return {"field": self.field, **{k: v for k, v in sides.items() if v is not UNSET}}
+
+
+def spec_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Change]:
+    """Every field of a container spec that differs; mappings are compared key by key, and
+    values of environment variables whose names look secret are masked. Secrets and configs
+    show by target, their content only as changed or not."""
+    sections = ("secrets", "configs")
+    changes = [
+        _change(path, before, after)
+        for path, before, after in _walk(
+            {k: v for k, v in old.items() if k not in sections},
+            {k: v for k, v in new.items() if k not in sections},
+            (),
+        )
+    ]
+    for section in sections:
+        changes += _file_changes(section, old.get(section) or {}, new.get(section) or {})
+    return changes
+
+
+def _file_changes(section: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Change]:
+    changes: list[Change] = []
+    for target in sorted({*old, *new}):
+        before, after = old.get(target), new.get(target)
+        if before is None or after is None:
+            source = (after or before or {}).get("source", "")
+            verb = "added" if before is None else "removed"
+            changes.append(Change(f"{section}.{target}", note=f"{verb} ({section[:-1]} {source})"))
+            continue
+        renamed = before.get("source") != after.get("source")
+        for key in sorted({*before, *after}):
+            if before.get(key) == after.get(key):
+                continue
+            if key == "content" and renamed:
+                continue  # the digest is salted with the name: the new source says it all
+            if key == "content":
+                changes.append(Change(f"{section}.{target}", note="content changed"))
+            else:
+                changes.append(
+                    Change(
+                        f"{section}.{target}.{key}",
+                        before.get(key, UNSET),
+                        after.get(key, UNSET),
+                    )
+                )
+    return changes
+
+
+def _walk(old: Any, new: Any, path: tuple[str, ...]) -> Iterator[tuple[str, Any, Any]]:
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in sorted({*old, *new}):
+            yield from _walk(old.get(key, UNSET), new.get(key, UNSET), (*path, key))
+    elif old != new:
+        yield ".".join(path), old, new
+
+
+def _change(path: str, before: Any, after: Any) -> Change:
+    if path == "network_specs":
+        return Change("networks", note="a network it joins was changed")
+    if path == "build":
+        return Change(
+            "build", note="its context, Dockerfile or args changed (the image is rebuilt)"
+        )
+    key = path.partition(".")[2]
+    secret = path.startswith(("environment.", "labels.")) and secret_name(key)
+    if secret or is_digest(before) or is_digest(after):
+        before, after = (MASK if v is not UNSET else v for v in (before, after))
+    return Change(path, _masked(before), _masked(after))
+
+
+def _masked(value: Any) -> Any:
+    # A list (command, entrypoint) or mapping (a whole `labels`) keeps its other items
+    # readable; a secret value's digest never shows.
+    if isinstance(value, list):
+        return [_masked(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _masked(item) for key, item in value.items()}
+    return MASK if is_digest(value) else value
+
+
+def _show(value: Any) -> str:
+    if value is UNSET:
+        return repr(UNSET)
+    if isinstance(value, str):
+        return value
+    return json.dumps(value)
