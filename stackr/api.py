@@ -32,11 +32,25 @@ class Loaded:
     for: a `plan`, or an `up` with nothing to do, never needs it, and networkx alone takes about
     0.1 s to import."""
 
-    __slots__ = ("_graph", "stack")
+    __slots__ = ("_graph", "narrowed", "stack")
 
-    def __init__(self, *, stack: Stack) -> None:
+    def __init__(self, *, stack: Stack, narrowed: bool = False) -> None:
         self.stack = stack
+        self.narrowed = narrowed  # only some services (and their dependencies): see `only`
         self._graph: StackGraph | None = None
+
+    def only(self, services: Sequence[str]) -> Loaded:
+        """The stack narrowed to `services` and what they depend on, as `up web` does in
+        Compose; the others are left as they are (`stackr.selection`). No names: all.
+
+        Raises:
+            StackrError: a name is not a service of the stack.
+        """
+        if not services:
+            return self
+        from stackr.selection import narrowed
+
+        return Loaded(stack=narrowed(self.stack, services), narrowed=True)
 
     @property
     def graph(self) -> StackGraph:
@@ -218,14 +232,32 @@ def plan(loaded: Loaded, engine: Engine) -> Plan:
     Raises:
         EngineError: the engine cannot be reached.
     """
-    return _plan(with_build_digests(loaded.stack, engine), engine)[0]
+    return _plan(with_build_digests(loaded.stack, engine), engine, narrowed=loaded.narrowed)[0]
 
 
-def _plan(stack: Stack, engine: Engine) -> tuple[Plan, ObservedState]:
+def _plan(stack: Stack, engine: Engine, *, narrowed: bool) -> tuple[Plan, ObservedState]:
     from stackr.plan import make_plan
 
     observed = engine.observe(stack.name, stack.profile, images=_images(stack))
-    return make_plan(stack, observed), observed
+    if not narrowed:
+        return make_plan(stack, observed), observed
+    from stackr.plan import ActionKind, ObjectKind
+    from stackr.selection import narrowed_state, others_on
+
+    the_plan = make_plan(stack, narrowed_state(observed, stack))
+    recreated = [
+        a.name
+        for a in the_plan.pending()
+        if a.object is ObjectKind.NETWORK and a.kind is ActionKind.RECREATE
+    ]
+    others = others_on(observed, stack, recreated)
+    if others:
+        raise StackrError(
+            f"network {', '.join(recreated)} changed: recreating it would recreate "
+            f"{', '.join(others)} too, which belong to services not named",
+            hint="run `stackr up` without naming services, to update the whole stack",
+        )
+    return the_plan, observed
 
 
 def with_build_digests(stack: Stack, engine: Engine) -> Stack:
@@ -264,7 +296,7 @@ def up(
     stack = with_build_digests(loaded.stack, engine)
     if options.build:
         _ensure_images(stack, engine, build=True, services=set(stack.services))
-    the_plan, observed = _plan(stack, engine)
+    the_plan, observed = _plan(stack, engine, narrowed=loaded.narrowed)
     changing = {
         a.service for a in the_plan.pending() if a.kind in (ActionKind.CREATE, ActionKind.RECREATE)
     }

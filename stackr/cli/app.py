@@ -34,6 +34,7 @@ from stackr.cli.params import (
     Profile,
     Progress,
     ProgressMode,
+    Services,
 )
 from stackr.errors import SpecError, StackrError
 
@@ -243,6 +244,7 @@ def schema() -> int:
 
 @app.command(cls=PlainCommand)
 def plan(
+    services: Services = None,
     files: Files = None,
     profile: Profile = None,
     env_file: EnvFiles = None,
@@ -258,7 +260,7 @@ def plan(
     from stackr import api
 
     try:
-        loaded = SpecArgs(files, profile, env_file).load()
+        loaded = SpecArgs(files, profile, env_file).load().only(services or ())
         the_plan = api.plan(loaded, _engine(loaded.stack))
     except StackrError as error:
         render.failure_record(error, fmt=fmt.value)  # a CI gate reading JSON gets JSON
@@ -269,6 +271,7 @@ def plan(
 
 @app.command(cls=PlainCommand)
 def up(
+    services: Services = None,
     files: Files = None,
     profile: Profile = None,
     env_file: EnvFiles = None,
@@ -295,7 +298,7 @@ def up(
     """Make the engine match the stack file for a profile."""
     from stackr import api
 
-    loaded = SpecArgs(files, profile, env_file).load()
+    loaded = SpecArgs(files, profile, env_file).load().only(services or ())
     engine = _engine(loaded.stack, jobs=jobs)
     if dry_run:
         render.plan(api.plan(loaded, engine), fmt="text")

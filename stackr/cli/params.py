@@ -42,6 +42,14 @@ EnvFiles = Annotated[
         "--env-file", metavar="FILE", help="Read variables from this file too (repeatable)."
     ),
 ]
+Services = Annotated[
+    Optional[list[str]],  # noqa: UP045
+    typer.Argument(
+        metavar="SERVICE",
+        help="Only these services and the ones they depend on (default: all of them).",
+        show_default=False,
+    ),
+]
 Jobs = Annotated[
     int, typer.Option("--jobs", "-j", min=1, metavar="N", help="Engine calls in parallel.")
 ]

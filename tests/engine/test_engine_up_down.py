@@ -8,6 +8,8 @@ import urllib.request
 import pytest
 from conftest import IMAGE, SLEEPER, WEB, StackFixture
 
+from stackr import api
+
 pytestmark = pytest.mark.engine
 
 
@@ -317,3 +319,35 @@ def test_noop_up_makes_only_list_calls(
     result = stack.up(path)
     assert result.plan.pending() == ()
     assert sorted(calls) == LIST_CALLS
+
+
+def test_up_of_named_services_leaves_the_others_alone(stack: StackFixture) -> None:
+    def spec(level: str) -> dict[str, object]:
+        env = {"LOG_LEVEL": level}
+        return {
+            "services": {
+                "db": {"image": IMAGE, "command": SLEEPER, "environment": env},
+                "web": {
+                    "image": IMAGE,
+                    "command": SLEEPER,
+                    "environment": env,
+                    "depends_on": ["db"],
+                },
+                "worker": {"image": IMAGE, "command": SLEEPER, "environment": env},
+            }
+        }
+
+    n = stack.name
+    path = stack.write(spec("info"))
+    loaded = stack.load(path).only(["web"])
+    api.up(loaded, stack.engine, options=api.UpOptions(wait_timeout=60.0))
+    assert sorted(stack.containers()) == [f"{n}-dev-db-1", f"{n}-dev-web-1"]
+    stack.up(path)
+    before = {name: c.id for name, c in stack.containers().items()}
+    stack.write(spec("debug"))
+    api.up(stack.load(path).only(["worker"]), stack.engine, options=api.UpOptions())
+    after = {name: c.id for name, c in stack.containers().items()}
+    assert after[f"{n}-dev-worker-1"] != before[f"{n}-dev-worker-1"]
+    assert {k: v for k, v in after.items() if "worker" not in k} == {
+        k: v for k, v in before.items() if "worker" not in k
+    }

@@ -1,0 +1,74 @@
+"""`stackr up web worker`: a stack narrowed to some of its services and everything they depend
+on, and the engine's state narrowed to match, so that the plan of the narrowed stack touches
+nothing else. Pure.
+
+Services left out are neither created, recreated, nor removed; a service that left the file is
+not removed either (a full `up` does that). The narrowed stack keeps the networks, volumes,
+secrets and configs its services use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+
+from stackr.errors import StackrError
+from stackr.observed import ObservedState
+from stackr.spec.model import MountKind, Stack
+
+
+def narrowed(stack: Stack, names: Iterable[str]) -> Stack:
+    """`stack` with only the services `names` and, transitively, those they depend on.
+
+    Raises:
+        StackrError: a name is not a service of the stack.
+    """
+    wanted = list(dict.fromkeys(names))
+    unknown = [n for n in wanted if n not in stack.services]
+    if unknown:
+        raise StackrError(
+            f"no service {', '.join(repr(n) for n in unknown)} in stack {stack.name}",
+            hint=f"its services: {', '.join(sorted(stack.services))}",
+        )
+    chosen: set[str] = set()
+    while wanted:
+        name = wanted.pop()
+        if name not in chosen:
+            chosen.add(name)
+            wanted += [d.service for d in stack.services[name].depends_on]
+    services = {n: s for n, s in stack.services.items() if n in chosen}
+    used = services.values()
+    networks = {n for s in used for n in s.networks}
+    volumes = {m.source for s in used for m in s.mounts if m.kind is MountKind.VOLUME}
+    secrets = {g.source for s in used for g in s.secrets}
+    configs = {g.source for s in used for g in s.configs}
+    return replace(
+        stack,
+        services=services,
+        networks={n: v for n, v in stack.networks.items() if n in networks},
+        volumes={n: v for n, v in stack.volumes.items() if n in volumes},
+        secrets={n: v for n, v in stack.secrets.items() if n in secrets},
+        configs={n: v for n, v in stack.configs.items() if n in configs},
+    )
+
+
+def narrowed_state(observed: ObservedState, stack: Stack) -> ObservedState:
+    """What the engine holds of the narrowed `stack`: its services' containers (leftovers of
+    their interrupted updates included), and its networks and volumes."""
+    return replace(
+        observed,
+        containers=tuple(c for c in observed.containers if c.service in stack.services),
+        networks=tuple(n for n in observed.networks if n.network in stack.networks),
+        volumes=tuple(v for v in observed.volumes if v.volume in stack.volumes),
+    )
+
+
+def others_on(observed: ObservedState, stack: Stack, networks: Iterable[str]) -> list[str]:
+    """Containers of services left out of the narrowed `stack` that are attached to any of the
+    engine `networks`: recreating one of those networks would recreate them too."""
+    names = set(networks)
+    return sorted(
+        c.name
+        for c in observed.containers
+        if c.service not in stack.services and names.intersection(c.networks)
+    )
