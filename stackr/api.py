@@ -32,11 +32,12 @@ class Loaded:
     for: a `plan`, or an `up` with nothing to do, never needs it, and networkx alone takes about
     0.1 s to import."""
 
-    __slots__ = ("_graph", "narrowed", "stack")
+    __slots__ = ("_graph", "narrowed", "stack", "whole")
 
-    def __init__(self, *, stack: Stack, narrowed: bool = False) -> None:
+    def __init__(self, *, stack: Stack, narrowed: bool = False, whole: Stack | None = None) -> None:
         self.stack = stack
         self.narrowed = narrowed  # only some services (and their dependencies): see `only`
+        self.whole = whole or stack  # the stack before it was narrowed
         self._graph: StackGraph | None = None
 
     def only(self, services: Sequence[str]) -> Loaded:
@@ -50,7 +51,7 @@ class Loaded:
             return self
         from stackr.selection import narrowed
 
-        return Loaded(stack=narrowed(self.stack, services), narrowed=True)
+        return Loaded(stack=narrowed(self.stack, services), narrowed=True, whole=self.stack)
 
     @property
     def graph(self) -> StackGraph:
@@ -231,6 +232,8 @@ def plan(loaded: Loaded, engine: Engine) -> Plan:
 
     Raises:
         EngineError: the engine cannot be reached.
+        StackrError: services were named and a network they use must be recreated while
+            containers of other services are on it.
     """
     return _plan(with_build_digests(loaded.stack, engine), engine, narrowed=loaded.narrowed)[0]
 
@@ -287,6 +290,8 @@ def up(
 
     Raises:
         EngineError: the engine cannot be reached, or an image can be neither found nor built.
+        StackrError: services were named and a network they use must be recreated while
+            containers of other services are on it.
         ApplyError: some objects failed; the others were applied.
     """
     from stackr.plan import ActionKind
@@ -310,12 +315,13 @@ def up(
     )
     if options.wait:
         from stackr.apply import ApplyOptions
-        from stackr.readiness import wait_until_ready
+        from stackr.readiness import job_services, wait_until_ready
 
         apply_options = ApplyOptions(
             jobs=options.jobs, wait_timeout=options.wait_timeout, deadline=deadline
         )
-        wait_until_ready(stack, engine, options=apply_options, on_event=on_event)
+        jobs = job_services(loaded.whole)  # a narrowed stack may lack what waits on a job
+        wait_until_ready(stack, engine, options=apply_options, on_event=on_event, jobs=jobs)
     return UpResult(plan=the_plan, result=result, seconds=time.monotonic() - started)
 
 

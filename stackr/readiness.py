@@ -38,25 +38,36 @@ class WaitOptions(Protocol):
     def stop(self) -> threading.Event: ...
 
 
+def job_services(stack: Stack) -> frozenset[str]:
+    """The stack's one-shot jobs: the services another waits on with `condition: completed`."""
+    return frozenset(
+        dep.service
+        for service in stack.services.values()
+        for dep in service.depends_on
+        if dep.condition is Condition.COMPLETED
+    )
+
+
 def wait_until_ready(
-    stack: Stack, engine: Engine, *, options: WaitOptions, on_event: OnEvent = ignore_event
+    stack: Stack,
+    engine: Engine,
+    *,
+    options: WaitOptions,
+    on_event: OnEvent = ignore_event,
+    jobs: frozenset[str] | None = None,
 ) -> None:
     """Wait until every long-running container of `stack` is running (and healthy, when it has
     a healthcheck) and every one-shot job has exited 0. A job is a `restart: "no"` service that
     another waits on with `condition: completed`; any other `restart: "no"` container is ready
-    once it runs (healthy, if checked) or has exited 0.
+    once it runs (healthy, if checked) or has exited 0. `jobs` overrides which services are
+    jobs: a stack narrowed to some services may have lost the ones that wait on a job.
 
     Raises:
         EngineError: a job failed, a container turned unhealthy or stopped, or `wait_timeout`
             ran out; the message names what it was still waiting for.
     """
     desired = desired_state(stack)
-    jobs = {
-        dep.service
-        for service in stack.services.values()
-        for dep in service.depends_on
-        if dep.condition is Condition.COMPLETED
-    }
+    jobs = job_services(stack) if jobs is None else jobs
     pending = dict.fromkeys(desired.containers)
     deadline = min(time.monotonic() + options.wait_timeout, options.deadline)
     on_event(Event(stack.name, Phase.WAITING, f"until {len(pending)} container(s) are ready"))
@@ -94,7 +105,7 @@ def _ready(engine: Engine, spec: ContainerSpec, *, job: bool) -> bool:
     return status.state == "running" and (status.health == "healthy" or not has_check)
 
 
-def _waiting_for(spec: ContainerSpec, jobs: set[str]) -> str:
+def _waiting_for(spec: ContainerSpec, jobs: frozenset[str]) -> str:
     if spec.service in jobs:
         return f"{spec.name} (a job) to exit 0"
     if spec.healthcheck is not None and spec.healthcheck.test != ("NONE",):

@@ -72,7 +72,7 @@ class Rollout:
         ]
         for number, batch in enumerate(batches):
             if number and policy.delay:
-                time.sleep(policy.delay)
+                self._pause(policy.delay)
             if self.stopped():
                 self._interrupted()  # no new batch once interrupted
             if self.start_first:
@@ -80,6 +80,12 @@ class Rollout:
             else:
                 self._stop_first(batch)
         self._keep_replaced()
+
+    def _pause(self, seconds: float) -> None:
+        # The delay between batches; Ctrl-C ends it at once.
+        deadline = time.monotonic() + seconds
+        while not self.stopped() and (left := deadline - time.monotonic()) > 0:
+            time.sleep(min(left, self.poll_interval))
 
     def _keep_replaced(self) -> None:
         for spec in self.replaced:

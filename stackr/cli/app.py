@@ -58,7 +58,7 @@ app = typer.Typer(
 DEFAULT_FILES = ("stack.yml", "stack.yaml")
 INTERRUPTED = 130
 INTERRUPTED_TEXT = (
-    "interrupted: nothing new was started and the work in flight was finished; "
+    "interrupted: nothing new was started, and the work in flight was finished or put back; "
     "run the command again to converge"
 )
 
@@ -404,25 +404,35 @@ def validate_files_main(argv: list[str] | None = None) -> int:
     """`stackr-validate-files [--profile P] FILE...`: validate each file (for the pre-commit
     hook, which passes the changed files); exit 1 if any is invalid. An overlay,
     `stack.NAME.yml` beside a `stack.yml`, is validated on top of it, as `stackr up -f
-    stack.yml -f stack.NAME.yml` reads it: alone it may lack what the base gives."""
+    stack.yml -f stack.NAME.yml` reads it (alone it may lack what the base gives), and a
+    changed `stack.yml` brings the overlays beside it along: an edit of the base can break them."""
     args = list(sys.argv[1:] if argv is None else argv)
     profile: list[str] = []
     if args[:1] == ["--profile"] and len(args) > 1:
         profile, args = args[:2], args[2:]
+    sets = dict.fromkeys(tuple(layers) for path in args for layers in _file_sets(path))
     codes = [
-        main(["validate", *(f for file in _layers(path) for f in ("-f", file)), *profile])
-        for path in args
+        main(["validate", *(f for file in layers for f in ("-f", file)), *profile])
+        for layers in sets
     ]
     return max(codes, default=0)
 
 
-def _layers(path: str) -> list[str]:
+_OVERLAY = re.compile(r"stack\.[\w-]+\.ya?ml")
+_BASES = ("stack.yml", "stack.yaml")
+
+
+def _file_sets(path: str) -> list[list[str]]:
+    """The file sets `path` takes part in: itself (on its base, for an overlay), and for a
+    base, each overlay beside it on top of it."""
     file = Path(path)
-    if re.fullmatch(r"stack\.[\w-]+\.ya?ml", file.name):
-        for base in (file.with_name("stack.yml"), file.with_name("stack.yaml")):
-            if base.is_file():
-                return [str(base), path]
-    return [path]
+    bases = [b for b in (file.with_name(n) for n in _BASES) if b.is_file()]
+    if _OVERLAY.fullmatch(file.name) and bases:
+        return [[str(bases[0]), path]]
+    if file.name in _BASES:
+        overlays = sorted(o for o in file.parent.iterdir() if _OVERLAY.fullmatch(o.name))
+        return [[path], *([path, str(o)] for o in overlays)]
+    return [[path]]
 
 
 def run() -> NoReturn:

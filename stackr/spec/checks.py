@@ -1,7 +1,8 @@
 """Cross-checks the schema cannot express: references to undeclared services, volumes,
 networks, secrets and configs; two secrets or configs given one target; host ports that do not
 give one port per replica; host ports two replicas would share; a `healthy` condition on a
-service without a healthcheck. Pure; every problem is an Issue.
+service without a healthcheck; one image tag built by two services from different builds.
+Pure; every problem is an Issue.
 
 A `depends_on` cycle is found here too, so it is reported with everything else, located.
 """
@@ -41,6 +42,7 @@ def check_stack(stack: Stack, doc: Document, *, broken: Collection[str] = ()) ->
         issues += _port_ranges(service, doc)
     issues += _port_clashes(stack, doc)
     issues += _cycles(stack, doc)
+    issues += _image_built_two_ways(stack, doc)
     return issues
 
 
@@ -177,6 +179,24 @@ def _port_clashes(stack: Stack, doc: Document) -> Iterator[Issue]:
                 f"host port {port}/{proto} is already published by "
                 f"{first.service} (replica {first.replica})",
                 "give each replica and service its own host port",
+            )
+
+
+def _image_built_two_ways(stack: Stack, doc: Document) -> Iterator[Issue]:
+    # One tag holds one image: two different builds of it would overwrite each other, and the
+    # services that run it would get whichever came last.
+    first: dict[str, Service] = {}
+    for name, service in sorted(stack.services.items()):
+        if service.build is None:
+            continue
+        other = first.setdefault(service.image, service)
+        if other is not service and other.build != service.build:
+            yield _issue(
+                doc,
+                ("services", name, "build"),
+                f"image {service.image} is built by service '{other.name}' too, from another build",
+                hint="give each build its own image: tag, or let one service build it and the "
+                "other run it without build:",
             )
 
 

@@ -117,9 +117,9 @@ def test_pre_commit_entry_validates_each_file(
     stack_file: str,
     write_stack,  # type: ignore[no-untyped-def]
 ) -> None:
-    bad = str(write_stack("services: {web: {replicas: -1}}\n", "stack.bad.yml"))
     assert validate_files_main([stack_file]) == 0
-    assert validate_files_main(["--profile", "prod", stack_file, bad]) == 1
+    bad = str(write_stack("services: {web: {replicas: -1}}\n", "stack.bad.yml"))
+    assert validate_files_main(["--profile", "prod", bad]) == 1
 
 
 def test_pre_commit_entry_validates_an_overlay_on_top_of_its_base(
@@ -171,7 +171,7 @@ def test_ctrl_c_during_up_exits_130_and_says_so(
     monkeypatch.setattr(api, "up", interrupted)
     assert main(["up", "-f", stack_file]) == 130
     err = capsys.readouterr().err
-    assert err.startswith("interrupted: nothing new was started and the work in flight was")
+    assert err.startswith("interrupted: nothing new was started, and the work in flight was")
     assert "run the command again to converge" in err
 
 
@@ -251,3 +251,15 @@ def test_plan_json_reports_an_invalid_file_as_json(
     (issue,) = json.loads(captured.out)["error"]["issues"]
     assert (issue["file"], issue["line"], issue["path"]) == (str(path), 3, "services.web.image")
     assert captured.err.startswith("error:")
+
+
+def test_pre_commit_entry_checks_the_overlays_of_a_changed_base(
+    write_stack,  # type: ignore[no-untyped-def]
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    base = str(write_stack("services: {web: {image: shop/web:1}}\n"))
+    write_stack("services: {web: {depends_on: [db]}}\n", "stack.ops.yml")
+    assert validate_files_main([base]) == 1  # the overlay needs a db the base does not have
+    assert "stack.ops.yml" in capsys.readouterr().err
+    write_stack("services: {web: {image: shop/web:1}, db: {image: shop/db:1}}\n")
+    assert validate_files_main([base]) == 0

@@ -334,3 +334,41 @@ def test_a_service_running_an_image_another_builds_is_recreated_with_it(tmp_path
     built = engine.images["shop/app:dev"]
     assert {engine.containers[f"shop-dev-{s}-1"].image_id for s in ("web", "worker")} == {built}
     assert api.plan(api.load([str(path)], profile="dev", env={}), engine).pending() == ()
+
+
+def test_up_of_a_service_running_an_image_another_builds_builds_it_and_stays_put(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "web").mkdir()
+    (tmp_path / "web" / "Dockerfile").write_text("FROM scratch\nCOPY app.txt /\n")
+    (tmp_path / "web" / "app.txt").write_text("v1\n")
+    path = _stack_dir(tmp_path, SHARED_BUILD, {})
+    engine = FakeEngine()
+
+    def up_worker() -> api.UpResult:
+        loaded = api.load([str(path)], profile="dev", env={}).only(["worker"])
+        return api.up(loaded, engine, options=api.UpOptions(jobs=2))
+
+    up_worker()  # built, not pulled: the fake engine cannot pull
+    assert engine.calls["build"] == 1
+    assert sorted(engine.containers) == ["shop-dev-worker-1"]
+    assert up_worker().plan.pending() == ()
+    full = api.up(api.load([str(path)], profile="dev", env={}), engine, options=api.UpOptions())
+    assert [a.name for a in full.plan.pending()] == ["shop-dev-web-1"]
+
+
+def test_one_image_built_two_ways_is_refused(tmp_path: Path) -> None:
+    for folder in ("web", "api"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "Dockerfile").write_text("FROM scratch\n")
+    spec = (
+        "name: shop\nservices:\n"
+        "  web: {build: ./web, image: shop/app:1}\n"
+        "  api: {build: ./api, image: shop/app:1}\n"
+    )
+    path = _stack_dir(tmp_path, spec, {})
+    with pytest.raises(SpecError) as caught:
+        load_stack([str(path)], profile="dev", env={})
+    (issue,) = caught.value.issues
+    assert (issue.line, issue.path) == (3, "services.web.build")
+    assert issue.message == "image shop/app:1 is built by service 'api' too, from another build"

@@ -123,3 +123,18 @@ def test_the_cli_takes_services_after_up(  # type: ignore[no-untyped-def]
     assert sorted(engine.containers) == ["shop-dev-db-1"]
     assert main(["plan", "nope", "-f", path]) == 1
     assert "no service 'nope' in stack shop" in capsys.readouterr().err
+
+
+def test_up_wait_of_a_job_waits_for_it_to_exit(write_stack) -> None:  # type: ignore[no-untyped-def]
+    from stackr.errors import EngineError
+
+    services = {
+        "migrate": {"image": "shop/db:1", "restart": "no"},
+        "web": {"image": "shop/web:1", "depends_on": {"migrate": {"condition": "completed"}}},
+    }
+    path = write_stack({"name": "shop", "services": services})
+    engine = FakeEngine(images=dict(IMAGES))
+    loaded = api.load([str(path)], profile="dev", env={}).only(["migrate"])
+    # The fake engine leaves a started container running: a job that never ends.
+    with pytest.raises(EngineError, match=r"shop-dev-migrate-1 \(a job\) to exit 0"):
+        api.up(loaded, engine, options=api.UpOptions(wait=True, wait_timeout=0.3))
