@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from stackr import images
 from stackr.errors import ApplyError, StackrError
 from stackr.events import OnEvent, ignore_event
 from stackr.sensitive import MASK, secret_name
@@ -223,10 +224,6 @@ def config(stack: Stack) -> dict[str, Any]:
     return config_document(stack)
 
 
-def _images(stack: Stack) -> tuple[str, ...]:
-    return tuple(sorted({s.image for s in stack.services.values()}))
-
-
 def plan(loaded: Loaded, engine: Engine) -> Plan:
     """What `up` would do now.
 
@@ -235,13 +232,15 @@ def plan(loaded: Loaded, engine: Engine) -> Plan:
         StackrError: services were named and a network they use must be recreated while
             containers of other services are on it.
     """
-    return _plan(with_build_digests(loaded.stack, engine), engine, narrowed=loaded.narrowed)[0]
+    return _plan(images.with_build_digests(loaded.stack, engine), engine, narrowed=loaded.narrowed)[
+        0
+    ]
 
 
 def _plan(stack: Stack, engine: Engine, *, narrowed: bool) -> tuple[Plan, ObservedState]:
     from stackr.plan import make_plan
 
-    observed = engine.observe(stack.name, stack.profile, images=_images(stack))
+    observed = engine.observe(stack.name, stack.profile, images=images.image_refs(stack))
     if not narrowed:
         return make_plan(stack, observed), observed
     from stackr.plan import ActionKind, ObjectKind
@@ -263,26 +262,6 @@ def _plan(stack: Stack, engine: Engine, *, narrowed: bool) -> tuple[Plan, Observ
     return the_plan, observed
 
 
-def with_build_digests(stack: Stack, engine: Engine) -> Stack:
-    """`stack` with the digest of each service's build filled in: what its context holds (as
-    the engine would be sent it), its Dockerfile and args. Reads the contexts, so only the use
-    cases that plan call it.
-
-    Raises:
-        EngineError: a build context cannot be read.
-    """
-    from stackr.fingerprint import build_digest
-
-    if not any(s.build is not None for s in stack.services.values()):
-        return stack
-    services = dict(stack.services)
-    for name, service in stack.services.items():
-        if service.build is not None:
-            digest = build_digest(service.build, engine.context_files(service.build))
-            services[name] = replace(service, build=replace(service.build, digest=digest))
-    return replace(stack, services=services)
-
-
 def up(
     loaded: Loaded, engine: Engine, *, options: UpOptions, on_event: OnEvent = ignore_event
 ) -> UpResult:
@@ -298,14 +277,14 @@ def up(
 
     started = time.monotonic()
     deadline = started + options.wait_timeout  # all of this run's waits, together
-    stack = with_build_digests(loaded.stack, engine)
+    stack = images.with_build_digests(loaded.stack, engine)
     if options.build:
-        _ensure_images(stack, engine, build=True, services=set(stack.services))
+        images.ensure_images(stack, engine, build=True, services=set(stack.services))
     the_plan, observed = _plan(stack, engine, narrowed=loaded.narrowed)
     changing = {
         a.service for a in the_plan.pending() if a.kind in (ActionKind.CREATE, ActionKind.RECREATE)
     }
-    _ensure_images(stack, engine, build=False, services=changing, present=observed.images)
+    images.ensure_images(stack, engine, build=False, services=changing, present=observed.images)
     # With nothing pending every task would be a no-op: skip the executor, and with it the
     # graph and networkx, which would be most of a no-op `up`'s time.
     result = (
@@ -348,30 +327,6 @@ def _apply(
             hint="fix the cause and run `stackr up` again: it picks up where this stopped",
         )
     return result
-
-
-def _ensure_images(
-    stack: Stack,
-    engine: Engine,
-    *,
-    build: bool,
-    services: set[str],
-    present: Mapping[str, str] | None = None,
-) -> None:
-    """Build or pull the images of `services` that need it. An image in `present` (the ones
-    `observe` found) needs nothing, unless a build must check the digest it was built from."""
-    from stackr.desired import desired_state
-
-    desired = desired_state(stack)
-    found = present or {}
-    done: set[str] = set()
-    for spec in desired.containers.values():
-        if spec.service not in services or spec.image in done:
-            continue
-        done.add(spec.image)
-        if spec.build is None and spec.image in found:
-            continue  # on the engine already: nothing to pull
-        engine.ensure_image(spec, build=build and spec.build is not None)
 
 
 def down(

@@ -11,11 +11,8 @@ interrupted.
 from __future__ import annotations
 
 import os
-import re
 import sys
 from contextlib import AbstractContextManager, suppress
-from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn, Optional
 
 import typer
@@ -36,10 +33,10 @@ from stackr.cli.params import (
     ProgressMode,
     Services,
 )
+from stackr.cli.specargs import SpecArgs
 from stackr.errors import SpecError, StackrError
 
 if TYPE_CHECKING:
-    from stackr.api import Loaded
     from stackr.engine import Engine
     from stackr.spec.model import Stack
 
@@ -55,76 +52,11 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-DEFAULT_FILES = ("stack.yml", "stack.yaml")
 INTERRUPTED = 130
 INTERRUPTED_TEXT = (
     "interrupted: nothing new was started, and the work in flight was finished or put back; "
     "run the command again to converge"
 )
-
-
-@dataclass(frozen=True, slots=True)
-class SpecArgs:
-    """The options every command that reads a stack file takes."""
-
-    files: list[Path] | None
-    profile: str | None
-    env_files: list[Path] | None = None
-
-    def paths(self) -> list[str]:
-        if self.files:
-            return [str(f) for f in self.files]
-        found = next((name for name in DEFAULT_FILES if Path(name).exists()), DEFAULT_FILES[0])
-        return [found]
-
-    def chosen_profile(self) -> str:
-        from stackr.spec.profiles import choose_profile
-
-        return choose_profile(self.profile)
-
-    def validate(self) -> Stack:
-        # Spec only: no graph, no networkx, no Docker SDK on this path.
-        from stackr import api
-
-        env_files = [str(f) for f in self.env_files or []]
-        stack = api.validate(self.paths(), profile=self.chosen_profile(), env_files=env_files)
-        _warn(stack)
-        return stack
-
-    def load(self) -> Loaded:
-        from stackr import api
-
-        env_files = [str(f) for f in self.env_files or []]
-        loaded = api.load(self.paths(), profile=self.chosen_profile(), env_files=env_files)
-        _warn(loaded.stack)
-        return loaded
-
-    def found(self) -> tuple[Loaded | None, str, str, str | None]:
-        """The loaded stack with its name, profile and engine; when the files do not load
-        for the profile, None with the name and engine as the files write them, so `down`
-        and `ps` still reach what the stack left on the engine."""
-        from stackr import api
-
-        chosen = self.chosen_profile()
-        try:
-            loaded = self.load()
-        except SpecError as error:
-            try:
-                name, engine = api.identity(self.paths(), profile=chosen)
-            except SpecError:
-                raise error from None
-            count = len(error.issues)
-            render.warning(
-                f"the stack file does not load for profile {chosen} ({count} problem(s); "
-                f"`stackr validate --profile {chosen}` lists them): going by its name, {name}"
-            )
-            return None, name, chosen, engine
-        return loaded, loaded.stack.name, chosen, loaded.stack.engine
-
-
-def _warn(stack: Stack) -> None:
-    for issue in stack.warnings:
-        render.warning(issue.render())
 
 
 def _engine(stack: Stack, *, jobs: int = 8) -> Engine:
@@ -398,41 +330,6 @@ def version() -> int:
     """Print stackr's version."""
     render.out(f"stackr {__version__}")
     return 0
-
-
-def validate_files_main(argv: list[str] | None = None) -> int:
-    """`stackr-validate-files [--profile P] FILE...`: validate each file (for the pre-commit
-    hook, which passes the changed files); exit 1 if any is invalid. An overlay,
-    `stack.NAME.yml` beside a `stack.yml`, is validated on top of it, as `stackr up -f
-    stack.yml -f stack.NAME.yml` reads it (alone it may lack what the base gives), and a
-    changed `stack.yml` brings the overlays beside it along: an edit of the base can break them."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    profile: list[str] = []
-    if args[:1] == ["--profile"] and len(args) > 1:
-        profile, args = args[:2], args[2:]
-    sets = dict.fromkeys(tuple(layers) for path in args for layers in _file_sets(path))
-    codes = [
-        main(["validate", *(f for file in layers for f in ("-f", file)), *profile])
-        for layers in sets
-    ]
-    return max(codes, default=0)
-
-
-_OVERLAY = re.compile(r"stack\.[\w-]+\.ya?ml")
-_BASES = ("stack.yml", "stack.yaml")
-
-
-def _file_sets(path: str) -> list[list[str]]:
-    """The file sets `path` takes part in: itself (on its base, for an overlay), and for a
-    base, each overlay beside it on top of it."""
-    file = Path(path)
-    bases = [b for b in (file.with_name(n) for n in _BASES) if b.is_file()]
-    if _OVERLAY.fullmatch(file.name) and bases:
-        return [[str(bases[0]), path]]
-    if file.name in _BASES:
-        overlays = sorted(o for o in file.parent.iterdir() if _OVERLAY.fullmatch(o.name))
-        return [[path], *([path, str(o)] for o in overlays)]
-    return [[path]]
 
 
 def run() -> NoReturn:

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from stackr.cli.app import main, validate_files_main
+from stackr.cli.app import main
+from stackr.cli.precommit import validate_files_main
 
 EXAMPLES = sorted((Path(__file__).parents[2] / "examples").rglob("stack*.yml"))
 STACK = """\

@@ -1,0 +1,82 @@
+"""The options every command that reads a stack file takes (-f, --profile, --env-file), and
+how they turn into a loaded stack: the files found, the profile chosen, the warnings shown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from stackr.cli import render
+from stackr.errors import SpecError
+
+if TYPE_CHECKING:
+    from stackr.api import Loaded
+    from stackr.spec.model import Stack
+
+DEFAULT_FILES = ("stack.yml", "stack.yaml")
+
+
+@dataclass(frozen=True, slots=True)
+class SpecArgs:
+    """The options every command that reads a stack file takes."""
+
+    files: list[Path] | None
+    profile: str | None
+    env_files: list[Path] | None = None
+
+    def paths(self) -> list[str]:
+        if self.files:
+            return [str(f) for f in self.files]
+        found = next((name for name in DEFAULT_FILES if Path(name).exists()), DEFAULT_FILES[0])
+        return [found]
+
+    def chosen_profile(self) -> str:
+        from stackr.spec.profiles import choose_profile
+
+        return choose_profile(self.profile)
+
+    def validate(self) -> Stack:
+        # Spec only: no graph, no networkx, no Docker SDK on this path.
+        from stackr import api
+
+        env_files = [str(f) for f in self.env_files or []]
+        stack = api.validate(self.paths(), profile=self.chosen_profile(), env_files=env_files)
+        _warn(stack)
+        return stack
+
+    def load(self) -> Loaded:
+        from stackr import api
+
+        env_files = [str(f) for f in self.env_files or []]
+        loaded = api.load(self.paths(), profile=self.chosen_profile(), env_files=env_files)
+        _warn(loaded.stack)
+        return loaded
+
+    def found(self) -> tuple[Loaded | None, str, str, str | None]:
+        """The loaded stack with its name, profile and engine; when the files do not load
+        for the profile, None with the name and engine as the files write them, so `down`
+        and `ps` still reach what the stack left on the engine."""
+        from stackr import api
+
+        chosen = self.chosen_profile()
+        try:
+            loaded = self.load()
+        except SpecError as error:
+            try:
+                name, engine = api.identity(self.paths(), profile=chosen)
+            except SpecError:
+                raise error from None
+            count = len(error.issues)
+            render.warning(
+                f"the stack file does not load for profile {chosen} ({count} problem(s); "
+                f"`stackr validate --profile {chosen}` lists them): going by its name, {name}"
+            )
+            return None, name, chosen, engine
+        return loaded, loaded.stack.name, chosen, loaded.stack.engine
+
+
+def _warn(stack: Stack) -> None:
+    for issue in stack.warnings:
+        render.warning(issue.render())

@@ -1,0 +1,60 @@
+"""The images a stack needs: which ones, the digest of each service's build, and building or
+pulling those that are missing. The engine does the work; this module decides what to ask.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+
+from stackr.engine import Engine
+from stackr.spec.model import Stack
+
+
+def image_refs(stack: Stack) -> tuple[str, ...]:
+    """The image references the stack's services run, each once."""
+    return tuple(sorted({s.image for s in stack.services.values()}))
+
+
+def with_build_digests(stack: Stack, engine: Engine) -> Stack:
+    """`stack` with the digest of each service's build filled in: what its context holds (as
+    the engine would be sent it), its Dockerfile and args. Reads the contexts, so only the use
+    cases that plan call it.
+
+    Raises:
+        EngineError: a build context cannot be read.
+    """
+    from stackr.fingerprint import build_digest
+
+    if not any(s.build is not None for s in stack.services.values()):
+        return stack
+    services = dict(stack.services)
+    for name, service in stack.services.items():
+        if service.build is not None:
+            digest = build_digest(service.build, engine.context_files(service.build))
+            services[name] = replace(service, build=replace(service.build, digest=digest))
+    return replace(stack, services=services)
+
+
+def ensure_images(
+    stack: Stack,
+    engine: Engine,
+    *,
+    build: bool,
+    services: set[str],
+    present: Mapping[str, str] | None = None,
+) -> None:
+    """Build or pull the images of `services` that need it. An image in `present` (the ones
+    `observe` found) needs nothing, unless a build must check the digest it was built from."""
+    from stackr.desired import desired_state
+
+    desired = desired_state(stack)
+    found = present or {}
+    done: set[str] = set()
+    for spec in desired.containers.values():
+        if spec.service not in services or spec.image in done:
+            continue
+        done.add(spec.image)
+        if spec.build is None and spec.image in found:
+            continue  # on the engine already: nothing to pull
+        engine.ensure_image(spec, build=build and spec.build is not None)
