@@ -183,9 +183,10 @@ def variables(
     Raises:
         SpecError: a file cannot be read or parsed, or an env file is broken.
     """
-    from stackr.spec import load_variables
+    from stackr.spec import load_variables, secret_variables
 
     uses, found = load_variables(files, profile=profile, env=env, env_files=env_files)
+    secrets = secret_variables(files)
     rows: dict[str, VariableRow] = {}
     for use in uses:
         where = f"{use.position.file}:{use.position.line}" if use.position else ""
@@ -197,16 +198,17 @@ def variables(
             name=use.name,
             default=default,
             required=use.required or bool(known and known.required),
-            value=_shown(use.name, value if value is not None else default),
+            value=_shown(use.name, value if value is not None else default, secrets),
             source=source,
             used_at=(*(known.used_at if known else ()), where),
         )
     return sorted(rows.values(), key=lambda row: row.name)
 
 
-def _shown(name: str, value: str | None) -> str | None:
-    # A variable whose name looks secret is listed as set, never with its value.
-    return MASK if value is not None and secret_name(name) else value
+def _shown(name: str, value: str | None, secrets: frozenset[str]) -> str | None:
+    # A variable whose name looks secret, or that a secret is made from, is listed as set,
+    # never with its value.
+    return MASK if value is not None and (secret_name(name) or name in secrets) else value
 
 
 def identity(files: Sequence[str], *, profile: str) -> tuple[str, str | None]:

@@ -79,7 +79,8 @@ class Engine(Protocol):
     def connect_container(self, name: str, network: str, *, aliases: tuple[str, ...]) -> None: ...
 
     def disconnect_container(self, name: str, network: str) -> None:
-        """Take the container off `network` (and so off its DNS names there)."""
+        """Take the container off `network` (and so off its DNS names there); one already off
+        it is no error."""
         ...
 
     def container_status(self, name: str) -> ContainerStatus: ...

@@ -16,7 +16,7 @@ from stackr.desired import ContainerSpec, desired_state
 from stackr.engine import Engine
 from stackr.errors import EngineError
 from stackr.events import Event, OnEvent, Phase, ignore_event
-from stackr.spec.model import Condition, Stack
+from stackr.spec.model import Condition, RestartPolicy, Stack
 
 
 class WaitOptions(Protocol):
@@ -57,10 +57,11 @@ def wait_until_ready(
     jobs: frozenset[str] | None = None,
 ) -> None:
     """Wait until every long-running container of `stack` is running (and healthy, when it has
-    a healthcheck) and every one-shot job has exited 0. A job is a `restart: "no"` service that
-    another waits on with `condition: completed`; any other `restart: "no"` container is ready
-    once it runs (healthy, if checked) or has exited 0. `jobs` overrides which services are
-    jobs: a stack narrowed to some services may have lost the ones that wait on a job.
+    a healthcheck) and every one-shot job has exited 0. A job is a service that another waits
+    on with `condition: completed`; any other one-shot container (`restart: "no"` or
+    `on-failure`) is ready once it runs (healthy, if checked) or has exited 0. `jobs`
+    overrides which services are jobs: a stack narrowed to some services may have lost the
+    ones that wait on a job.
 
     Raises:
         EngineError: a job failed, a container turned unhealthy or stopped, or `wait_timeout`
@@ -91,7 +92,8 @@ def wait_until_ready(
 
 def _ready(engine: Engine, spec: ContainerSpec, *, job: bool) -> bool:
     status = engine.container_status(spec.name)
-    if spec.restart == "no" and status.state in ("exited", "dead"):
+    # `restart: no` or `on-failure`: a container that exited 0 has done its work.
+    if RestartPolicy(spec.restart).one_shot and status.state in ("exited", "dead"):
         if status.exit_code == 0:
             return True
         raise EngineError(_last_words(engine, spec.name, f"exited with code {status.exit_code}"))

@@ -29,9 +29,15 @@ def secret_name(name: str) -> bool:
     return any(word in upper for word in SECRET_WORDS)
 
 
-def hunted_values(variables: Mapping[str, str]) -> frozenset[str]:
-    """The values of `variables` whose names look secret, long enough to look for elsewhere."""
-    return frozenset(v for k, v in variables.items() if secret_name(k) and len(v) >= MIN_HUNTED)
+def hunted_values(
+    variables: Mapping[str, str], secret_sources: Iterable[str] = ()
+) -> frozenset[str]:
+    """The values of `variables` whose names look secret, or that a secret is made from
+    (`secrets: {db: {environment: DBPW}}`), long enough to look for elsewhere."""
+    sources = set(secret_sources)
+    return frozenset(
+        v for k, v in variables.items() if (secret_name(k) or k in sources) and len(v) >= MIN_HUNTED
+    )
 
 
 def is_secret(name: str, value: str, sensitive: Iterable[str]) -> bool:

@@ -218,7 +218,8 @@ class FakeEngine:
 
     def disconnect_container(self, name: str, network: str) -> None:
         self._record("disconnect_container", f"{name} {network}")
-        self.containers[name].networks.remove(network)
+        if network in self.containers[name].networks:  # as dockerd: already off is no error
+            self.containers[name].networks.remove(network)
 
     def container_status(self, name: str) -> ContainerStatus:
         self._record("container_status")

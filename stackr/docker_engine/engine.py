@@ -23,7 +23,7 @@ from docker.types import Mount as SdkMount
 
 from stackr.archive import files_archive
 from stackr.desired import ContainerSpec, NetworkSpec, VolumeSpec
-from stackr.docker_engine.errors import call, is_paused, port_taken, translate
+from stackr.docker_engine.errors import call, explain, is_paused, port_taken, translate
 from stackr.docker_engine.images import context_files, ensure_image, image_ids
 from stackr.docker_engine.logs import follow as follow_logs
 from stackr.docker_engine.logs import log_lines
@@ -277,12 +277,14 @@ class DockerEngine:
         )
 
     def disconnect_container(self, name: str, network: str) -> None:
-        call(
-            f"disconnect {name} from {network}",
-            self._api.disconnect_container_from_network,
-            name,
-            network,
-        )
+        try:
+            self._api.disconnect_container_from_network(name, network)
+        except docker.errors.APIError as e:
+            # Already off it (disconnected outside stackr, say): that is what was asked.
+            if "is not connected" not in explain(e):
+                raise translate(e, f"disconnect {name} from {network}", self._api) from None
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as e:
+            raise translate(e, f"disconnect {name} from {network}", self._api) from None
 
     def container_status(self, name: str) -> ContainerStatus:
         state = call(f"inspect container {name}", self._api.inspect_container, name)["State"]

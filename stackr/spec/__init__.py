@@ -99,7 +99,7 @@ def _load_stack(
     _raise_if(issues)
     return replace(
         stack,
-        sensitive=hunted_values(variables.values),
+        sensitive=hunted_values(variables.values, _secret_sources(stack)),
         warnings=tuple(sorted(warnings, key=Issue.sort_key)),
     )
 
@@ -133,6 +133,26 @@ def _new_places(found: list[Issue], known: list[Issue]) -> list[Issue]:
     # The rendered document repeats the base's problems at the same places: report each once.
     seen = {(i.file, i.line, i.column) for i in known}
     return [i for i in found if (i.file, i.line, i.column) not in seen]
+
+
+def _secret_sources(stack: Stack) -> set[str]:
+    # A variable a secret is made from is as secret as the secret, whatever its name.
+    return {s.environment for s in stack.secrets.values() if s.environment}
+
+
+def secret_variables(paths: Sequence[str]) -> frozenset[str]:
+    """The variables the files make secrets from (`secrets: {db: {environment: DBPW}}`), in
+    the base and in every profile, read without loading the stack."""
+    found: set[str] = set()
+    for path in tuple(paths) or ("stack.yml",):
+        data = _load(path).data
+        layers = [data, *((data.get("profiles") or {}).values())] if isinstance(data, dict) else []
+        for layer in layers:
+            secrets = layer.get("secrets") if isinstance(layer, dict) else None
+            for source in (secrets or {}).values() if isinstance(secrets, dict) else ():
+                if isinstance(source, dict) and isinstance(source.get("environment"), str):
+                    found.add(source["environment"])
+    return frozenset(found)
 
 
 def load_variables(

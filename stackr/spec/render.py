@@ -3,29 +3,27 @@
 `environment` and `labels` are mappings, defaults are filled in, ports and volumes have one
 canonical shape, durations are seconds written as `Ns`, sizes are bytes. What `config` prints
 is itself a valid stack file that renders to the same stack: a `$` in a value is written `$$`,
-the profile it was rendered for is an `x-profile` extension field, and that profile's engine,
-if it has one, stays under `profiles:` (masked secret values excepted: they are never
-printed). Pure.
+and the profile it was rendered for is its one profile (with that profile's engine, if any).
+Secret values are the exception: they are never printed, so they show as `***`. Pure.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from stackr.sensitive import hide
+from stackr.sensitive import MASK, hide, is_secret
 from stackr.spec.model import FileGrant, FileSource, Healthcheck, Mount, MountKind, Service, Stack
 
 
 def config_document(stack: Stack) -> dict[str, Any]:
     """`stack` as a stack file that renders to it again: `render_stack` with each `$` in a
-    value written `$$`, and its profile as an `x-profile` extension field."""
+    value written `$$`, and one profile, the one it was rendered for, with its engine if it has
+    one: reading the file for another profile is refused instead of quietly taking this one's
+    settings."""
     rendered = render_stack(stack)
-    document = {"name": rendered.pop("name"), "x-profile": stack.profile}
-    document |= _escaped(rendered)
-    if stack.engine is not None:
-        # The engine is a setting of the profile: keep it, under that profile's name.
-        document["profiles"] = {stack.profile: {"engine": stack.engine}}
-    return document
+    profile = {"engine": stack.engine} if stack.engine is not None else {}
+    return _escaped(rendered) | {"profiles": {stack.profile: profile}}
 
 
 def _escaped(value: Any) -> Any:
@@ -45,7 +43,9 @@ def render_stack(stack: Stack) -> dict[str, Any]:
     content)."""
     out = {
         "name": stack.name,
-        "services": {name: _service(s) for name, s in sorted(stack.services.items())},
+        "services": {
+            name: _service(s, stack.sensitive) for name, s in sorted(stack.services.items())
+        },
         "volumes": {
             name: {"driver": v.driver, "driver_opts": dict(v.driver_opts), "labels": dict(v.labels)}
             for name, v in sorted(stack.volumes.items())
@@ -63,7 +63,7 @@ def render_stack(stack: Stack) -> dict[str, Any]:
     return out
 
 
-def _service(service: Service) -> dict[str, Any]:
+def _service(service: Service, sensitive: frozenset[str]) -> dict[str, Any]:
     out: dict[str, Any] = {"image": service.image}
     if service.build is not None:
         out["build"] = {
@@ -72,18 +72,18 @@ def _service(service: Service) -> dict[str, Any]:
             "args": dict(service.build.args),
         }
     if service.entrypoint is not None:
-        out["entrypoint"] = list(service.entrypoint)
+        out["entrypoint"] = [hide(arg, sensitive) for arg in service.entrypoint]
     if service.command is not None:
-        out["command"] = list(service.command)
+        out["command"] = [hide(arg, sensitive) for arg in service.command]
     out |= {
-        "environment": dict(sorted(service.environment.items())),
+        "environment": _shown(service.environment, sensitive),
         "ports": [rule.render() for rule in service.ports],
         "volumes": [_mount(m) for m in service.mounts],
         "networks": list(service.networks),
         "depends_on": {d.service: {"condition": d.condition.value} for d in service.depends_on},
         "replicas": service.replicas,
         "restart": service.restart.value,
-        "labels": dict(sorted(service.labels.items())),
+        "labels": _shown(service.labels, sensitive),
         "resources": _resources(service),
         "stop_grace_period": _seconds(service.stop_grace_period),
         "update": {
@@ -104,6 +104,11 @@ def _service(service: Service) -> dict[str, Any]:
     if service.working_dir is not None:
         out["working_dir"] = service.working_dir
     return out
+
+
+def _shown(pairs: Mapping[str, str], sensitive: frozenset[str]) -> dict[str, str]:
+    # As in a plan: a value secret by its name, a URL password or a secret variable's value.
+    return {k: MASK if is_secret(k, v, sensitive) else v for k, v in sorted(pairs.items())}
 
 
 def _resources(service: Service) -> dict[str, Any]:

@@ -322,3 +322,10 @@ def test_a_recreated_network_with_dependencies_recreates_everything_on_it(write_
     assert sorted(engine.containers) == ["shop-dev-db-1", "shop-dev-db-2", "shop-dev-web-1"]
     assert {c.state for c in engine.containers.values()} == {"running"}
     assert api.plan(loaded, engine).pending() == ()
+
+
+def test_up_wait_takes_an_on_failure_container_that_exited_0_as_done(write_stack) -> None:  # type: ignore[no-untyped-def]
+    spec = {"name": "shop", "services": {"seed": {"image": "img:1", "restart": "on-failure"}}}
+    engine = FakeEngine(images=dict(IMAGES), exit_codes={"seed": 0})
+    _up_wait(write_stack(spec), engine)
+    assert engine.containers["shop-dev-seed-1"].state == "exited"

@@ -264,3 +264,14 @@ def test_pre_commit_entry_checks_the_overlays_of_a_changed_base(
     assert "stack.ops.yml" in capsys.readouterr().err
     write_stack("services: {web: {image: shop/web:1}, db: {image: shop/db:1}}\n")
     assert validate_files_main([base]) == 0
+
+
+def test_config_output_is_read_for_its_own_profile_only(
+    stack_file: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["config", "-f", stack_file, "--profile", "prod"]) == 0
+    saved = tmp_path / "rendered.yml"
+    saved.write_text(capsys.readouterr().out)
+    assert main(["validate", "-f", str(saved), "--profile", "prod"]) == 0
+    assert main(["validate", "-f", str(saved)]) == 1  # dev: not what it was rendered for
+    assert "no profile 'dev' in this file" in capsys.readouterr().err

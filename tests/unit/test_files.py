@@ -372,3 +372,32 @@ def test_one_image_built_two_ways_is_refused(tmp_path: Path) -> None:
     (issue,) = caught.value.issues
     assert (issue.line, issue.path) == (3, "services.web.build")
     assert issue.message == "image shop/app:1 is built by service 'api' too, from another build"
+
+
+def test_a_variable_a_secret_is_made_from_is_never_shown(tmp_path: Path) -> None:
+    import json
+
+    spec = (
+        "name: shop\n"
+        "secrets: {dbpw: {environment: DBPW}}\n"
+        'configs: {motd: {content: "pw is ${DBPW}\\n"}}\n'
+        "services:\n"
+        "  app:\n"
+        "    image: shop/web:1\n"
+        "    secrets: [dbpw]\n"
+        "    configs: [motd]\n"
+        '    environment: {OTHER: "pw=${DBPW}"}\n'
+        '    command: ["serve", "--pw=${DBPW}"]\n'
+    )
+    path = _stack_dir(tmp_path, spec, {})
+    before, after = {"DBPW": "hunter2hunter2"}, {"DBPW": "hunter3hunter3"}
+    printed = json.dumps(api.config(api.validate([str(path)], profile="dev", env=before)))
+    assert "hunter2" not in printed and "OTHER" in printed
+    rows = api.variables([str(path)], profile="dev", env=before)
+    assert [(r.name, r.value) for r in rows] == [("DBPW", "***")]
+    engine = FakeEngine(images=dict(IMAGES))
+    api.up(api.load([str(path)], profile="dev", env=before), engine, options=api.UpOptions())
+    the_plan = api.plan(api.load([str(path)], profile="dev", env=after), engine)
+    shown = repr([a.change_lines() for a in the_plan.actions])
+    assert "environment.OTHER: *** → ***" in shown
+    assert "hunter" not in shown

@@ -98,7 +98,7 @@ def test_config_output_is_a_stack_file_that_renders_the_same(
     env = {"API_TOKEN": "t0ken-value"}  # the secrets example reads one from the environment
     stack = load_stack(args["files"].split(), profile=args["profile"], env=env)
     printed = api.config(stack)
-    assert printed["x-profile"] == args["profile"]
+    assert printed["profiles"] == {args["profile"]: {}}
     again = tmp_path / "stack.yml"
     again.write_text(yamlout.dump(printed))  # as `stackr config` writes it
     reloaded = load_stack([str(again)], profile=args["profile"], env=env)

@@ -217,3 +217,16 @@ def test_ctrl_c_mid_update_keeps_what_was_replaced_and_starts_nothing_new(  # ty
         rollout.run()
     assert _levels(engine) == {"shop-dev-web-1": "debug", "shop-dev-web-2": "info"}
     assert {c.state for c in engine.containers.values()} == {"running"}
+
+
+def test_a_replica_disconnected_outside_stackr_is_replaced_without_downtime(write_stack) -> None:  # type: ignore[no-untyped-def]
+    engine = FakeEngine(images=dict(IMAGES))
+    _up(write_stack, engine, "info")
+    engine.containers["shop-dev-web-2"].networks.clear()  # docker network disconnect
+    result = _up(write_stack, engine, "info")
+    assert [a.describe() for a in result.plan.pending()] == [
+        "recreate container shop-dev-web-2 — drift: disconnected from shop-dev-default outside "
+        "stackr (start-first: no downtime)"
+    ]
+    assert engine.containers["shop-dev-web-2"].networks == ["shop-dev-default"]
+    assert sorted(engine.containers) == ["shop-dev-web-1", "shop-dev-web-2"]
