@@ -23,7 +23,8 @@ def config_document(stack: Stack) -> dict[str, Any]:
     settings."""
     rendered = render_stack(stack)
     profile = {"engine": stack.engine} if stack.engine is not None else {}
-    return _escaped(rendered) | {"profiles": {stack.profile: profile}}
+    document: dict[str, Any] = _escaped(rendered)
+    return document | {"profiles": {stack.profile: profile}}
 
 
 def _escaped(value: Any) -> Any:
