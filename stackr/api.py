@@ -316,9 +316,13 @@ def _apply(
     on_event: OnEvent,
 ) -> ApplyResult:
     from stackr.apply import ApplyOptions, apply_plan
+    from stackr.readiness import job_services
 
     apply_options = ApplyOptions(
-        jobs=options.jobs, wait_timeout=options.wait_timeout, deadline=deadline
+        jobs=options.jobs,
+        wait_timeout=options.wait_timeout,
+        deadline=deadline,
+        one_shot_jobs=job_services(loaded.whole),
     )
     result = apply_plan(
         the_plan, stack, lambda: loaded.graph, engine, options=apply_options, on_event=on_event

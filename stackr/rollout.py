@@ -53,6 +53,7 @@ class Rollout:
         service: Service,
         specs: list[ContainerSpec],
         *,
+        job: bool = False,
         wait_timeout: float,
         poll_interval: float,
         stopped: Callable[[], bool],
@@ -62,7 +63,10 @@ class Rollout:
         self.wait_timeout, self.poll_interval = wait_timeout, poll_interval
         self.stopped, self.report = stopped, report
         self.replaced: list[ContainerSpec] = []
-        self.start_first = service.start_first()
+        # A one-shot job (another service waits for it to complete) runs once, to its end: its
+        # new run is ready when it exits 0, and there is no old run to keep serving.
+        self.job = job
+        self.start_first = service.start_first() and not job
 
     def run(self) -> None:
         policy = self.service.update
@@ -143,6 +147,8 @@ class Rollout:
             for spec in batch:
                 self._await_ready(spec.name)
         except EngineError as error:
+            if self.job and not isinstance(error, _Interrupted):
+                self._job_failed(batch, parked, error)
             self._put_back(batch, parked, created)
             if isinstance(error, _Interrupted):
                 self._interrupted()
@@ -150,6 +156,21 @@ class Rollout:
         for spec in batch:
             self.replaced.append(spec)
             self.report(spec.name, "done", "recreated")
+
+    def _job_failed(
+        self, batch: list[ContainerSpec], parked: list[ContainerSpec], error: EngineError
+    ) -> None:
+        # Starting the old run again would run the old job again (a migration, say): its run is
+        # over. The failed new run stays, with its output, and the next `up` runs it again.
+        self._keep_replaced()
+        for spec in parked:
+            with suppress(EngineError):
+                self.engine.remove_container(spec.name + PREV, timeout=0, keep_volumes=True)
+        raise EngineError(
+            f"job {self.service.name} failed at {batch[0].name}: {error}",
+            hint=f"fix it (stackr logs {self.service.name}) and run `stackr up` again: it runs "
+            "the job again",
+        )
 
     def _put_back(
         self, batch: list[ContainerSpec], parked: list[ContainerSpec], created: list[ContainerSpec]
@@ -220,11 +241,14 @@ class Rollout:
                 return  # a one-shot that ran to its end is as ready as it gets
             if status.state in ("exited", "dead") or status.health == "unhealthy":
                 what = "is unhealthy" if status.health == "unhealthy" else "stopped"
+                if status.state == "exited" and status.exit_code is not None:
+                    what = f"exited with code {status.exit_code}"
                 if status.probe:
                     what += f" (its last health check said: {status.probe})"
                 lines = "; ".join(self.engine.last_log_lines(name, 3)) or "no output"
                 raise EngineError(f"the new replica {what} (last output: {lines})")
-            ready = status.state == "running" and (status.health == "healthy" or not has_check)
+            running = status.state == "running" and not self.job  # a job: only its exit 0
+            ready = running and (status.health == "healthy" or not has_check)
             now = time.monotonic()
             stable_since = (stable_since or now) if ready else None
             if stable_since is not None and now - stable_since >= self.service.update.monitor:

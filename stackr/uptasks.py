@@ -39,7 +39,7 @@ from stackr.executor import Task
 from stackr.graph import Node, NodeKind, StackGraph
 from stackr.observed import container_name, network_name, volume_name
 from stackr.plan import Action, ActionKind, ObjectKind, Plan
-from stackr.readiness import ConditionWaiter
+from stackr.readiness import ConditionWaiter, job_services
 from stackr.rollout import PREV, Rollout
 from stackr.spec.model import Condition, Service, Stack
 
@@ -54,6 +54,9 @@ class ApplyOptions:
     poll_interval: float = 0.1
     # Set on Ctrl-C: waits for health or completion give up instead of running out their time.
     stop: threading.Event = field(default_factory=threading.Event)
+    # The one-shot jobs (services another waits on with `condition: completed`) of the whole
+    # stack: a stack narrowed to some services may have lost the services that make them jobs.
+    one_shot_jobs: frozenset[str] = frozenset()
 
 
 def grace(stack: Stack | None, service: str) -> float:
@@ -238,7 +241,10 @@ class UpTasks:
             waiter = ConditionWaiter(
                 self.engine, service, names, condition, self.options, self.on_event
             )
-            run = waiter.run if self._dependent_changes(service, condition) else _noop
+            # A job run again (recreated, or restarted after it failed) is waited for even when
+            # nothing that depends on it changes: its failure must fail this `up`.
+            rerun = condition is Condition.COMPLETED and self._changes(service)
+            run = waiter.run if rerun or self._dependent_changes(service, condition) else _noop
             self.tasks[f"wait:{service}:{condition.value}"] = Task(
                 run, frozenset({f"service:{service}"})
             )
@@ -247,6 +253,13 @@ class UpTasks:
         node = Node(NodeKind.SERVICE, service)
         found = {self.graph.condition(node, s) for s in self.graph.successors(node)}
         return {c for c in found if c is not None}
+
+    def _changes(self, service: str) -> bool:
+        return any(
+            a.service == service and a.kind is not ActionKind.KEEP
+            for a in self.plan.actions
+            if a.object is ObjectKind.CONTAINER
+        )
 
     def _dependent_changes(self, service: str, condition: Condition) -> bool:
         # A no-op up must not wait again: only wait when a dependent is about to be (re)made.
@@ -352,6 +365,7 @@ class UpTasks:
             self.engine,
             service,
             sorted(specs, key=lambda spec: spec.replica),
+            job=service.name in self.options.one_shot_jobs | job_services(self.stack),
             wait_timeout=self.options.wait_timeout,
             poll_interval=self.options.poll_interval,
             stopped=self.options.stop.is_set,

@@ -329,3 +329,43 @@ def test_up_wait_takes_an_on_failure_container_that_exited_0_as_done(write_stack
     engine = FakeEngine(images=dict(IMAGES), exit_codes={"seed": 0})
     _up_wait(write_stack(spec), engine)
     assert engine.containers["shop-dev-seed-1"].state == "exited"
+
+
+def _job_stack(version: str) -> dict[str, object]:
+    migrate = {"image": "img:1", "restart": "no", "environment": {"V": version}}
+    web = {"image": "img:1", "depends_on": {"migrate": {"condition": "completed"}}}
+    return {"name": "shop", "services": {"migrate": migrate, "web": web}}
+
+
+def test_a_changed_job_that_fails_fails_up_and_its_old_run_is_not_run_again(write_stack) -> None:  # type: ignore[no-untyped-def]
+    engine = FakeEngine(images=dict(IMAGES), exit_codes={"migrate": 0})
+    _up(write_stack(_job_stack("1")), engine)
+    web_id = id(engine.containers["shop-dev-web-1"])
+    engine.exit_codes["migrate"] = 1
+    engine.log.clear()
+    with pytest.raises(ApplyError) as caught:
+        _up(write_stack(_job_stack("2")), engine)
+    assert "job migrate failed at shop-dev-migrate-1" in str(caught.value)
+    assert "exited with code 1" in str(caught.value)
+    # The old run was not started again, nothing is left parked, and web was left alone.
+    assert "start_container shop-dev-migrate-1-prev" not in engine.log
+    assert sorted(engine.containers) == ["shop-dev-migrate-1", "shop-dev-web-1"]
+    assert engine.containers["shop-dev-migrate-1"].spec.environment["V"] == "2"
+    assert id(engine.containers["shop-dev-web-1"]) == web_id
+    # The next up runs the new job again, and fails again while it fails.
+    with pytest.raises(ApplyError, match="migrate"):
+        _up(write_stack(_job_stack("2")), engine)
+    engine.exit_codes["migrate"] = 0
+    result = _up(write_stack(_job_stack("2")), engine)
+    assert [a.describe() for a in result.plan.pending()] == [
+        "start container shop-dev-migrate-1 — drift: container is exited (exit code 1), not running"
+    ]
+
+
+def test_a_changed_job_still_running_is_not_done(write_stack) -> None:  # type: ignore[no-untyped-def]
+    engine = FakeEngine(images=dict(IMAGES), exit_codes={"migrate": 0})
+    _up(write_stack(_job_stack("1")), engine)
+    del engine.exit_codes["migrate"]  # the new run keeps running
+    loaded = api.load([str(write_stack(_job_stack("2")))], profile="dev", env={})
+    with pytest.raises(ApplyError, match="migrate"):
+        api.up(loaded, engine, options=api.UpOptions(wait_timeout=0.3))
