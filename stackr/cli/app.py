@@ -105,9 +105,10 @@ def validate(
     if fmt is Format.JSON:
         render.issues_json(())
     else:
+        count = len(stack.services)
         render.out(
             f"{', '.join(stack.files)} is valid (profile {stack.profile}, "
-            f"{len(stack.services)} services)"
+            f"{count} service{'' if count == 1 else 's'})"
         )
     return 0
 
@@ -220,6 +221,7 @@ def up(
         float,
         typer.Option(
             "--wait-timeout",
+            min=0,
             metavar="SECONDS",
             help="Seconds the waits of this up (depends_on, --wait) may take in all.",
         ),
@@ -321,7 +323,9 @@ def logs(
         follow=follow,
         tail=tail,
     )
-    render.log_lines(lines)
+    # Ctrl-C ends following: the way out of `logs -f`, not an interruption of work.
+    with suppress(KeyboardInterrupt):
+        render.log_lines(lines)
     return 0
 
 

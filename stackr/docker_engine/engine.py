@@ -203,7 +203,19 @@ class DockerEngine:
             restart = {"Name": spec.restart, "MaximumRetryCount": 0}
         return self._api.create_host_config(
             port_bindings=bindings or None,
-            mounts=[_mount(m.kind, m.source, m.target, m.read_only) for m in spec.mounts],
+            # A bind mount goes as a `Binds` entry, as `docker run -v` and Compose send it: the
+            # engine then creates a missing host directory instead of refusing the container.
+            binds=[
+                f"{m.source}:{m.target}:{'ro' if m.read_only else 'rw'}"
+                for m in spec.mounts
+                if m.kind is MountKind.BIND
+            ]
+            or None,
+            mounts=[
+                _mount(m.source, m.target, m.read_only)
+                for m in spec.mounts
+                if m.kind is not MountKind.BIND
+            ],
             restart_policy=restart,
             nano_cpus=int(spec.cpus * NANO) if spec.cpus else None,
             mem_limit=spec.memory,
@@ -344,7 +356,6 @@ def _healthcheck(spec: ContainerSpec) -> SdkHealthcheck | None:
     )
 
 
-def _mount(kind: MountKind, source: str, target: str, read_only: bool) -> SdkMount:
-    if kind is MountKind.BIND:
-        return SdkMount(target=target, source=source, type="bind", read_only=read_only)
+def _mount(source: str, target: str, read_only: bool) -> SdkMount:
+    # A named volume, or an anonymous one (no source).
     return SdkMount(target=target, source=source or None, type="volume", read_only=read_only)

@@ -238,8 +238,9 @@ class _Expander:
             return (word if unset else str(value)), end
         if unset and self.strict:
             reason = word or f"variable {name} is required"
+            state = "is not set" if value is None else "is empty"
             raise _Unset(
-                f"{reason} (${{{name}}} is not set)",
+                f"{reason} (${{{name}}} {state})",
                 f"set {name} in the environment, .env, .env.<profile> or the profile's env_file",
             )
         return str(value or ""), end

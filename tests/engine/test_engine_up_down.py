@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import time
 import urllib.request
 
 import pytest
@@ -351,3 +352,23 @@ def test_up_of_named_services_leaves_the_others_alone(stack: StackFixture) -> No
     assert {k: v for k, v in after.items() if "worker" not in k} == {
         k: v for k, v in before.items() if "worker" not in k
     }
+
+
+def test_a_bind_mount_of_a_missing_host_directory_creates_it(stack: StackFixture) -> None:
+    write = "echo hi > /mnt/out/f; trap 'exit 0' TERM; sleep 86400 & wait"
+    service = {
+        "image": IMAGE,
+        "command": ["sh", "-c", write],
+        "volumes": ["./not-yet/sub:/mnt/out", "./conf:/mnt/conf:ro"],
+    }
+    (stack.folder / "conf").mkdir()
+    stack.up(stack.write({"services": {"app": service}}))
+    container = stack.containers()[f"{stack.name}-dev-app-1"]
+    mounts = {m["Destination"]: (m["Type"], m["RW"]) for m in container.attrs["Mounts"]}
+    assert mounts == {"/mnt/out": ("bind", True), "/mnt/conf": ("bind", False)}
+    created = stack.folder / "not-yet" / "sub"
+    for _ in range(50):  # the container writes the file as it starts
+        if (created / "f").exists():
+            break
+        time.sleep(0.1)
+    assert (created / "f").read_text() == "hi\n"

@@ -41,3 +41,8 @@ def test_required_empty_with_colon_is_missing() -> None:
 def test_unterminated_brace() -> None:
     with pytest.raises(_Missing, match="unterminated"):
         substitute("${TAG:-x", ENV)
+
+
+def test_a_required_variable_set_but_empty_is_said_to_be_empty() -> None:
+    with pytest.raises(_Missing, match=r"tag needed \(\$\{TAG\} is empty\)"):
+        substitute("${TAG:?tag needed}", {"TAG": ""})
