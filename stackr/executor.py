@@ -80,6 +80,10 @@ class _Run:
         self.outcomes: dict[str, Outcome] = {}
         self.started: set[str] = set()
         self.bug: BaseException | None = None
+        # Each started task's end and error, kept apart from its future: a Ctrl-C inside
+        # `pool.submit` (while it starts a worker thread) loses the future, not the task.
+        self.ended: dict[str, threading.Event] = {}
+        self.errors: dict[str, BaseException] = {}
 
     def run(self, jobs: int, stop: threading.Event) -> dict[str, Outcome]:
         pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="stackr")
@@ -91,6 +95,8 @@ class _Run:
         except KeyboardInterrupt:
             stop.set()
             try:
+                self._recover_lost(running)
+                self._submit_ready(pool, running, jobs, only_completing=True)
                 self._drain(pool, running, jobs, interrupted=True)
             except KeyboardInterrupt:
                 abandon = True  # a second Ctrl-C: what is in flight ends with the process
@@ -136,7 +142,24 @@ class _Run:
                 continue
             if not needs and key not in self.started and key not in self.outcomes:
                 self.started.add(key)
-                running[pool.submit(task.run)] = key
+                self.ended[key] = threading.Event()
+                running[pool.submit(self._tracked, key)] = key
+
+    def _tracked(self, key: str) -> None:
+        try:
+            self.tasks[key].run()
+        except BaseException as error:
+            self.errors[key] = error
+            raise
+        finally:
+            self.ended[key].set()
+
+    def _recover_lost(self, running: dict[Future[None], str]) -> None:
+        """Settle the tasks that started but whose future was lost to the Ctrl-C, once they end."""
+        tracked = set(running.values())
+        for key in sorted(self.started - tracked - self.outcomes.keys()):
+            self.ended[key].wait()
+            self._settle(key, self.errors.get(key))
 
     def _settle(self, key: str, error: BaseException | None) -> None:
         if error is None:

@@ -195,7 +195,11 @@ class UpTasks:
         elif action.kind in (ActionKind.CREATE, ActionKind.RECREATE):
             recreate = action.kind is ActionKind.RECREATE
             needs = self.recreates | self.removals if recreate else frozenset()
-            self.tasks[key] = Task(self._create_network(action.name, recreate=recreate), needs)
+            # Once the old containers are parked, the replacements need the new network: after
+            # Ctrl-C it is still made, so that they can still be completed.
+            self.tasks[key] = Task(
+                self._create_network(action.name, recreate=recreate), needs, completes=recreate
+            )
         else:
             self.tasks[key] = Task(_noop)
 

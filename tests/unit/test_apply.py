@@ -369,3 +369,38 @@ def test_a_changed_job_still_running_is_not_done(write_stack) -> None:  # type: 
     loaded = api.load([str(write_stack(_job_stack("2")))], profile="dev", env={})
     with pytest.raises(ApplyError, match="migrate"):
         api.up(loaded, engine, options=api.UpOptions(wait_timeout=0.3))
+
+
+def test_ctrl_c_during_a_network_recreate_still_brings_the_parked_replicas_back(
+    write_stack,
+) -> None:  # type: ignore[no-untyped-def]
+    import os
+    import signal
+    import time
+
+    spec = {
+        "name": "shop",
+        "services": {"web": {"image": "img:1", "replicas": 2}},
+        "networks": {"default": {"labels": {"rev": "${NETV}"}}},
+    }
+    path = write_stack(spec)
+    engine = FakeEngine(images=dict(IMAGES))
+    options = api.UpOptions(jobs=4, wait_timeout=2)
+    api.up(api.load([str(path)], profile="dev", env={"NETV": "1"}), engine, options=options)
+    rename = engine.rename_container
+    parked: list[str] = []
+
+    def rename_then_ctrl_c(name: str, new_name: str) -> None:
+        rename(name, new_name)
+        parked.append(new_name)
+        if len(parked) == 2:  # Ctrl-C once every old replica is parked, before the network goes
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.2)
+
+    engine.rename_container = rename_then_ctrl_c  # type: ignore[method-assign]
+    loaded = api.load([str(path)], profile="dev", env={"NETV": "2"})
+    with pytest.raises(KeyboardInterrupt):
+        api.up(loaded, engine, options=options)
+    assert sorted(engine.containers) == ["shop-dev-web-1", "shop-dev-web-2"]
+    assert {c.state for c in engine.containers.values()} == {"running"}
+    assert api.plan(loaded, engine).pending() == ()

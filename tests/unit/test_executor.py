@@ -129,3 +129,19 @@ def test_tasks_that_wait_on_each_other_are_a_bug_not_a_success() -> None:
     }
     with pytest.raises(RuntimeError, match=r"never ran, waiting on each other: \['a', 'b'\]"):
         run_tasks(tasks, jobs=2)
+
+
+def test_ctrl_c_while_a_worker_thread_starts_still_waits_for_the_task_it_runs() -> None:
+    # Ctrl-C lands while `pool.submit` starts a worker thread: that task's future is lost
+    # to the interrupt, but the task runs, and must be waited for like any other.
+    log: list[str] = []
+
+    def interrupting() -> None:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.2)
+        log.append("first finished")
+
+    tasks = {"first": Task(interrupting), "second": Task(lambda: log.append("second"))}
+    with pytest.raises(KeyboardInterrupt):
+        run_tasks(tasks, jobs=2)
+    assert "first finished" in log
