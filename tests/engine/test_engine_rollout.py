@@ -93,3 +93,34 @@ def test_failed_update_rolls_back_and_keeps_serving(stack: StackFixture) -> None
     after = {name: c.id for name, c in stack.containers().items() if "-web-" in name}
     assert after == before
     assert _client_lines(stack).count("FAIL") == 0
+
+
+def test_a_changed_job_that_fails_fails_up_and_never_runs_its_old_version_again(
+    stack: StackFixture,
+) -> None:
+    from stackr.errors import ApplyError
+
+    def spec(version: str, code: int) -> dict[str, Any]:
+        migrate = {
+            "image": IMAGE,
+            "volumes": ["data:/data"],
+            "command": ["sh", "-c", f"echo {version} >> /data/log; exit {code}"],
+        }
+        keeper = {
+            "image": IMAGE,
+            "volumes": ["data:/data"],
+            "command": ["sh", "-c", "trap 'exit 0' TERM; sleep 86400 & wait"],
+            "depends_on": {"migrate": {"condition": "completed"}},
+        }
+        return {"services": {"migrate": migrate, "keeper": keeper}, "volumes": {"data": {}}}
+
+    stack.up(stack.write(spec("v1", 0)))
+    with pytest.raises(ApplyError) as caught:
+        stack.up(stack.write(spec("v2", 3)))
+    assert "job migrate failed" in str(caught.value)
+    assert "exited with code 3" in str(caught.value)
+    keeper = stack.sdk.containers.get(f"{stack.name}-dev-keeper-1")
+    log = keeper.exec_run(["cat", "/data/log"]).output.decode().split()
+    assert log == ["v1", "v2"]  # the old migration did not run again
+    migrate = stack.containers()[f"{stack.name}-dev-migrate-1"]
+    assert migrate.attrs["State"]["ExitCode"] == 3
