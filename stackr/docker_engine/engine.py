@@ -22,7 +22,7 @@ from docker.types import Healthcheck as SdkHealthcheck
 from docker.types import Mount as SdkMount
 
 from stackr.archive import files_archive
-from stackr.desired import ContainerSpec, NetworkSpec, VolumeSpec
+from stackr.desired import ContainerSpec, MountSpec, NetworkSpec, VolumeSpec
 from stackr.docker_engine.errors import call, explain, is_paused, port_taken, translate
 from stackr.docker_engine.images import context_files, ensure_image, image_ids
 from stackr.docker_engine.logs import follow as follow_logs
@@ -205,17 +205,14 @@ class DockerEngine:
             port_bindings=bindings or None,
             # A bind mount goes as a `Binds` entry, as `docker run -v` and Compose send it: the
             # engine then creates a missing host directory instead of refusing the container.
+            # (A path with a ':' cannot be written there: it goes as a mount, not created.)
             binds=[
                 f"{m.source}:{m.target}:{'ro' if m.read_only else 'rw'}"
                 for m in spec.mounts
-                if m.kind is MountKind.BIND
+                if _as_bind(m)
             ]
             or None,
-            mounts=[
-                _mount(m.source, m.target, m.read_only)
-                for m in spec.mounts
-                if m.kind is not MountKind.BIND
-            ],
+            mounts=[_mount(m) for m in spec.mounts if not _as_bind(m)],
             restart_policy=restart,
             nano_cpus=int(spec.cpus * NANO) if spec.cpus else None,
             mem_limit=spec.memory,
@@ -356,6 +353,13 @@ def _healthcheck(spec: ContainerSpec) -> SdkHealthcheck | None:
     )
 
 
-def _mount(source: str, target: str, read_only: bool) -> SdkMount:
-    # A named volume, or an anonymous one (no source).
-    return SdkMount(target=target, source=source or None, type="volume", read_only=read_only)
+def _as_bind(mount: MountSpec) -> bool:
+    return mount.kind is MountKind.BIND and ":" not in mount.source + mount.target
+
+
+def _mount(mount: MountSpec) -> SdkMount:
+    # A named volume, an anonymous one (no source), or a bind that a `Binds` entry cannot say.
+    kind = "bind" if mount.kind is MountKind.BIND else "volume"
+    return SdkMount(
+        target=mount.target, source=mount.source or None, type=kind, read_only=mount.read_only
+    )
