@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from stackr import images
 from stackr.errors import ApplyError, StackrError
 from stackr.events import OnEvent, ignore_event
-from stackr.sensitive import MASK, secret_name
+from stackr.sensitive import MASK, is_secret
 from stackr.spec import load_stack
 from stackr.spec.model import Stack
 
@@ -148,14 +148,25 @@ def diff(
     Raises:
         SpecError: the files are invalid for either profile.
     """
-    from stackr.spec.diff import diff_configs
+    from stackr.spec.diff import MISSING, Difference, diff_configs
     from stackr.spec.render import render_stack
 
-    rendered = [
-        render_stack(validate(files, profile=profile, env=env, env_files=env_files))
-        for profile in (left, right)
+    stacks = [
+        validate(files, profile=profile, env=env, env_files=env_files) for profile in (left, right)
     ]
-    return diff_configs(rendered[0], rendered[1])
+    plain = diff_configs(*(render_stack(s, masked=False) for s in stacks))
+    # Shown as `stackr config` shows them: a secret value that differs is still a difference,
+    # written *** on each side.
+    shown = {d.path: d for d in diff_configs(*(render_stack(s) for s in stacks))}
+    return [
+        shown.get(d.path)
+        or Difference(
+            path=d.path,
+            left=d.left if d.left is MISSING else MASK,
+            right=d.right if d.right is MISSING else MASK,
+        )
+        for d in plain
+    ]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -206,9 +217,11 @@ def variables(
 
 
 def _shown(name: str, value: str | None, secrets: frozenset[str]) -> str | None:
-    # A variable whose name looks secret, or that a secret is made from, is listed as set,
-    # never with its value.
-    return MASK if value is not None and (secret_name(name) or name in secrets) else value
+    # A variable whose name looks secret, that a secret is made from, or that holds a URL's
+    # password is listed as set, never with its value.
+    if value is None:
+        return None
+    return MASK if name in secrets or is_secret(name, value, ()) else value
 
 
 def identity(files: Sequence[str], *, profile: str) -> tuple[str, str | None]:
@@ -296,12 +309,12 @@ def up(
     )
     if options.wait:
         from stackr.apply import ApplyOptions
-        from stackr.readiness import job_services, wait_until_ready
+        from stackr.readiness import wait_until_ready
 
         apply_options = ApplyOptions(
             jobs=options.jobs, wait_timeout=options.wait_timeout, deadline=deadline
         )
-        jobs = job_services(loaded.whole)  # a narrowed stack may lack what waits on a job
+        jobs = loaded.whole.jobs()  # a narrowed stack may lack what waits on a job
         wait_until_ready(stack, engine, options=apply_options, on_event=on_event, jobs=jobs)
     return UpResult(plan=the_plan, result=result, seconds=time.monotonic() - started)
 
@@ -316,13 +329,12 @@ def _apply(
     on_event: OnEvent,
 ) -> ApplyResult:
     from stackr.apply import ApplyOptions, apply_plan
-    from stackr.readiness import job_services
 
     apply_options = ApplyOptions(
         jobs=options.jobs,
         wait_timeout=options.wait_timeout,
         deadline=deadline,
-        one_shot_jobs=job_services(loaded.whole),
+        one_shot_jobs=loaded.whole.jobs(),
     )
     result = apply_plan(
         the_plan, stack, lambda: loaded.graph, engine, options=apply_options, on_event=on_event

@@ -38,16 +38,6 @@ class WaitOptions(Protocol):
     def stop(self) -> threading.Event: ...
 
 
-def job_services(stack: Stack) -> frozenset[str]:
-    """The stack's one-shot jobs: the services another waits on with `condition: completed`."""
-    return frozenset(
-        dep.service
-        for service in stack.services.values()
-        for dep in service.depends_on
-        if dep.condition is Condition.COMPLETED
-    )
-
-
 def wait_until_ready(
     stack: Stack,
     engine: Engine,
@@ -68,7 +58,7 @@ def wait_until_ready(
             ran out; the message names what it was still waiting for.
     """
     desired = desired_state(stack)
-    jobs = job_services(stack) if jobs is None else jobs
+    jobs = stack.jobs() if jobs is None else jobs
     pending = dict.fromkeys(desired.containers)
     deadline = min(time.monotonic() + options.wait_timeout, options.deadline)
     on_event(Event(stack.name, Phase.WAITING, f"until {len(pending)} container(s) are ready"))
@@ -99,6 +89,8 @@ def _ready(engine: Engine, spec: ContainerSpec, *, job: bool) -> bool:
         raise EngineError(_last_words(engine, spec.name, f"exited with code {status.exit_code}"))
     if status.state in ("exited", "dead"):
         raise EngineError(_last_words(engine, spec.name, f"is {status.state}"))
+    if job and status.state == "restarting":  # `on-failure` restarts a job whose run failed
+        raise EngineError(_last_words(engine, spec.name, "failed and is being restarted"))
     if status.health == "unhealthy":
         raise EngineError(_last_words(engine, spec.name, "is unhealthy", status.probe))
     if job:

@@ -147,8 +147,11 @@ class Rollout:
             for spec in batch:
                 self._await_ready(spec.name)
         except EngineError as error:
-            if self.job and not isinstance(error, _Interrupted):
-                self._job_failed(batch, parked, error)
+            if self.job:
+                self._job_settle(parked, created)
+                if isinstance(error, _Interrupted):
+                    self._interrupted()
+                self._job_failed(batch[0], error)
             self._put_back(batch, parked, created)
             if isinstance(error, _Interrupted):
                 self._interrupted()
@@ -157,17 +160,22 @@ class Rollout:
             self.replaced.append(spec)
             self.report(spec.name, "done", "recreated")
 
-    def _job_failed(
-        self, batch: list[ContainerSpec], parked: list[ContainerSpec], error: EngineError
-    ) -> None:
-        # Starting the old run again would run the old job again (a migration, say): its run is
-        # over. The failed new run stays, with its output, and the next `up` runs it again.
-        self._keep_replaced()
+    def _job_settle(self, parked: list[ContainerSpec], created: list[ContainerSpec]) -> None:
+        # An old run is never started again: it would run the old job (a migration, say) once
+        # more. Where the new run exists it stays, running on or failed with its output, and the
+        # next `up` sees to it; where it does not, the old one takes its name back, exited as
+        # it was.
         for spec in parked:
             with suppress(EngineError):
-                self.engine.remove_container(spec.name + PREV, timeout=0, keep_volumes=True)
+                if spec in created:
+                    self.engine.remove_container(spec.name + PREV, timeout=0, keep_volumes=True)
+                else:
+                    self.engine.rename_container(spec.name + PREV, spec.name)
+
+    def _job_failed(self, spec: ContainerSpec, error: EngineError) -> None:
+        self._keep_replaced()
         raise EngineError(
-            f"job {self.service.name} failed at {batch[0].name}: {error}",
+            f"job {self.service.name} failed at {spec.name}: {error}",
             hint=f"fix it (stackr logs {self.service.name}) and run `stackr up` again: it runs "
             "the job again",
         )
@@ -239,6 +247,10 @@ class Rollout:
             status = self.engine.container_status(name)
             if self._finished(status.state, status.exit_code):
                 return  # a one-shot that ran to its end is as ready as it gets
+            if self.job and status.state == "restarting":
+                # A job restarted by `on-failure`: its run failed, and may fail for ever.
+                lines = "; ".join(self.engine.last_log_lines(name, 3)) or "no output"
+                raise EngineError(f"the new run failed and is being restarted ({lines})")
             if status.state in ("exited", "dead") or status.health == "unhealthy":
                 what = "is unhealthy" if status.health == "unhealthy" else "stopped"
                 if status.state == "exited" and status.exit_code is not None:

@@ -39,7 +39,7 @@ from stackr.executor import Task
 from stackr.graph import Node, NodeKind, StackGraph
 from stackr.observed import container_name, network_name, volume_name
 from stackr.plan import Action, ActionKind, ObjectKind, Plan
-from stackr.readiness import ConditionWaiter, job_services
+from stackr.readiness import ConditionWaiter
 from stackr.rollout import PREV, Rollout
 from stackr.spec.model import Condition, Service, Stack
 
@@ -137,6 +137,8 @@ class UpTasks:
             for a in plan.actions
             if a.object is ObjectKind.CONTAINER and a.kind is ActionKind.RECREATE
         )
+        # The jobs of the whole stack: a narrowed one may lack the services that make them jobs.
+        self.jobs = options.one_shot_jobs | stack.jobs()
         self.network_recreated = any(
             a.object is ObjectKind.NETWORK and a.kind is ActionKind.RECREATE for a in plan.actions
         )
@@ -240,7 +242,10 @@ class UpTasks:
         self.tasks[f"service:{service}"] = Task(
             _noop, frozenset(f"container:{self._name(r)}" for r in replicas)
         )
-        for condition in self._conditions_asked(service):
+        conditions = self._conditions_asked(service)
+        if service in self.jobs and self._changes(service):
+            conditions.add(Condition.COMPLETED)  # a job run again: its failure fails this up
+        for condition in conditions:
             names = [self._name(r) for r in replicas]
             waiter = ConditionWaiter(
                 self.engine, service, names, condition, self.options, self.on_event
@@ -369,7 +374,7 @@ class UpTasks:
             self.engine,
             service,
             sorted(specs, key=lambda spec: spec.replica),
-            job=service.name in self.options.one_shot_jobs | job_services(self.stack),
+            job=service.name in self.jobs,
             wait_timeout=self.options.wait_timeout,
             poll_interval=self.options.poll_interval,
             stopped=self.options.stop.is_set,

@@ -236,6 +236,15 @@ class Stack:
     # What loading noticed without refusing it: an unset `${VAR}` made empty, located.
     warnings: tuple[Issue, ...] = ()
 
+    def jobs(self) -> frozenset[str]:
+        """The one-shot jobs: the services another waits on with `condition: completed`."""
+        return frozenset(
+            dep.service
+            for service in self.services.values()
+            for dep in service.depends_on
+            if dep.condition is Condition.COMPLETED
+        )
+
     def dependents(self, service: str) -> set[str]:
         """Services that depend on `service`, directly or not: `down` stops them first. Asked of
         the model, not the graph, so `down` does not import networkx."""

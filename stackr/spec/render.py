@@ -37,18 +37,38 @@ def _escaped(value: Any) -> Any:
     return value
 
 
-def render_stack(stack: Stack) -> dict[str, Any]:
+class _Mask:
+    """Hides secret values as a plan does (by name, a URL password, a secret variable's value),
+    or, made with `masked=False`, shows them."""
+
+    def __init__(self, sensitive: frozenset[str] | None) -> None:
+        self.sensitive = sensitive
+
+    def text(self, text: str) -> str:
+        return text if self.sensitive is None else hide(text, self.sensitive)
+
+    def pairs(self, pairs: Mapping[str, str]) -> dict[str, str]:
+        if self.sensitive is None:
+            return dict(sorted(pairs.items()))
+        hunted = self.sensitive
+        return {k: MASK if is_secret(k, v, hunted) else v for k, v in sorted(pairs.items())}
+
+
+def render_stack(stack: Stack, *, masked: bool = True) -> dict[str, Any]:
     """`stack` as plain data, its values as the containers get them, keys in a stable order.
     Secrets and configs appear only when the stack has some, and show where their content
     comes from, never a secret's value (nor a secret variable's value inside a config's inline
     content)."""
+    mask = _Mask(stack.sensitive if masked else None)
     out = {
         "name": stack.name,
-        "services": {
-            name: _service(s, stack.sensitive) for name, s in sorted(stack.services.items())
-        },
+        "services": {name: _service(s, mask) for name, s in sorted(stack.services.items())},
         "volumes": {
-            name: {"driver": v.driver, "driver_opts": dict(v.driver_opts), "labels": dict(v.labels)}
+            name: {
+                "driver": v.driver,
+                "driver_opts": mask.pairs(v.driver_opts),
+                "labels": dict(v.labels),
+            }
             for name, v in sorted(stack.volumes.items())
         },
         "networks": {
@@ -58,33 +78,31 @@ def render_stack(stack: Stack) -> dict[str, Any]:
     }
     for section, sources in (("secrets", stack.secrets), ("configs", stack.configs)):
         if sources:
-            out[section] = {
-                name: _source(s, stack.sensitive) for name, s in sorted(sources.items())
-            }
+            out[section] = {name: _source(s, mask) for name, s in sorted(sources.items())}
     return out
 
 
-def _service(service: Service, sensitive: frozenset[str]) -> dict[str, Any]:
+def _service(service: Service, mask: _Mask) -> dict[str, Any]:
     out: dict[str, Any] = {"image": service.image}
     if service.build is not None:
         out["build"] = {
             "context": service.build.context,
             "dockerfile": service.build.dockerfile,
-            "args": dict(service.build.args),
+            "args": mask.pairs(service.build.args),
         }
     if service.entrypoint is not None:
-        out["entrypoint"] = [hide(arg, sensitive) for arg in service.entrypoint]
+        out["entrypoint"] = [mask.text(arg) for arg in service.entrypoint]
     if service.command is not None:
-        out["command"] = [hide(arg, sensitive) for arg in service.command]
+        out["command"] = [mask.text(arg) for arg in service.command]
     out |= {
-        "environment": _shown(service.environment, sensitive),
+        "environment": mask.pairs(service.environment),
         "ports": [rule.render() for rule in service.ports],
         "volumes": [_mount(m) for m in service.mounts],
         "networks": list(service.networks),
         "depends_on": {d.service: {"condition": d.condition.value} for d in service.depends_on},
         "replicas": service.replicas,
         "restart": service.restart.value,
-        "labels": _shown(service.labels, sensitive),
+        "labels": mask.pairs(service.labels),
         "resources": _resources(service),
         "stop_grace_period": _seconds(service.stop_grace_period),
         "update": {
@@ -99,7 +117,7 @@ def _service(service: Service, sensitive: frozenset[str]) -> dict[str, Any]:
         if grants:
             out[section] = [_grant(g) for g in grants]
     if service.healthcheck is not None:
-        out["healthcheck"] = _healthcheck(service.healthcheck)
+        out["healthcheck"] = _healthcheck(service.healthcheck, mask)
     if service.user is not None:
         out["user"] = service.user
     if service.working_dir is not None:
@@ -107,23 +125,18 @@ def _service(service: Service, sensitive: frozenset[str]) -> dict[str, Any]:
     return out
 
 
-def _shown(pairs: Mapping[str, str], sensitive: frozenset[str]) -> dict[str, str]:
-    # As in a plan: a value secret by its name, a URL password or a secret variable's value.
-    return {k: MASK if is_secret(k, v, sensitive) else v for k, v in sorted(pairs.items())}
-
-
 def _resources(service: Service) -> dict[str, Any]:
     limits = {"cpus": service.resources.cpus, "memory": service.resources.memory}
     return {k: v for k, v in limits.items() if v is not None}
 
 
-def _source(source: FileSource, sensitive: frozenset[str]) -> dict[str, str]:
+def _source(source: FileSource, mask: _Mask) -> dict[str, str]:
     if source.file is not None:
         return {"file": source.file}
     if source.environment is not None:
         return {"environment": source.environment}
     # A config written in the file, interpolated: a secret variable's value in it stays hidden.
-    return {"content": hide(source.content or "", sensitive)}
+    return {"content": mask.text(source.content or "")}
 
 
 def _grant(grant: FileGrant) -> dict[str, str]:
@@ -143,9 +156,9 @@ def _mount(mount: Mount) -> str:
     return f"{mount.source}:{mount.target}{mode}"
 
 
-def _healthcheck(check: Healthcheck) -> dict[str, Any]:
+def _healthcheck(check: Healthcheck, mask: _Mask) -> dict[str, Any]:
     return {
-        "test": list(check.test),
+        "test": [mask.text(arg) for arg in check.test],
         "interval": _seconds(check.interval),
         "timeout": _seconds(check.timeout),
         "retries": check.retries,

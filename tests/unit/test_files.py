@@ -401,3 +401,45 @@ def test_a_variable_a_secret_is_made_from_is_never_shown(tmp_path: Path) -> None
     shown = repr([a.change_lines() for a in the_plan.actions])
     assert "environment.OTHER: *** → ***" in shown
     assert "hunter" not in shown
+
+
+def test_secret_values_are_masked_in_config_and_diff_wherever_they_hide(tmp_path: Path) -> None:
+    import json
+
+    spec = (
+        "name: shop\n"
+        "volumes:\n"
+        "  data: {driver_opts: {password: '${NFS_PASSWORD}'}}\n"
+        "services:\n"
+        "  db:\n"
+        "    image: shop/db:1\n"
+        "    build: {context: ., args: {NPM_TOKEN: '${NPM_TOKEN}'}}\n"
+        "    environment: {DB_PASSWORD: '${DB_PASSWORD}'}\n"
+        "    healthcheck: {test: ['CMD', 'ping', '-p${DB_PASSWORD}']}\n"
+        "    volumes: ['data:/data']\n"
+        "profiles:\n"
+        "  dev: {}\n"
+        "  prod: {}\n"
+    )
+    path = _stack_dir(tmp_path, spec, {"Dockerfile": "FROM scratch\n"})
+    env = {
+        "NFS_PASSWORD": "nfs-secret-1",
+        "NPM_TOKEN": "npm-secret-1",
+        "DB_PASSWORD": "db-secret-1",
+    }
+    printed = json.dumps(api.config(api.validate([str(path)], profile="dev", env=env)))
+    assert "secret-1" not in printed
+    rows = api.variables([str(path)], profile="dev", env={**env, "DB_PASSWORD": "x", "URL": ""})
+    assert all(r.value in (None, "***") for r in rows)
+    # The same values in both profiles: no difference; a secret that differs shows as ***.
+    assert api.diff([str(path)], left="dev", right="prod", env=env) == []
+    env_prod = dict(env)
+    (tmp_path / ".env.prod").write_text("DB_PASSWORD=db-secret-2\n")
+    del env_prod["DB_PASSWORD"]
+    (tmp_path / ".env").write_text("DB_PASSWORD=db-secret-1\n")
+    found = api.diff([str(path)], left="dev", right="prod", env=env_prod)
+    assert {d.path for d in found} == {
+        "services.db.environment.DB_PASSWORD",
+        "services.db.healthcheck.test",
+    }
+    assert "secret" not in repr(found)

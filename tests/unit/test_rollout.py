@@ -230,3 +230,64 @@ def test_a_replica_disconnected_outside_stackr_is_replaced_without_downtime(writ
     ]
     assert engine.containers["shop-dev-web-2"].networks == ["shop-dev-default"]
     assert sorted(engine.containers) == ["shop-dev-web-1", "shop-dev-web-2"]
+
+
+def _job_rollout(write_stack, engine: FakeEngine, stopped: object) -> object:  # type: ignore[no-untyped-def]
+    from stackr.desired import desired_state
+    from stackr.rollout import Rollout
+
+    def stack(version: str) -> dict[str, object]:
+        migrate = {"image": "img:1", "restart": "on-failure", "environment": {"V": version}}
+        web = {"image": "img:1", "depends_on": {"migrate": {"condition": "completed"}}}
+        return {"name": "shop", "services": {"migrate": migrate, "web": web}}
+
+    api.up(
+        api.load([str(write_stack(stack("1")))], profile="dev", env={}),
+        engine,
+        options=api.UpOptions(wait_timeout=1),
+    )
+    loaded = api.load([str(write_stack(stack("2")))], profile="dev", env={})
+    specs = [s for s in desired_state(loaded.stack).containers.values() if s.service == "migrate"]
+    return Rollout(
+        engine,
+        loaded.stack.services["migrate"],
+        specs,
+        job=True,
+        wait_timeout=1,
+        poll_interval=0.01,
+        stopped=stopped,  # type: ignore[arg-type]
+        report=lambda *_: None,
+    )
+
+
+def test_ctrl_c_during_a_jobs_new_run_never_starts_its_old_run_again(write_stack) -> None:  # type: ignore[no-untyped-def]
+    from stackr.errors import EngineError
+
+    engine = FakeEngine(images=dict(IMAGES), exit_codes={"migrate": 0})
+    # Ctrl-C once the new run has started, while the update waits for it to exit 0.
+    rollout = _job_rollout(
+        write_stack, engine, lambda: "start_container shop-dev-migrate-1" in engine.log
+    )
+    del engine.exit_codes["migrate"]  # the new run keeps running
+    engine.log.clear()
+    with pytest.raises(EngineError, match="interrupted"):
+        rollout.run()  # type: ignore[attr-defined]
+    assert "start_container shop-dev-migrate-1-prev" not in engine.log  # the old run stays done
+    assert sorted(engine.containers) == ["shop-dev-migrate-1", "shop-dev-web-1"]
+    new_run = engine.containers["shop-dev-migrate-1"]
+    assert (new_run.spec.environment["V"], new_run.state) == ("2", "running")  # left to finish
+
+
+def test_a_job_restarted_by_on_failure_fails_at_once(write_stack) -> None:  # type: ignore[no-untyped-def]
+    from stackr.errors import EngineError
+
+    engine = FakeEngine(images=dict(IMAGES), exit_codes={"migrate": 0})
+    rollout = _job_rollout(write_stack, engine, lambda: False)
+    del engine.exit_codes["migrate"]
+    engine.restarting.add("migrate")  # its new run fails and Docker restarts it
+    started = time.monotonic()
+    with pytest.raises(EngineError, match="failed and is being restarted"):
+        rollout.run()  # type: ignore[attr-defined]
+    assert time.monotonic() - started < 0.5  # not the whole wait_timeout
+    assert engine.containers["shop-dev-migrate-1"].spec.environment["V"] == "2"
+    assert "shop-dev-migrate-1-prev" not in engine.containers

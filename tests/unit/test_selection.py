@@ -125,16 +125,18 @@ def test_the_cli_takes_services_after_up(  # type: ignore[no-untyped-def]
     assert "no service 'nope' in stack shop" in capsys.readouterr().err
 
 
-def test_up_wait_of_a_job_waits_for_it_to_exit(write_stack) -> None:  # type: ignore[no-untyped-def]
-    from stackr.errors import EngineError
-
+def test_up_of_a_job_waits_for_it_to_exit(write_stack) -> None:  # type: ignore[no-untyped-def]
     services = {
         "migrate": {"image": "shop/db:1", "restart": "no"},
         "web": {"image": "shop/web:1", "depends_on": {"migrate": {"condition": "completed"}}},
     }
     path = write_stack({"name": "shop", "services": services})
-    engine = FakeEngine(images=dict(IMAGES))
     loaded = api.load([str(path)], profile="dev", env={}).only(["migrate"])
-    # The fake engine leaves a started container running: a job that never ends.
-    with pytest.raises(EngineError, match=r"shop-dev-migrate-1 \(a job\) to exit 0"):
-        api.up(loaded, engine, options=api.UpOptions(wait=True, wait_timeout=0.3))
+    # The fake engine leaves a started container running: a job that never ends. Named alone,
+    # it is still a job (web waits for it to complete), and `up` waits for it, --wait or not.
+    for wait in (True, False):
+        engine = FakeEngine(images=dict(IMAGES))
+        with pytest.raises(StackrError, match="shop-dev-migrate-1 to be completed"):
+            api.up(loaded, engine, options=api.UpOptions(wait=wait, wait_timeout=0.3))
+    done = FakeEngine(images=dict(IMAGES), exit_codes={"migrate": 0})
+    api.up(loaded, done, options=api.UpOptions(wait=True, wait_timeout=0.3))
