@@ -190,6 +190,7 @@ def _container_actions(
     stack: Stack, desired: DesiredState, observed: ObservedState, *, network_recreated: bool
 ) -> Iterator[Action]:
     found = {c.name: c for c in observed.containers}
+    jobs = stack.jobs()
     for name, spec in desired.containers.items():
         have = found.get(name)
         kind, reason = _decide(spec, have, observed)
@@ -197,7 +198,8 @@ def _container_actions(
         if kind is ActionKind.RECREATE and have is not None and have.spec:
             changes = tuple(spec_changes(have.spec, json.loads(spec.labels[LABEL_SPEC])))
         if kind is ActionKind.RECREATE:
-            reason += _update_note(stack.services[spec.service], network_recreated)
+            job = spec.service in jobs
+            reason += _update_note(stack.services[spec.service], network_recreated, job=job)
         yield Action(
             kind=kind,
             object=ObjectKind.CONTAINER,
@@ -297,7 +299,9 @@ def _stopped(spec: ContainerSpec, have: ObservedContainer) -> tuple[ActionKind, 
     return ActionKind.START, f"drift: container is {have.state}{code}, not running"
 
 
-def _update_note(service: Service, network_recreated: bool) -> str:
+def _update_note(service: Service, network_recreated: bool, *, job: bool) -> str:
+    if job:
+        return " (a job: it runs again, stop-first, and must exit 0)"
     if network_recreated and service.update.order is UpdateOrder.START_FIRST:
         return " (stop-first: a recreated network must first lose every old container)"
     if service.start_first():
