@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 from stackr.errors import StackrError
 
+LOST_TASK_START = 1.0  # seconds a task whose future Ctrl-C lost is given to show it began
+
 
 class Status(enum.Enum):
     DONE = "done"
@@ -82,6 +84,7 @@ class _Run:
         self.bug: BaseException | None = None
         # Each started task's end and error, kept apart from its future: a Ctrl-C inside
         # `pool.submit` (while it starts a worker thread) loses the future, not the task.
+        self.began: dict[str, threading.Event] = {}
         self.ended: dict[str, threading.Event] = {}
         self.errors: dict[str, BaseException] = {}
 
@@ -141,11 +144,12 @@ class _Run:
             if only_completing and not task.completes:
                 continue
             if not needs and key not in self.started and key not in self.outcomes:
+                self.began[key], self.ended[key] = threading.Event(), threading.Event()
                 self.started.add(key)
-                self.ended[key] = threading.Event()
                 running[pool.submit(self._tracked, key)] = key
 
     def _tracked(self, key: str) -> None:
+        self.began[key].set()
         try:
             self.tasks[key].run()
         except BaseException as error:
@@ -158,8 +162,11 @@ class _Run:
         """Settle the tasks that started but whose future was lost to the Ctrl-C, once they end."""
         tracked = set(running.values())
         for key in sorted(self.started - tracked - self.outcomes.keys()):
-            self.ended[key].wait()
-            self._settle(key, self.errors.get(key))
+            # A task that was queued begins at once (the pool has a free thread for each); one
+            # the interrupt caught before it was queued never runs, and has nothing to settle.
+            if self.began[key].wait(LOST_TASK_START):
+                self.ended[key].wait()
+                self._settle(key, self.errors.get(key))
 
     def _settle(self, key: str, error: BaseException | None) -> None:
         if error is None:
