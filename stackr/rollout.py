@@ -25,6 +25,7 @@ A crash part-way leaves `-next`/`-prev` containers that the next plan removes.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from contextlib import suppress
@@ -55,12 +56,16 @@ class Rollout:
         *,
         job: bool = False,
         wait_timeout: float,
+        deadline: float = math.inf,
         poll_interval: float,
         stopped: Callable[[], bool],
         report: Callable[[str, str, str], None],
     ) -> None:
         self.engine, self.service, self.specs = engine, service, specs
-        self.wait_timeout, self.poll_interval = wait_timeout, poll_interval
+        # Each new replica may wait `wait_timeout`, and all of them no later than `deadline`:
+        # `--wait-timeout` bounds all of an `up`'s waits together.
+        self.wait_timeout, self.deadline = wait_timeout, deadline
+        self.poll_interval = poll_interval
         self.stopped, self.report = stopped, report
         self.replaced: list[ContainerSpec] = []
         # A one-shot job (another service waits for it to complete) runs once, to its end: its
@@ -239,7 +244,7 @@ class Rollout:
 
     def _await_ready(self, name: str) -> None:
         has_check = any(s.healthcheck and s.healthcheck.test != ("NONE",) for s in self.specs)
-        deadline = time.monotonic() + self.wait_timeout
+        deadline = min(time.monotonic() + self.wait_timeout, self.deadline)
         stable_since: float | None = None
         while True:
             if self.stopped():

@@ -376,6 +376,7 @@ class UpTasks:
             sorted(specs, key=lambda spec: spec.replica),
             job=service.name in self.jobs,
             wait_timeout=self.options.wait_timeout,
+            deadline=self.options.deadline,
             poll_interval=self.options.poll_interval,
             stopped=self.options.stop.is_set,
             report=report,

@@ -291,3 +291,29 @@ def test_a_job_restarted_by_on_failure_fails_at_once(write_stack) -> None:  # ty
     assert time.monotonic() - started < 0.5  # not the whole wait_timeout
     assert engine.containers["shop-dev-migrate-1"].spec.environment["V"] == "2"
     assert "shop-dev-migrate-1-prev" not in engine.containers
+
+
+def test_an_update_waits_no_later_than_the_runs_deadline(write_stack) -> None:  # type: ignore[no-untyped-def]
+    from stackr.desired import desired_state
+    from stackr.errors import EngineError
+    from stackr.rollout import Rollout
+
+    engine = FakeEngine(images=dict(IMAGES))
+    _up(write_stack, engine, "info")
+    engine.healthy_after_start = False  # the new replicas never turn healthy
+    loaded = api.load([str(write_stack(_spec("debug")))], profile="dev", env={})
+    specs = sorted(desired_state(loaded.stack).containers.values(), key=lambda s: s.replica)
+    rollout = Rollout(
+        engine,
+        loaded.stack.services["web"],
+        specs,
+        wait_timeout=30,
+        deadline=time.monotonic() + 0.2,  # what is left of --wait-timeout for this up
+        poll_interval=0.01,
+        stopped=lambda: False,
+        report=lambda *_: None,
+    )
+    started = time.monotonic()
+    with pytest.raises(EngineError):
+        rollout.run()
+    assert time.monotonic() - started < 2
