@@ -280,6 +280,15 @@ def down(
             jobs=jobs,
             on_event=on_event,
         )
+    if loaded is None and not result.plan.actions:
+        # The file does not load for this profile and the engine holds nothing of it: most
+        # likely a mistyped --profile, which must not pass for a finished `down`.
+        raise StackrError(
+            f"nothing of stack {name} with profile {chosen} is on the engine, and the stack file "
+            "does not load for that profile",
+            hint=f"check the profile's name; `stackr validate --profile {chosen}` says why the "
+            "file does not load for it",
+        )
     render.down_summary(result)
     return 0
 

@@ -61,6 +61,10 @@ def test_down_and_ps_work_when_the_file_no_longer_loads_for_the_profile(
     assert main(["down", "-f", path]) == 0
     assert stack.containers() == {}
     assert stack.networks() == []
+    # Again, or with a mistyped profile: nothing of it is there, and that is no finished down.
+    capsys.readouterr()
+    assert main(["down", "-f", path, "--profile", "prdo"]) == 1
+    assert "nothing of stack" in capsys.readouterr().err
 
 
 def test_an_unhealthy_dependency_fails_up_with_what_its_health_check_said(
