@@ -148,13 +148,8 @@ def desired_state(stack: Stack) -> DesiredState:
     """Every object `stack` asks the engine for, keyed by engine name."""
     networks = {spec.name: spec for spec in (_network(stack, name) for name in stack.networks)}
     volumes = {spec.name: spec for spec in (_volume(stack, name) for name in stack.volumes)}
-    # A service that runs an image another service builds is made from that build too: a new
-    # build recreates its containers as well, in the same `up`, and either may build it.
-    builds = {s.image: s.build for _, s in sorted(stack.services.items()) if s.build is not None}
     containers: dict[str, ContainerSpec] = {}
-    for service in stack.services.values():
-        if service.build is None and service.image in builds:
-            service = replace(service, build=builds[service.image])
+    for service in stack.with_shared_builds().services.values():
         for replica in range(1, service.replicas + 1):
             spec = _container(stack, service, replica, networks)
             containers[spec.name] = spec

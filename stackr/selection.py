@@ -36,14 +36,10 @@ def narrowed(stack: Stack, names: Iterable[str]) -> Stack:
         if name not in chosen:
             chosen.add(name)
             wanted += [d.service for d in stack.services[name].depends_on]
-    # A kept service that runs the image a left-out one builds keeps that build (as in the
-    # whole stack's desired state): it is part of what the service is made from.
-    builds = {s.image: s.build for _, s in sorted(stack.services.items()) if s.build is not None}
-    services = {
-        n: s if s.build is not None or s.image not in builds else replace(s, build=builds[s.image])
-        for n, s in stack.services.items()
-        if n in chosen
-    }
+    # A kept service that runs the image a left-out one builds keeps that build: it is part of
+    # what the service is made from.
+    shared = stack.with_shared_builds().services
+    services = {n: s for n, s in shared.items() if n in chosen}
     used = services.values()
     networks = {n for s in used for n in s.networks}
     volumes = {m.source for s in used for m in s.mounts if m.kind is MountKind.VOLUME}

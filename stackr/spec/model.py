@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from stackr.errors import Issue
 
@@ -235,6 +235,23 @@ class Stack:
     sensitive: frozenset[str] = frozenset()
     # What loading noticed without refusing it: an unset `${VAR}` made empty, located.
     warnings: tuple[Issue, ...] = ()
+
+    def with_shared_builds(self) -> Stack:
+        """The stack with each service that runs an image another service builds (same
+        `image:`, no `build:` of its own) given that build: it is made from it too, so a new
+        build recreates it as well, and either service may build the image."""
+        builds = {s.image: s.build for _, s in sorted(self.services.items()) if s.build is not None}
+        if not builds:
+            return self
+        return replace(
+            self,
+            services={
+                name: s
+                if s.build is not None or s.image not in builds
+                else replace(s, build=builds[s.image])
+                for name, s in self.services.items()
+            },
+        )
 
     def jobs(self) -> frozenset[str]:
         """The one-shot jobs: the services another waits on with `condition: completed`."""
