@@ -16,15 +16,9 @@ from stackr.events import Event, OnEvent, Phase, ignore_event
 from stackr.executor import Outcome, Status, Task, run_tasks
 from stackr.graph import StackGraph
 from stackr.plan import ActionKind, ObjectKind, Plan
+from stackr.removals import grace, removal_order, remove_container_task, remove_object_task
 from stackr.spec.model import Stack
-from stackr.uptasks import (
-    ApplyOptions,
-    UpTasks,
-    grace,
-    removal_order,
-    remove_container_task,
-    remove_object_task,
-)
+from stackr.uptasks import ApplyOptions, UpTasks
 
 __all__ = ["ApplyOptions", "ApplyResult", "apply_plan", "apply_removals"]
 

@@ -36,7 +36,8 @@ class Outcome:
 class Task:
     """Work to run once every task it needs has succeeded. A task that `completes` finishes
     what a task it needs began (a replica's replacement, once the old one is stopped): it still
-    runs after Ctrl-C, so an interrupted run never leaves that work half done."""
+    runs after Ctrl-C, and so does every task it needs (it cannot run without them), so an
+    interrupted run never leaves that work half done."""
 
     run: Callable[[], None]
     needs: frozenset[str] = frozenset()
@@ -59,7 +60,8 @@ def run_tasks(
     other exception is a bug and is re-raised once the tasks already running have finished. On
     Ctrl-C nothing new starts but the tasks that complete work already begun, `stop` is set (so
     long waits inside tasks can give up), the tasks already running finish, and
-    KeyboardInterrupt is re-raised; a second Ctrl-C stops waiting for them.
+    KeyboardInterrupt is re-raised; a second Ctrl-C stops waiting for them. Once interrupted,
+    a task that fails skips its dependents without `on_skip`: nothing new would start anyway.
     """
     return _Run(tasks, on_skip, on_fail).run(max(1, jobs), stop or threading.Event())
 
@@ -80,6 +82,8 @@ class _Run:
             for need in needs:
                 self.dependents[need].add(key)
         self.outcomes: dict[str, Outcome] = {}
+        self.completing = completing(tasks)
+        self.interrupted = False
         self.started: set[str] = set()
         self.bug: BaseException | None = None
         # Each started task's end and error, kept apart from its future: a Ctrl-C inside
@@ -97,6 +101,7 @@ class _Run:
             self._drain(pool, running, jobs)
         except KeyboardInterrupt:
             stop.set()
+            self.interrupted = True
             try:
                 self._recover_lost(running)
                 self._submit_ready(pool, running, jobs, only_completing=True)
@@ -140,8 +145,7 @@ class _Run:
         for key, needs in self.waiting.items():
             if len(running) >= jobs:
                 return
-            task = self.tasks[key]
-            if only_completing and not task.completes:
+            if only_completing and key not in self.completing:
                 continue
             if not needs and key not in self.started and key not in self.outcomes:
                 self.began[key], self.ended[key] = threading.Event(), threading.Event()
@@ -186,9 +190,23 @@ class _Run:
             if dependent not in self.outcomes:
                 detail = f"{cause} failed"
                 self.outcomes[dependent] = Outcome(Status.SKIPPED, detail)
-                if self.on_skip:
+                if self.on_skip and not self.interrupted:
                     self.on_skip(dependent, cause)
                 self._skip_dependents(dependent, cause)
+
+
+def completing(tasks: Mapping[str, Task]) -> frozenset[str]:
+    """The tasks that still run after Ctrl-C: those that complete work already begun, and
+    everything they need."""
+    found: set[str] = set()
+    pending = [key for key, task in tasks.items() if task.completes]
+    while pending:
+        key = pending.pop()
+        if key in found:
+            continue
+        found.add(key)
+        pending.extend(need for need in tasks[key].needs if need in tasks)
+    return frozenset(found)
 
 
 def _describe(error: BaseException) -> str:

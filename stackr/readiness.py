@@ -2,8 +2,9 @@
 starts only once they hold), and `up --wait` (every service ready, every job done).
 
 Polls each container's status every `poll_interval` (100 ms by default), gives up when
-`options.stop` is set (Ctrl-C) or `wait_timeout` runs out, and fails at once — with the
-container's last output — when a container turns unhealthy or a job exits non-zero.
+`options.stop` is set (Ctrl-C; except a condition a parked replica's replacement waits on) or
+`wait_timeout` runs out, and fails at once — with the container's last output — when a
+container turns unhealthy or a job exits non-zero.
 """
 
 from __future__ import annotations
@@ -129,6 +130,8 @@ class ConditionWaiter:
     ) -> None:
         self.engine, self.service, self.names = engine, service, names
         self.condition, self.options, self.on_event = condition, options, on_event
+        # False: Ctrl-C does not end this wait (what waits on it completes work already begun).
+        self.interruptible = True
 
     def run(self) -> None:
         if self.condition is Condition.STARTED:
@@ -137,7 +140,7 @@ class ConditionWaiter:
         deadline = min(time.monotonic() + self.options.wait_timeout, self.options.deadline)
         pending = list(self.names)
         while pending:
-            if self.options.stop.is_set():
+            if self.interruptible and self.options.stop.is_set():
                 raise EngineError(f"interrupted while waiting for {self.service}")
             pending = [name for name in pending if not self._met(name)]
             if pending and time.monotonic() > deadline:

@@ -1,4 +1,4 @@
-"""The executor tasks of an `up` plan, and the removal tasks `down` shares.
+"""The executor tasks of an `up` plan.
 
 Every action becomes executor tasks, keyed so their order follows from what they need:
 
@@ -13,6 +13,8 @@ Every action becomes executor tasks, keyed so their order follows from what they
 - `wait:<svc>:<condition>` waits for `healthy`/`completed` on every replica of the service, only
   when a dependent is being (re)created; it needs `service:<svc>`.
 - a network REMOVE needs every container removal.
+
+The removal tasks themselves, shared with `down`, are in `removals`.
 
 Creating a network or a volume needs nothing, so `first` hands those tasks out before the graph
 exists: `apply` starts them while it builds the graph.
@@ -35,11 +37,12 @@ from stackr.desired import (
 )
 from stackr.engine import Engine
 from stackr.events import Event, OnEvent, Phase
-from stackr.executor import Task
+from stackr.executor import Task, completing
 from stackr.graph import Node, NodeKind, StackGraph
 from stackr.observed import container_name, network_name, volume_name
 from stackr.plan import Action, ActionKind, ObjectKind, Plan
 from stackr.readiness import ConditionWaiter
+from stackr.removals import grace, removal_order, remove_container_task, remove_object_task
 from stackr.rollout import PREV, Rollout
 from stackr.spec.model import Condition, Service, Stack
 
@@ -57,46 +60,6 @@ class ApplyOptions:
     # The one-shot jobs (services another waits on with `condition: completed`) of the whole
     # stack: a stack narrowed to some services may have lost the services that make them jobs.
     one_shot_jobs: frozenset[str] = frozenset()
-
-
-def grace(stack: Stack | None, service: str) -> float:
-    model = stack.services.get(service) if stack else None
-    return model.stop_grace_period if model else 10.0
-
-
-def removal_order(action: Action, containers: list[Action], stack: Stack | None) -> frozenset[str]:
-    # Stop dependents before what they depend on, as far as the current file tells.
-    if stack is None or not action.service:
-        return frozenset()
-    dependents = stack.dependents(action.service)
-    return frozenset(f"remove:{a.name}" for a in containers if a.service in dependents)
-
-
-def remove_container_task(
-    engine: Engine, action: Action, timeout: float, on_event: OnEvent
-) -> Callable[[], None]:
-    """Stop and remove `action`'s container; its volumes only with `down --volumes`."""
-    name = action.name
-
-    def run() -> None:
-        on_event(Event(name, Phase.REMOVING))
-        engine.remove_container(
-            name, timeout=timeout, keep_volumes=not action.with_volumes, volumes=action.volumes
-        )
-        on_event(Event(name, Phase.DONE, "removed"))
-
-    return run
-
-
-def remove_object_task(
-    remove: Callable[[str], None], name: str, on_event: OnEvent
-) -> Callable[[], None]:
-    def run() -> None:
-        on_event(Event(name, Phase.REMOVING))
-        remove(name)
-        on_event(Event(name, Phase.DONE, "removed"))
-
-    return run
 
 
 def _noop() -> None:
@@ -120,6 +83,7 @@ class UpTasks:
         self.options, self.on_event = options, on_event
         self.desired: DesiredState = desired_state(stack)
         self.tasks: dict[str, Task] = {}
+        self.waiters: dict[str, ConditionWaiter] = {}
         # Removals free host ports, so creations wait for them; a leftover of an interrupted
         # update holds none (and may have volumes to hand over first), so it does not count.
         self.removals = frozenset(
@@ -185,7 +149,14 @@ class UpTasks:
         for action in self.plan.actions:
             if action.object is ObjectKind.CONTAINER and action.kind is not ActionKind.REMOVE:
                 self._container(action)
+        self._finish_waits()
         return self.tasks
+
+    def _finish_waits(self) -> None:
+        # A wait that a replacement needs still runs after Ctrl-C: giving up would leave the
+        # old replica parked and its service down until the next `up`.
+        for key in completing(self.tasks).intersection(self.waiters):
+            self.waiters[key].interruptible = False
 
     # -- networks and volumes ---------------------------------------------------------------
 
@@ -254,9 +225,9 @@ class UpTasks:
             # nothing that depends on it changes: its failure must fail this `up`.
             rerun = condition is Condition.COMPLETED and self._changes(service)
             run = waiter.run if rerun or self._dependent_changes(service, condition) else _noop
-            self.tasks[f"wait:{service}:{condition.value}"] = Task(
-                run, frozenset({f"service:{service}"})
-            )
+            key = f"wait:{service}:{condition.value}"
+            self.waiters[key] = waiter
+            self.tasks[key] = Task(run, frozenset({f"service:{service}"}))
 
     def _conditions_asked(self, service: str) -> set[Condition]:
         node = Node(NodeKind.SERVICE, service)
@@ -338,7 +309,9 @@ class UpTasks:
             engine.stop_container(spec.name, timeout=spec.stop_grace_period)
             engine.rename_container(spec.name, spec.name + PREV)
 
-        self.tasks[f"remove:{action.name}"] = Task(park_old, frozenset(needs))
+        # A recreated network is one piece of work: once its first old container is parked,
+        # Ctrl-C parks the rest too, so the network and every replacement can be completed.
+        self.tasks[f"remove:{action.name}"] = Task(park_old, frozenset(needs), completes=True)
 
     def _leftover(self, action: Action) -> None:
         # Its anonymous volumes belong to its successor (shared, or to be taken over): keep them.

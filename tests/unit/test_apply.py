@@ -371,21 +371,23 @@ def test_a_changed_job_still_running_is_not_done(write_stack) -> None:  # type: 
         api.up(loaded, engine, options=api.UpOptions(wait_timeout=0.3))
 
 
-def test_ctrl_c_during_a_network_recreate_still_brings_the_parked_replicas_back(
-    write_stack,
-) -> None:  # type: ignore[no-untyped-def]
+def _recreate_network_with_ctrl_c(
+    write_stack, services: dict[str, object], *, after_parks: int, jobs: int
+) -> tuple[FakeEngine, api.Loaded]:  # type: ignore[no-untyped-def]
+    """Bring `services` up, change their network, and press Ctrl-C once `after_parks` old
+    containers are parked; the `up` must raise KeyboardInterrupt."""
     import os
     import signal
     import time
 
     spec = {
         "name": "shop",
-        "services": {"web": {"image": "img:1", "replicas": 2}},
+        "services": services,
         "networks": {"default": {"labels": {"rev": "${NETV}"}}},
     }
     path = write_stack(spec)
     engine = FakeEngine(images=dict(IMAGES))
-    options = api.UpOptions(jobs=4, wait_timeout=2)
+    options = api.UpOptions(jobs=jobs, wait_timeout=2)
     api.up(api.load([str(path)], profile="dev", env={"NETV": "1"}), engine, options=options)
     rename = engine.rename_container
     parked: list[str] = []
@@ -393,7 +395,7 @@ def test_ctrl_c_during_a_network_recreate_still_brings_the_parked_replicas_back(
     def rename_then_ctrl_c(name: str, new_name: str) -> None:
         rename(name, new_name)
         parked.append(new_name)
-        if len(parked) == 2:  # Ctrl-C once every old replica is parked, before the network goes
+        if len(parked) == after_parks:
             os.kill(os.getpid(), signal.SIGINT)
             time.sleep(0.2)
 
@@ -401,6 +403,42 @@ def test_ctrl_c_during_a_network_recreate_still_brings_the_parked_replicas_back(
     loaded = api.load([str(path)], profile="dev", env={"NETV": "2"})
     with pytest.raises(KeyboardInterrupt):
         api.up(loaded, engine, options=options)
+    engine.rename_container = rename  # type: ignore[method-assign]
+    return engine, loaded
+
+
+def test_ctrl_c_during_a_network_recreate_still_brings_the_parked_replicas_back(
+    write_stack,
+) -> None:  # type: ignore[no-untyped-def]
+    # Ctrl-C once every old replica is parked, before the network goes.
+    services = {"web": {"image": "img:1", "replicas": 2}}
+    engine, loaded = _recreate_network_with_ctrl_c(write_stack, services, after_parks=2, jobs=4)
     assert sorted(engine.containers) == ["shop-dev-web-1", "shop-dev-web-2"]
     assert {c.state for c in engine.containers.values()} == {"running"}
+    assert api.plan(loaded, engine).pending() == ()
+
+
+def test_ctrl_c_while_old_containers_are_being_parked_completes_the_network_recreate(
+    write_stack,
+) -> None:  # type: ignore[no-untyped-def]
+    # One worker: Ctrl-C after the first park, before the others began.
+    services = {"web": {"image": "img:1", "replicas": 3}}
+    engine, loaded = _recreate_network_with_ctrl_c(write_stack, services, after_parks=1, jobs=1)
+    assert sorted(engine.containers) == ["shop-dev-web-1", "shop-dev-web-2", "shop-dev-web-3"]
+    assert {c.state for c in engine.containers.values()} == {"running"}
+    assert api.plan(loaded, engine).pending() == ()
+
+
+def test_ctrl_c_during_a_network_recreate_still_waits_for_a_health_condition(
+    write_stack,
+) -> None:  # type: ignore[no-untyped-def]
+    services = {
+        "db": {"image": "img:1", "healthcheck": {"test": ["CMD", "true"]}},
+        "web": {"image": "img:1", "depends_on": {"db": {"condition": "healthy"}}},
+    }
+    engine, loaded = _recreate_network_with_ctrl_c(write_stack, services, after_parks=2, jobs=4)
+    assert sorted(engine.containers) == ["shop-dev-db-1", "shop-dev-web-1"]
+    assert {c.state for c in engine.containers.values()} == {"running"}
+    log = engine.log
+    assert log.index("start_container shop-dev-db-1") < log.index("create_container shop-dev-web-1")
     assert api.plan(loaded, engine).pending() == ()

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from stackr.errors import StackrError
-from stackr.executor import Outcome, Status, Task, run_tasks
+from stackr.executor import Outcome, Status, Task, completing, run_tasks
 
 
 def _recorder(log: list[str], name: str, delay: float = 0.0) -> Task:
@@ -119,6 +119,54 @@ def test_ctrl_c_still_completes_work_already_begun() -> None:
     with pytest.raises(KeyboardInterrupt):
         run_tasks(tasks, jobs=2)
     assert log == ["old parked", "new started"]
+
+
+def test_ctrl_c_still_runs_what_a_completing_task_needs() -> None:
+    # "wait:db" had not begun at Ctrl-C, but the replacement cannot run without it.
+    log: list[str] = []
+
+    def park_old() -> None:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.2)
+        log.append("old parked")
+
+    tasks = {
+        "remove:web-1": Task(park_old),
+        "wait:db": Task(lambda: log.append("db healthy")),
+        "container:web-1": Task(
+            lambda: log.append("new started"),
+            frozenset({"remove:web-1", "wait:db"}),
+            completes=True,
+        ),
+        "container:api-1": Task(lambda: log.append("api")),
+    }
+    with pytest.raises(KeyboardInterrupt):
+        run_tasks(tasks, jobs=1)
+    assert log == ["old parked", "db healthy", "new started"]
+
+
+def test_completing_is_the_completing_tasks_and_all_they_need() -> None:
+    tasks = {
+        "a": Task(lambda: None),
+        "b": Task(lambda: None, frozenset({"a", "gone"})),
+        "c": Task(lambda: None, frozenset({"b"}), completes=True),
+        "d": Task(lambda: None, frozenset({"c"})),
+    }
+    assert completing(tasks) == {"a", "b", "c"}
+
+
+def test_once_interrupted_a_failure_skips_its_dependents_silently() -> None:
+    skipped: list[str] = []
+
+    def fails_after_ctrl_c() -> None:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.2)
+        raise StackrError("interrupted while waiting")
+
+    tasks = {"wait": Task(fails_after_ctrl_c), "web": Task(lambda: None, frozenset({"wait"}))}
+    with pytest.raises(KeyboardInterrupt):
+        run_tasks(tasks, jobs=2, on_skip=lambda key, cause: skipped.append(key))
+    assert skipped == []
 
 
 def test_tasks_that_wait_on_each_other_are_a_bug_not_a_success() -> None:

@@ -1,0 +1,53 @@
+"""The removal tasks `up` and `down` share: stop and remove a container (dependents first, within
+its service's stop grace period), remove a network or a volume, each reporting through
+`on_event`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from stackr.engine import Engine
+from stackr.events import Event, OnEvent, Phase
+from stackr.plan import Action
+from stackr.spec.model import Stack
+
+
+def grace(stack: Stack | None, service: str) -> float:
+    model = stack.services.get(service) if stack else None
+    return model.stop_grace_period if model else 10.0
+
+
+def removal_order(action: Action, containers: list[Action], stack: Stack | None) -> frozenset[str]:
+    # Stop dependents before what they depend on, as far as the current file tells.
+    if stack is None or not action.service:
+        return frozenset()
+    dependents = stack.dependents(action.service)
+    return frozenset(f"remove:{a.name}" for a in containers if a.service in dependents)
+
+
+def remove_container_task(
+    engine: Engine, action: Action, timeout: float, on_event: OnEvent
+) -> Callable[[], None]:
+    """Stop and remove `action`'s container; its volumes only with `down --volumes`."""
+    name = action.name
+
+    def run() -> None:
+        on_event(Event(name, Phase.REMOVING))
+        engine.remove_container(
+            name, timeout=timeout, keep_volumes=not action.with_volumes, volumes=action.volumes
+        )
+        on_event(Event(name, Phase.DONE, "removed"))
+
+    return run
+
+
+def remove_object_task(
+    remove: Callable[[str], None], name: str, on_event: OnEvent
+) -> Callable[[], None]:
+    def run() -> None:
+        on_event(Event(name, Phase.REMOVING))
+        remove(name)
+        on_event(Event(name, Phase.DONE, "removed"))
+
+    return run
