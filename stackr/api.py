@@ -1,4 +1,5 @@
-"""The use cases behind the commands: validate, config, plan, up, down, ps, logs.
+"""The use cases behind the commands: validate, config, plan, up, down, ps, logs (and, from
+`fileviews`, diff and config --variables).
 
 Each takes parsed options and an Engine, returns a value, and never prints; the CLI renders.
 `validate` and `config` need only `stackr.spec`: the graph, the planner and the executor (and
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from stackr import images
 from stackr.errors import ApplyError, StackrError
 from stackr.events import OnEvent, ignore_event
-from stackr.sensitive import MASK, is_secret
+from stackr.fileviews import VariableRow, diff, variables
 from stackr.spec import load_stack
 from stackr.spec.model import Stack
 
@@ -25,7 +26,27 @@ if TYPE_CHECKING:
     from stackr.graph import StackGraph
     from stackr.observed import ObservedState
     from stackr.plan import Plan
-    from stackr.spec.diff import Difference
+
+# `stackr diff` and `config --variables` need no engine: their use cases live in `fileviews`.
+__all__ = [
+    "ContainerRow",
+    "DownResult",
+    "Loaded",
+    "UpOptions",
+    "UpResult",
+    "VariableRow",
+    "config",
+    "diff",
+    "down",
+    "identity",
+    "load",
+    "logs",
+    "plan",
+    "ps",
+    "up",
+    "validate",
+    "variables",
+]
 
 
 class Loaded:
@@ -133,95 +154,6 @@ def load(
         SpecError: any problem in the files (a `depends_on` cycle included).
     """
     return Loaded(stack=validate(files, profile=profile, env=env, env_files=env_files))
-
-
-def diff(
-    files: Sequence[str],
-    *,
-    left: str,
-    right: str,
-    env: Mapping[str, str] | None = None,
-    env_files: Sequence[str] = (),
-) -> list[Difference]:
-    """What differs, key by key, between the stack rendered for profile `left` and for `right`.
-
-    Raises:
-        SpecError: the files are invalid for either profile.
-    """
-    from stackr.spec.diff import MISSING, Difference, diff_configs
-    from stackr.spec.render import render_stack
-
-    stacks = [
-        validate(files, profile=profile, env=env, env_files=env_files) for profile in (left, right)
-    ]
-    plain = diff_configs(*(render_stack(s, masked=False) for s in stacks))
-    # Shown as `stackr config` shows them: a secret value that differs is still a difference,
-    # written *** on each side.
-    shown = {d.path: d for d in diff_configs(*(render_stack(s) for s in stacks))}
-    return [
-        shown.get(d.path)
-        or Difference(
-            path=d.path,
-            left=d.left if d.left is MISSING else MASK,
-            right=d.right if d.right is MISSING else MASK,
-        )
-        for d in plain
-    ]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class VariableRow:
-    """One line of `stackr config --variables`: a variable, its value and where it is used."""
-
-    name: str
-    default: str | None
-    required: bool
-    value: str | None  # what it resolves to now, None when unset
-    source: str  # "the environment", ".env.prod:3", "default", or "unset"
-    used_at: tuple[str, ...]  # file:line of every use
-
-
-def variables(
-    files: Sequence[str],
-    *,
-    profile: str,
-    env: Mapping[str, str] | None = None,
-    env_files: Sequence[str] = (),
-) -> list[VariableRow]:
-    """Every variable the files use: its default, whether it is required, and where its value
-    would come from for `profile`.
-
-    Raises:
-        SpecError: a file cannot be read or parsed, or an env file is broken.
-    """
-    from stackr.spec import load_variables, secret_variables
-
-    uses, found = load_variables(files, profile=profile, env=env, env_files=env_files)
-    secrets = secret_variables(files)
-    rows: dict[str, VariableRow] = {}
-    for use in uses:
-        where = f"{use.position.file}:{use.position.line}" if use.position else ""
-        known = rows.get(use.name)
-        default = known.default if known and known.default is not None else use.default
-        value = found.values.get(use.name)
-        source = found.origin(use.name) or ("default" if default is not None else "unset")
-        rows[use.name] = VariableRow(
-            name=use.name,
-            default=default,
-            required=use.required or bool(known and known.required),
-            value=_shown(use.name, value if value is not None else default, secrets),
-            source=source,
-            used_at=(*(known.used_at if known else ()), where),
-        )
-    return sorted(rows.values(), key=lambda row: row.name)
-
-
-def _shown(name: str, value: str | None, secrets: frozenset[str]) -> str | None:
-    # A variable whose name looks secret, that a secret is made from, or that holds a URL's
-    # password is listed as set, never with its value.
-    if value is None:
-        return None
-    return MASK if name in secrets or is_secret(name, value, ()) else value
 
 
 def identity(files: Sequence[str], *, profile: str) -> tuple[str, str | None]:

@@ -12,7 +12,7 @@ import gc
 import os
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from stackr.errors import Issue, SpecError
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 # As the schema's `stackName`.
 PLAIN_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
 
-__all__ = ["Stack", "load_stack", "load_variables", "stack_identity"]
+__all__ = ["FileVariables", "Stack", "load_stack", "load_variables", "stack_identity"]
 
 
 def load_stack(
@@ -140,19 +140,13 @@ def _secret_sources(stack: Stack) -> set[str]:
     return {s.environment for s in stack.secrets.values() if s.environment}
 
 
-def secret_variables(paths: Sequence[str]) -> frozenset[str]:
-    """The variables the files make secrets from (`secrets: {db: {environment: DBPW}}`), in
-    the base and in every profile, read without loading the stack."""
-    found: set[str] = set()
-    for path in tuple(paths) or ("stack.yml",):
-        data = _load(path).data
-        layers = [data, *((data.get("profiles") or {}).values())] if isinstance(data, dict) else []
-        for layer in layers:
-            secrets = layer.get("secrets") if isinstance(layer, dict) else None
-            for source in (secrets or {}).values() if isinstance(secrets, dict) else ():
-                if isinstance(source, dict) and isinstance(source.get("environment"), str):
-                    found.add(source["environment"])
-    return frozenset(found)
+@dataclass(frozen=True, slots=True)
+class FileVariables:
+    """The variables stack files use, read without loading the stack (`config --variables`)."""
+
+    uses: list[VariableUse]  # every use, in file order
+    found: Variables  # the values and origins they would get for the profile
+    secret_sources: frozenset[str]  # those a secret is made from, in any profile
 
 
 def load_variables(
@@ -161,8 +155,9 @@ def load_variables(
     profile: str,
     env: Mapping[str, str] | None = None,
     env_files: Sequence[str] = (),
-) -> tuple[list[VariableUse], Variables]:
-    """Every variable the files use, and the values and origins they would get for `profile`.
+) -> FileVariables:
+    """Every variable the files use, the values and origins they would get for `profile`, and
+    which ones secrets are made from.
 
     Raises:
         SpecError: a file cannot be read or parsed, or an env file is broken.
@@ -172,7 +167,23 @@ def load_variables(
     files = tuple(paths) or ("stack.yml",)
     raw = [_load(path) for path in files]
     variables = _variables(raw, files, profile, os.environ if env is None else env, env_files)
-    return [use for doc in raw for use in variable_uses(doc)], variables
+    return FileVariables(
+        uses=[use for doc in raw for use in variable_uses(doc)],
+        found=variables,
+        secret_sources=frozenset(name for doc in raw for name in _raw_secret_sources(doc.data)),
+    )
+
+
+def _raw_secret_sources(data: object) -> list[str]:
+    # `secrets: {db: {environment: DBPW}}`, in the base and in every profile.
+    found: list[str] = []
+    layers = [data, *((data.get("profiles") or {}).values())] if isinstance(data, dict) else []
+    for layer in layers:
+        secrets = layer.get("secrets") if isinstance(layer, dict) else None
+        for source in secrets.values() if isinstance(secrets, dict) else ():
+            if isinstance(source, dict) and isinstance(source.get("environment"), str):
+                found.append(source["environment"])
+    return found
 
 
 def _variables(

@@ -61,7 +61,9 @@ def test_value_from_env_file_names_its_line(write_stack) -> None:  # type: ignor
 
 
 def test_variables_are_listed_with_defaults_and_origins(layered: Path) -> None:
-    uses, variables = load_variables([str(layered)], profile="prod", env={})
+    read = load_variables([str(layered)], profile="prod", env={})
+    uses, variables = read.uses, read.found
+    assert read.secret_sources == frozenset()
     assert [(u.name, u.default, u.required) for u in uses] == [("TAG", "latest", False)]
     assert uses[0].position is not None and uses[0].position.line == 3
     assert variables.origin("TAG") == f"{layered.parent / 'prod.env'}:1"
