@@ -85,17 +85,17 @@ def _load_stack(
     issues += _new_places(rendered_issues, issues)
     # Build and cross-check what is valid even when something is not, so that one run reports
     # every problem; entries the schema refused are left out (but still count as declared).
-    usable, broken = prune_invalid(rendered, rendered_issues)
+    usable = prune_invalid(rendered, rendered_issues)
     engine = settings.get("engine")
     stack, parse_issues = build_stack(
-        usable,
+        usable.doc,
         profile=profile,
         files=files,
         env=variables.values,
         engine=engine if isinstance(engine, str) else None,
     )
     issues += parse_issues
-    issues += check_stack(stack, rendered, broken=broken)
+    issues += check_stack(stack, rendered, pruned=usable)
     _raise_if(issues)
     return replace(
         stack,

@@ -14,7 +14,8 @@ from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 
 from stackr.errors import Issue
-from stackr.spec.model import Condition, MountKind, Service, Stack
+from stackr.spec.model import Condition, Dependency, MountKind, Service, Stack
+from stackr.spec.prune import Pruned
 from stackr.spec.source import Document
 
 Path_ = tuple[str | int, ...]
@@ -29,16 +30,18 @@ class _Claim:
     path: Path_
 
 
-def check_stack(stack: Stack, doc: Document, *, broken: Collection[str] = ()) -> list[Issue]:
+def check_stack(stack: Stack, doc: Document, *, pruned: Pruned | None = None) -> list[Issue]:
     """Every cross-reference and port problem of `stack`, located through `doc`.
 
-    `broken` names entries left out of `stack` for problems already reported: references to
-    them are not reported again.
+    `pruned` tells what was left out of `stack` for problems already reported: references to
+    entries left out are not reported again, nor what a left-out key would have said (a
+    dependency's healthcheck or restart policy).
     """
+    pruned = pruned or Pruned(doc, set(), {})
     issues: list[Issue] = []
     for service in stack.services.values():
-        issues += _references(stack, service, doc, broken)
-        issues += _file_references(stack, service, doc, broken)
+        issues += _references(stack, service, doc, pruned)
+        issues += _file_references(stack, service, doc, pruned.broken)
         issues += _port_ranges(service, doc)
     issues += _port_clashes(stack, doc)
     issues += _cycles(stack, doc)
@@ -59,33 +62,16 @@ def _suggest(name: str, known: list[str], what: str) -> str:
     return f"declare it under top-level '{what}:'"
 
 
-def _references(
-    stack: Stack, service: Service, doc: Document, broken: Collection[str]
-) -> Iterator[Issue]:
+# The key of a dependency that says whether a condition on it can hold.
+_TELLS = {Condition.HEALTHY: "healthcheck", Condition.COMPLETED: "restart"}
+
+
+def _references(stack: Stack, service: Service, doc: Document, pruned: Pruned) -> Iterator[Issue]:
     at: Path_ = ("services", service.name)
+    broken = pruned.broken
     for dep in service.depends_on:
-        target = stack.services.get(dep.service)
-        path = _dependency_path(doc, at, dep.service)
-        if dep.service in broken:
-            continue
-        if target is None:
-            hint = _suggest(dep.service, list(stack.services), "services")
-            yield _issue(doc, path, f"depends on undeclared service '{dep.service}'", hint)
-        elif dep.condition is Condition.HEALTHY and not _has_healthcheck(target):
-            yield _issue(
-                doc,
-                path,
-                f"waits for '{dep.service}' to be healthy, but it has no healthcheck",
-                f"add a healthcheck to '{dep.service}', or use condition: started",
-            )
-        elif dep.condition is Condition.COMPLETED and not target.restart.one_shot:
-            yield _issue(
-                doc,
-                path,
-                f"waits for '{dep.service}' to complete, but its restart policy "
-                f"'{target.restart.value}' restarts it whenever it ends",
-                f"give '{dep.service}' restart: \"no\" (or on-failure), or use condition: started",
-            )
+        if dep.service not in broken:
+            yield from _dependency(stack, dep, doc, _dependency_path(doc, at, dep.service), pruned)
     for i, mount in enumerate(service.mounts):
         if mount.kind is MountKind.VOLUME and mount.source not in {*stack.volumes, *broken}:
             hint = _suggest(mount.source, list(stack.volumes), "volumes")
@@ -95,6 +81,32 @@ def _references(
             hint = _suggest(network, [n for n in stack.networks if n != "default"], "networks")
             path = (*at, "networks", service.networks.index(network))
             yield _issue(doc, path, f"joins undeclared network '{network}'", hint)
+
+
+def _dependency(
+    stack: Stack, dep: Dependency, doc: Document, path: Path_, pruned: Pruned
+) -> Iterator[Issue]:
+    target = stack.services.get(dep.service)
+    if target is None:
+        hint = _suggest(dep.service, list(stack.services), "services")
+        yield _issue(doc, path, f"depends on undeclared service '{dep.service}'", hint)
+    elif pruned.without(dep.service, _TELLS.get(dep.condition, "")):
+        return  # the key that would tell was refused, and is reported
+    elif dep.condition is Condition.HEALTHY and not _has_healthcheck(target):
+        yield _issue(
+            doc,
+            path,
+            f"waits for '{dep.service}' to be healthy, but it has no healthcheck",
+            f"add a healthcheck to '{dep.service}', or use condition: started",
+        )
+    elif dep.condition is Condition.COMPLETED and not target.restart.one_shot:
+        yield _issue(
+            doc,
+            path,
+            f"waits for '{dep.service}' to complete, but its restart policy "
+            f"'{target.restart.value}' restarts it whenever it ends",
+            f"give '{dep.service}' restart: \"no\" (or on-failure), or use condition: started",
+        )
 
 
 def _file_references(

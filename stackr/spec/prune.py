@@ -1,15 +1,18 @@
-"""Best effort after schema problems: the document without the entries the schema refused.
+"""Best effort after schema problems: the document without what the schema refused.
 
-A service, volume, network, secret or config with any problem is left out whole; an unknown
-top-level key or a bad `name` is dropped. The names left out are returned too, so cross-checks
-still treat them as declared (a reference to a broken service is not also "undeclared"). A
-document whose very shape is wrong (e.g. `services` is not a mapping) cannot be built at
-all: that raises.
+First only the keys the problems are in are left out of their entry (a service with a bad
+`ports` is still built, so a wrong `depends_on` beside it is reported in the same run). An entry
+that is still invalid without them (a required key was the bad one) is left out whole, so what
+is built is always valid. An unknown top-level key or a bad `name` is dropped. The names of the
+entries left out are returned too, so cross-checks still treat them as declared (a reference to
+a broken service is not also "undeclared"). A document whose very shape is wrong (e.g.
+`services` is not a mapping) cannot be built at all: that raises.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from stackr.errors import Issue, SpecError
@@ -18,38 +21,81 @@ from stackr.spec.source import Document
 COLLECTIONS = ("services", "volumes", "networks", "secrets", "configs")
 
 
-def prune_invalid(doc: Document, issues: Sequence[Issue]) -> tuple[Document, set[str]]:
-    """`doc` without what `issues` point into, and the names of the entries left out.
+@dataclass(frozen=True, slots=True)
+class Pruned:
+    """What is left to build, and what was left out of it."""
+
+    doc: Document
+    broken: set[str]  # the names of the entries left out whole
+    trimmed: dict[str, set[str]]  # service name -> the keys left out of it
+
+    def without(self, service: str, key: str) -> bool:
+        """Whether `key` of `service` was left out: checks that read it have nothing to go by."""
+        return key in self.trimmed.get(service, ())
+
+
+def prune_invalid(doc: Document, issues: Sequence[Issue]) -> Pruned:
+    """`doc` without what `issues` point into.
 
     Raises:
         SpecError: with `issues`, when what is left cannot be built into a model.
     """
     if not issues:
-        return doc, set()
+        return Pruned(doc, set(), {})
+    from stackr.spec.schema import validate_document
+
     data = doc.data
     if not isinstance(data, dict) or any(
         not isinstance(data.get(key, {}), dict | None) for key in COLLECTIONS
     ):
         raise SpecError(list(issues))
+    if any(issue.path in COLLECTIONS for issue in issues):
+        raise SpecError(list(issues))
     pruned: dict[str, Any] = {key: dict(data.get(key) or {}) for key in COLLECTIONS}
-    broken: set[str] = set()
-    for issue in issues:
-        head = issue.path.split(".")[0].split("[")[0]
-        if head in COLLECTIONS and issue.path == head:
-            raise SpecError(list(issues))
-        if head not in COLLECTIONS:
-            continue
-        for name in [n for n in pruned[head] if _inside(issue.path, f"{head}.{n}")]:
-            del pruned[head][name]
-            broken.add(name)
+    if "name" in data and not any(i.path == "name" for i in issues):
+        pruned["name"] = data["name"]
+    trimmed: dict[str, set[str]] = {}
+    broken = _drop(pruned, issues, trimmed)
+    usable = Document(file=doc.file, data=pruned, positions=doc.positions, tags=doc.tags)
+    broken |= _drop(pruned, validate_document(usable), None)
     for head in COLLECTIONS:
         # Whatever is left must be a mapping to be built; a bad entry was reported above.
         for name in [n for n, v in pruned[head].items() if not isinstance(v, dict | None)]:
             del pruned[head][name]
             broken.add(name)
-    if "name" in data and not any(i.path == "name" for i in issues):
-        pruned["name"] = data["name"]
-    return Document(file=doc.file, data=pruned, positions=doc.positions, tags=doc.tags), broken
+    return Pruned(usable, broken, trimmed)
+
+
+def _drop(
+    pruned: dict[str, Any], issues: Sequence[Issue], trimmed: dict[str, set[str]] | None
+) -> set[str]:
+    """Leave out of `pruned` what each issue points into: with `trimmed`, only the key of its
+    entry it is in (noted in `trimmed` for services), else, or when the issue is about the
+    entry itself, the whole entry. The names of the entries left out whole."""
+    broken: set[str] = set()
+    for issue in issues:
+        head = issue.path.split(".")[0].split("[")[0]
+        if head not in COLLECTIONS:
+            continue
+        for name in [n for n in pruned[head] if _inside(issue.path, f"{head}.{n}")]:
+            key = _key_of(issue.path, f"{head}.{name}")
+            entry = pruned[head][name]
+            if trimmed is not None and key is not None and isinstance(entry, dict):
+                pruned[head][name] = {k: v for k, v in entry.items() if k != key}
+                if head == "services":
+                    trimmed.setdefault(name, set()).add(key)
+            else:
+                del pruned[head][name]
+                broken.add(name)
+    return broken
+
+
+def _key_of(path: str, entry: str) -> str | None:
+    # "services.web.ports[0]" in "services.web" is in "ports"; the entry itself has no key.
+    if not path.startswith(entry + "."):
+        return None
+    rest = path[len(entry) + 1 :]
+    return rest.split(".")[0].split("[")[0] or None
 
 
 def _inside(path: str, entry: str) -> bool:
