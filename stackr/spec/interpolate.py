@@ -159,9 +159,15 @@ class _Walker:
         )
 
     def _attribute(self, path: Path_, used: list[VariableUse]) -> None:
-        origins = [self.variables.origins[u.name] for u in used if u.name in self.variables.origins]
-        if origins and path in self.positions:
-            self.positions[path] = self.positions[path]._replace(layer=f"from {origins[0]}")
+        known = self.variables.origins
+        origins = {u.name: known[u.name] for u in used if u.name in known}
+        if not origins or path not in self.positions:
+            return
+        if len(origins) == 1:
+            said = f"from {next(iter(origins.values()))}"
+        else:  # the value was made of several: name each, and where it was set
+            said = "from " + ", ".join(f"{name} at {where}" for name, where in origins.items())
+        self.positions[path] = self.positions[path]._replace(layer=said)
 
     def _report(self, path: Path_, missing: _Missing) -> None:
         self.issues.append(self.doc.issue(path, str(missing), missing.hint))

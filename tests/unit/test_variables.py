@@ -60,6 +60,18 @@ def test_value_from_env_file_names_its_line(write_stack) -> None:  # type: ignor
     assert (issue.line, issue.path) == (5, "services.web.ports[0]")
 
 
+def test_value_made_of_several_variables_names_each_source(write_stack) -> None:  # type: ignore[no-untyped-def]
+    text = "services:\n  web:\n    image: x\n    ports: ['${HOST}:${CPORT}']\n"
+    path = write_stack(text)
+    (path.parent / ".env").write_text("HOST=eighty\n")
+    (path.parent / ".env.prod").write_text("\nCPORT=80x\n")
+    with pytest.raises(SpecError) as caught:
+        load_stack([str(path)], profile="prod", env={})
+    (issue,) = caught.value.issues
+    env, prod = path.parent / ".env", path.parent / ".env.prod"
+    assert issue.message.endswith(f"(from HOST at {env}:1, CPORT at {prod}:2)")
+
+
 def test_variables_are_listed_with_defaults_and_origins(layered: Path) -> None:
     read = load_variables([str(layered)], profile="prod", env={})
     uses, variables = read.uses, read.found
