@@ -42,7 +42,8 @@ def check_stack(stack: Stack, doc: Document, *, pruned: Pruned | None = None) ->
     for service in stack.services.values():
         issues += _references(stack, service, doc, pruned)
         issues += _file_references(stack, service, doc, pruned.broken)
-        issues += _port_ranges(service, doc)
+        if not pruned.without(service.name, "replicas"):  # a refused count says nothing
+            issues += _port_ranges(service, doc)
     issues += _port_clashes(stack, doc)
     issues += _cycles(stack, doc)
     issues += _image_built_two_ways(stack, doc)
