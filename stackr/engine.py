@@ -22,6 +22,7 @@ class ContainerStatus:
     health: str = ""  # healthy, unhealthy, starting, or "" without a healthcheck
     exit_code: int | None = None
     probe: str = ""  # what the last health check printed: why a container is unhealthy
+    restarts: int = 0  # how often its restart policy restarted it, in all its life
 
 
 class Engine(Protocol):

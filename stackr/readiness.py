@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import dataclass
 from typing import Protocol
 
 from stackr.desired import ContainerSpec, desired_state
-from stackr.engine import Engine
+from stackr.engine import ContainerStatus, Engine
 from stackr.errors import EngineError
 from stackr.events import Event, OnEvent, Phase, ignore_event
 from stackr.spec.model import Condition, RestartPolicy, Stack
@@ -47,20 +48,23 @@ def wait_until_ready(
     on_event: OnEvent = ignore_event,
     jobs: frozenset[str] | None = None,
 ) -> None:
-    """Wait until every long-running container of `stack` is running (and healthy, when it has
-    a healthcheck) and every one-shot job has exited 0. A job is a service that another waits
+    """Wait until every long-running container of `stack` is running (healthy, when it has a
+    healthcheck; else for `STEADY` seconds without a restart) and every one-shot job has
+    exited 0. A job is a service that another waits
     on with `condition: completed`; any other one-shot container (`restart: "no"` or
     `on-failure`) is ready once it runs (healthy, if checked) or has exited 0. `jobs`
     overrides which services are jobs: a stack narrowed to some services may have lost the
     ones that wait on a job.
 
     Raises:
-        EngineError: a job failed, a container turned unhealthy or stopped, or `wait_timeout`
-            ran out; the message names what it was still waiting for.
+        EngineError: a job failed, a container turned unhealthy, stopped or keeps being
+            restarted, or `wait_timeout` ran out; the message names what it was still waiting
+            for.
     """
     desired = desired_state(stack)
     jobs = stack.jobs() if jobs is None else jobs
     pending = dict.fromkeys(desired.containers)
+    watches: dict[str, _Watch] = {}
     deadline = min(time.monotonic() + options.wait_timeout, options.deadline)
     on_event(Event(stack.name, Phase.WAITING, f"until {len(pending)} container(s) are ready"))
     while pending:
@@ -68,7 +72,7 @@ def wait_until_ready(
             raise EngineError("interrupted while waiting for the stack to be ready")
         for name in list(pending):
             spec = desired.containers[name]
-            if _ready(engine, spec, job=spec.service in jobs):
+            if _ready(engine, spec, job=spec.service in jobs, watches=watches):
                 del pending[name]
         if pending and time.monotonic() > deadline:
             raise EngineError(
@@ -81,7 +85,34 @@ def wait_until_ready(
     on_event(Event(stack.name, Phase.DONE, "ready"))
 
 
-def _ready(engine: Engine, spec: ContainerSpec, *, job: bool) -> bool:
+# A container without a healthcheck counts as running once it has run this long without being
+# restarted: seen running once, a crash-looping one (`restart: always`) would pass for up.
+STEADY = 0.5
+# Restarts during one wait that make a container crash-looping rather than slow to come up (a
+# service that exits until its database answers is restarted once or twice).
+CRASH_LOOP = 3
+
+
+@dataclass(slots=True)
+class _Watch:
+    """What one wait has seen of a container: its restart count when first seen, and since
+    when it has run without a restart."""
+
+    first: int
+    count: int
+    running_since: float | None = None
+
+    def saw(self, status: ContainerStatus, now: float) -> None:
+        if status.restarts != self.count or status.state != "running":
+            self.count, self.running_since = status.restarts, None
+        elif self.running_since is None:
+            self.running_since = now
+
+    def steady(self, now: float) -> bool:
+        return self.running_since is not None and now - self.running_since >= STEADY
+
+
+def _ready(engine: Engine, spec: ContainerSpec, *, job: bool, watches: dict[str, _Watch]) -> bool:
     status = engine.container_status(spec.name)
     # `restart: no` or `on-failure`: a container that exited 0 has done its work.
     if RestartPolicy(spec.restart).one_shot and status.state in ("exited", "dead"):
@@ -94,10 +125,17 @@ def _ready(engine: Engine, spec: ContainerSpec, *, job: bool) -> bool:
         raise EngineError(_last_words(engine, spec.name, "failed and is being restarted"))
     if status.health == "unhealthy":
         raise EngineError(_last_words(engine, spec.name, "is unhealthy", status.probe))
+    now = time.monotonic()
+    watch = watches.setdefault(spec.name, _Watch(status.restarts, status.restarts))
+    watch.saw(status, now)
+    if status.restarts - watch.first >= CRASH_LOOP:
+        what = f"keeps exiting (last with code {status.exit_code}) and being restarted"
+        raise EngineError(_last_words(engine, spec.name, what))
     if job:
         return False  # ready only once it has exited 0
-    has_check = spec.healthcheck is not None and spec.healthcheck.test != ("NONE",)
-    return status.state == "running" and (status.health == "healthy" or not has_check)
+    if spec.healthcheck is not None and spec.healthcheck.test != ("NONE",):
+        return status.state == "running" and status.health == "healthy"
+    return watch.steady(now)
 
 
 def _waiting_for(spec: ContainerSpec, jobs: frozenset[str]) -> str:

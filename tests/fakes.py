@@ -40,6 +40,7 @@ class FakeContainer:
     image_id: str = ""
     networks: list[str] = field(default_factory=list)
     network_ids: dict[str, str] = field(default_factory=dict)  # as attached at create
+    restarts: int = 0
 
 
 @dataclass
@@ -224,8 +225,12 @@ class FakeEngine:
     def container_status(self, name: str) -> ContainerStatus:
         self._record("container_status")
         c = self.containers[name]
+        if c.state == "restarting":
+            c.restarts += 1  # it crashes again, and is restarted again
         probe = f"probe of {name} failed" if c.health == "unhealthy" else ""
-        return ContainerStatus(state=c.state, health=c.health, exit_code=c.exit_code, probe=probe)
+        return ContainerStatus(
+            state=c.state, health=c.health, exit_code=c.exit_code, probe=probe, restarts=c.restarts
+        )
 
     def logs(
         self, names: list[str], *, follow: bool, tail: int | None

@@ -317,7 +317,7 @@ def logs(
     ] = False,
     tail: Annotated[
         Optional[int],  # noqa: UP045
-        typer.Option("--tail", metavar="N", help="Only the last N lines of each."),
+        typer.Option("--tail", metavar="N", min=0, help="Only the last N lines of each."),
     ] = None,
 ) -> int:
     """Show the containers' output. Each line starts with its container's name."""

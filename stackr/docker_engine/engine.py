@@ -296,7 +296,8 @@ class DockerEngine:
             raise translate(e, f"disconnect {name} from {network}", self._api) from None
 
     def container_status(self, name: str) -> ContainerStatus:
-        state = call(f"inspect container {name}", self._api.inspect_container, name)["State"]
+        found = call(f"inspect container {name}", self._api.inspect_container, name)
+        state = found["State"]
         checks = state.get("Health") or {}
         probes = checks.get("Log") or [{}]
         return ContainerStatus(
@@ -304,6 +305,7 @@ class DockerEngine:
             health=checks.get("Status", ""),
             exit_code=state.get("ExitCode"),
             probe=str(probes[-1].get("Output") or "").strip(),
+            restarts=int(found.get("RestartCount") or 0),
         )
 
     # -- logs -----------------------------------------------------------------------------

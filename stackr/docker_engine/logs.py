@@ -15,9 +15,12 @@ from stackr.docker_engine.errors import call
 
 
 def log_lines(api: docker.APIClient, name: str, count: int | None = None) -> list[str]:
-    """The container's output so far: the last `count` lines, or all of it."""
+    """The container's output so far: the last `count` lines (0: none), or all of it."""
     what = f"read logs of {name}"
-    raw: bytes = call(what, api.logs, name, tail=count) if count else call(what, api.logs, name)
+    if count is None:
+        raw: bytes = call(what, api.logs, name)
+    else:
+        raw = call(what, api.logs, name, tail=count)
     return raw.decode("utf-8", "replace").splitlines()
 
 
@@ -27,7 +30,7 @@ def follow(api: docker.APIClient, names: list[str], tail: int | None) -> Iterato
 
     def pump(name: str) -> None:
         try:
-            stream = api.logs(name, stream=True, follow=True, tail=tail or "all")
+            stream = api.logs(name, stream=True, follow=True, tail="all" if tail is None else tail)
             buffer = b""
             for chunk in stream:
                 buffer += chunk

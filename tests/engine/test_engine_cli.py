@@ -165,3 +165,25 @@ def test_build_tags_and_runs_the_image(
     finally:
         main(["down", "-f", path])
         stack.sdk.images.remove(f"{stack.name}-app", force=True)
+
+
+def test_logs_tail_0_prints_no_line(
+    stack: StackFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _simple(stack, command=["sh", "-c", "echo one; echo two"], restart="no")
+    assert main(["up", "-f", path]) == 0
+    capsys.readouterr()
+    assert main(["logs", "--file", path, "--tail", "0", "app"]) == 0
+    assert capsys.readouterr().out == ""
+    assert main(["logs", "--file", path, "--tail", "1", "app"]) == 0
+    assert capsys.readouterr().out == f"{stack.name}-dev-app-1 | two\n"
+
+
+def test_up_wait_fails_on_a_crash_looping_service(
+    stack: StackFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _simple(stack, command=["sh", "-c", "echo boom; exit 3"], restart="always")
+    assert main(["up", "-f", path, "--wait", "--wait-timeout", "60"]) == 1
+    err = capsys.readouterr().err
+    assert f"{stack.name}-dev-app-1 keeps exiting (last with code 3) and being restarted" in err
+    assert "boom" in err

@@ -172,9 +172,9 @@ def test_down_removes_containers_and_networks_keeps_volumes(write_stack) -> None
     assert engine.volumes == {}
 
 
-def _up_wait(path, engine: FakeEngine) -> api.UpResult:  # type: ignore[no-untyped-def]
+def _up_wait(path, engine: FakeEngine, timeout: float = 2.0) -> api.UpResult:  # type: ignore[no-untyped-def]
     loaded = api.load([str(path)], profile="dev", env={})
-    options = api.UpOptions(jobs=4, wait=True, wait_timeout=0.3)
+    options = api.UpOptions(jobs=4, wait=True, wait_timeout=timeout)
     return api.up(loaded, engine, options=options)
 
 
@@ -205,7 +205,30 @@ def test_up_wait_timeout_names_what_it_waited_for(write_stack) -> None:  # type:
     engine = FakeEngine(images=dict(IMAGES))
     engine.healthy_after_start = False
     with pytest.raises(EngineError, match="still waiting for shop-dev-web-1 to be healthy"):
+        _up_wait(write_stack(spec), engine, timeout=0.3)
+
+
+def test_up_wait_fails_on_a_crash_looping_service_instead_of_taking_it_for_up(write_stack) -> None:  # type: ignore[no-untyped-def]
+    from stackr.errors import EngineError
+
+    spec = {"name": "shop", "services": {"crashy": {"image": "img:1", "restart": "always"}}}
+    engine = FakeEngine(images=dict(IMAGES), restarting={"crashy"})
+    with pytest.raises(EngineError, match=r"shop-dev-crashy-1 keeps exiting .* being restarted"):
         _up_wait(write_stack(spec), engine)
+
+
+def test_up_wait_takes_a_container_for_running_once_it_ran_unrestarted(
+    write_stack,
+) -> None:  # type: ignore[no-untyped-def]
+    import time
+
+    from stackr.readiness import STEADY
+
+    spec = {"name": "shop", "services": {"web": {"image": "img:1", "restart": "always"}}}
+    engine = FakeEngine(images=dict(IMAGES))
+    started = time.monotonic()
+    _up_wait(write_stack(spec), engine)
+    assert STEADY <= time.monotonic() - started < STEADY + 1.0
 
 
 def test_failed_removal_of_a_recreate_fails_up(write_stack) -> None:  # type: ignore[no-untyped-def]
