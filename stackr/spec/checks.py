@@ -1,5 +1,6 @@
 """Cross-checks the schema cannot express: references to undeclared services, volumes,
-networks, secrets and configs; two secrets or configs given one target; host ports that do not
+networks, secrets and configs; two volumes, secrets or configs of a service at one target path;
+host ports that do not
 give one port per replica; host ports two replicas would share; a `healthy` condition on a
 service without a healthcheck; one image tag built by two services from different builds.
 Pure; every problem is an Issue.
@@ -10,11 +11,12 @@ A `depends_on` cycle is found here too, so it is reported with everything else, 
 from __future__ import annotations
 
 import difflib
+import posixpath
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 
 from stackr.errors import Issue
-from stackr.spec.model import Condition, Dependency, MountKind, Service, Stack
+from stackr.spec.model import Condition, Dependency, Mount, MountKind, Service, Stack
 from stackr.spec.prune import Pruned
 from stackr.spec.source import Document
 
@@ -42,6 +44,7 @@ def check_stack(stack: Stack, doc: Document, *, pruned: Pruned | None = None) ->
     for service in stack.services.values():
         issues += _references(stack, service, doc, pruned)
         issues += _file_references(stack, service, doc, pruned.broken)
+        issues += _targets(service, doc)
         if not pruned.without(service.name, "replicas"):  # a refused count says nothing
             issues += _port_ranges(service, doc)
     issues += _port_clashes(stack, doc)
@@ -113,7 +116,6 @@ def _dependency(
 def _file_references(
     stack: Stack, service: Service, doc: Document, broken: Collection[str]
 ) -> Iterator[Issue]:
-    targets: dict[str, str] = {}
     for section, grants, declared in (
         ("secrets", service.secrets, stack.secrets),
         ("configs", service.configs, stack.configs),
@@ -123,14 +125,39 @@ def _file_references(
             if grant.source not in {*declared, *broken}:
                 hint = _suggest(grant.source, list(declared), section)
                 yield _issue(doc, path, f"uses undeclared {section[:-1]} '{grant.source}'", hint)
-            if grant.target in targets:
-                yield _issue(
-                    doc,
-                    path,
-                    f"{grant.target} is already the target of {targets[grant.target]}",
-                    "give each secret and config its own target",
-                )
-            targets.setdefault(grant.target, f"{section[:-1]} '{grant.source}'")
+
+
+def _targets(service: Service, doc: Document) -> Iterator[Issue]:
+    """Two mounts, secrets or configs of one service at one path: the engine would refuse the
+    container ("Duplicate mount point") only once `up` reaches it."""
+    at: Path_ = ("services", service.name)
+    claims: list[tuple[Path_, str, str]] = [
+        ((*at, "volumes", i), m.target, _mount_word(m)) for i, m in enumerate(service.mounts)
+    ]
+    for section, grants in (("secrets", service.secrets), ("configs", service.configs)):
+        claims += [
+            ((*at, section, i), g.target, f"{section[:-1]} '{g.source}'")
+            for i, g in enumerate(grants)
+        ]
+    seen: dict[str, str] = {}
+    for path, target, what in claims:
+        key = posixpath.normpath(target)
+        if key in seen:
+            yield _issue(
+                doc,
+                path,
+                f"{target} is already the target of {seen[key]}",
+                "give each volume, secret and config its own target path",
+            )
+        seen.setdefault(key, what)
+
+
+def _mount_word(mount: Mount) -> str:
+    if mount.kind is MountKind.BIND:
+        return f"the bind mount of {mount.source}"
+    if mount.kind is MountKind.VOLUME:
+        return f"volume '{mount.source}'"
+    return "an anonymous volume"
 
 
 def _dependency_path(doc: Document, at: Path_, name: str) -> Path_:
