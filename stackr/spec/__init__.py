@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from stackr.errors import Issue, SpecError
 from stackr.sensitive import hunted_values
 from stackr.spec.model import Stack
-from stackr.spec.profiles import profile_settings
+from stackr.spec.profiles import profile_settings, refuse_unknown_profile
 from stackr.spec.prune import prune_invalid
 from stackr.spec.source import Document, Position, load_document
 from stackr.spec.variables import Variables, collect_variables
@@ -72,6 +72,7 @@ def _load_stack(
 
     files = tuple(paths) or ("stack.yml",)
     raw = [_load(path) for path in files]
+    refuse_unknown_profile(raw, profile)
     variables = _variables(raw, files, profile, os.environ if env is None else env, env_files)
     warnings: list[Issue] = []
     merged = _interpolate_and_merge(raw, variables, profile, warnings)

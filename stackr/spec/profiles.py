@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, cast
 
 from stackr.errors import Issue, SpecError, StackrError
@@ -87,6 +87,29 @@ def apply_profile(doc: Document, profile: str) -> Document:
         tags=_strip(doc.tags, ("profiles", profile)),
     )
     return merge_documents(base_doc, overlay)
+
+
+def refuse_unknown_profile(docs: Sequence[Document], profile: str) -> None:
+    """Refuse a profile the files do not define, before anything else is read: under a mistyped
+    `--profile` every other message (an unset variable, say) would mislead.
+
+    Raises:
+        SpecError: the files define profiles, `profile` is not one of them, and no merge
+            directive (`!reset`, `!override`) on `profiles` could change that.
+    """
+    known: set[str] = set()
+    for doc in docs:
+        profiles = doc.data.get("profiles") if isinstance(doc.data, dict) else None
+        if not isinstance(profiles, dict) or any(
+            path[:1] == ("profiles",) and len(path) <= 2 for path in doc.tags
+        ):
+            if profiles is not None:
+                return  # an odd shape (the schema's to report) or a directive: decided later
+            continue
+        known |= set(map(str, profiles))
+    if known and profile not in known:
+        first = next(d for d in docs if isinstance(d.data, dict) and d.data.get("profiles"))
+        raise SpecError([_unknown_profile(first, profile, sorted(known))])
 
 
 def _split_positions(
