@@ -13,6 +13,7 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from stackr.errors import Issue, SpecError
@@ -118,7 +119,12 @@ def stack_identity(paths: Sequence[str], *, profile: str) -> tuple[str, str | No
     files = tuple(paths) or ("stack.yml",)
     name: object = None
     engine: str | None = None
-    for doc in (_load(path) for path in files):
+    for path in files:
+        try:
+            doc = _load(path)
+        except SpecError as error:
+            name = _written_name(path, error) or name
+            continue
         data = doc.data if isinstance(doc.data, dict) else {}
         name = data.get("name") or name
         target = profile_settings(doc, profile).get("engine")
@@ -128,6 +134,30 @@ def stack_identity(paths: Sequence[str], *, profile: str) -> tuple[str, str | No
         issue = Issue(file=files[0], line=1, column=1, message=f"no plain stack name: {chosen!r}")
         raise SpecError([issue])
     return chosen, engine
+
+
+_NAME_LINE = re.compile(r"""name:[ \t]*(["']?)([a-z0-9][a-z0-9_-]*)\1[ \t]*(#.*)?""")
+
+
+def _written_name(path: str, error: SpecError) -> str | None:
+    """The name a file that does not parse gives on a top-level `name:` line of its own, so
+    that a stack can be taken down even after its YAML broke. Not a file that could also name
+    an engine: which engine it meant cannot be told, so its error stands.
+
+    Raises:
+        SpecError: `error`, when the file cannot be read, or could set an engine.
+    """
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        raise error from None
+    if re.search(r"\bengine\s*:", text):
+        raise error
+    for line in text.splitlines():
+        found = _NAME_LINE.fullmatch(line.rstrip())
+        if found:
+            return found.group(2)
+    return None
 
 
 def _new_places(found: list[Issue], known: list[Issue]) -> list[Issue]:

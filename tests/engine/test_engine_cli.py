@@ -187,3 +187,19 @@ def test_up_wait_fails_on_a_crash_looping_service(
     err = capsys.readouterr().err
     assert f"{stack.name}-dev-app-1 keeps exiting (last with code 3) and being restarted" in err
     assert "boom" in err
+
+
+def test_down_works_when_the_file_no_longer_parses(
+    stack: StackFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _simple(stack)
+    assert main(["up", "-f", path]) == 0
+    with open(path, "a", encoding="utf-8") as broken:
+        broken.write('    entrypoint: ["a" "b"]\n')  # a YAML syntax error
+    capsys.readouterr()
+    assert main(["ps", "-f", path]) == 0
+    assert f"{stack.name}-dev-app-1" in capsys.readouterr().out
+    assert main(["down", "-f", path]) == 0
+    assert f"going by its name, {stack.name}" in capsys.readouterr().err
+    assert stack.containers() == {}
+    assert stack.networks() == []

@@ -162,3 +162,15 @@ def test_schema_and_cross_check_problems_come_together(write_stack) -> None:  # 
         "services.api.volumes[0]: uses undeclared volume 'data'"
         " — declare it under top-level 'volumes:'",
     ]
+
+
+def test_identity_of_a_file_that_no_longer_parses_is_its_name_line(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from stackr.spec import stack_identity
+
+    path = tmp_path / "stack.yml"
+    path.write_text('name: "shop"  # the team\nservices:\n  web: {image: [a b\n')
+    assert stack_identity([str(path)], profile="dev") == ("shop", None)
+    # A file that could also name an engine: which one cannot be told, so the error stands.
+    path.write_text("name: shop\nprofiles:\n  prod: {engine: ssh://deploy@prod}\n  [\n")
+    with pytest.raises(SpecError):
+        stack_identity([str(path)], profile="prod")
