@@ -241,10 +241,14 @@ def up(
     )
     if options.wait:
         from stackr.apply import ApplyOptions
+        from stackr.desired import output_secrets
         from stackr.readiness import wait_until_ready
 
         apply_options = ApplyOptions(
-            jobs=options.jobs, wait_timeout=options.wait_timeout, deadline=deadline
+            jobs=options.jobs,
+            wait_timeout=options.wait_timeout,
+            deadline=deadline,
+            secrets=output_secrets(stack),
         )
         jobs = loaded.whole.jobs()  # a narrowed stack may lack what waits on a job
         wait_until_ready(stack, engine, options=apply_options, on_event=on_event, jobs=jobs)
@@ -261,12 +265,14 @@ def _apply(
     on_event: OnEvent,
 ) -> ApplyResult:
     from stackr.apply import ApplyOptions, apply_plan
+    from stackr.desired import output_secrets
 
     apply_options = ApplyOptions(
         jobs=options.jobs,
         wait_timeout=options.wait_timeout,
         deadline=deadline,
         one_shot_jobs=loaded.whole.jobs(),
+        secrets=output_secrets(stack),
     )
     result = apply_plan(
         the_plan, stack, lambda: loaded.graph, engine, options=apply_options, on_event=on_event

@@ -28,7 +28,7 @@ from stackr.observed import (
     spec_hash,
     volume_name,
 )
-from stackr.sensitive import masked_spec
+from stackr.sensitive import MIN_HUNTED, is_secret, masked_spec
 from stackr.spec.model import (
     Build,
     FileGrant,
@@ -142,6 +142,20 @@ class DesiredState:
     def spec_hash_of(self, name: str) -> str:
         spec = self.containers.get(name) or self.networks.get(name) or self.volumes.get(name)
         return spec.labels[LABEL_SPEC_HASH] if spec else ""
+
+
+def output_secrets(stack: Stack) -> frozenset[str]:
+    """The values to mask in what containers print, when stackr shows it (a failed container's
+    last lines): those `Stack.sensitive` holds, and every secret environment value of a
+    service, long enough to look for."""
+    found = set(stack.sensitive)
+    for service in stack.services.values():
+        found.update(
+            v
+            for k, v in service.environment.items()
+            if v is not None and len(v) >= MIN_HUNTED and is_secret(k, v, stack.sensitive)
+        )
+    return frozenset(found)
 
 
 def desired_state(stack: Stack) -> DesiredState:

@@ -18,6 +18,7 @@ from stackr.desired import ContainerSpec, desired_state
 from stackr.engine import ContainerStatus, Engine
 from stackr.errors import EngineError
 from stackr.events import Event, OnEvent, Phase, ignore_event
+from stackr.sensitive import hide
 from stackr.spec.model import Condition, RestartPolicy, Stack
 
 
@@ -38,6 +39,11 @@ class WaitOptions(Protocol):
 
     @property
     def stop(self) -> threading.Event: ...
+
+    @property
+    def secrets(self) -> frozenset[str]:
+        """Values masked in the output a failure shows."""
+        ...
 
 
 def wait_until_ready(
@@ -72,7 +78,8 @@ def wait_until_ready(
             raise EngineError("interrupted while waiting for the stack to be ready")
         for name in list(pending):
             spec = desired.containers[name]
-            if _ready(engine, spec, job=spec.service in jobs, watches=watches):
+            job = spec.service in jobs
+            if _ready(engine, spec, job=job, watches=watches, secrets=options.secrets):
                 del pending[name]
         if pending and time.monotonic() > deadline:
             raise EngineError(
@@ -112,25 +119,36 @@ class _Watch:
         return self.running_since is not None and now - self.running_since >= STEADY
 
 
-def _ready(engine: Engine, spec: ContainerSpec, *, job: bool, watches: dict[str, _Watch]) -> bool:
+def _ready(
+    engine: Engine,
+    spec: ContainerSpec,
+    *,
+    job: bool,
+    watches: dict[str, _Watch],
+    secrets: frozenset[str],
+) -> bool:
     status = engine.container_status(spec.name)
+
+    def last_words(what: str, probe: str = "") -> str:
+        return _last_words(engine, spec.name, what, probe, secrets)
+
     # `restart: no` or `on-failure`: a container that exited 0 has done its work.
     if RestartPolicy(spec.restart).one_shot and status.state in ("exited", "dead"):
         if status.exit_code == 0:
             return True
-        raise EngineError(_last_words(engine, spec.name, f"exited with code {status.exit_code}"))
+        raise EngineError(last_words(f"exited with code {status.exit_code}"))
     if status.state in ("exited", "dead"):
-        raise EngineError(_last_words(engine, spec.name, f"is {status.state}"))
+        raise EngineError(last_words(f"is {status.state}"))
     if job and status.state == "restarting":  # `on-failure` restarts a job whose run failed
-        raise EngineError(_last_words(engine, spec.name, "failed and is being restarted"))
+        raise EngineError(last_words("failed and is being restarted"))
     if status.health == "unhealthy":
-        raise EngineError(_last_words(engine, spec.name, "is unhealthy", status.probe))
+        raise EngineError(last_words("is unhealthy", status.probe))
     now = time.monotonic()
     watch = watches.setdefault(spec.name, _Watch(status.restarts, status.restarts))
     watch.saw(status, now)
     if status.restarts - watch.first >= CRASH_LOOP:
         what = f"keeps exiting (last with code {status.exit_code}) and being restarted"
-        raise EngineError(_last_words(engine, spec.name, what))
+        raise EngineError(last_words(what))
     if job:
         return False  # ready only once it has exited 0
     if spec.healthcheck is not None and spec.healthcheck.test != ("NONE",):
@@ -146,8 +164,11 @@ def _waiting_for(spec: ContainerSpec, jobs: frozenset[str]) -> str:
     return f"{spec.name} to run"
 
 
-def _last_words(engine: Engine, name: str, what: str, probe: str = "") -> str:
-    lines = engine.last_log_lines(name, 10)
+def _last_words(
+    engine: Engine, name: str, what: str, probe: str = "", secrets: frozenset[str] = frozenset()
+) -> str:
+    lines = [hide(line, secrets) for line in engine.last_log_lines(name, 10)]
+    probe = hide(probe, secrets)
     tail = "\n".join(f"    {line}" for line in lines) or "    (no output)"
     # An unhealthy container's own output rarely says why; its health check's does.
     said = f"; its last health check said: {probe}" if probe else ""
@@ -214,6 +235,12 @@ class ConditionWaiter:
 
     def _fail(self, name: str, what: str, probe: str = "") -> None:
         raise EngineError(
-            _last_words(self.engine, name, f"{what}, so its dependents were not started", probe),
+            _last_words(
+                self.engine,
+                name,
+                f"{what}, so its dependents were not started",
+                probe,
+                self.options.secrets,
+            ),
             hint=f"stackr logs {self.service}",
         )

@@ -34,6 +34,7 @@ from dataclasses import replace
 from stackr.desired import ContainerSpec, anonymous_targets, with_carried
 from stackr.engine import Engine
 from stackr.errors import EngineError
+from stackr.sensitive import hide
 from stackr.spec.model import FailureAction, Service
 
 NEXT = "-next"
@@ -60,8 +61,10 @@ class Rollout:
         poll_interval: float,
         stopped: Callable[[], bool],
         report: Callable[[str, str, str], None],
+        secrets: frozenset[str] = frozenset(),
     ) -> None:
         self.engine, self.service, self.specs = engine, service, specs
+        self.secrets = secrets  # masked in the output a failure shows
         # Each new replica may wait `wait_timeout`, and all of them no later than `deadline`:
         # `--wait-timeout` bounds all of an `up`'s waits together.
         self.wait_timeout, self.deadline = wait_timeout, deadline
@@ -242,6 +245,10 @@ class Rollout:
     def _finished(self, state: str, exit_code: int | None) -> bool:
         return self.service.restart.one_shot and state == "exited" and exit_code == 0
 
+    def _said(self, name: str) -> str:
+        lines = "; ".join(self.engine.last_log_lines(name, 3)) or "no output"
+        return hide(lines, self.secrets)
+
     def _await_ready(self, name: str) -> None:
         has_check = any(s.healthcheck and s.healthcheck.test != ("NONE",) for s in self.specs)
         deadline = min(time.monotonic() + self.wait_timeout, self.deadline)
@@ -254,16 +261,14 @@ class Rollout:
                 return  # a one-shot that ran to its end is as ready as it gets
             if self.job and status.state == "restarting":
                 # A job restarted by `on-failure`: its run failed, and may fail for ever.
-                lines = "; ".join(self.engine.last_log_lines(name, 3)) or "no output"
-                raise EngineError(f"the new run failed and is being restarted ({lines})")
+                raise EngineError(f"the new run failed and is being restarted ({self._said(name)})")
             if status.state in ("exited", "dead") or status.health == "unhealthy":
                 what = "is unhealthy" if status.health == "unhealthy" else "stopped"
                 if status.state == "exited" and status.exit_code is not None:
                     what = f"exited with code {status.exit_code}"
                 if status.probe:
-                    what += f" (its last health check said: {status.probe})"
-                lines = "; ".join(self.engine.last_log_lines(name, 3)) or "no output"
-                raise EngineError(f"the new replica {what} (last output: {lines})")
+                    what += f" (its last health check said: {hide(status.probe, self.secrets)})"
+                raise EngineError(f"the new replica {what} (last output: {self._said(name)})")
             running = status.state == "running" and not self.job  # a job: only its exit 0
             ready = running and (status.health == "healthy" or not has_check)
             now = time.monotonic()

@@ -60,6 +60,8 @@ class ApplyOptions:
     # The one-shot jobs (services another waits on with `condition: completed`) of the whole
     # stack: a stack narrowed to some services may have lost the services that make them jobs.
     one_shot_jobs: frozenset[str] = frozenset()
+    # Values masked in what stackr shows of containers' output (`desired.output_secrets`).
+    secrets: frozenset[str] = frozenset()
 
 
 def _noop() -> None:
@@ -353,6 +355,7 @@ class UpTasks:
             poll_interval=self.options.poll_interval,
             stopped=self.options.stop.is_set,
             report=report,
+            secrets=self.options.secrets,
         )
         return rollout.run
 

@@ -465,3 +465,17 @@ def test_ctrl_c_during_a_network_recreate_still_waits_for_a_health_condition(
     log = engine.log
     assert log.index("start_container shop-dev-db-1") < log.index("create_container shop-dev-web-1")
     assert api.plan(loaded, engine).pending() == ()
+
+
+def test_a_failed_containers_last_output_shows_no_secret_value(write_stack) -> None:  # type: ignore[no-untyped-def]
+    from stackr.errors import EngineError
+
+    env = {"DB_URL": "postgres://app:devpass123@db/app", "API_TOKEN": "tok-0123456789"}
+    spec = {"name": "shop", "services": {"migrate": {"image": "img:1", "environment": env}}}
+    engine = FakeEngine(images=dict(IMAGES), exit_codes={"migrate": 1})
+    said = "migrating postgres://app:devpass123@db/app with tok-0123456789"
+    engine.last_log_lines = lambda name, count: [said]  # type: ignore[method-assign]
+    with pytest.raises(EngineError) as caught:
+        _up_wait(write_stack(spec), engine)
+    assert "migrating *** with ***" in str(caught.value)
+    assert "devpass123" not in str(caught.value)
