@@ -198,7 +198,7 @@ def plan(
     except StackrError as error:
         render.failure_record(error, fmt=fmt.value)  # a CI gate reading JSON gets JSON
         raise
-    render.plan(the_plan, fmt=fmt.value)
+    render.plan(the_plan, fmt=fmt.value, services=services or ())
     return 2 if detailed_exitcode and the_plan.pending() else 0
 
 
@@ -235,7 +235,7 @@ def up(
     loaded = SpecArgs(files, profile, env_file).load().only(services or ())
     engine = _engine(loaded.stack, jobs=jobs)
     if dry_run:
-        render.plan(api.plan(loaded, engine), fmt="text")
+        render.plan(api.plan(loaded, engine), fmt="text", services=services or ())
         return 0
     options = api.UpOptions(jobs=jobs, build=build, wait=wait, wait_timeout=wait_timeout)
     with _locked(loaded.stack, lock_timeout), render.progress(progress.value) as on_event:
@@ -244,7 +244,7 @@ def up(
         except StackrError as error:
             render.failure_record(error, fmt=progress.value)
             raise
-    render.up_summary(result, fmt=progress.value)
+    render.up_summary(result, fmt=progress.value, services=services or ())
     return 0
 
 

@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import cache
 from types import TracebackType
@@ -203,7 +203,7 @@ def config(data: dict[str, Any], *, fmt: str) -> None:
     sys.stdout.write(yamlout.dump(data))
 
 
-def plan(the_plan: Plan, *, fmt: str) -> None:
+def plan(the_plan: Plan, *, fmt: str, services: Sequence[str] = ()) -> None:
     if fmt == "json":
         sys.stdout.write(json.dumps(plan_data(the_plan), indent=2) + "\n")
         return
@@ -217,7 +217,7 @@ def plan(the_plan: Plan, *, fmt: str) -> None:
         )
         for line in action.change_lines():
             _out().print(f"      [yellow]~[/] {_escape(line)}")
-    _out().print(_counts_line(the_plan))
+    _out().print(_counts_line(the_plan, services))
 
 
 def plan_data(the_plan: Plan) -> dict[str, Any]:
@@ -238,11 +238,18 @@ def plan_data(the_plan: Plan) -> dict[str, Any]:
     }
 
 
-def _counts_line(the_plan: Plan) -> str:
+def _counts_line(the_plan: Plan, services: Sequence[str]) -> str:
     counts = {k.value: n for k, n in the_plan.counts().items() if n}
     if not the_plan.pending():
-        return "nothing to do: the engine matches the file"
+        return _nothing_to_do(services)
     return "changes: " + ", ".join(f"{n} to {k}" for k, n in counts.items() if k != "keep")
+
+
+def _nothing_to_do(services: Sequence[str]) -> str:
+    # With services named, only they (and what they need) were compared: say so.
+    if services:
+        return f"nothing to do for {', '.join(services)}: the engine matches the file for them"
+    return "nothing to do: the engine matches the file"
 
 
 _PHASE_STYLE = {"failed": "red", "skipped": "dim", "done": "green", "waiting": "cyan"}
@@ -361,7 +368,7 @@ def failure_record(exc: StackrError, *, fmt: str) -> None:
     sys.stdout.write(json.dumps({"error": record}, ensure_ascii=False) + "\n")
 
 
-def up_summary(result: UpResult, *, fmt: str = "auto") -> None:
+def up_summary(result: UpResult, *, fmt: str = "auto", services: Sequence[str] = ()) -> None:
     from stackr.plan import ActionKind
 
     counts = result.plan.counts()
@@ -370,7 +377,7 @@ def up_summary(result: UpResult, *, fmt: str = "auto") -> None:
         sys.stdout.write(json.dumps({"summary": summary}) + "\n")
         return
     if not result.plan.pending():
-        out(f"nothing to do: the engine matches the file ({result.seconds:.1f}s)")
+        out(f"{_nothing_to_do(services)} ({result.seconds:.1f}s)")
         return
     words = {
         ActionKind.CREATE: "created",

@@ -275,3 +275,16 @@ def test_config_output_is_read_for_its_own_profile_only(
     assert main(["validate", "-f", str(saved), "--profile", "prod"]) == 0
     assert main(["validate", "-f", str(saved)]) == 1  # dev: not what it was rendered for
     assert "no profile 'dev' in this file" in capsys.readouterr().err
+
+
+def test_nothing_to_do_for_named_services_says_for_which(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from stackr.cli import render
+    from stackr.plan import Plan
+
+    render.plan(Plan(stack="shop", profile="dev", actions=()), fmt="text", services=["api"])
+    out = capsys.readouterr().out
+    assert "nothing to do for api: the engine matches the file for them" in out
+    render.plan(Plan(stack="shop", profile="dev", actions=()), fmt="text")
+    assert "nothing to do: the engine matches the file" in capsys.readouterr().out
