@@ -52,6 +52,10 @@ class Action:
     # A leftover `-next`/`-prev` of an interrupted update: the replica it belongs to, which
     # keeps (or takes over) its anonymous volumes.
     successor: str = ""
+    # A recreate whose old container is (or whose new one will be) on a recreated network:
+    # stopped first, so the network can go, and replaced once it is made again. Any other
+    # recreate follows its service's `update` policy.
+    parked: bool = False
 
     def describe(self) -> str:
         """One plain line: `create container shop-dev-web-1 — not on the engine`."""
@@ -86,11 +90,11 @@ def make_plan(stack: Stack, observed: ObservedState) -> Plan:
     """What `up` must do to make the engine hold `stack`. Never removes a volume."""
     desired = desired_state(stack)
     networks = list(_network_actions(desired, observed))
-    recreated = any(a.kind is ActionKind.RECREATE for a in networks)
+    recreated = frozenset(a.name for a in networks if a.kind is ActionKind.RECREATE)
     actions = [
         *networks,
         *_volume_actions(desired, observed),
-        *_container_actions(stack, desired, observed, network_recreated=recreated),
+        *_container_actions(stack, desired, observed, recreated_networks=recreated),
     ]
     return Plan(stack=stack.name, profile=stack.profile, actions=tuple(actions))
 
@@ -187,7 +191,11 @@ def _volume_actions(desired: DesiredState, observed: ObservedState) -> Iterator[
 
 
 def _container_actions(
-    stack: Stack, desired: DesiredState, observed: ObservedState, *, network_recreated: bool
+    stack: Stack,
+    desired: DesiredState,
+    observed: ObservedState,
+    *,
+    recreated_networks: frozenset[str],
 ) -> Iterator[Action]:
     found = {c.name: c for c in observed.containers}
     jobs = stack.jobs()
@@ -195,11 +203,14 @@ def _container_actions(
         have = found.get(name)
         kind, reason = _decide(spec, have, observed)
         changes: tuple[Change, ...] = ()
+        parked = False
         if kind is ActionKind.RECREATE and have is not None and have.spec:
             changes = tuple(spec_changes(have.spec, json.loads(spec.labels[LABEL_SPEC])))
         if kind is ActionKind.RECREATE:
             job = spec.service in jobs
-            reason += _update_note(stack.services[spec.service], network_recreated, job=job)
+            attached = (*spec.networks, *(have.networks if have else ()))
+            parked = bool(recreated_networks.intersection(attached))
+            reason += _update_note(stack.services[spec.service], parked, job=job)
         yield Action(
             kind=kind,
             object=ObjectKind.CONTAINER,
@@ -208,6 +219,7 @@ def _container_actions(
             service=spec.service,
             replica=spec.replica,
             changes=changes,
+            parked=parked,
         )
     for name, have in sorted(found.items()):
         if name in desired.containers:
@@ -299,10 +311,10 @@ def _stopped(spec: ContainerSpec, have: ObservedContainer) -> tuple[ActionKind, 
     return ActionKind.START, f"drift: container is {have.state}{code}, not running"
 
 
-def _update_note(service: Service, network_recreated: bool, *, job: bool) -> str:
+def _update_note(service: Service, on_recreated_network: bool, *, job: bool) -> str:
     if job:
         return " (a job: it runs again, stop-first, and must exit 0)"
-    if network_recreated and service.update.order is UpdateOrder.START_FIRST:
+    if on_recreated_network and service.update.order is UpdateOrder.START_FIRST:
         return " (stop-first: a recreated network must first lose every old container)"
     if service.start_first():
         return " (start-first: no downtime)"

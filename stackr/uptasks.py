@@ -103,11 +103,14 @@ class UpTasks:
             for a in plan.actions
             if a.object is ObjectKind.CONTAINER and a.kind is ActionKind.RECREATE
         )
+        # A removed network waits for its old containers to leave, replaced by a rollout too.
+        self.updates = frozenset(
+            f"update:{a.service}"
+            for a in plan.actions
+            if a.object is ObjectKind.CONTAINER and a.kind is ActionKind.RECREATE and not a.parked
+        )
         # The jobs of the whole stack: a narrowed one may lack the services that make them jobs.
         self.jobs = options.one_shot_jobs | stack.jobs()
-        self.network_recreated = any(
-            a.object is ObjectKind.NETWORK and a.kind is ActionKind.RECREATE for a in plan.actions
-        )
 
     def first(self) -> dict[str, Task]:
         """The tasks that can start before the graph exists: creating a network or a volume
@@ -166,7 +169,7 @@ class UpTasks:
         key = f"network:{action.name}"
         if action.kind is ActionKind.REMOVE:
             remove = remove_object_task(self.engine.remove_network, action.name, self.on_event)
-            self.tasks[key] = Task(remove, self.removals | self.recreates)
+            self.tasks[key] = Task(remove, self.removals | self.recreates | self.updates)
         elif action.kind in (ActionKind.CREATE, ActionKind.RECREATE):
             recreate = action.kind is ActionKind.RECREATE
             needs = self.recreates | self.removals if recreate else frozenset()
@@ -266,8 +269,9 @@ class UpTasks:
             needs.add(self._need_key(pred, node))
         service = self.stack.services[action.service]
         # A service's rollout replaces its changed replicas by its update policy, each new one
-        # gated on being ready; a recreated network instead first loses every old container.
-        if action.kind is ActionKind.RECREATE and not self.network_recreated:
+        # gated on being ready; a recreated network instead first loses its old containers
+        # (`Action.parked`).
+        if action.kind is ActionKind.RECREATE and not action.parked:
             key = f"update:{service.name}"
             if key not in self.tasks:
                 # An interrupted update's leftovers go first: the rollout reuses their names.

@@ -479,3 +479,35 @@ def test_a_failed_containers_last_output_shows_no_secret_value(write_stack) -> N
         _up_wait(write_stack(spec), engine)
     assert "migrating *** with ***" in str(caught.value)
     assert "devpass123" not in str(caught.value)
+
+
+def test_a_recreated_network_parks_only_the_containers_on_it(write_stack) -> None:  # type: ignore[no-untyped-def]
+    spec = {
+        "name": "shop",
+        "services": {
+            "db": {"image": "img:1", "networks": ["back"], "environment": {"V": "${V}"}},
+            "web": {
+                "image": "img:1",
+                "replicas": 2,
+                "environment": {"V": "${V}"},
+                "update": {"order": "start-first"},
+            },
+        },
+        "networks": {"back": {"labels": {"rev": "${V}"}}},
+    }
+    path = write_stack(spec)
+    engine = FakeEngine(images=dict(IMAGES))
+    options = api.UpOptions(jobs=4, wait_timeout=2)
+    api.up(api.load([str(path)], profile="dev", env={"V": "1"}), engine, options=options)
+    loaded = api.load([str(path)], profile="dev", env={"V": "2"})
+    the_plan = api.plan(loaded, engine)
+    db = the_plan.action_for(ObjectKind.CONTAINER, "shop-dev-db-1")
+    web = the_plan.action_for(ObjectKind.CONTAINER, "shop-dev-web-1")
+    assert db is not None and db.parked
+    assert web is not None and not web.parked and web.reason.endswith("(start-first: no downtime)")
+    engine.log.clear()
+    result = api.up(loaded, engine, options=options)
+    assert result.result is not None and not result.result.failures()
+    assert "create_container shop-dev-web-1-next" in engine.log  # web kept serving
+    assert "rename_container shop-dev-db-1 shop-dev-db-1-prev" in engine.log
+    assert api.plan(loaded, engine).pending() == ()
