@@ -105,8 +105,16 @@ def _run(tasks: dict[str, Task], options: ApplyOptions, on_event: OnEvent) -> Ap
         # Said as it happens, not once everything else has finished.
         on_event(Event(_subject(key), Phase.FAILED, detail))
 
+    def interrupted(key: str, detail: str) -> None:
+        on_event(Event(_subject(key), Phase.INTERRUPTED, detail))
+
     outcomes = run_tasks(
-        tasks, jobs=options.jobs, on_skip=skipped, on_fail=failed, stop=options.stop
+        tasks,
+        jobs=options.jobs,
+        on_skip=skipped,
+        on_fail=failed,
+        on_interrupt=interrupted,
+        stop=options.stop,
     )
     by_subject: dict[str, Outcome] = {}
     for key, outcome in outcomes.items():

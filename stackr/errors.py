@@ -81,3 +81,13 @@ class ApplyError(StackrError):
 
 class LockError(StackrError):
     """Another stackr run holds the lock of this stack and profile."""
+
+
+class Interrupted(StackrError):
+    """Work that Ctrl-C cut short; the message says what it did and left (an update: how many
+    replicas run the new spec). The interruption itself is the CLI's to report."""
+
+
+class Abandoned(KeyboardInterrupt):
+    """A second Ctrl-C: stackr stopped waiting for the work in flight, which may be left half
+    done (a replica stopped and not yet replaced) until the next `up`."""

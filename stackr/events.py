@@ -16,6 +16,7 @@ class Phase(enum.Enum):
     DONE = "done"
     FAILED = "failed"
     SKIPPED = "skipped"
+    INTERRUPTED = "interrupted"  # cut short by Ctrl-C: not a failure of the stack
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
-from stackr.errors import StackrError
+from stackr.errors import Abandoned, Interrupted, StackrError
 
 LOST_TASK_START = 1.0  # seconds a task whose future Ctrl-C lost is given to show it began
 
@@ -44,13 +44,17 @@ class Task:
     completes: bool = False
 
 
+Report = Callable[[str, str], None]
+
+
 def run_tasks(
     tasks: Mapping[str, Task],
     *,
     jobs: int,
-    on_skip: Callable[[str, str], None] | None = None,
+    on_skip: Report | None = None,
     stop: threading.Event | None = None,
-    on_fail: Callable[[str, str], None] | None = None,
+    on_fail: Report | None = None,
+    on_interrupt: Report | None = None,
 ) -> dict[str, Outcome]:
     """Run `tasks` along their `needs`; the outcome of every task, keyed like `tasks`.
 
@@ -60,22 +64,30 @@ def run_tasks(
     other exception is a bug and is re-raised once the tasks already running have finished. On
     Ctrl-C nothing new starts but the tasks that complete work already begun, `stop` is set (so
     long waits inside tasks can give up), the tasks already running finish, and
-    KeyboardInterrupt is re-raised; a second Ctrl-C stops waiting for them. Once interrupted,
-    a task that fails skips its dependents without `on_skip`: nothing new would start anyway.
+    KeyboardInterrupt is re-raised; a second Ctrl-C stops waiting for them (`Abandoned`).
+    A task that Ctrl-C cut short (`Interrupted`) is reported with `on_interrupt`, not as a
+    failure; once interrupted, a task that fails skips its dependents without `on_skip`:
+    nothing new would start anyway.
     """
-    return _Run(tasks, on_skip, on_fail).run(max(1, jobs), stop or threading.Event())
+    reports = _Reports(on_skip=on_skip, on_fail=on_fail, on_interrupt=on_interrupt)
+    return _Run(tasks, reports).run(max(1, jobs), stop or threading.Event())
+
+
+@dataclass(frozen=True, slots=True)
+class _Reports:
+    """Whom a run tells as tasks are skipped, fail, or are cut short by Ctrl-C."""
+
+    on_skip: Report | None
+    on_fail: Report | None
+    on_interrupt: Report | None
 
 
 class _Run:
-    def __init__(
-        self,
-        tasks: Mapping[str, Task],
-        on_skip: Callable[[str, str], None] | None,
-        on_fail: Callable[[str, str], None] | None,
-    ) -> None:
+    def __init__(self, tasks: Mapping[str, Task], reports: _Reports) -> None:
         self.tasks = tasks
-        self.on_skip = on_skip
-        self.on_fail = on_fail
+        self.on_skip = reports.on_skip
+        self.on_fail = reports.on_fail
+        self.on_interrupt = reports.on_interrupt
         self.waiting = {key: set(task.needs) & tasks.keys() for key, task in tasks.items()}
         self.dependents: dict[str, set[str]] = {key: set() for key in tasks}
         for key, needs in self.waiting.items():
@@ -108,6 +120,8 @@ class _Run:
                 self._drain(pool, running, jobs, interrupted=True)
             except KeyboardInterrupt:
                 abandon = True  # a second Ctrl-C: what is in flight ends with the process
+            if abandon:
+                raise Abandoned from None
             raise
         finally:
             pool.shutdown(wait=not abandon, cancel_futures=True)
@@ -179,7 +193,10 @@ class _Run:
                 self.waiting[dependent].discard(key)
             return
         self.outcomes[key] = Outcome(Status.FAILED, _describe(error))
-        if self.on_fail:
+        if isinstance(error, Interrupted):
+            if self.on_interrupt:
+                self.on_interrupt(key, str(error))
+        elif self.on_fail:
             self.on_fail(key, self.outcomes[key].detail)
         if not isinstance(error, StackrError):
             self.bug = self.bug or error

@@ -16,7 +16,7 @@ from typing import Protocol
 
 from stackr.desired import ContainerSpec, desired_state
 from stackr.engine import ContainerStatus, Engine
-from stackr.errors import EngineError
+from stackr.errors import EngineError, Interrupted
 from stackr.events import Event, OnEvent, Phase, ignore_event
 from stackr.sensitive import hide
 from stackr.spec.model import Condition, RestartPolicy, Stack
@@ -75,7 +75,7 @@ def wait_until_ready(
     on_event(Event(stack.name, Phase.WAITING, f"until {len(pending)} container(s) are ready"))
     while pending:
         if options.stop.is_set():
-            raise EngineError("interrupted while waiting for the stack to be ready")
+            raise Interrupted("interrupted while waiting for the stack to be ready")
         for name in list(pending):
             spec = desired.containers[name]
             job = spec.service in jobs
@@ -200,7 +200,7 @@ class ConditionWaiter:
         pending = list(self.names)
         while pending:
             if self.interruptible and self.options.stop.is_set():
-                raise EngineError(f"interrupted while waiting for {self.service}")
+                raise Interrupted(f"interrupted while waiting for {self.service}")
             pending = [name for name in pending if not self._met(name)]
             if pending and time.monotonic() > deadline:
                 raise EngineError(

@@ -33,7 +33,7 @@ from dataclasses import replace
 
 from stackr.desired import ContainerSpec, anonymous_targets, with_carried
 from stackr.engine import Engine
-from stackr.errors import EngineError
+from stackr.errors import EngineError, Interrupted
 from stackr.sensitive import hide
 from stackr.spec.model import FailureAction, Service
 
@@ -103,19 +103,36 @@ class Rollout:
         for spec in self.replaced:
             self.engine.remove_container(spec.name + PREV, timeout=0, keep_volumes=True)
 
-    def _interrupted(self) -> None:
+    def _interrupted(self, new_runs: int = 0) -> None:
         # The batches already replaced stay replaced; the next `up` replaces the rest.
         self._keep_replaced()
+        name = self.service.name
+        if self.job:
+            left = (
+                f"{new_runs} new run(s) started and go on, not waited for"
+                if new_runs
+                else "its previous run was left as it was"
+            )
+            raise Interrupted(
+                f"run of job {name} interrupted: {left}",
+                hint="run `stackr up` again: it sees how the job ends",
+            )
         done, total = len(self.replaced), len(self.specs)
-        raise EngineError(
-            f"update of {self.service.name} interrupted: {done} of {total} replica(s) run the "
-            "new spec, the others the previous one",
+        raise Interrupted(
+            f"update of {name} interrupted: {done} of the {total} replica(s) it was replacing "
+            "run the new spec, the others the previous one",
             hint="run `stackr up` again to finish the update",
         )
+
+    def _check(self) -> None:
+        # Between the steps of a batch: after Ctrl-C, no further replica is touched.
+        if self.stopped():
+            raise _Interrupted("interrupted")
 
     def _batch(self, batch: list[ContainerSpec]) -> None:
         try:
             for spec in batch:
+                self._check()
                 self.report(spec.name, "creating", "new replica beside the old one")
                 # It shares the old one's anonymous volumes, so their data carries over.
                 carried = self.engine.anonymous_volumes(spec.name, anonymous_targets(spec))
@@ -139,14 +156,18 @@ class Rollout:
             self.report(spec.name, "done", "replaced without downtime")
 
     def _stop_first(self, batch: list[ContainerSpec]) -> None:
+        touched: list[ContainerSpec] = []  # its stop was asked for
         parked: list[ContainerSpec] = []
         created: list[ContainerSpec] = []
         try:
             for spec in batch:
+                self._check()
                 self.report(spec.name, "removing", "stopping the old replica")
+                touched.append(spec)
                 self.engine.stop_container(spec.name, timeout=spec.stop_grace_period)
                 self.engine.rename_container(spec.name, spec.name + PREV)
                 parked.append(spec)
+                self._check()  # Ctrl-C while it stopped: it is put back, not replaced
                 self.report(spec.name, "creating", "new replica in its place")
                 carried = self.engine.anonymous_volumes(spec.name + PREV, anonymous_targets(spec))
                 self.engine.create_container(with_carried(spec, carried))
@@ -158,9 +179,9 @@ class Rollout:
             if self.job:
                 self._job_settle(parked, created)
                 if isinstance(error, _Interrupted):
-                    self._interrupted()
+                    self._interrupted(new_runs=len(created))
                 self._job_failed(batch[0], error)
-            self._put_back(batch, parked, created)
+            self._put_back(touched, parked, created)
             if isinstance(error, _Interrupted):
                 self._interrupted()
             self._give_up(batch[0], error)
@@ -189,11 +210,15 @@ class Rollout:
         )
 
     def _put_back(
-        self, batch: list[ContainerSpec], parked: list[ContainerSpec], created: list[ContainerSpec]
+        self,
+        touched: list[ContainerSpec],
+        parked: list[ContainerSpec],
+        created: list[ContainerSpec],
     ) -> None:
-        # The batch's old replicas were stopped for the new ones: they serve again. Each step
-        # is tried on its own; what fails is left for the next plan to repair.
-        for spec in batch:
+        # The old replicas the batch stopped for new ones serve again; those it had not come
+        # to (Ctrl-C came first) still serve. Each step is tried on its own; what fails is
+        # left for the next plan to repair.
+        for spec in touched:
             if spec in created:
                 with suppress(EngineError):
                     self.engine.remove_container(spec.name, timeout=0, keep_volumes=True)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn, Optional
 import typer
 
 from stackr import __version__
-from stackr.cli import render
+from stackr.cli import exits, render
 from stackr.cli.options import PlainCommand, PlainGroup
 from stackr.cli.params import (
     ConfigFormat,
@@ -50,12 +50,6 @@ app = typer.Typer(
     # click's plain help: rich's costs 40-55 ms to import and read `[default: ...]` as markup.
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
-)
-
-INTERRUPTED = 130
-INTERRUPTED_TEXT = (
-    "interrupted: nothing new was started, and the work in flight was finished or put back; "
-    "run the command again to converge"
 )
 
 
@@ -244,6 +238,8 @@ def up(
         except StackrError as error:
             render.failure_record(error, fmt=progress.value)
             raise
+        except KeyboardInterrupt as interrupt:
+            return exits.interrupted(interrupt, fmt=progress.value)
     render.up_summary(result, fmt=progress.value, services=services or ())
     return 0
 
@@ -271,15 +267,18 @@ def down(
         _locked_at(target, name, chosen, lock_timeout),
         render.progress(progress.value) as on_event,
     ):
-        result = api.down(
-            name,
-            chosen,
-            _engine_at(target, jobs=jobs),
-            volumes=volumes,
-            loaded=loaded,
-            jobs=jobs,
-            on_event=on_event,
-        )
+        try:
+            result = api.down(
+                name,
+                chosen,
+                _engine_at(target, jobs=jobs),
+                volumes=volumes,
+                loaded=loaded,
+                jobs=jobs,
+                on_event=on_event,
+            )
+        except KeyboardInterrupt as interrupt:
+            return exits.interrupted(interrupt, fmt=progress.value)
     if loaded is None and not result.plan.actions:
         # The file does not load for this profile and the engine holds nothing of it: most
         # likely a mistyped --profile, which must not pass for a finished `down`.
@@ -372,32 +371,13 @@ def main(argv: list[str] | None = None) -> int:
         render.error(error)
         return 1
     except KeyboardInterrupt:
-        result = INTERRUPTED
+        result = exits.INTERRUPTED
     except Exception as error:
-        code = _usage_exit(error)
+        code = exits.usage_exit(error)
         if code == 2 and "--detailed-exitcode" in (sys.argv[1:] if argv is None else argv):
             return 1  # there 2 means "changes pending": a CI gate must not read a typo as that
         if code is not None:
             return code
         render.bug(sys.exc_info())
         return 3
-    if result == INTERRUPTED:
-        # typer 0.29 turns Ctrl-C inside a command into this code; no command returns it.
-        render.err(INTERRUPTED_TEXT)
-    return int(result or 0)
-
-
-def _usage_exit(error: Exception) -> int | None:
-    # Typer raises click's exceptions, from click itself or from its own vendored copy depending
-    # on its version; both keep click's interface, so match on that, not on a class.
-    kind = type(error).__name__
-    if kind == "Abort":
-        render.err("interrupted")
-        return 130
-    code = getattr(error, "exit_code", None)
-    if not isinstance(code, int):
-        return None
-    show = getattr(error, "show", None)
-    if callable(show):
-        show()
-    return code
+    return exits.said(int(result or 0))

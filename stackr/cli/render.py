@@ -252,7 +252,13 @@ def _nothing_to_do(services: Sequence[str]) -> str:
     return "nothing to do: the engine matches the file"
 
 
-_PHASE_STYLE = {"failed": "red", "skipped": "dim", "done": "green", "waiting": "cyan"}
+_PHASE_STYLE = {
+    "failed": "red",
+    "skipped": "dim",
+    "done": "green",
+    "waiting": "cyan",
+    "interrupted": "yellow",
+}
 
 
 @contextmanager
@@ -349,7 +355,15 @@ class _LiveView:
         return table
 
 
-_SETTLED = ("done", "failed", "skipped")
+_SETTLED = ("done", "failed", "skipped", "interrupted")
+
+
+def interrupted_record(text: str, *, fmt: str) -> None:
+    """With JSON output, what an interrupted run prints last: `{"error": {...,
+    "interrupted": true}}` on stdout (the message still goes to stderr as text)."""
+    if fmt == "json":
+        record = {"message": text, "interrupted": True}
+        sys.stdout.write(json.dumps({"error": record}, ensure_ascii=False) + "\n")
 
 
 def failure_record(exc: StackrError, *, fmt: str) -> None:

@@ -9,6 +9,7 @@ import pytest
 
 from stackr.cli.app import main
 from stackr.cli.precommit import validate_files_main
+from stackr.errors import Abandoned
 
 EXAMPLES = sorted((Path(__file__).parents[2] / "examples").rglob("stack*.yml"))
 STACK = """\
@@ -288,3 +289,36 @@ def test_nothing_to_do_for_named_services_says_for_which(
     assert "nothing to do for api: the engine matches the file for them" in out
     render.plan(Plan(stack="shop", profile="dev", actions=()), fmt="text")
     assert "nothing to do: the engine matches the file" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("raised", "said"),
+    [
+        (KeyboardInterrupt, "interrupted: nothing new was started"),
+        (Abandoned, "interrupted twice: stackr stopped waiting"),
+    ],
+)
+def test_ctrl_c_during_up_with_json_progress_ends_with_an_interrupted_record(
+    stack_file: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    raised: type[KeyboardInterrupt],
+    said: str,
+) -> None:
+    from fakes import FakeEngine
+
+    import stackr.cli.app
+    from stackr import api
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise raised
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr(stackr.cli.app, "_engine", lambda stack, **_: FakeEngine())
+    monkeypatch.setattr(api, "up", interrupted)
+    assert main(["up", "-f", stack_file, "--progress", "json"]) == 130
+    captured = capsys.readouterr()
+    record = json.loads(captured.out.splitlines()[-1])["error"]
+    assert record["interrupted"] is True and record["message"].startswith(said)
+    assert captured.err.startswith(said)

@@ -169,6 +169,40 @@ def test_once_interrupted_a_failure_skips_its_dependents_silently() -> None:
     assert skipped == []
 
 
+def test_a_second_ctrl_c_abandons_the_work_in_flight() -> None:
+    from stackr.errors import Abandoned
+
+    def interrupted_twice() -> None:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.2)
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.5)
+
+    with pytest.raises(Abandoned):
+        run_tasks({"slow": Task(interrupted_twice)}, jobs=1)
+
+
+def test_work_cut_short_by_ctrl_c_is_reported_as_interrupted_not_failed() -> None:
+    from stackr.errors import Interrupted
+
+    failed: list[str] = []
+    cut: list[str] = []
+
+    def cut_short() -> None:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.2)
+        raise Interrupted("update of web interrupted")
+
+    with pytest.raises(KeyboardInterrupt):
+        run_tasks(
+            {"update:web": Task(cut_short)},
+            jobs=1,
+            on_fail=lambda key, detail: failed.append(key),
+            on_interrupt=lambda key, detail: cut.append(f"{key}: {detail}"),
+        )
+    assert (failed, cut) == ([], ["update:web: update of web interrupted"])
+
+
 def test_tasks_that_wait_on_each_other_are_a_bug_not_a_success() -> None:
     tasks = {
         "a": Task(lambda: None, frozenset({"b"})),

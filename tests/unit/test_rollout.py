@@ -191,7 +191,7 @@ def test_ctrl_c_mid_update_keeps_what_was_replaced_and_starts_nothing_new(  # ty
     import threading
 
     from stackr.desired import desired_state
-    from stackr.errors import EngineError
+    from stackr.errors import Interrupted
     from stackr.rollout import Rollout
 
     engine = FakeEngine(images=dict(IMAGES))
@@ -213,7 +213,7 @@ def test_ctrl_c_mid_update_keeps_what_was_replaced_and_starts_nothing_new(  # ty
         stopped=stop.is_set,
         report=report,
     )
-    with pytest.raises(EngineError, match="interrupted: 1 of 2 replica"):
+    with pytest.raises(Interrupted, match="interrupted: 1 of the 2 replica"):
         rollout.run()
     assert _levels(engine) == {"shop-dev-web-1": "debug", "shop-dev-web-2": "info"}
     assert {c.state for c in engine.containers.values()} == {"running"}
@@ -261,7 +261,7 @@ def _job_rollout(write_stack, engine: FakeEngine, stopped: object) -> object:  #
 
 
 def test_ctrl_c_during_a_jobs_new_run_never_starts_its_old_run_again(write_stack) -> None:  # type: ignore[no-untyped-def]
-    from stackr.errors import EngineError
+    from stackr.errors import Interrupted
 
     engine = FakeEngine(images=dict(IMAGES), exit_codes={"migrate": 0})
     # Ctrl-C once the new run has started, while the update waits for it to exit 0.
@@ -270,7 +270,7 @@ def test_ctrl_c_during_a_jobs_new_run_never_starts_its_old_run_again(write_stack
     )
     del engine.exit_codes["migrate"]  # the new run keeps running
     engine.log.clear()
-    with pytest.raises(EngineError, match="interrupted"):
+    with pytest.raises(Interrupted, match=r"1 new run.* started and go on, not waited for"):
         rollout.run()  # type: ignore[attr-defined]
     assert "start_container shop-dev-migrate-1-prev" not in engine.log  # the old run stays done
     assert sorted(engine.containers) == ["shop-dev-migrate-1", "shop-dev-web-1"]
@@ -317,3 +317,45 @@ def test_an_update_waits_no_later_than_the_runs_deadline(write_stack) -> None:  
     with pytest.raises(EngineError):
         rollout.run()
     assert time.monotonic() - started < 2
+
+
+def test_ctrl_c_in_a_stop_first_batch_touches_no_further_replica(write_stack) -> None:  # type: ignore[no-untyped-def]
+    import threading
+
+    from stackr.desired import desired_state
+    from stackr.errors import Interrupted
+    from stackr.rollout import Rollout
+
+    engine = FakeEngine(images=dict(IMAGES))
+    _up(write_stack, engine, "info", order="stop-first", parallelism=2)
+    loaded = api.load(
+        [str(write_stack(_spec("debug", order="stop-first", parallelism=2)))],
+        profile="dev",
+        env={},
+    )
+    specs = sorted(desired_state(loaded.stack).containers.values(), key=lambda s: s.replica)
+    stop = threading.Event()
+    stop_container = engine.stop_container
+
+    def ctrl_c_while_stopping(name: str, *, timeout: float) -> None:
+        stop_container(name, timeout=timeout)
+        stop.set()  # Ctrl-C lands while web-1 stops
+
+    engine.stop_container = ctrl_c_while_stopping  # type: ignore[method-assign]
+    engine.log.clear()
+    rollout = Rollout(
+        engine,
+        loaded.stack.services["web"],
+        specs,
+        wait_timeout=1,
+        poll_interval=0.01,
+        stopped=stop.is_set,
+        report=lambda *_: None,
+    )
+    with pytest.raises(Interrupted, match="interrupted: 0 of the 2 replica"):
+        rollout.run()
+    # web-1 was put back as it was; web-2 was never stopped, and nothing new was made.
+    assert not any("shop-dev-web-2" in line for line in engine.log), engine.log
+    assert not any(line.startswith("create_container") for line in engine.log)
+    assert _levels(engine) == {"shop-dev-web-1": "info", "shop-dev-web-2": "info"}
+    assert {c.state for c in engine.containers.values()} == {"running"}

@@ -1,0 +1,56 @@
+"""How the command line ends: the exit codes of interruptions and usage errors, and what they
+print. Exit codes: 0 success, 1 a problem the user can fix, 2 bad usage, 3 a bug in stackr,
+130 interrupted.
+"""
+
+from __future__ import annotations
+
+from stackr.cli import render
+from stackr.errors import Abandoned
+
+INTERRUPTED = 130
+INTERRUPTED_TEXT = (
+    "interrupted: nothing new was started, and the work in flight was finished or put back; "
+    "run the command again to converge"
+)
+# What `up` and `down` return after a second Ctrl-C; `main` says so and exits 130.
+ABANDONED = -INTERRUPTED
+ABANDONED_TEXT = (
+    "interrupted twice: stackr stopped waiting for the work in flight, which may be left half "
+    "done (a replica stopped and not yet replaced); run the command again to converge"
+)
+
+
+def interrupted(interrupt: KeyboardInterrupt, *, fmt: str) -> int:
+    """What `up` and `down` return on Ctrl-C, after a JSON record when the output is JSON."""
+    twice = isinstance(interrupt, Abandoned)
+    render.interrupted_record(ABANDONED_TEXT if twice else INTERRUPTED_TEXT, fmt=fmt)
+    return ABANDONED if twice else INTERRUPTED
+
+
+def said(result: int) -> int:
+    """The exit code of a command's `result`, once what an interruption means is said."""
+    if result == INTERRUPTED:
+        # `up` and `down` return it on Ctrl-C, and typer 0.29 turns Ctrl-C anywhere else in a
+        # command into it.
+        render.err(INTERRUPTED_TEXT)
+    if result == ABANDONED:
+        render.err(ABANDONED_TEXT)
+        return INTERRUPTED
+    return result
+
+
+def usage_exit(error: Exception) -> int | None:
+    # Typer raises click's exceptions, from click itself or from its own vendored copy depending
+    # on its version; both keep click's interface, so match on that, not on a class.
+    kind = type(error).__name__
+    if kind == "Abort":
+        render.err("interrupted")
+        return INTERRUPTED
+    code = getattr(error, "exit_code", None)
+    if not isinstance(code, int):
+        return None
+    show = getattr(error, "show", None)
+    if callable(show):
+        show()
+    return code
