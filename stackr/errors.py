@@ -51,6 +51,10 @@ class SpecError(StackrError):
         self.issues: tuple[Issue, ...] = tuple(sorted(issues, key=Issue.sort_key))
         subject = subject or (self.issues[0].file if self.issues else "stack file")
         count = len(self.issues)
+        if count == 1 and not self.issues[0].line:
+            # About a file as a whole (not found, not readable): not "invalid", just that.
+            super().__init__(self.issues[0].render().replace("  ", ": ", 1))
+            return
         noun = "problem" if count == 1 else "problems"
         lines = [f"{subject} is invalid ({count} {noun}):"]
         lines += [f"  {issue.render()}" for issue in self.issues]

@@ -49,14 +49,15 @@ def collect_variables(
         (folder / ".env", False),
         (folder / f".env.{profile}", False),
     ]
+    given = [Path(name) for name in env_files]
     layers += [(folder / name, True) for name in profile_env_files]
-    layers += [(Path(name), True) for name in env_files]
+    layers += [(path, True) for path in given]
     values: dict[str, str] = {}
     origins: dict[str, str] = {}
     for path, required in layers:
         if not _is_file(path):
             if required:
-                raise SpecError([_missing(path)])
+                raise SpecError([_missing(path, given=path in given)])
             continue
         for name, (value, line) in read_env_file(path, display=str(path)).items():
             values[name] = value
@@ -74,9 +75,12 @@ def _is_file(path: Path) -> bool:
         return False
 
 
-def _missing(path: Path) -> Issue:
+def _missing(path: Path, *, given: bool) -> Issue:
+    # An --env-file is found from where stackr runs; a profile's env_file beside the stack file.
+    relative = "the current directory" if given else "the stack file"
+    option = "--env-file" if given else "the profile's env_file"
     return Issue(
         file=str(path),
         message="env file not found",
-        hint="check the path (profile env_file entries are relative to the stack file)",
+        hint=f"check the path: {option} is relative to {relative}",
     )
