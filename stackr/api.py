@@ -350,8 +350,7 @@ def ps(stack: str, profile: str, engine: Engine) -> list[ContainerRow]:
 
 
 def logs(
-    stack: str,
-    profile: str,
+    stack: Stack,
     engine: Engine,
     *,
     services: Sequence[str] = (),
@@ -361,14 +360,18 @@ def logs(
     """(container, line) pairs of the stack's containers, optionally only some services'.
 
     Raises:
-        StackrError: a named service has no containers.
+        StackrError: a named service is not in the stack, or has no containers.
     """
-    rows = ps(stack, profile, engine)
+    from stackr.selection import refuse_unknown
+
+    refuse_unknown(stack, services)
+    rows = ps(stack.name, stack.profile, engine)
     unknown = set(services) - {r.service for r in rows}
     if unknown:
         raise StackrError(
-            f"no containers for service(s) {', '.join(sorted(unknown))} in {stack} ({profile})",
-            hint="stackr ps lists what runs",
+            f"no containers for service(s) {', '.join(sorted(unknown))} in {stack.name} "
+            f"({stack.profile})",
+            hint="stackr ps lists what runs; `stackr up` makes what is missing",
         )
     names = [r.name for r in rows if not services or r.service in services]
     return engine.logs(names, follow=follow, tail=tail)

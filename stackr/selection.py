@@ -17,6 +17,18 @@ from stackr.observed import ObservedState
 from stackr.spec.model import MountKind, Stack
 
 
+def refuse_unknown(stack: Stack, names: Iterable[str]) -> None:
+    """Raises:
+    StackrError: a name is not a service of `stack` (the message lists its services).
+    """
+    unknown = [n for n in dict.fromkeys(names) if n not in stack.services]
+    if unknown:
+        raise StackrError(
+            f"no service {', '.join(repr(n) for n in unknown)} in stack {stack.name}",
+            hint=f"its services: {', '.join(sorted(stack.services))}",
+        )
+
+
 def narrowed(stack: Stack, names: Iterable[str]) -> Stack:
     """`stack` with only the services `names` and, transitively, those they depend on.
 
@@ -24,12 +36,7 @@ def narrowed(stack: Stack, names: Iterable[str]) -> Stack:
         StackrError: a name is not a service of the stack.
     """
     wanted = list(dict.fromkeys(names))
-    unknown = [n for n in wanted if n not in stack.services]
-    if unknown:
-        raise StackrError(
-            f"no service {', '.join(repr(n) for n in unknown)} in stack {stack.name}",
-            hint=f"its services: {', '.join(sorted(stack.services))}",
-        )
+    refuse_unknown(stack, wanted)
     chosen: set[str] = set()
     while wanted:
         name = wanted.pop()

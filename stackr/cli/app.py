@@ -280,16 +280,20 @@ def down(
         except KeyboardInterrupt as interrupt:
             return exits.interrupted(interrupt, fmt=progress.value)
     if loaded is None and not result.plan.actions:
-        # The file does not load for this profile and the engine holds nothing of it: most
-        # likely a mistyped --profile, which must not pass for a finished `down`.
-        raise StackrError(
-            f"nothing of stack {name} with profile {chosen} is on the engine, and the stack file "
-            "does not load for that profile",
-            hint=f"check the profile's name; `stackr validate --profile {chosen}` says why the "
-            "file does not load for it",
-        )
+        # A mistyped --profile, most likely: it must not pass for a finished `down`.
+        raise _nothing_of(name, chosen)
     render.down_summary(result)
     return 0
+
+
+def _nothing_of(name: str, profile: str) -> StackrError:
+    """The file does not load for this profile and the engine holds nothing of it."""
+    return StackrError(
+        f"nothing of stack {name} with profile {profile} is on the engine, and the stack file "
+        "does not load for that profile",
+        hint=f"check the profile's name; `stackr validate --profile {profile}` says why the "
+        "file does not load for it",
+    )
 
 
 @app.command(cls=PlainCommand)
@@ -297,8 +301,11 @@ def ps(files: Files = None, profile: Profile = None, env_file: EnvFiles = None) 
     """List the stack's containers. Shows service, replica, state, health and ports."""
     from stackr import api
 
-    _, name, chosen, target = SpecArgs(files, profile, env_file).found()
-    render.ps(api.ps(name, chosen, _engine_at(target)))
+    loaded, name, chosen, target = SpecArgs(files, profile, env_file).found()
+    rows = api.ps(name, chosen, _engine_at(target))
+    if loaded is None and not rows:
+        raise _nothing_of(name, chosen)  # a mistyped --profile must not look like a stopped stack
+    render.ps(rows)
     return 0
 
 
@@ -324,8 +331,7 @@ def logs(
 
     stack = SpecArgs(files, profile, env_file).validate()
     lines = api.logs(
-        stack.name,
-        stack.profile,
+        stack,
         _engine(stack),
         services=services or (),
         follow=follow,

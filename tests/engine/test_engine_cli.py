@@ -65,6 +65,8 @@ def test_down_and_ps_work_when_the_file_no_longer_loads_for_the_profile(
     capsys.readouterr()
     assert main(["down", "-f", path, "--profile", "prdo"]) == 1
     assert "nothing of stack" in capsys.readouterr().err
+    assert main(["ps", "-f", path, "--profile", "prdo"]) == 1
+    assert "nothing of stack" in capsys.readouterr().err
 
 
 def test_an_unhealthy_dependency_fails_up_with_what_its_health_check_said(
@@ -89,6 +91,8 @@ def test_logs_prefix_lines_with_container(
     capsys.readouterr()
     assert main(["logs", "--file", path, "app"]) == 0
     assert f"{stack.name}-dev-app-1 | hello-from-app" in capsys.readouterr().out
+    assert main(["logs", "--file", path, "ap"]) == 1
+    assert f"no service 'ap' in stack {stack.name}" in capsys.readouterr().err
 
 
 def test_cycle_is_refused_before_any_engine_call(
