@@ -65,7 +65,7 @@ class _Builder:
         try:
             return parser(value)
         except ValueError as error:
-            self.issues.append(self.doc.issue(path, str(error)))
+            self.issues.append(self.doc.issue(path, str(error), getattr(error, "hint", "")))
             return default
 
 

@@ -245,9 +245,30 @@ def _unknown_keys(error: ValidationError, path: Path_) -> Iterator[_Finding]:
         yield _Finding((*path, key), f"unknown key '{key}'", hint)
 
 
+# Compose keys a stackr file says otherwise, and how: (where, key) -> hint. `where` is
+# "top" for the file, "service" for a service.
+_COMPOSE_KEYS = {
+    ("top", "version"): "a stack file has no version: remove it",
+    ("service", "deploy"): "stackr has these at the service's top: replicas, resources "
+    "(cpus, memory), update (parallelism, order, ...), restart",
+    ("service", "profiles"): "a service only some profiles run is declared under them: "
+    "profiles: {debug: {services: {NAME: {...}}}} (see docs/stack-file.md, Profiles)",
+    ("service", "container_name"): "stackr names each container STACK-PROFILE-SERVICE-N, so "
+    "replicas and profiles never clash: remove it",
+    ("service", "expose"): "containers on one network reach each other on every port: remove it",
+    ("service", "links"): "services reach each other by name on the networks they share: remove it",
+    ("service", "mem_limit"): "use resources: {memory: 512m}",
+    ("service", "cpus"): "use resources: {cpus: 0.5}",
+    ("service", "hostname"): "a replica answers to its service's name on its networks",
+}
+
+
 def _unknown_key_hint(path: Path_, key: str, value: Any, allowed: list[str]) -> str:
     if not path and _looks_like_service(key, value):
         return _FORGOT_SERVICES
+    where = "top" if not path else "service" if len(path) == 2 and path[0] == "services" else ""
+    if (where, key) in _COMPOSE_KEYS:
+        return _COMPOSE_KEYS[(where, key)]
     close = close_match(key, allowed)
     if close:
         return f"did you mean '{close}'?"

@@ -2,7 +2,8 @@
 
 The schema has already checked the shape of each string; these turn it into typed values. A
 `ValueError` here means a value the schema's pattern let through but that still makes no sense
-(e.g. a port range that ends before it starts); the caller turns it into a located Issue.
+(e.g. a port range that ends before it starts); the caller turns it into a located Issue, with
+the hint of a `ValueProblem`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,18 @@ from typing import TypeVar
 from stackr.spec.model import Mount, MountKind, PortRule
 
 _T = TypeVar("_T")
+
+
+class ValueProblem(ValueError):
+    """A value that makes no sense, and what to write instead."""
+
+    def __init__(self, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
+_DURATION_HINT = 'a number of seconds, or e.g. "10s", "1m30s", "500ms"'
+_PORT_HINT = 'a port is a number from 1 to 65535: "8080:80", or "8081-8083:80" for replicas'
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|ms|s|m|h)")
 _DURATION_UNITS = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
@@ -30,13 +43,13 @@ _PORT = re.compile(
 def parse_duration(value: object) -> float:
     """`2s`, `1m30s`, `500ms` or a number of seconds → seconds."""
     if isinstance(value, bool):
-        raise ValueError(f"{value!r} is not a duration")
+        raise ValueProblem(f"{value!r} is not a duration", _DURATION_HINT)
     if isinstance(value, int | float):
         return _finite(float(_bounded(value)), "duration")
     text = str(value).strip()
     parts = _DURATION_PART.findall(text)
     if not parts or "".join(n + u for n, u in parts) != text:
-        raise ValueError(f"{text!r} is not a duration")
+        raise ValueProblem(f"{text!r} is not a duration", _DURATION_HINT)
     return _finite(sum(float(_bounded(n)) * _DURATION_UNITS[u] for n, u in parts), "duration")
 
 
@@ -45,7 +58,7 @@ def parse_cpus(value: object) -> float:
     number = value if isinstance(value, int | float) else str(value)
     cpus = _finite(float(_bounded(number)), "CPU count")
     if cpus <= 0:
-        raise ValueError(f"{value!r} is not a CPU count above 0")
+        raise ValueProblem(f"{value!r} is not a CPU count above 0", "e.g. 0.5 for half a CPU")
     return cpus
 
 
@@ -70,7 +83,7 @@ def parse_size(value: object) -> int:
         return _bounded(value)
     match = _SIZE.match(str(_bounded(str(value))).strip())
     if not match:
-        raise ValueError(f"{value!r} is not a size")
+        raise ValueProblem(f"{value!r} is not a size", 'e.g. "512m" or "1g"')
     return int(float(match.group(1)) * _SIZE_UNITS[match.group(2).lower()])
 
 
@@ -78,15 +91,18 @@ def parse_port(value: object) -> PortRule:
     """Compose's short port syntax `[IP:][HOST[-END]:]CONTAINER[/PROTO]` → PortRule."""
     match = _PORT.match(str(value).strip())
     if not match:
-        raise ValueError(f"{value!r} is not a port")
+        raise ValueProblem(f"{value!r} is not a port", _PORT_HINT)
     container = int(match.group("container"))
     start = int(match.group("start")) if match.group("start") else None
     end = int(match.group("end")) if match.group("end") else start
     for port in (container, start, end):
         if port is not None and not 0 < port < 65536:
-            raise ValueError(f"port {port} is out of range 1-65535")
+            raise ValueProblem(f"port {port} is out of range 1-65535", _PORT_HINT)
     if start is not None and end is not None and end < start:
-        raise ValueError(f"port range {start}-{end} ends before it starts")
+        raise ValueProblem(
+            f"port range {start}-{end} ends before it starts",
+            f"write the lower port first: {end}-{start}",
+        )
     return PortRule(
         container_port=container,
         protocol=match.group("proto") or "tcp",
@@ -106,13 +122,20 @@ def parse_mount(value: str, *, base_dir: str) -> Mount:
     if len(parts) == 1:
         return Mount(kind=MountKind.ANONYMOUS, source="", target=parts[0], read_only=mode == "ro")
     if len(parts) != 2 or not parts[0] or not parts[1].startswith("/"):
-        raise ValueError(f"{value!r} is not SOURCE:TARGET[:ro|rw] with an absolute TARGET")
+        raise ValueProblem(
+            f"{value!r} is not SOURCE:TARGET[:OPTIONS] with an absolute TARGET",
+            'e.g. "data:/var/lib/data" (a volume), "./conf:/etc/app:ro" (a bind mount) or '
+            '"/tmp/cache" (an anonymous volume)',
+        )
     source, target = parts
     if source.startswith((".", "/", "~")):
         try:
             path = Path(source).expanduser()
         except RuntimeError:  # `~user` for a user this machine does not know
-            raise ValueError(f"cannot find the home directory in {source!r}") from None
+            raise ValueProblem(
+                f"cannot find the home directory in {source!r}",
+                "write the path without ~user, or with ~ for your own home",
+            ) from None
         absolute = path if path.is_absolute() else Path(base_dir) / path
         return Mount(
             kind=MountKind.BIND,
@@ -130,7 +153,10 @@ def parse_command(value: object) -> tuple[str, ...]:
     try:
         return tuple(shlex.split(str(value)))
     except ValueError as error:  # e.g. "No closing quotation"
-        raise ValueError(f"cannot split {value!r} into words: {str(error).lower()}") from None
+        raise ValueProblem(
+            f"cannot split {value!r} into words: {str(error).lower()}",
+            'close the quote, or write it as a list: ["sh", "-c", "..."]',
+        ) from None
 
 
 def parse_pairs(value: object, *, env: dict[str, str] | None = None) -> dict[str, str]:

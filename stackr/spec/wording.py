@@ -46,8 +46,14 @@ _BOOLEAN_WORDS = {True: ("yes", "on", "true"), False: ("no", "off", "false")}
 
 
 def _type(error: ValidationError) -> tuple[str, str]:
-    wanted = expected(as_list(error.validator_value))
-    return f"expected {wanted}, got {got(error.instance)}", example_hint(schema_of(error))
+    types = as_list(error.validator_value)
+    message = f"expected {expected(types)}, got {got(error.instance)}"
+    hint = example_hint(schema_of(error))
+    if not hint and error.instance is None and "object" in types:
+        hint = "a key with nothing after it: give it its keys, indented below it, or remove it"
+    elif not hint and "object" in types and isinstance(error.instance, list):
+        hint = "write it as keys with values (key: value), not as a list (- item)"
+    return message, hint
 
 
 def _pattern(error: ValidationError) -> tuple[str, str]:
@@ -62,7 +68,9 @@ def _enum(error: ValidationError) -> tuple[str, str]:
     options = as_list(error.validator_value)
     message = f"{show(error.instance)} is not one of: " + ", ".join(map(_flow, options))
     guess = _enum_guess(error.instance, [str(option) for option in options])
-    return message, f"did you mean '{guess}'?" if guess else ""
+    if guess:
+        return message, f"did you mean '{guess}'?"
+    return message, example_hint(schema_of(error)) or f"write one of them, e.g. {_flow(options[0])}"
 
 
 def _enum_guess(instance: Any, options: list[str]) -> str:
@@ -81,7 +89,9 @@ def _const(error: ValidationError) -> tuple[str, str]:
 
 def _bound(error: ValidationError) -> tuple[str, str]:
     relation = _BOUNDS[str(error.validator)]
-    return f"must be {relation} {_flow(error.validator_value)}, got {show(error.instance)}", ""
+    limit = _flow(error.validator_value)
+    hint = example_hint(schema_of(error)) or f"use a number {relation} {limit}"
+    return f"must be {relation} {limit}, got {show(error.instance)}", hint
 
 
 def _count(error: ValidationError) -> tuple[str, str]:

@@ -318,7 +318,7 @@ def test_malformed_ports_are_refused(port: str) -> None:
 
 def test_port_number_out_of_range() -> None:
     assert issues_in(web_with("ports", "[70000]")) == [
-        issue(4, 13, "services.web.ports[0]", "must be at most 65535, got 70000"),
+        issue(4, 13, "services.web.ports[0]", "must be at most 65535, got 70000", "e.g. 8080:80"),
     ]
 
 
@@ -342,7 +342,7 @@ def test_malformed_durations_are_refused(duration: str) -> None:
 
 def test_negative_duration_number_is_refused() -> None:
     assert issues_in(web_with("stop_grace_period", "-1")) == [
-        issue(4, 5, "services.web.stop_grace_period", "must be at least 0, got -1"),
+        issue(4, 5, "services.web.stop_grace_period", "must be at least 0, got -1", "e.g. 10s"),
     ]
 
 
@@ -390,7 +390,7 @@ def test_bad_service_name_is_located_at_the_name() -> None:
 @pytest.mark.parametrize(
     ("value", "hint"),
     [
-        ("sometimes", ""),
+        ("sometimes", "e.g. unless-stopped"),
         ("alwys", "did you mean 'always'?"),
         ("Unless-Stopped", "did you mean 'unless-stopped'?"),
         ("false", "did you mean 'no'?"),
@@ -418,7 +418,7 @@ def test_healthcheck_test_must_start_with_a_known_word() -> None:
 
 def test_cpus_must_be_positive() -> None:
     assert issues_in(web_with("resources", "{cpus: 0}")) == [
-        issue(4, 17, "services.web.resources.cpus", "must be greater than 0, got 0"),
+        issue(4, 17, "services.web.resources.cpus", "must be greater than 0, got 0", "e.g. 0.5"),
     ]
 
 
