@@ -72,11 +72,20 @@ def interpolate_document(
 
 
 def variable_uses(doc: Document) -> list[VariableUse]:
-    """Every variable `doc` uses, in file order (a variable used twice appears twice)."""
+    """Every variable `doc` uses, in file order (a variable used twice appears twice): each
+    `${...}`, a bare `environment` key (its value comes from the variables), and the variable
+    a secret or config is made from (`{environment: API_TOKEN}`, required)."""
     return list(_uses(doc, doc.data, ()))
 
 
 def _uses(doc: Document, value: Any, path: Path_) -> Iterator[VariableUse]:
+    bare = _bare_key(value, path)
+    if bare:
+        yield VariableUse(name=bare, path=path, position=doc.locate(path))
+        return
+    if _made_from(path) and isinstance(value, str) and "$" not in value:
+        yield VariableUse(name=value, required=True, path=path, position=doc.locate(path))
+        return
     if isinstance(value, dict):
         for key, item in value.items():
             yield from _uses(doc, item, (*path, key))
@@ -93,6 +102,28 @@ def _uses(doc: Document, value: Any, path: Path_) -> Iterator[VariableUse]:
             yield VariableUse(
                 name=use.name, default=use.default, required=use.required, path=path, position=pos
             )
+
+
+def _bare_key(value: Any, path: Path_) -> str:
+    """The name of a bare `environment` entry at `path` (`KEY:` with no value, or `- KEY`),
+    else ""."""
+    if len(path) < 4 or path[-4] != "services" or path[-2] != "environment":
+        return ""
+    if value is None and isinstance(path[-1], str):
+        return path[-1]
+    if isinstance(path[-1], int) and isinstance(value, str) and "=" not in value:
+        return "" if "$" in value else value
+    return ""
+
+
+def _made_from(path: Path_) -> bool:
+    """Whether `path` is the `environment` of a secret or config: `secrets.db.environment`."""
+    return (
+        len(path) >= 3
+        and path[-1] == "environment"
+        and path[-3] in ("secrets", "configs")
+        and (len(path) == 3 or (len(path) == 5 and path[0] == "profiles"))
+    )
 
 
 class _Walker:

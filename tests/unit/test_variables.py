@@ -128,3 +128,25 @@ def test_numbers_can_come_from_variables(write_stack) -> None:  # type: ignore[n
     with pytest.raises(SpecError) as caught:
         load_stack([str(path)], profile="dev", env={**env, "WEB_REPLICAS": "lots"})
     assert "services.web.replicas: 'lots' is not a valid replica count" in str(caught.value)
+
+
+def test_variables_include_bare_environment_keys_and_secret_sources(
+    write_stack,
+) -> None:  # type: ignore[no-untyped-def]
+    from stackr import api
+
+    spec = {
+        "name": "shop",
+        "services": {
+            "web": {"image": "x", "environment": ["PASSTHRU", "A=1"], "secrets": ["api"]},
+            "db": {"image": "x", "environment": {"LEVEL": None}},
+        },
+        "secrets": {"api": {"environment": "API_TOKEN"}},
+    }
+    path = write_stack(spec)
+    env = {"PASSTHRU": "hello", "API_TOKEN": "supersecret123"}
+    rows = {r.name: r for r in api.variables([str(path)], profile="dev", env=env)}
+    assert sorted(rows) == ["API_TOKEN", "LEVEL", "PASSTHRU"]
+    assert (rows["PASSTHRU"].value, rows["PASSTHRU"].required) == ("hello", False)
+    assert (rows["API_TOKEN"].value, rows["API_TOKEN"].required) == ("***", True)
+    assert (rows["LEVEL"].value, rows["LEVEL"].source) == (None, "unset")
