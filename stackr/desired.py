@@ -35,6 +35,7 @@ from stackr.spec.model import (
     FileKind,
     FileSource,
     Healthcheck,
+    Mount,
     MountKind,
     Service,
     Stack,
@@ -59,6 +60,8 @@ class MountSpec:
     source: str  # engine volume name, absolute host path, or "" (anonymous)
     target: str
     read_only: bool
+    relabel: str = ""  # a bind's SELinux label: "z" or "Z"
+    no_copy: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -225,9 +228,7 @@ def _container(
             )
             for rule in service.ports
         ),
-        mounts=tuple(
-            _mount(stack, m.kind, m.source, m.target, m.read_only) for m in service.mounts
-        ),
+        mounts=tuple(_mount(stack, m) for m in service.mounts),
         networks=engine_networks,
         aliases=(service.name,),
         healthcheck=service.healthcheck,
@@ -314,7 +315,7 @@ def canonical_container(spec: ContainerSpec) -> dict[str, Any]:
             for p in spec.ports
         ],
         "volumes": [
-            f"{m.source + ':' if m.source else ''}{m.target}{':ro' if m.read_only else ''}"
+            f"{m.source + ':' if m.source else ''}{m.target}{_mount_options(m)}"
             for m in spec.mounts
         ],
         "networks": list(spec.networks),
@@ -343,8 +344,24 @@ def canonical_container(spec: ContainerSpec) -> dict[str, Any]:
     return canonical
 
 
-def _mount(stack: Stack, kind: MountKind, source: str, target: str, read_only: bool) -> MountSpec:
-    engine_source = (
-        volume_name(stack.name, stack.profile, source) if kind is MountKind.VOLUME else source
+def _mount(stack: Stack, mount: Mount) -> MountSpec:
+    source = mount.source
+    if mount.kind is MountKind.VOLUME:
+        source = volume_name(stack.name, stack.profile, source)
+    return MountSpec(
+        kind=mount.kind,
+        source=source,
+        target=mount.target,
+        read_only=mount.read_only,
+        relabel=mount.relabel,
+        no_copy=mount.no_copy,
     )
-    return MountSpec(kind=kind, source=engine_source, target=target, read_only=read_only)
+
+
+def _mount_options(mount: MountSpec) -> str:
+    # Written as before for the options stackr always had, so adding the others changed no
+    # container's hash.
+    chosen = ["ro"] if mount.read_only else []
+    chosen += [mount.relabel] if mount.relabel else []
+    chosen += ["nocopy"] if mount.no_copy else []
+    return f":{','.join(chosen)}" if chosen else ""

@@ -208,6 +208,7 @@ class DockerEngine:
             # (A path with a ':' cannot be written there: it goes as a mount, not created.)
             binds=[
                 f"{m.source}:{m.target}:{'ro' if m.read_only else 'rw'}"
+                + (f",{m.relabel}" if m.relabel else "")
                 for m in spec.mounts
                 if _as_bind(m)
             ]
@@ -363,5 +364,9 @@ def _mount(mount: MountSpec) -> SdkMount:
     # A named volume, an anonymous one (no source), or a bind that a `Binds` entry cannot say.
     kind = "bind" if mount.kind is MountKind.BIND else "volume"
     return SdkMount(
-        target=mount.target, source=mount.source or None, type=kind, read_only=mount.read_only
+        target=mount.target,
+        source=mount.source or None,
+        type=kind,
+        read_only=mount.read_only,
+        no_copy=mount.no_copy,
     )

@@ -73,6 +73,15 @@ class Mount:
     source: str  # absolute host path (bind), logical volume name (volume), "" (anonymous)
     target: str
     read_only: bool = False
+    relabel: str = ""  # a bind's SELinux label: "z" shared by containers, "Z" its own
+    no_copy: bool = False  # a volume not filled from the image's files at its target
+
+    def options(self) -> str:
+        """Its options as written after the target (`ro,z`), "" when all are the defaults."""
+        chosen = ["ro"] if self.read_only else []
+        chosen += [self.relabel] if self.relabel else []
+        chosen += ["nocopy"] if self.no_copy else []
+        return ",".join(chosen)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -150,7 +150,7 @@ def _grant(grant: FileGrant) -> dict[str, str]:
 
 
 def _mount(mount: Mount) -> str:
-    mode = ":ro" if mount.read_only else ""
+    mode = f":{mount.options()}" if mount.options() else ""
     if mount.kind is MountKind.ANONYMOUS:
         return f"{mount.target}{mode}"
     return f"{mount.source}:{mount.target}{mode}"

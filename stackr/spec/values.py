@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import shlex
+from dataclasses import replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -112,38 +113,58 @@ def parse_port(value: object) -> PortRule:
     )
 
 
+# Options after a mount's target, as Compose takes them. `cached`, `delegated` and
+# `consistent` tune Docker Desktop's file sharing on macOS: on Linux they change nothing.
+MOUNT_OPTIONS = ("ro", "rw", "z", "Z", "nocopy", "cached", "delegated", "consistent")
+
+
 def parse_mount(value: str, *, base_dir: str) -> Mount:
-    """`SOURCE:TARGET[:ro|rw]` or `TARGET` → Mount; a path-like source is a bind, relative to
-    `base_dir`; anything else names a volume declared in the stack."""
+    """`SOURCE:TARGET[:OPTIONS]` or `TARGET[:OPTIONS]` → Mount; a path-like source is a bind,
+    relative to `base_dir`; anything else names a volume declared in the stack. OPTIONS are
+    `MOUNT_OPTIONS`, comma-separated (`ro,z`)."""
     parts = value.split(":")
-    mode = ""
-    if len(parts) >= 2 and parts[-1] in ("ro", "rw"):
-        mode = parts.pop()
-    if len(parts) == 1:
-        return Mount(kind=MountKind.ANONYMOUS, source="", target=parts[0], read_only=mode == "ro")
-    if len(parts) != 2 or not parts[0] or not parts[1].startswith("/"):
+    options: list[str] = []
+    if len(parts) >= 2 and all(o in MOUNT_OPTIONS for o in parts[-1].split(",")):
+        options = parts.pop().split(",")
+    if len(parts) > 2 or not parts[-1].startswith("/") or (len(parts) == 2 and not parts[0]):
         raise ValueProblem(
             f"{value!r} is not SOURCE:TARGET[:OPTIONS] with an absolute TARGET",
             'e.g. "data:/var/lib/data" (a volume), "./conf:/etc/app:ro" (a bind mount) or '
             '"/tmp/cache" (an anonymous volume)',
         )
+    if len(parts) == 1:
+        return _with_options(Mount(kind=MountKind.ANONYMOUS, source="", target=parts[0]), options)
     source, target = parts
-    if source.startswith((".", "/", "~")):
-        try:
-            path = Path(source).expanduser()
-        except RuntimeError:  # `~user` for a user this machine does not know
-            raise ValueProblem(
-                f"cannot find the home directory in {source!r}",
-                "write the path without ~user, or with ~ for your own home",
-            ) from None
-        absolute = path if path.is_absolute() else Path(base_dir) / path
-        return Mount(
-            kind=MountKind.BIND,
-            source=str(absolute.resolve()),
-            target=target,
-            read_only=mode == "ro",
+    if not source.startswith((".", "/", "~")):
+        return _with_options(Mount(kind=MountKind.VOLUME, source=source, target=target), options)
+    try:
+        path = Path(source).expanduser()
+    except RuntimeError:  # `~user` for a user this machine does not know
+        raise ValueProblem(
+            f"cannot find the home directory in {source!r}",
+            "write the path without ~user, or with ~ for your own home",
+        ) from None
+    absolute = path if path.is_absolute() else Path(base_dir) / path
+    bind = Mount(kind=MountKind.BIND, source=str(absolute.resolve()), target=target)
+    return _with_options(bind, options)
+
+
+def _with_options(mount: Mount, options: list[str]) -> Mount:
+    chosen = set(options)
+    for pair in (("ro", "rw"), ("z", "Z")):
+        if set(pair) <= chosen:
+            raise ValueProblem(f"{' and '.join(pair)} contradict each other", "keep one of them")
+    relabel = "Z" if "Z" in chosen else "z" if "z" in chosen else ""
+    if relabel and mount.kind is not MountKind.BIND:
+        raise ValueProblem(
+            f"{relabel} (SELinux relabelling) applies to bind mounts only",
+            "remove it: the engine labels the volumes it makes itself",
         )
-    return Mount(kind=MountKind.VOLUME, source=source, target=target, read_only=mode == "ro")
+    if "nocopy" in chosen and mount.kind is MountKind.BIND:
+        raise ValueProblem(
+            "nocopy applies to volumes only", "remove it: a bind mount copies nothing anyway"
+        )
+    return replace(mount, read_only="ro" in chosen, relabel=relabel, no_copy="nocopy" in chosen)
 
 
 def parse_command(value: object) -> tuple[str, ...]:

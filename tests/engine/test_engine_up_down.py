@@ -372,3 +372,19 @@ def test_a_bind_mount_of_a_missing_host_directory_creates_it(stack: StackFixture
             break
         time.sleep(0.1)
     assert (created / "f").read_text() == "hi\n"
+
+
+def test_mount_options_reach_the_engine(stack: StackFixture) -> None:
+    service = {
+        "image": IMAGE,
+        "command": SLEEPER,
+        "volumes": ["./conf:/mnt/conf:ro,z", "data:/mnt/data:nocopy"],
+    }
+    (stack.folder / "conf").mkdir()
+    path = stack.write({"services": {"app": service}, "volumes": {"data": {}}})
+    stack.up(path)
+    container = stack.containers()[f"{stack.name}-dev-app-1"]
+    assert container.attrs["HostConfig"]["Binds"] == [f"{stack.folder / 'conf'}:/mnt/conf:ro,z"]
+    (volume,) = container.attrs["HostConfig"]["Mounts"]
+    assert (volume["Target"], volume["VolumeOptions"]["NoCopy"]) == ("/mnt/data", True)
+    assert stack.up(path).plan.pending() == ()

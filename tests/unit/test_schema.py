@@ -365,8 +365,8 @@ def test_bad_volume_entry_names_the_volume_form() -> None:
             15,
             "services.web.volumes[0]",
             "'data:relative' is not a valid volume entry",
-            'use "SOURCE:TARGET[:ro|rw]" or "TARGET" with an absolute TARGET, '
-            'e.g. "data:/var/lib/data"',
+            'use "SOURCE:TARGET[:OPTIONS]" or "TARGET" with an absolute TARGET, '
+            'e.g. "data:/var/lib/data" or "./conf:/etc/conf:ro,z"; OPTIONS: ro, rw, z, Z, nocopy',
         ),
     ]
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from stackr.errors import SpecError
@@ -174,3 +176,37 @@ def test_identity_of_a_file_that_no_longer_parses_is_its_name_line(tmp_path) -> 
     path.write_text("name: shop\nprofiles:\n  prod: {engine: ssh://deploy@prod}\n  [\n")
     with pytest.raises(SpecError):
         stack_identity([str(path)], profile="prod")
+
+
+@pytest.mark.parametrize(
+    ("entry", "kind", "options"),
+    [
+        ("./conf:/etc/app:ro,z", "bind", "ro,z"),
+        ("./conf:/etc/app:Z", "bind", "Z"),
+        ("./conf:/etc/app:cached", "bind", ""),  # Docker Desktop's, no effect on Linux
+        ("data:/var/lib/data:nocopy", "volume", "nocopy"),
+        ("/cache:rw", "anonymous", ""),
+    ],
+)
+def test_mount_options_as_compose_takes_them(
+    write_stack, entry: str, kind: str, options: str
+) -> None:  # type: ignore[no-untyped-def]
+    spec = {"services": {"web": {"image": "x", "volumes": [entry]}}, "volumes": {"data": {}}}
+    (mount,) = load_stack([str(write_stack(spec))], profile="dev", env={}).services["web"].mounts
+    assert (mount.kind.value, mount.options()) == (kind, options)
+
+
+@pytest.mark.parametrize(
+    ("entry", "said"),
+    [
+        ("./conf:/etc/app:ro,rw", "ro and rw contradict each other"),
+        ("data:/var/lib/data:z", "z (SELinux relabelling) applies to bind mounts only"),
+        ("./conf:/etc/app:nocopy", "nocopy applies to volumes only"),
+    ],
+)
+def test_contradicting_or_misplaced_mount_options_are_refused(
+    write_stack, entry: str, said: str
+) -> None:  # type: ignore[no-untyped-def]
+    spec = {"services": {"web": {"image": "x", "volumes": [entry]}}, "volumes": {"data": {}}}
+    with pytest.raises(SpecError, match=re.escape(said)):
+        load_stack([str(write_stack(spec))], profile="dev", env={})
