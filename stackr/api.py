@@ -226,12 +226,21 @@ def up(
     deadline = started + options.wait_timeout  # all of this run's waits, together
     stack = images.with_build_digests(loaded.stack, engine)
     if options.build:
-        images.ensure_images(stack, engine, build=True, services=set(stack.services))
+        images.ensure_images(
+            stack, engine, build=True, services=set(stack.services), on_event=on_event
+        )
     the_plan, observed = _plan(stack, engine, narrowed=loaded.narrowed)
     changing = {
         a.service for a in the_plan.pending() if a.kind in (ActionKind.CREATE, ActionKind.RECREATE)
     }
-    images.ensure_images(stack, engine, build=False, services=changing, present=observed.images)
+    images.ensure_images(
+        stack,
+        engine,
+        build=False,
+        services=changing,
+        present=observed.images,
+        on_event=on_event,
+    )
     # With nothing pending every task would be a no-op: skip the executor, and with it the
     # graph and networkx, which would be most of a no-op `up`'s time.
     result = (

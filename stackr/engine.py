@@ -5,7 +5,7 @@ fake. Implementations raise `EngineError` (never an SDK exception) for anything 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -25,15 +25,21 @@ class ContainerStatus:
     restarts: int = 0  # how often its restart policy restarted it, in all its life
 
 
+def _quiet(_: str) -> None:
+    return None
+
+
 class Engine(Protocol):
     def observe(self, stack: str, profile: str, *, images: tuple[str, ...] = ()) -> ObservedState:
         """Every object of `stack`/`profile`, found by label, and the ids of `images`."""
         ...
 
-    def ensure_image(self, spec: ContainerSpec, *, build: bool) -> None:
+    def ensure_image(
+        self, spec: ContainerSpec, *, build: bool, announce: Callable[[str], None] = _quiet
+    ) -> None:
         """Make `spec.image` exist locally: build it (when `build`, or when the spec has a
         build and the image is missing or was built from another digest), else pull it when
-        missing."""
+        missing. `announce("building")` or `announce("pulling")` comes just before either."""
         ...
 
     def context_files(self, build: Build) -> list[str]:

@@ -6,9 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from stackr.engine import Engine
+from stackr.events import Event, OnEvent, Phase, ignore_event
 from stackr.spec.model import Stack
+
+if TYPE_CHECKING:
+    from stackr.desired import ContainerSpec
 
 
 def image_refs(stack: Stack) -> tuple[str, ...]:
@@ -43,9 +48,11 @@ def ensure_images(
     build: bool,
     services: set[str],
     present: Mapping[str, str] | None = None,
+    on_event: OnEvent = ignore_event,
 ) -> None:
     """Build or pull the images of `services` that need it. An image in `present` (the ones
-    `observe` found) needs nothing, unless a build must check the digest it was built from."""
+    `observe` found) needs nothing, unless a build must check the digest it was built from.
+    A build or a pull is told through `on_event` as it starts and ends: either can be slow."""
     from stackr.desired import desired_state
 
     desired = desired_state(stack)
@@ -57,4 +64,16 @@ def ensure_images(
         done.add(spec.image)
         if spec.build is None and spec.image in found:
             continue  # on the engine already: nothing to pull
-        engine.ensure_image(spec, build=build and spec.build is not None)
+        _ensure(engine, spec, build=build and spec.build is not None, on_event=on_event)
+
+
+def _ensure(engine: Engine, spec: ContainerSpec, *, build: bool, on_event: OnEvent) -> None:
+    said: list[str] = []
+
+    def announce(what: str) -> None:
+        said.append(what)
+        on_event(Event(spec.image, Phase.CREATING, f"{what} the image"))
+
+    engine.ensure_image(spec, build=build, announce=announce)
+    if said:
+        on_event(Event(spec.image, Phase.DONE, "built" if said[0] == "building" else "pulled"))

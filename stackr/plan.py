@@ -211,6 +211,7 @@ def _container_actions(
             attached = (*spec.networks, *(have.networks if have else ()))
             parked = bool(recreated_networks.intersection(attached))
             reason += _update_note(stack.services[spec.service], parked, job=job)
+        reason += _build_note(spec, kind, observed)
         yield Action(
             kind=kind,
             object=ObjectKind.CONTAINER,
@@ -309,6 +310,14 @@ def _stopped(spec: ContainerSpec, have: ObservedContainer) -> tuple[ActionKind, 
         return ActionKind.START, "drift: container was paused outside stackr (up unpauses it)"
     code = f" (exit code {have.exit_code})" if have.exit_code is not None else ""
     return ActionKind.START, f"drift: container is {have.state}{code}, not running"
+
+
+def _build_note(spec: ContainerSpec, kind: ActionKind, observed: ObservedState) -> str:
+    # A build is a slow step `up` takes first: say so where the plan knows it must.
+    made = kind in (ActionKind.CREATE, ActionKind.RECREATE)
+    if made and spec.build is not None and spec.image not in observed.images:
+        return f" (its image {spec.image} is built first)"
+    return ""
 
 
 def _update_note(service: Service, on_recreated_network: bool, *, job: bool) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -112,11 +112,14 @@ class FakeEngine:
             images={ref: self.images[ref] for ref in images if ref in self.images},
         )
 
-    def ensure_image(self, spec: ContainerSpec, *, build: bool) -> None:
+    def ensure_image(
+        self, spec: ContainerSpec, *, build: bool, announce: Callable[[str], None] = str
+    ) -> None:
         self._record("ensure_image")
         if spec.build is not None:
             stale = self.built.get(spec.image) != spec.build.digest
             if build or spec.image not in self.images or stale:
+                announce("building")
                 self._record("build", spec.image)
                 self.built[spec.image] = spec.build.digest
                 self.images[spec.image] = f"sha256:built-{spec.image}-{self.calls['build']}"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import docker
@@ -38,6 +38,10 @@ from stackr.spec.model import Build, MountKind
 API_VERSION = "1.41"
 NANO = 1_000_000_000
 PORT_RELEASE_WAIT = 3.0  # seconds a start retries while its host port is still being released
+
+
+def _quiet(_: str) -> None:
+    return None
 
 
 class _SocketPoolAdapter(UnixHTTPAdapter):  # type: ignore[misc]
@@ -100,8 +104,10 @@ class DockerEngine:
 
     # -- images ---------------------------------------------------------------------------
 
-    def ensure_image(self, spec: ContainerSpec, *, build: bool) -> None:
-        ensure_image(self._api, spec, build=build)
+    def ensure_image(
+        self, spec: ContainerSpec, *, build: bool, announce: Callable[[str], None] = _quiet
+    ) -> None:
+        ensure_image(self._api, spec, build=build, announce=announce)
 
     def context_files(self, build: Build) -> list[str]:
         return context_files(build)

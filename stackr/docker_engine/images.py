@@ -5,7 +5,7 @@ and the files a build context sends (`.dockerignore` applied, as `docker build` 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import docker
@@ -34,10 +34,14 @@ def image_ids(api: docker.APIClient, refs: tuple[str, ...]) -> dict[str, str]:
     return found
 
 
-def ensure_image(api: docker.APIClient, spec: ContainerSpec, *, build: bool) -> None:
+def ensure_image(
+    api: docker.APIClient, spec: ContainerSpec, *, build: bool, announce: Callable[[str], None]
+) -> None:
     """Build `spec.image` when asked, or when the spec has a build and the image is missing or
-    was built from another digest; else pull it when it is missing."""
+    was built from another digest; else pull it when it is missing. `announce` is told which,
+    just before."""
     if build and spec.build is not None:
+        announce("building")
         _build(api, spec)
         return
     try:
@@ -50,8 +54,10 @@ def ensure_image(api: docker.APIClient, spec: ContainerSpec, *, build: bool) -> 
         labels = ((image or {}).get("Config") or {}).get("Labels") or {}
         digest = spec.build.digest
         if image is None or (digest and labels.get(LABEL_BUILD_DIGEST) != digest):
+            announce("building")
             _build(api, spec)
     elif image is None:
+        announce("pulling")
         _pull(api, spec.image)
 
 

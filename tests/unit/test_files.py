@@ -275,6 +275,31 @@ def test_a_changed_build_context_rebuilds_and_recreates_only_its_service(tmp_pat
     assert again.pending() == ()
 
 
+def test_the_plan_says_an_image_missing_from_the_engine_is_built_first(tmp_path: Path) -> None:
+    (tmp_path / "web").mkdir()
+    (tmp_path / "web" / "Dockerfile").write_text("FROM scratch\n")
+    path = _stack_dir(tmp_path, BUILT, {})
+    loaded = api.load([str(path)], profile="dev", env={})
+    web = api.plan(loaded, FakeEngine(images=dict(IMAGES))).action_for(
+        ObjectKind.CONTAINER, "shop-dev-web-1"
+    )
+    image = loaded.stack.services["web"].image
+    assert web is not None and web.reason.endswith(f"(its image {image} is built first)")
+
+
+def test_a_build_shows_in_the_progress_as_it_starts_and_ends(tmp_path: Path) -> None:
+    from stackr.events import Event, Phase
+
+    path, engine = _built(tmp_path)
+    (tmp_path / "web" / "app.txt").write_text("v2\n")
+    events: list[Event] = []
+    loaded = api.load([str(path)], profile="dev", env={})
+    api.up(loaded, engine, options=api.UpOptions(), on_event=events.append)
+    image = loaded.stack.services["web"].image
+    shown = [(e.phase, e.detail) for e in events if e.subject == image]
+    assert shown == [(Phase.CREATING, "building the image"), (Phase.DONE, "built")]
+
+
 def test_build_digest_covers_dockerfile_args_and_executable_bits(tmp_path: Path) -> None:
     from stackr.fingerprint import build_digest
     from stackr.spec.model import Build
