@@ -23,7 +23,14 @@ from docker.types import Mount as SdkMount
 
 from stackr.archive import files_archive
 from stackr.desired import ContainerSpec, MountSpec, NetworkSpec, VolumeSpec
-from stackr.docker_engine.errors import call, explain, is_paused, port_taken, translate
+from stackr.docker_engine.errors import (
+    call,
+    explain,
+    is_paused,
+    port_holders,
+    port_taken,
+    translate,
+)
 from stackr.docker_engine.images import context_files, ensure_image, image_ids
 from stackr.docker_engine.logs import follow as follow_logs
 from stackr.docker_engine.logs import log_lines
@@ -238,8 +245,13 @@ class DockerEngine:
                 if is_paused(e):
                     call(f"unpause container {name}", self._api.unpause, name)
                     return
-                if not port_taken(e) or time.monotonic() > deadline:
+                if not port_taken(e):
                     raise translate(e, f"start container {name}", self._api) from None
+                if time.monotonic() > deadline:
+                    raise EngineError(
+                        f"the engine refused to start container {name}: {explain(e)}",
+                        hint=port_holders(self._api, e),
+                    ) from None
             except (docker.errors.DockerException, requests.exceptions.RequestException) as e:
                 raise translate(e, f"start container {name}", self._api) from None
             time.sleep(0.2)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -96,7 +97,33 @@ def hint_for(error: docker.errors.APIError) -> str:
         return "another process or container holds that host port: free it or change 'ports'"
     if "active endpoints" in text:
         return "the engine still lists endpoints on it; restarting dockerd clears them"
+    if "is already in use by container" in text:
+        return (
+            "a container of that name exists that this stack does not own (made outside "
+            "stackr, or its labels were changed): remove or rename it, or name the stack "
+            "otherwise"
+        )
     return ""
+
+
+_TAKEN_PORT = re.compile(r":(\d+) failed: port is already allocated")
+
+
+def port_holders(api: Any, error: docker.errors.APIError) -> str:
+    """The hint for a host port dockerd says is taken, naming the containers that publish it
+    when there are some (a host process may hold it instead)."""
+    found = _TAKEN_PORT.search(explain(error))
+    names: list[str] = []
+    if found:
+        try:
+            listed = api.containers(filters={"publish": found.group(1)})
+        except (docker.errors.DockerException, requests.exceptions.RequestException):
+            listed = []  # naming the holder must never hide the error itself
+        names = sorted(n.lstrip("/") for c in listed for n in (c.get("Names") or [])[:1])
+    if not names:
+        return hint_for(error)
+    port = found.group(1) if found else "that port"
+    return f"host port {port} is published by {', '.join(names)}: stop it, or change 'ports'"
 
 
 def reason(error: Exception) -> str:

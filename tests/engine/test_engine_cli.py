@@ -207,3 +207,42 @@ def test_down_works_when_the_file_no_longer_parses(
     assert f"going by its name, {stack.name}" in capsys.readouterr().err
     assert stack.containers() == {}
     assert stack.networks() == []
+
+
+def test_a_taken_host_port_names_the_container_holding_it(
+    stack: StackFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    port = _free_port()
+    holder = f"{stack.name}-holder"
+    # Labelled as the stack's, so the fixture cleans it up; not a replica stackr would plan.
+    stack.sdk.containers.run(
+        IMAGE,
+        SLEEPER,
+        name=holder,
+        detach=True,
+        ports={"80/tcp": port},
+        labels={"io.stackr.stack": stack.name},
+    )
+    path = _simple(stack, ports=[f"{port}:80"])
+    assert main(["up", "-f", path]) == 1
+    err = capsys.readouterr().err
+    assert f"host port {port} is published by {holder}: stop it, or change 'ports'" in err
+
+
+def test_a_container_of_the_same_name_not_the_stacks_is_named_in_the_error(
+    stack: StackFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    name = f"{stack.name}-dev-app-1"
+    stack.sdk.containers.create(IMAGE, SLEEPER, name=name)  # no stackr labels
+    try:
+        assert main(["up", "-f", _simple(stack)]) == 1
+        err = capsys.readouterr().err
+        assert "a container of that name exists that this stack does not own" in err
+    finally:
+        stack.sdk.containers.get(name).remove(force=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("0.0.0.0", 0))
+        return int(probe.getsockname()[1])
