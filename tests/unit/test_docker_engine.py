@@ -40,6 +40,9 @@ class _StartStub:
         if self.calls <= self.refusals:
             raise _refusal(self.text)
 
+    def containers(self, filters: dict[str, str]) -> list[dict[str, Any]]:
+        return []  # no container publishes the port: a host process holds it
+
 
 def _engine(api: Any) -> DockerEngine:
     engine = DockerEngine.__new__(DockerEngine)
