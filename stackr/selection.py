@@ -23,9 +23,11 @@ def refuse_unknown(stack: Stack, names: Iterable[str]) -> None:
     """
     unknown = [n for n in dict.fromkeys(names) if n not in stack.services]
     if unknown:
+        hint = f"its services: {', '.join(sorted(stack.services))}"
+        if any(n.endswith((".yml", ".yaml")) for n in unknown):
+            hint += "; a stack file is named with --file (in `stackr logs`, -f is --follow)"
         raise StackrError(
-            f"no service {', '.join(repr(n) for n in unknown)} in stack {stack.name}",
-            hint=f"its services: {', '.join(sorted(stack.services))}",
+            f"no service {', '.join(repr(n) for n in unknown)} in stack {stack.name}", hint=hint
         )
 
 
