@@ -39,6 +39,7 @@ from stackr.spec.model import (
     MountKind,
     Service,
     Stack,
+    mount_options,
 )
 
 
@@ -361,7 +362,5 @@ def _mount(stack: Stack, mount: Mount) -> MountSpec:
 def _mount_options(mount: MountSpec) -> str:
     # Written as before for the options stackr always had, so adding the others changed no
     # container's hash.
-    chosen = ["ro"] if mount.read_only else []
-    chosen += [mount.relabel] if mount.relabel else []
-    chosen += ["nocopy"] if mount.no_copy else []
-    return f":{','.join(chosen)}" if chosen else ""
+    chosen = mount_options(mount.read_only, mount.relabel, mount.no_copy)
+    return f":{chosen}" if chosen else ""

@@ -35,13 +35,15 @@ class Outcome:
 @dataclass(frozen=True, slots=True)
 class Task:
     """Work to run once every task it needs has succeeded. A task that `completes` finishes
-    what a task it needs began (a replica's replacement, once the old one is stopped): it still
-    runs after Ctrl-C, and so does every task it needs (it cannot run without them), so an
-    interrupted run never leaves that work half done."""
+    what the task `begun_by` began (a replica's replacement, once the old one is stopped): if
+    that task had started, it still runs after Ctrl-C, and so does every task it needs (it
+    cannot run without them), so an interrupted run never leaves that work half done. Without
+    `begun_by` it completes whatever it needs."""
 
     run: Callable[[], None]
     needs: frozenset[str] = frozenset()
     completes: bool = False
+    begun_by: str = ""
 
 
 Report = Callable[[str, str], None]
@@ -94,7 +96,7 @@ class _Run:
             for need in needs:
                 self.dependents[need].add(key)
         self.outcomes: dict[str, Outcome] = {}
-        self.completing = completing(tasks)
+        self.completing: frozenset[str] = frozenset()  # known once interrupted
         self.interrupted = False
         self.started: set[str] = set()
         self.bug: BaseException | None = None
@@ -115,6 +117,8 @@ class _Run:
             stop.set()
             self.interrupted = True
             try:
+                # What was begun is known now: complete that, and only that.
+                self.completing = completing(self.tasks, begun=self.started)
                 self._recover_lost(running)
                 self._submit_ready(pool, running, jobs, only_completing=True)
                 self._drain(pool, running, jobs, interrupted=True)
@@ -212,11 +216,15 @@ class _Run:
                 self._skip_dependents(dependent, cause)
 
 
-def completing(tasks: Mapping[str, Task]) -> frozenset[str]:
-    """The tasks that still run after Ctrl-C: those that complete work already begun, and
-    everything they need."""
+def completing(tasks: Mapping[str, Task], begun: set[str] | None = None) -> frozenset[str]:
+    """The tasks that still run after Ctrl-C: those that complete work already begun (by a
+    task in `begun`; all that could, without it), and everything they need."""
     found: set[str] = set()
-    pending = [key for key, task in tasks.items() if task.completes]
+    pending = [
+        key
+        for key, task in tasks.items()
+        if task.completes and (begun is None or not task.begun_by or task.begun_by in begun)
+    ]
     while pending:
         key = pending.pop()
         if key in found:

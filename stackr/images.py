@@ -9,6 +9,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from stackr.engine import Engine
+from stackr.errors import EngineError
 from stackr.events import Event, OnEvent, Phase, ignore_event
 from stackr.spec.model import Stack
 
@@ -74,6 +75,11 @@ def _ensure(engine: Engine, spec: ContainerSpec, *, build: bool, on_event: OnEve
         said.append(what)
         on_event(Event(spec.image, Phase.CREATING, f"{what} the image"))
 
-    engine.ensure_image(spec, build=build, announce=announce)
+    try:
+        engine.ensure_image(spec, build=build, announce=announce)
+    except EngineError as error:
+        if said:  # the line that said "building" must not stay open
+            on_event(Event(spec.image, Phase.FAILED, str(error)))
+        raise
     if said:
         on_event(Event(spec.image, Phase.DONE, "built" if said[0] == "building" else "pulled"))

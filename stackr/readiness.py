@@ -146,8 +146,11 @@ def _ready(
     now = time.monotonic()
     watch = watches.setdefault(spec.name, _Watch(status.restarts, status.restarts))
     watch.saw(status, now)
-    if status.restarts - watch.first >= CRASH_LOOP:
-        what = f"keeps exiting (last with code {status.exit_code}) and being restarted"
+    restarted = status.restarts - watch.first
+    if restarted >= CRASH_LOOP:
+        # Its exit code is only known while it is down: running again, the engine says 0.
+        code = f", last with code {status.exit_code}" if status.state != "running" else ""
+        what = f"keeps exiting and being restarted ({restarted} times while waiting{code})"
         raise EngineError(last_words(what))
     if job:
         return False  # ready only once it has exited 0

@@ -111,7 +111,7 @@ class Rollout:
             left = (
                 f"{new_runs} new run(s) started and go on, not waited for"
                 if new_runs
-                else "its previous run was left as it was"
+                else "its new run was not started, and its previous run is not run again"
             )
             raise Interrupted(
                 f"run of job {name} interrupted: {left}",

@@ -25,7 +25,7 @@ def refuse_unknown(stack: Stack, names: Iterable[str]) -> None:
     if unknown:
         hint = f"its services: {', '.join(sorted(stack.services))}"
         if any(n.endswith((".yml", ".yaml")) for n in unknown):
-            hint += "; a stack file is named with --file (in `stackr logs`, -f is --follow)"
+            hint += "; a stack file is named with --file (-f, except in `stackr logs`)"
         raise StackrError(
             f"no service {', '.join(repr(n) for n in unknown)} in stack {stack.name}", hint=hint
         )

@@ -27,19 +27,19 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from stackr.desired import (
     DesiredState,
-    anonymous_targets,
     desired_state,
-    with_carried,
 )
 from stackr.engine import Engine
+from stackr.errors import Interrupted
 from stackr.events import Event, OnEvent, Phase
 from stackr.executor import Task, completing
 from stackr.graph import Node, NodeKind, StackGraph
 from stackr.observed import container_name, network_name, volume_name
+from stackr.parking import PARK, bring_up, park_all
 from stackr.plan import Action, ActionKind, ObjectKind, Plan
 from stackr.readiness import ConditionWaiter
 from stackr.removals import grace, removal_order, remove_container_task, remove_object_task
@@ -98,11 +98,9 @@ class UpTasks:
             for a in plan.actions
             if a.successor and a.name.endswith(PREV) and a.kind is ActionKind.REMOVE
         }
-        self.recreates = frozenset(
-            f"remove:{a.name}"
-            for a in plan.actions
-            if a.object is ObjectKind.CONTAINER and a.kind is ActionKind.RECREATE
-        )
+        # Parking the old containers on recreated networks is one task: begun, it is finished.
+        self.recreates = frozenset({PARK} if any(a.parked for a in plan.actions) else ())
+        self.parks: list[Action] = []
         # A removed network waits for its old containers to leave, replaced by a rollout too.
         self.updates = frozenset(
             f"update:{a.service}"
@@ -128,6 +126,24 @@ class UpTasks:
     def build(self, graph: StackGraph) -> dict[str, Task]:
         """Every task of the plan, ordered along `graph`."""
         self.graph = graph
+        self._removals()
+        for action in self.plan.actions:
+            if action.object is ObjectKind.NETWORK:
+                self._network(action)
+            elif action.object is ObjectKind.VOLUME:
+                self._volume(action)
+        for node in self.graph.nodes():
+            if node.kind is NodeKind.SERVICE:
+                self._service(node.name)
+        for action in self.plan.actions:
+            if action.object is ObjectKind.CONTAINER and action.kind is not ActionKind.REMOVE:
+                self._container(action)
+        if self.parks:
+            self._park(self.parks)
+        self._finish_what_replacements_need()
+        return self.tasks
+
+    def _removals(self) -> None:
         removed = [
             a
             for a in self.plan.actions
@@ -143,25 +159,28 @@ class UpTasks:
                 ),
                 removal_order(action, removed, self.stack),
             )
-        for action in self.plan.actions:
-            if action.object is ObjectKind.NETWORK:
-                self._network(action)
-            elif action.object is ObjectKind.VOLUME:
-                self._volume(action)
-        for node in self.graph.nodes():
-            if node.kind is NodeKind.SERVICE:
-                self._service(node.name)
-        for action in self.plan.actions:
-            if action.object is ObjectKind.CONTAINER and action.kind is not ActionKind.REMOVE:
-                self._container(action)
-        self._finish_waits()
-        return self.tasks
 
-    def _finish_waits(self) -> None:
-        # A wait that a replacement needs still runs after Ctrl-C: giving up would leave the
-        # old replica parked and its service down until the next `up`.
-        for key in completing(self.tasks).intersection(self.waiters):
-            self.waiters[key].interruptible = False
+    def _finish_what_replacements_need(self) -> None:
+        # What a replacement of a parked container needs still runs after Ctrl-C: giving up
+        # would leave the old replica parked and its service down until the next `up`. A wait
+        # waits on; a dependency's update, cut short, leaves its replicas serving (old or new)
+        # and lets the replacement go on.
+        for key in completing(self.tasks):
+            if key in self.waiters:
+                self.waiters[key].interruptible = False
+            elif key.startswith("update:"):
+                task = self.tasks[key]
+                self.tasks[key] = replace(task, run=self._cut_short_is_done(key, task.run))
+
+    def _cut_short_is_done(self, key: str, run: Callable[[], None]) -> Callable[[], None]:
+        def finish() -> None:
+            try:
+                run()
+            except Interrupted as interrupted:
+                subject = f"{key.removeprefix('update:')} (update)"
+                self.on_event(Event(subject, Phase.INTERRUPTED, str(interrupted)))
+
+        return finish
 
     # -- networks and volumes ---------------------------------------------------------------
 
@@ -176,7 +195,10 @@ class UpTasks:
             # Once the old containers are parked, the replacements need the new network: after
             # Ctrl-C it is still made, so that they can still be completed.
             self.tasks[key] = Task(
-                self._create_network(action.name, recreate=recreate), needs, completes=recreate
+                self._create_network(action.name, recreate=recreate),
+                needs,
+                completes=recreate,
+                begun_by=PARK,
             )
         else:
             self.tasks[key] = Task(_noop)
@@ -287,11 +309,11 @@ class UpTasks:
         if recreate:
             # The network is recreated: the old containers stop first, without waiting on
             # conditions that need the new network (that would be a cycle).
-            self._park(action)
-            needs.add(f"remove:{action.name}")
-        # Once the old replica is parked, its replacement runs even after Ctrl-C.
+            self.parks.append(action)
+            needs.add(PARK)
+        # Once the old replicas are parked, their replacements run even after Ctrl-C.
         self.tasks[f"container:{action.name}"] = Task(
-            self._bring_up(action), frozenset(needs), completes=recreate
+            self._bring_up(action), frozenset(needs), completes=recreate, begun_by=PARK
         )
 
     def _need_key(self, pred: Node, node: Node) -> str:
@@ -301,23 +323,12 @@ class UpTasks:
         naming = network_name if pred.kind is NodeKind.NETWORK else volume_name
         return f"{pred.kind.value}:{naming(self.stack.name, self.stack.profile, pred.name)}"
 
-    def _park(self, action: Action) -> None:
-        needs: set[str] = set()
-        spec = self.desired.containers[action.name]
-        engine, on_event = self.engine, self.on_event
-        if action.name in self.parked:
-            needs.add(f"remove:{self.parked[action.name]}")  # the name -prev must be free
-
-        def park_old() -> None:
-            # Parked, not removed: until its replacement exists, the old container is the record
-            # of its anonymous volumes (a crash here leaves it for the next `up` to take over).
-            on_event(Event(spec.name, Phase.REMOVING, "stopping the old replica"))
-            engine.stop_container(spec.name, timeout=spec.stop_grace_period)
-            engine.rename_container(spec.name, spec.name + PREV)
-
-        # A recreated network is one piece of work: once its first old container is parked,
-        # Ctrl-C parks the rest too, so the network and every replacement can be completed.
-        self.tasks[f"remove:{action.name}"] = Task(park_old, frozenset(needs), completes=True)
+    def _park(self, actions: list[Action]) -> None:
+        specs = [self.desired.containers[a.name] for a in actions]
+        # The name -prev of each must be free: a leftover of an interrupted run goes first.
+        needs = frozenset(f"remove:{self.parked[a.name]}" for a in actions if a.name in self.parked)
+        park = park_all(self.engine, specs, jobs=self.options.jobs, on_event=self.on_event)
+        self.tasks[PARK] = Task(park, needs)
 
     def _leftover(self, action: Action) -> None:
         # Its anonymous volumes belong to its successor (shared, or to be taken over): keep them.
@@ -343,6 +354,7 @@ class UpTasks:
             if a.object is ObjectKind.CONTAINER
             and a.service == service.name
             and a.kind is ActionKind.RECREATE
+            and not a.parked  # a replica on a recreated network is parked instead
         ]
         on_event = self.on_event
 
@@ -364,30 +376,14 @@ class UpTasks:
         return rollout.run
 
     def _bring_up(self, action: Action) -> Callable[[], None]:
-        desired = self.desired.containers[action.name]
-        engine, on_event = self.engine, self.on_event
         # A recreate parked the old container; a crash may have left one parked for a create.
         parked = action.kind is ActionKind.RECREATE or (
             action.kind is ActionKind.CREATE and action.name in self.parked
         )
-
-        def run() -> None:
-            spec = desired
-            if parked:
-                targets = anonymous_targets(desired)
-                spec = with_carried(desired, engine.anonymous_volumes(desired.name + PREV, targets))
-            if action.kind in (ActionKind.CREATE, ActionKind.RECREATE):
-                on_event(Event(spec.name, Phase.CREATING))
-                engine.create_container(spec)
-            if action.kind is not ActionKind.KEEP:
-                on_event(Event(spec.name, Phase.STARTING))
-                engine.start_container(spec.name)
-                if parked:
-                    engine.remove_container(spec.name + PREV, timeout=0, keep_volumes=True)
-                on_event(Event(spec.name, Phase.DONE, _done_word(action.kind)))
-
-        return run
-
-
-def _done_word(kind: ActionKind) -> str:
-    return {ActionKind.CREATE: "created", ActionKind.RECREATE: "recreated"}.get(kind, "started")
+        return bring_up(
+            self.engine,
+            self.desired.containers[action.name],
+            action.kind,
+            parked=parked,
+            on_event=self.on_event,
+        )

@@ -33,6 +33,7 @@ from stackr.cli.params import (
     ProgressMode,
     Services,
 )
+from stackr.cli.progress import view as show_progress
 from stackr.cli.specargs import SpecArgs
 from stackr.errors import SpecError, StackrError
 
@@ -232,7 +233,7 @@ def up(
         render.plan(api.plan(loaded, engine), fmt="text", services=services or ())
         return 0
     options = api.UpOptions(jobs=jobs, build=build, wait=wait, wait_timeout=wait_timeout)
-    with _locked(loaded.stack, lock_timeout), render.progress(progress.value) as on_event:
+    with _locked(loaded.stack, lock_timeout), show_progress(progress.value) as on_event:
         try:
             result = api.up(loaded, engine, options=options, on_event=on_event)
         except StackrError as error:
@@ -265,7 +266,7 @@ def down(
     loaded, name, chosen, target = SpecArgs(files, profile, env_file).found()
     with (
         _locked_at(target, name, chosen, lock_timeout),
-        render.progress(progress.value) as on_event,
+        show_progress(progress.value) as on_event,
     ):
         try:
             result = api.down(

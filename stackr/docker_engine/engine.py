@@ -380,6 +380,12 @@ def _as_bind(mount: MountSpec) -> bool:
 
 def _mount(mount: MountSpec) -> SdkMount:
     # A named volume, an anonymous one (no source), or a bind that a `Binds` entry cannot say.
+    if mount.relabel:  # only a `Binds` entry takes an SELinux label
+        raise EngineError(
+            f"cannot relabel ({mount.relabel}) the bind mount of {mount.source}: its path "
+            "holds a ':', which the engine's bind syntax cannot carry",
+            hint="move the directory to a path without ':', or drop the z/Z option",
+        )
     kind = "bind" if mount.kind is MountKind.BIND else "volume"
     return SdkMount(
         target=mount.target,

@@ -19,6 +19,7 @@ from stackr.errors import Issue
 from stackr.spec.model import Condition, Dependency, Mount, MountKind, Service, Stack
 from stackr.spec.prune import Pruned
 from stackr.spec.source import Document
+from stackr.spec.values import UNPARSED_MOUNT
 
 Path_ = tuple[str | int, ...]
 
@@ -132,7 +133,9 @@ def _targets(service: Service, doc: Document) -> Iterator[Issue]:
     container ("Duplicate mount point") only once `up` reaches it."""
     at: Path_ = ("services", service.name)
     claims: list[tuple[Path_, str, str]] = [
-        ((*at, "volumes", i), m.target, _mount_word(m)) for i, m in enumerate(service.mounts)
+        ((*at, "volumes", i), m.target, _mount_word(m))
+        for i, m in enumerate(service.mounts)
+        if m is not UNPARSED_MOUNT
     ]
     for section, grants in (("secrets", service.secrets), ("configs", service.configs)):
         claims += [

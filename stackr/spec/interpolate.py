@@ -190,14 +190,14 @@ class _Walker:
         )
 
     def _attribute(self, path: Path_, used: list[VariableUse]) -> None:
-        known = self.variables.origins
-        origins = {u.name: known[u.name] for u in used if u.name in known}
-        if not origins or path not in self.positions:
-            return
-        if len(origins) == 1:
-            said = f"from {next(iter(origins.values()))}"
+        found = self.variables
+        names = list(dict.fromkeys(u.name for u in used if u.name in found.values))
+        if not any(n in found.origins for n in names) or path not in self.positions:
+            return  # only the environment or defaults: no file to point at
+        if len(names) == 1:
+            said = f"from {found.origins[names[0]]}"
         else:  # the value was made of several: name each, and where it was set
-            said = "from " + ", ".join(f"{name} at {where}" for name, where in origins.items())
+            said = "from " + ", ".join(f"{name} in {found.origin(name)}" for name in names)
         self.positions[path] = self.positions[path]._replace(layer=said)
 
     def _report(self, path: Path_, missing: _Missing) -> None:

@@ -78,10 +78,16 @@ class Mount:
 
     def options(self) -> str:
         """Its options as written after the target (`ro,z`), "" when all are the defaults."""
-        chosen = ["ro"] if self.read_only else []
-        chosen += [self.relabel] if self.relabel else []
-        chosen += ["nocopy"] if self.no_copy else []
-        return ",".join(chosen)
+        return mount_options(self.read_only, self.relabel, self.no_copy)
+
+
+def mount_options(read_only: bool, relabel: str, no_copy: bool) -> str:
+    """A mount's options as written after its target, in one order (`ro,z`): how `config`
+    prints them and how a container's spec label records them."""
+    chosen = ["ro"] if read_only else []
+    chosen += [relabel] if relabel else []
+    chosen += ["nocopy"] if no_copy else []
+    return ",".join(chosen)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -32,6 +32,7 @@ from stackr.spec.model import (
 )
 from stackr.spec.source import Document
 from stackr.spec.values import (
+    UNPARSED_MOUNT,
     parse_command,
     parse_cpus,
     parse_duration,
@@ -140,7 +141,7 @@ def _service(b: _Builder, key: str, raw: dict[str, Any], *, name: str, project_d
             for i, port in enumerate(raw.get("ports") or [])
         ),
         mounts=tuple(
-            b.parse((*at, "volumes", i), _mount_parser(project_dir), entry, _NO_MOUNT)
+            b.parse((*at, "volumes", i), _mount_parser(project_dir), entry, UNPARSED_MOUNT)
             for i, entry in enumerate(raw.get("volumes") or [])
         ),
         secrets=file_grants(b, (*at, "secrets"), FileKind.SECRET, raw.get("secrets")),
@@ -160,7 +161,6 @@ def _service(b: _Builder, key: str, raw: dict[str, Any], *, name: str, project_d
 
 
 _NO_PORT = parse_port("1")
-_NO_MOUNT = parse_mount("/invalid", base_dir="/")
 
 
 def _mount_parser(project_dir: str) -> Callable[[Any], Any]:

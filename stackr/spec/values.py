@@ -149,6 +149,11 @@ def parse_mount(value: str, *, base_dir: str) -> Mount:
     return _with_options(bind, options)
 
 
+# What stands in for a volume entry that does not parse (reported already), keeping the
+# others at their index: checks skip it.
+UNPARSED_MOUNT = Mount(kind=MountKind.ANONYMOUS, source="", target="/unparsed")
+
+
 def _with_options(mount: Mount, options: list[str]) -> Mount:
     chosen = set(options)
     for pair in (("ro", "rw"), ("z", "Z")):

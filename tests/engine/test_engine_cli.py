@@ -189,7 +189,7 @@ def test_up_wait_fails_on_a_crash_looping_service(
     path = _simple(stack, command=["sh", "-c", "echo boom; exit 3"], restart="always")
     assert main(["up", "-f", path, "--wait", "--wait-timeout", "60"]) == 1
     err = capsys.readouterr().err
-    assert f"{stack.name}-dev-app-1 keeps exiting (last with code 3) and being restarted" in err
+    assert f"{stack.name}-dev-app-1 keeps exiting and being restarted (" in err
     assert "boom" in err
 
 

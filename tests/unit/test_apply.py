@@ -213,7 +213,7 @@ def test_up_wait_fails_on_a_crash_looping_service_instead_of_taking_it_for_up(wr
 
     spec = {"name": "shop", "services": {"crashy": {"image": "img:1", "restart": "always"}}}
     engine = FakeEngine(images=dict(IMAGES), restarting={"crashy"})
-    with pytest.raises(EngineError, match=r"shop-dev-crashy-1 keeps exiting .* being restarted"):
+    with pytest.raises(EngineError, match=r"crashy-1 keeps exiting and being restarted \(3 times"):
         _up_wait(write_stack(spec), engine)
 
 
@@ -510,4 +510,109 @@ def test_a_recreated_network_parks_only_the_containers_on_it(write_stack) -> Non
     assert result.result is not None and not result.result.failures()
     assert "create_container shop-dev-web-1-next" in engine.log  # web kept serving
     assert "rename_container shop-dev-db-1 shop-dev-db-1-prev" in engine.log
+    assert api.plan(loaded, engine).pending() == ()
+
+
+def _two_images() -> dict[str, str]:
+    return {**IMAGES, "img:2": "sha256:222"}
+
+
+def test_ctrl_c_after_a_park_began_still_replaces_what_depends_on_a_rollout(write_stack) -> None:  # type: ignore[no-untyped-def]
+    import os
+    import signal
+    import time
+
+    def spec(version: int) -> dict[str, object]:
+        web = {"image": "img:1", "networks": ["front", "back"], "depends_on": ["db"]}
+        return {
+            "name": "shop",
+            "services": {"db": {"image": f"img:{version}", "networks": ["back"]}, "web": web},
+            "networks": {"front": {"labels": {"rev": f"{version}"}}, "back": {}},
+        }
+
+    engine = FakeEngine(images=_two_images())
+    options = api.UpOptions(jobs=4, wait_timeout=2)
+    api.up(api.load([str(write_stack(spec(1)))], profile="dev", env={}), engine, options=options)
+    loaded = api.load([str(write_stack(spec(2)))], profile="dev", env={})
+    rename, stop = engine.rename_container, engine.stop_container
+
+    def rename_then_ctrl_c(name: str, new_name: str) -> None:
+        rename(name, new_name)
+        if name == "shop-dev-web-1":  # web parked, db's rollout still stopping its replica
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.3)
+
+    def slow_stop(name: str, *, timeout: float) -> None:
+        if name == "shop-dev-db-1":
+            time.sleep(0.5)
+        stop(name, timeout=timeout)
+
+    engine.rename_container = rename_then_ctrl_c  # type: ignore[method-assign]
+    engine.stop_container = slow_stop  # type: ignore[method-assign]
+    with pytest.raises(KeyboardInterrupt):
+        api.up(loaded, engine, options=options)
+    assert sorted(engine.containers) == ["shop-dev-db-1", "shop-dev-web-1"]
+    assert {c.state for c in engine.containers.values()} == {"running"}
+
+
+def test_ctrl_c_before_any_park_began_stops_nothing_of_a_network_recreate(write_stack) -> None:  # type: ignore[no-untyped-def]
+    import os
+    import signal
+    import time
+
+    def spec(version: int, *, old: bool) -> dict[str, object]:
+        services: dict[str, object] = {"web": {"image": "img:1", "replicas": 2}}
+        networks: dict[str, object] = {"default": {"labels": {"rev": f"{version}"}}}
+        if old:
+            services["old"] = {"image": "img:1", "networks": ["other"]}
+            networks["other"] = {}
+        return {"name": "shop", "services": services, "networks": networks}
+
+    engine = FakeEngine(images=dict(IMAGES))
+    options = api.UpOptions(jobs=1, wait_timeout=2)
+    api.up(
+        api.load([str(write_stack(spec(1, old=True)))], profile="dev", env={}),
+        engine,
+        options=options,
+    )
+    loaded = api.load([str(write_stack(spec(2, old=False)))], profile="dev", env={})
+    remove = engine.remove_container
+
+    def remove_then_ctrl_c(name: str, **kwargs: object) -> None:
+        remove(name, **kwargs)  # type: ignore[arg-type]
+        if name == "shop-dev-old-1":  # the orphan goes first, one worker: nothing parked yet
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.3)
+
+    engine.remove_container = remove_then_ctrl_c  # type: ignore[method-assign]
+    engine.log.clear()
+    with pytest.raises(KeyboardInterrupt):
+        api.up(loaded, engine, options=options)
+    assert not any(line.startswith("stop_container shop-dev-web") for line in engine.log)
+    assert {engine.containers[f"shop-dev-web-{n}"].state for n in (1, 2)} == {"running"}
+
+
+def test_replicas_attached_differently_are_each_replaced_once(write_stack) -> None:  # type: ignore[no-untyped-def]
+    def spec(version: int, networks: list[str]) -> dict[str, object]:
+        return {
+            "name": "shop",
+            "services": {
+                "web": {"image": "img:1", "replicas": 2, "networks": networks},
+                "other": {"image": "img:1", "networks": ["front"]},
+            },
+            "networks": {"front": {"labels": {"rev": f"{version}"}}, "back": {}},
+        }
+
+    engine = FakeEngine(images=dict(IMAGES))
+    options = api.UpOptions(jobs=4, wait_timeout=2)
+    first = write_stack(spec(1, ["front", "back"]))
+    api.up(api.load([str(first)], profile="dev", env={}), engine, options=options)
+    web1 = engine.containers["shop-dev-web-1"]
+    web1.networks = [n for n in web1.networks if n != "shop-dev-front"]  # disconnected by hand
+    loaded = api.load([str(write_stack(spec(2, ["back"])))], profile="dev", env={})
+    engine.log.clear()
+    result = api.up(loaded, engine, options=options)
+    assert result.result is not None and not result.result.failures()
+    assert engine.log.count("stop_container shop-dev-web-2") == 1
+    assert sorted(engine.containers) == ["shop-dev-other-1", "shop-dev-web-1", "shop-dev-web-2"]
     assert api.plan(loaded, engine).pending() == ()

@@ -210,3 +210,13 @@ def test_contradicting_or_misplaced_mount_options_are_refused(
     spec = {"services": {"web": {"image": "x", "volumes": [entry]}}, "volumes": {"data": {}}}
     with pytest.raises(SpecError, match=re.escape(said)):
         load_stack([str(write_stack(spec))], profile="dev", env={})
+
+
+def test_two_unparsable_mounts_are_two_problems_not_also_a_clash(write_stack) -> None:  # type: ignore[no-untyped-def]
+    spec = {"services": {"web": {"image": "x", "volumes": ["./a:/x:ro,rw", "./b:/y:z,Z"]}}}
+    with pytest.raises(SpecError) as caught:
+        load_stack([str(write_stack(spec))], profile="dev", env={})
+    assert [i.message for i in caught.value.issues] == [
+        "ro and rw contradict each other",
+        "z and Z contradict each other",
+    ]

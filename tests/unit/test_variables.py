@@ -69,7 +69,11 @@ def test_value_made_of_several_variables_names_each_source(write_stack) -> None:
         load_stack([str(path)], profile="prod", env={})
     (issue,) = caught.value.issues
     env, prod = path.parent / ".env", path.parent / ".env.prod"
-    assert issue.message.endswith(f"(from HOST at {env}:1, CPORT at {prod}:2)")
+    assert issue.message.endswith(f"(from HOST in {env}:1, CPORT in {prod}:2)")
+    with pytest.raises(SpecError) as caught:
+        load_stack([str(path)], profile="prod", env={"HOST": "99999"})
+    (issue,) = caught.value.issues
+    assert issue.message.endswith(f"(from HOST in the environment, CPORT in {prod}:2)")
 
 
 def test_variables_are_listed_with_defaults_and_origins(layered: Path) -> None:
