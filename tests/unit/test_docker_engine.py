@@ -195,3 +195,22 @@ def test_the_local_socket_gets_the_start_the_engine_hint() -> None:
         "containers"
     )
     assert error.hint == ENGINE_HINT
+
+
+def test_a_taken_port_names_the_containers_that_publish_it() -> None:
+    from stackr.docker_engine.errors import port_holders
+
+    class Lister:
+        def __init__(self) -> None:
+            self.asked: dict[str, str] = {}
+
+        def containers(self, filters: dict[str, str]) -> list[dict[str, Any]]:
+            self.asked = filters
+            return [{"Names": ["/shop-dev-web-1"]}, {"Names": ["/other"]}]
+
+    lister = Lister()
+    hint = port_holders(lister, _refusal(PORT_TAKEN))
+    assert lister.asked == {"publish": "8080"}
+    assert (
+        hint == "host port 8080 is published by other, shop-dev-web-1: stop it, or change 'ports'"
+    )

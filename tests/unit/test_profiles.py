@@ -67,6 +67,22 @@ def test_unknown_profile_lists_known_ones(write_stack) -> None:  # type: ignore[
     )
 
 
+def test_unknown_profile_is_reported_before_anything_it_would_mislead_about(write_stack) -> None:  # type: ignore[no-untyped-def]
+    spec = {**BASE, "services": {"web": {"image": "shop/web:${TAG:?deploy sets TAG}"}}}
+    with pytest.raises(SpecError) as caught:
+        load_stack([str(write_stack(spec))], profile="qa", env={})
+    assert [i.message for i in caught.value.issues] == ["no profile 'qa' in this file"]
+
+
+def test_profiles_of_every_file_are_known_before_they_merge(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    base = tmp_path / "stack.yml"
+    base.write_text("name: shop\nservices:\n  web: {image: x}\nprofiles:\n  prod: {}\n")
+    over = tmp_path / "stack.local.yml"
+    over.write_text("profiles:\n  staging: {services: {web: {replicas: 2}}}\n")
+    stack = load_stack([str(base), str(over)], profile="staging", env={})
+    assert stack.services["web"].replicas == 2
+
+
 def test_file_without_profiles_runs_under_any_name(write_stack) -> None:  # type: ignore[no-untyped-def]
     spec = {"services": {"web": {"image": "x"}}}
     stack = load_stack([str(write_stack(spec))], profile="anything", env={})
