@@ -190,29 +190,18 @@ def test_ctrl_c_mid_update_keeps_what_was_replaced_and_starts_nothing_new(  # ty
 ) -> None:
     import threading
 
-    from stackr.desired import desired_state
     from stackr.errors import Interrupted
-    from stackr.rollout import Rollout
 
     engine = FakeEngine(images=dict(IMAGES))
     _up(write_stack, engine, "info", order=order)
     loaded = api.load([str(write_stack(_spec("debug", order=order)))], profile="dev", env={})
-    specs = sorted(desired_state(loaded.stack).containers.values(), key=lambda s: s.replica)
     stop = threading.Event()
 
     def report(subject: str, phase: str, detail: str) -> None:
         if (subject, phase) == stop_at:
             stop.set()  # as Ctrl-C does
 
-    rollout = Rollout(
-        engine,
-        loaded.stack.services["web"],
-        specs,
-        wait_timeout=1,
-        poll_interval=0.01,
-        stopped=stop.is_set,
-        report=report,
-    )
+    rollout = _web_rollout(engine, loaded, stop.is_set, report)
     with pytest.raises(Interrupted, match="interrupted: 1 of the 2 replica"):
         rollout.run()
     assert _levels(engine) == {"shop-dev-web-1": "debug", "shop-dev-web-2": "info"}
@@ -322,9 +311,7 @@ def test_an_update_waits_no_later_than_the_runs_deadline(write_stack) -> None:  
 def test_ctrl_c_in_a_stop_first_batch_touches_no_further_replica(write_stack) -> None:  # type: ignore[no-untyped-def]
     import threading
 
-    from stackr.desired import desired_state
     from stackr.errors import Interrupted
-    from stackr.rollout import Rollout
 
     engine = FakeEngine(images=dict(IMAGES))
     _up(write_stack, engine, "info", order="stop-first", parallelism=2)
@@ -333,7 +320,6 @@ def test_ctrl_c_in_a_stop_first_batch_touches_no_further_replica(write_stack) ->
         profile="dev",
         env={},
     )
-    specs = sorted(desired_state(loaded.stack).containers.values(), key=lambda s: s.replica)
     stop = threading.Event()
     stop_container = engine.stop_container
 
@@ -343,15 +329,7 @@ def test_ctrl_c_in_a_stop_first_batch_touches_no_further_replica(write_stack) ->
 
     engine.stop_container = ctrl_c_while_stopping  # type: ignore[method-assign]
     engine.log.clear()
-    rollout = Rollout(
-        engine,
-        loaded.stack.services["web"],
-        specs,
-        wait_timeout=1,
-        poll_interval=0.01,
-        stopped=stop.is_set,
-        report=lambda *_: None,
-    )
+    rollout = _web_rollout(engine, loaded, stop.is_set)
     with pytest.raises(Interrupted, match="interrupted: 0 of the 2 replica"):
         rollout.run()
     # web-1 was put back as it was; web-2 was never stopped, and nothing new was made.
@@ -359,3 +337,22 @@ def test_ctrl_c_in_a_stop_first_batch_touches_no_further_replica(write_stack) ->
     assert not any(line.startswith("create_container") for line in engine.log)
     assert _levels(engine) == {"shop-dev-web-1": "info", "shop-dev-web-2": "info"}
     assert {c.state for c in engine.containers.values()} == {"running"}
+
+
+def _web_rollout(  # type: ignore[no-untyped-def]
+    engine: FakeEngine, loaded: api.Loaded, stopped, report=lambda *_: None
+):
+    """The rollout of web's replicas to `loaded`'s spec, as `up` would run it."""
+    from stackr.desired import desired_state
+    from stackr.rollout import Rollout
+
+    specs = sorted(desired_state(loaded.stack).containers.values(), key=lambda s: s.replica)
+    return Rollout(
+        engine,
+        loaded.stack.services["web"],
+        specs,
+        wait_timeout=1,
+        poll_interval=0.01,
+        stopped=stopped,
+        report=report,
+    )
