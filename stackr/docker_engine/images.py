@@ -91,6 +91,7 @@ def _build(api: docker.APIClient, spec: ContainerSpec) -> None:
         buildargs=dict(spec.build.args),
         labels={LABEL_BUILD_DIGEST: spec.build.digest} if spec.build.digest else None,
         rm=True,
+        forcerm=True,  # a failed step's container goes too, not only a passed one's
         decode=True,
     )
     tail: list[str] = []

@@ -126,7 +126,19 @@ def stack_identity(paths: Sequence[str], *, profile: str) -> tuple[str, str | No
             name = _written_name(path, error) or name
             continue
         data = doc.data if isinstance(doc.data, dict) else {}
-        name = data.get("name") or name
+        written = data.get("name")
+        if isinstance(written, str) and "$" in written:
+            # Made from variables: which stack it names cannot be told without loading the
+            # files, and a guess could take down another stack.
+            issue = Issue(
+                file=path,
+                line=1,
+                column=1,
+                message=f"the stack's name {written!r} "
+                "is made from variables, and the file does not load to resolve them",
+            )
+            raise SpecError([issue])
+        name = written or name
         target = profile_settings(doc, profile).get("engine")
         engine = target if isinstance(target, str) and "$" not in target else engine
     chosen = stack_name({"name": name} if name else {}, files[0])
@@ -153,10 +165,12 @@ def _written_name(path: str, error: SpecError) -> str | None:
         raise error from None
     if re.search(r"\bengine\s*:", text):
         raise error
-    for line in text.splitlines():
+    for line in text.lstrip("\ufeff").splitlines():
         found = _NAME_LINE.fullmatch(line.rstrip())
         if found:
             return found.group(2)
+        if re.match(r"""["']?name["']?\s*:""", line):
+            raise error  # a name written otherwise (a variable, quoted): no guessing
     return None
 
 

@@ -220,3 +220,18 @@ def test_two_unparsable_mounts_are_two_problems_not_also_a_clash(write_stack) ->
         "ro and rw contradict each other",
         "z and Z contradict each other",
     ]
+
+
+def test_identity_never_guesses_a_name_made_otherwise(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from stackr.spec import stack_identity
+
+    path = tmp_path / "stack.yml"
+    path.write_text("\ufeffname: shop\nservices:\n  web: {image: [a b\n")  # a BOM, broken YAML
+    assert stack_identity([str(path)], profile="dev") == ("shop", None)
+    for written in ('name: "${STACK:-shop}"\n', '"name": shop\n'):
+        path.write_text(written + "services:\n  web: {image: [a b\n")
+        with pytest.raises(SpecError):  # not the folder's name instead
+            stack_identity([str(path)], profile="dev")
+    path.write_text('name: "${STACK:-shop}"\nservices:\n  web: {image: x, restart: bad}\n')
+    with pytest.raises(SpecError, match="made from variables"):
+        stack_identity([str(path)], profile="dev")
