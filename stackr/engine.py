@@ -6,7 +6,7 @@ fake. Implementations raise `EngineError` (never an SDK exception) for anything 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from stackr.desired import ContainerSpec, NetworkSpec, VolumeSpec
@@ -23,6 +23,35 @@ class ContainerStatus:
     exit_code: int | None = None
     probe: str = ""  # what the last health check printed: why a container is unhealthy
     restarts: int = 0  # how often its restart policy restarted it, in all its life
+
+
+# Restarts during one wait that make a container crash-looping rather than slow to come up (a
+# service that exits until its database answers, a job run again by `on-failure`, is restarted
+# once or twice).
+CRASH_LOOP = 3
+
+
+@dataclass(slots=True)
+class RestartWatch:
+    """The restarts one wait has seen of containers: one that its restart policy restarted
+    `CRASH_LOOP` times during the wait, or that was found restarting after as many, keeps
+    crashing."""
+
+    first: dict[str, int] = field(default_factory=dict)
+
+    def restarted(self, name: str, status: ContainerStatus) -> int:
+        """How often `name` was restarted since this wait first saw it."""
+        return status.restarts - self.first.setdefault(name, status.restarts)
+
+    def crash_looping(self, name: str, status: ContainerStatus) -> bool:
+        if name not in self.first and status.state == "restarting":
+            self.first[name] = 0  # found down and restarting: count all its restarts
+        return self.restarted(name, status) >= CRASH_LOOP
+
+    def words(self, name: str, status: ContainerStatus) -> str:
+        # Its exit code is only known while it is down: running again, the engine says 0.
+        code = f", last with code {status.exit_code}" if status.state != "running" else ""
+        return f"keeps exiting and being restarted ({self.restarted(name, status)} times{code})"
 
 
 def _quiet(_: str) -> None:

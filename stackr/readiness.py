@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from stackr.desired import ContainerSpec, desired_state
-from stackr.engine import ContainerStatus, Engine
+from stackr.engine import ContainerStatus, Engine, RestartWatch
 from stackr.errors import EngineError, Interrupted
 from stackr.events import Event, OnEvent, Phase, ignore_event
 from stackr.sensitive import hide
@@ -71,6 +71,7 @@ def wait_until_ready(
     jobs = stack.jobs() if jobs is None else jobs
     pending = dict.fromkeys(desired.containers)
     watches: dict[str, _Watch] = {}
+    restarts = RestartWatch()
     deadline = min(time.monotonic() + options.wait_timeout, options.deadline)
     on_event(Event(stack.name, Phase.WAITING, f"until {len(pending)} container(s) are ready"))
     while pending:
@@ -79,7 +80,10 @@ def wait_until_ready(
         for name in list(pending):
             spec = desired.containers[name]
             job = spec.service in jobs
-            if _ready(engine, spec, job=job, watches=watches, secrets=options.secrets):
+            ready = _ready(
+                engine, spec, job=job, watches=watches, restarts=restarts, secrets=options.secrets
+            )
+            if ready:
                 del pending[name]
         if pending and time.monotonic() > deadline:
             raise EngineError(
@@ -95,17 +99,14 @@ def wait_until_ready(
 # A container without a healthcheck counts as running once it has run this long without being
 # restarted: seen running once, a crash-looping one (`restart: always`) would pass for up.
 STEADY = 0.5
-# Restarts during one wait that make a container crash-looping rather than slow to come up (a
-# service that exits until its database answers is restarted once or twice).
-CRASH_LOOP = 3
+CRASH_HINT = "stackr logs {service} shows why it exits"
 
 
 @dataclass(slots=True)
 class _Watch:
-    """What one wait has seen of a container: its restart count when first seen, and since
-    when it has run without a restart."""
+    """What one wait has seen of a container: its restart count, and since when it has run
+    without a restart."""
 
-    first: int
     count: int
     running_since: float | None = None
 
@@ -125,6 +126,7 @@ def _ready(
     *,
     job: bool,
     watches: dict[str, _Watch],
+    restarts: RestartWatch,
     secrets: frozenset[str],
 ) -> bool:
     status = engine.container_status(spec.name)
@@ -139,19 +141,14 @@ def _ready(
         raise EngineError(last_words(f"exited with code {status.exit_code}"))
     if status.state in ("exited", "dead"):
         raise EngineError(last_words(f"is {status.state}"))
-    if job and status.state == "restarting":  # `on-failure` restarts a job whose run failed
-        raise EngineError(last_words("failed and is being restarted"))
     if status.health == "unhealthy":
         raise EngineError(last_words("is unhealthy", status.probe))
+    if restarts.crash_looping(spec.name, status):
+        what = restarts.words(spec.name, status)
+        raise EngineError(last_words(what), hint=CRASH_HINT.format(service=spec.service))
     now = time.monotonic()
-    watch = watches.setdefault(spec.name, _Watch(status.restarts, status.restarts))
+    watch = watches.setdefault(spec.name, _Watch(status.restarts))
     watch.saw(status, now)
-    restarted = status.restarts - watch.first
-    if restarted >= CRASH_LOOP:
-        # Its exit code is only known while it is down: running again, the engine says 0.
-        code = f", last with code {status.exit_code}" if status.state != "running" else ""
-        what = f"keeps exiting and being restarted ({restarted} times while waiting{code})"
-        raise EngineError(last_words(what))
     if job:
         return False  # ready only once it has exited 0
     if spec.healthcheck is not None and spec.healthcheck.test != ("NONE",):
@@ -194,6 +191,7 @@ class ConditionWaiter:
         self.condition, self.options, self.on_event = condition, options, on_event
         # False: Ctrl-C does not end this wait (what waits on it completes work already begun).
         self.interruptible = True
+        self.restarts = RestartWatch()
 
     def run(self) -> None:
         if self.condition is Condition.STARTED:
@@ -231,9 +229,9 @@ class ConditionWaiter:
             if status.exit_code == 0:
                 return True
             self._fail(name, f"exited with code {status.exit_code}")
-        if status.state == "restarting":
-            # Only a failure restarts a job (restart: on-failure): it did not complete.
-            self._fail(name, f"exited with code {status.exit_code} and is being restarted")
+        # `on-failure` runs a failed job again: it may still complete, unless it keeps failing.
+        if self.restarts.crash_looping(name, status):
+            self._fail(name, self.restarts.words(name, status))
         return False
 
     def _fail(self, name: str, what: str, probe: str = "") -> None:

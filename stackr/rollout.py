@@ -32,7 +32,7 @@ from contextlib import suppress
 from dataclasses import replace
 
 from stackr.desired import ContainerSpec, anonymous_targets, with_carried
-from stackr.engine import Engine
+from stackr.engine import Engine, RestartWatch
 from stackr.errors import EngineError, Interrupted
 from stackr.sensitive import hide
 from stackr.spec.model import FailureAction, Service
@@ -278,15 +278,17 @@ class Rollout:
         has_check = any(s.healthcheck and s.healthcheck.test != ("NONE",) for s in self.specs)
         deadline = min(time.monotonic() + self.wait_timeout, self.deadline)
         stable_since: float | None = None
+        restarts = RestartWatch()
         while True:
             if self.stopped():
                 raise _Interrupted("interrupted")
             status = self.engine.container_status(name)
             if self._finished(status.state, status.exit_code):
                 return  # a one-shot that ran to its end is as ready as it gets
-            if self.job and status.state == "restarting":
-                # A job restarted by `on-failure`: its run failed, and may fail for ever.
-                raise EngineError(f"the new run failed and is being restarted ({self._said(name)})")
+            if restarts.crash_looping(name, status):
+                # Restarted by `on-failure` or `always` again and again: it will not come up.
+                words = restarts.words(name, status)
+                raise EngineError(f"the new replica {words} (last output: {self._said(name)})")
             if status.state in ("exited", "dead") or status.health == "unhealthy":
                 what = "is unhealthy" if status.health == "unhealthy" else "stopped"
                 if status.state == "exited" and status.exit_code is not None:

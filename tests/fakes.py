@@ -52,6 +52,8 @@ class FakeEngine:
     volumes: dict[str, VolumeSpec] = field(default_factory=dict)
     exit_codes: dict[str, int] = field(default_factory=dict)  # service -> exit code on start
     restarting: set[str] = field(default_factory=set)  # services that crash and are restarted
+    # service -> polls it is seen restarting (its run failed) before a run exits 0
+    recovering: dict[str, int] = field(default_factory=dict)
     unhealthy: set[str] = field(default_factory=set)  # services whose replicas turn unhealthy
     healthy_after_start: bool = True  # False: health stays "starting"
     unhealthy_names: set[str] = field(default_factory=set)  # containers that turn unhealthy
@@ -168,7 +170,7 @@ class FakeEngine:
         self._record("start_container", name)
         container = self.containers[name]
         service = container.spec.service
-        if service in self.restarting:
+        if service in self.restarting or self.recovering.get(service):
             container.state, container.exit_code = "restarting", 1
             return
         if service in self.exit_codes:
@@ -230,6 +232,11 @@ class FakeEngine:
         c = self.containers[name]
         if c.state == "restarting":
             c.restarts += 1  # it crashes again, and is restarted again
+            service = c.spec.service
+            if self.recovering.get(service):
+                self.recovering[service] -= 1
+                if not self.recovering[service]:
+                    c.state, c.exit_code = "exited", 0  # this run completed
         probe = f"probe of {name} failed" if c.health == "unhealthy" else ""
         return ContainerStatus(
             state=c.state, health=c.health, exit_code=c.exit_code, probe=probe, restarts=c.restarts

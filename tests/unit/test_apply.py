@@ -302,7 +302,7 @@ def test_wait_timeout_bounds_all_the_waits_of_a_run_together(write_stack) -> Non
     assert time.monotonic() - started < 5
 
 
-def test_a_job_being_restarted_after_a_failure_fails_its_dependents_at_once(write_stack) -> None:  # type: ignore[no-untyped-def]
+def test_a_job_that_keeps_failing_under_on_failure_fails_its_dependents_soon(write_stack) -> None:  # type: ignore[no-untyped-def]
     import time
 
     from stackr.errors import ApplyError
@@ -313,10 +313,23 @@ def test_a_job_being_restarted_after_a_failure_fails_its_dependents_at_once(writ
     engine = FakeEngine(images=dict(IMAGES), restarting={"migrate"})
     loaded = api.load([str(path)], profile="dev", env={})
     started = time.monotonic()
-    with pytest.raises(ApplyError, match="exited with code 1 and is being restarted"):
+    with pytest.raises(ApplyError, match="keeps exiting and being restarted"):
         api.up(loaded, engine, options=api.UpOptions(wait_timeout=60))
     assert time.monotonic() - started < 5  # not the 60 s of --wait-timeout
     assert "shop-dev-app-1" not in engine.containers
+
+
+def test_a_job_that_on_failure_runs_again_and_then_completes_lets_its_dependents_start(  # type: ignore[no-untyped-def]
+    write_stack,
+) -> None:
+    job = {"image": "img:1", "restart": "on-failure"}
+    app = {"image": "img:1", "depends_on": {"migrate": {"condition": "completed"}}}
+    path = write_stack({"name": "shop", "services": {"migrate": job, "app": app}})
+    engine = FakeEngine(images=dict(IMAGES), recovering={"migrate": 2})  # fails, runs again
+    loaded = api.load([str(path)], profile="dev", env={})
+    result = api.up(loaded, engine, options=api.UpOptions(wait_timeout=5))
+    assert result.result is not None and not result.result.failures()
+    assert engine.containers["shop-dev-app-1"].state == "running"
 
 
 def test_a_recreated_network_with_dependencies_recreates_everything_on_it(write_stack) -> None:  # type: ignore[no-untyped-def]
@@ -616,3 +629,21 @@ def test_replicas_attached_differently_are_each_replaced_once(write_stack) -> No
     assert engine.log.count("stop_container shop-dev-web-2") == 1
     assert sorted(engine.containers) == ["shop-dev-other-1", "shop-dev-web-1", "shop-dev-web-2"]
     assert api.plan(loaded, engine).pending() == ()
+
+
+def test_up_wait_fails_at_once_on_a_container_found_crash_looping(write_stack) -> None:  # type: ignore[no-untyped-def]
+    import time
+
+    from stackr.errors import EngineError
+
+    spec = {"name": "shop", "services": {"crashy": {"image": "img:1", "restart": "always"}}}
+    path = write_stack(spec)
+    engine = FakeEngine(images=dict(IMAGES))
+    _up(path, engine)
+    crashy = engine.containers["shop-dev-crashy-1"]
+    crashy.state, crashy.restarts = "restarting", 8  # it has been crashing for a while
+    engine.healthy_after_start = True
+    started = time.monotonic()
+    with pytest.raises(EngineError, match="keeps exiting and being restarted"):
+        _up_wait(path, engine, timeout=60)
+    assert time.monotonic() - started < 1
