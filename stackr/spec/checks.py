@@ -153,6 +153,30 @@ def _targets(service: Service, doc: Document) -> Iterator[Issue]:
                 "give each volume, secret and config its own target path",
             )
         seen.setdefault(key, what)
+    yield from _files_under_mounts(service, doc)
+
+
+def _files_under_mounts(service: Service, doc: Document) -> Iterator[Issue]:
+    # A secret or config is written into the container after it is made: under a mounted
+    # folder it would land in that volume, or on the host through a bind mount.
+    folders = [
+        (posixpath.normpath(m.target), _mount_word(m))
+        for m in service.mounts
+        if m is not UNPARSED_MOUNT
+    ]
+    for section, grants in (("secrets", service.secrets), ("configs", service.configs)):
+        for i, grant in enumerate(grants):
+            target = posixpath.normpath(grant.target)
+            for folder, what in folders:
+                if target.startswith(folder.rstrip("/") + "/"):
+                    yield _issue(
+                        doc,
+                        ("services", service.name, section, i),
+                        f"{grant.target} is inside {folder}, where {what} is mounted: the "
+                        f"{section[:-1]} would be written into it",
+                        f"give the {section[:-1]} a target outside {folder}",
+                    )
+                    break
 
 
 def _mount_word(mount: Mount) -> str:
