@@ -124,7 +124,7 @@ def build_stack(
 
 def _service(b: _Builder, key: str, raw: dict[str, Any], *, name: str, project_dir: str) -> Service:
     at: Path_ = ("services", key)
-    build = _build(raw.get("build"), project_dir)
+    build = _build(b, (*at, "build"), raw.get("build"), project_dir)
     grace = raw.get("stop_grace_period", 10)
     return Service(
         name=key,
@@ -167,18 +167,33 @@ def _mount_parser(project_dir: str) -> Callable[[Any], Any]:
     return lambda entry: parse_mount(str(entry), base_dir=project_dir)
 
 
-def _build(raw: Any, project_dir: str) -> Build | None:
+def _build(b: _Builder, at: Path_, raw: Any, project_dir: str) -> Build | None:
     if raw is None:
         return None
+    written = raw if isinstance(raw, str) else {}
     if isinstance(raw, str):
         raw = {"context": raw}
     context = Path(raw.get("context", "."))
-    absolute = context if context.is_absolute() else Path(project_dir) / context
+    absolute = (context if context.is_absolute() else Path(project_dir) / context).resolve()
+    dockerfile = str(raw.get("dockerfile", "Dockerfile"))
+    # Found here, located, rather than by the engine once `up` has begun.
+    where = at if written else (*at, "context")
+    if not absolute.is_dir():
+        b.report(where, f"build context {context} not found", _RELATIVE)
+    elif not (absolute / dockerfile).is_file():
+        where = at if written or "dockerfile" not in raw else (*at, "dockerfile")
+        b.report(where, f"{dockerfile} not found in build context {context}", _RELATIVE)
     return Build(
-        context=str(absolute.resolve()),
-        dockerfile=str(raw.get("dockerfile", "Dockerfile")),
+        context=str(absolute),
+        dockerfile=dockerfile,
         args=parse_pairs(raw.get("args") or {}),
     )
+
+
+_RELATIVE = (
+    "create it, or fix the path (a context is relative to the stack file, its dockerfile to "
+    "the context)"
+)
 
 
 def _dependencies(raw: Any) -> tuple[Dependency, ...]:

@@ -32,6 +32,8 @@ def test_defaults_and_normal_forms(write_stack) -> None:  # type: ignore[no-unty
         }
     }
     path = write_stack(spec, directory="My Shop")
+    (path.parent / "web").mkdir()
+    (path.parent / "web" / "Dockerfile").write_text("FROM scratch\n")
     stack = load_stack([str(path)], profile="dev", env={})
     web, db = stack.services["web"], stack.services["db"]
     assert stack.name == "my-shop"
