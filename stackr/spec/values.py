@@ -31,6 +31,7 @@ _DURATION_HINT = 'a number of seconds, or e.g. "10s", "1m30s", "500ms"'
 _PORT_HINT = 'a port is a number from 1 to 65535: "8080:80", or "8081-8083:80" for replicas'
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|ms|s|m|h)")
+_SECONDS = re.compile(r"\d+(?:\.\d+)?")
 _DURATION_UNITS = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 _SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s*([bkmg]?)b?$", re.IGNORECASE)
 _SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
@@ -48,6 +49,8 @@ def parse_duration(value: object) -> float:
     if isinstance(value, int | float):
         return _finite(float(_bounded(value)), "duration")
     text = str(value).strip()
+    if _SECONDS.fullmatch(text):  # "10" from a variable: seconds, as the number 10 is
+        return _finite(float(_bounded(text)), "duration")
     parts = _DURATION_PART.findall(text)
     if not parts or "".join(n + u for n, u in parts) != text:
         raise ValueProblem(f"{text!r} is not a duration", _DURATION_HINT)

@@ -154,3 +154,9 @@ def test_variables_include_bare_environment_keys_and_secret_sources(
     assert (rows["PASSTHRU"].value, rows["PASSTHRU"].required) == ("hello", False)
     assert (rows["API_TOKEN"].value, rows["API_TOKEN"].required) == ("***", True)
     assert (rows["LEVEL"].value, rows["LEVEL"].source) == (None, "unset")
+
+
+def test_a_duration_from_a_variable_may_be_a_number_of_seconds(write_stack) -> None:  # type: ignore[no-untyped-def]
+    text = "services:\n  web:\n    image: x\n    stop_grace_period: '${GRACE:-10}'\n"
+    stack = load_stack([str(write_stack(text))], profile="dev", env={"GRACE": "2.5"})
+    assert stack.services["web"].stop_grace_period == 2.5
