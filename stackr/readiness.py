@@ -207,7 +207,13 @@ class ConditionWaiter:
                 raise EngineError(
                     f"--wait-timeout ({self.options.wait_timeout:g}s) ran out waiting for "
                     f"{', '.join(pending)} to be {self._word()}",
-                    hint="check its healthcheck and logs (stackr logs), or raise --wait-timeout",
+                    hint=(
+                        f"check its healthcheck and `stackr logs {self.service}`, or raise "
+                        "--wait-timeout"
+                        if self.condition is Condition.HEALTHY
+                        else f"`stackr logs {self.service}` shows what it is still doing, or "
+                        "raise --wait-timeout"
+                    ),
                 )
             if pending:
                 time.sleep(self.options.poll_interval)

@@ -308,7 +308,14 @@ def _unknown_profile(doc: Document, profile: str, known: list[str]) -> Issue:
         path="profiles",
         message=f"no profile '{profile}' in this file",
         hint=(
-            f"profiles defined here: {', '.join(known)}; "
+            _did_you_mean(profile, known) + f"profiles defined here: {', '.join(known)}; "
             f"choose one with --profile or ${PROFILE_ENV}"
         ),
     )
+
+
+def _did_you_mean(profile: str, known: list[str]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(profile, known, n=1, cutoff=0.6)
+    return f"did you mean '{close[0]}'? " if close else ""
