@@ -11,6 +11,8 @@ from dataclasses import dataclass
 class Phase(enum.Enum):
     WAITING = "waiting"
     CREATING = "creating"
+    BUILDING = "building"  # an image, from its build context
+    PULLING = "pulling"  # an image, from its registry
     STARTING = "starting"
     REMOVING = "removing"
     DONE = "done"

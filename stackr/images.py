@@ -73,7 +73,7 @@ def _ensure(engine: Engine, spec: ContainerSpec, *, build: bool, on_event: OnEve
 
     def announce(what: str) -> None:
         said.append(what)
-        on_event(Event(spec.image, Phase.CREATING, f"{what} the image"))
+        on_event(Event(spec.image, Phase(what), "the image"))
 
     try:
         engine.ensure_image(spec, build=build, announce=announce)

@@ -79,8 +79,7 @@ def _missing(path: Path, *, given: bool) -> Issue:
     # An --env-file is found from where stackr runs; a profile's env_file beside the stack file.
     relative = "the current directory" if given else "the stack file"
     option = "--env-file" if given else "the profile's env_file"
+    found = "a directory, not an env file" if path.is_dir() else "env file not found"
     return Issue(
-        file=str(path),
-        message="env file not found",
-        hint=f"check the path: {option} is relative to {relative}",
+        file=str(path), message=found, hint=f"check the path: {option} is relative to {relative}"
     )

@@ -297,7 +297,7 @@ def test_a_build_shows_in_the_progress_as_it_starts_and_ends(tmp_path: Path) -> 
     api.up(loaded, engine, options=api.UpOptions(), on_event=events.append)
     image = loaded.stack.services["web"].image
     shown = [(e.phase, e.detail) for e in events if e.subject == image]
-    assert shown == [(Phase.CREATING, "building the image"), (Phase.DONE, "built")]
+    assert shown == [(Phase.BUILDING, "the image"), (Phase.DONE, "built")]
 
 
 def test_build_digest_covers_dockerfile_args_and_executable_bits(tmp_path: Path) -> None:

@@ -366,7 +366,8 @@ def test_bad_volume_entry_names_the_volume_form() -> None:
             "services.web.volumes[0]",
             "'data:relative' is not a valid volume entry",
             'use "SOURCE:TARGET[:OPTIONS]" or "TARGET" with an absolute TARGET, '
-            'e.g. "data:/var/lib/data" or "./conf:/etc/conf:ro,z"; OPTIONS: ro, rw, z, Z, nocopy',
+            'e.g. "data:/var/lib/data" or "./conf:/etc/conf:ro,z"; OPTIONS: ro, rw, z, Z, nocopy '
+            "(and cached, delegated, consistent, which change nothing on Linux)",
         ),
     ]
 
