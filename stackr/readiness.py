@@ -224,6 +224,10 @@ class ConditionWaiter:
 
     def _met(self, name: str) -> bool:
         status = self.engine.container_status(name)
+        # `on-failure` runs a failed job again, `always` a crashed service: either may still
+        # come up, unless it keeps failing.
+        if self.restarts.crash_looping(name, status):
+            self._fail(name, self.restarts.words(name, status))
         if self.condition is Condition.HEALTHY:
             if status.health == "healthy":
                 return True
@@ -235,9 +239,6 @@ class ConditionWaiter:
             if status.exit_code == 0:
                 return True
             self._fail(name, f"exited with code {status.exit_code}")
-        # `on-failure` runs a failed job again: it may still complete, unless it keeps failing.
-        if self.restarts.crash_looping(name, status):
-            self._fail(name, self.restarts.words(name, status))
         return False
 
     def _fail(self, name: str, what: str, probe: str = "") -> None:
