@@ -11,6 +11,7 @@ a broken service is not also "undeclared"). A document whose very shape is wrong
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -81,6 +82,14 @@ def _drop(
             key = _key_of(issue.path, f"{head}.{name}")
             entry = pruned[head][name]
             if trimmed is not None and key is not None and isinstance(entry, dict):
+                kept = (
+                    _neutral_port(entry, issue.path, f"{head}.{name}")
+                    if head == "services"
+                    else None
+                )
+                if kept is not None:
+                    pruned[head][name] = kept  # the other ports are still checked
+                    continue
                 pruned[head][name] = {k: v for k, v in entry.items() if k != key}
                 if head == "services":
                     trimmed.setdefault(name, set()).add(key)
@@ -88,6 +97,23 @@ def _drop(
                 del pruned[head][name]
                 broken.add(name)
     return broken
+
+
+_PORT_ITEM = re.compile(r"\.ports\[(\d+)\]")
+# What stands in for a refused port: a container port alone publishes nothing, so no check
+# of host ports (ranges, clashes) reads it, and the other entries keep their places.
+NEUTRAL_PORT = 1
+
+
+def _neutral_port(entry: dict[str, Any], path: str, at: str) -> dict[str, Any] | None:
+    """`entry` with `NEUTRAL_PORT` in place of the one `ports` item `path` points at, if it
+    points at one (a copy: the document itself is left as it was)."""
+    found = _PORT_ITEM.match(path[len(at) :])
+    ports = entry.get("ports")
+    if not found or not isinstance(ports, list) or int(found.group(1)) >= len(ports):
+        return None
+    index = int(found.group(1))
+    return {**entry, "ports": [*ports[:index], NEUTRAL_PORT, *ports[index + 1 :]]}
 
 
 def _key_of(path: str, entry: str) -> str | None:
