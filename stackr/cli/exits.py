@@ -10,8 +10,8 @@ from stackr.errors import Abandoned
 
 INTERRUPTED = 130
 INTERRUPTED_TEXT = (
-    "interrupted: nothing new was started, and the work in flight was finished or put back; "
-    "run the command again to converge"
+    "interrupted: no new work was started; the work in flight, and the replacements of "
+    "containers already stopped, were finished or put back; run the command again to converge"
 )
 # What `up` and `down` return after a second Ctrl-C; `main` says so and exits 130.
 ABANDONED = -INTERRUPTED

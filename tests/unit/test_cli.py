@@ -173,7 +173,7 @@ def test_ctrl_c_during_up_exits_130_and_says_so(
     monkeypatch.setattr(api, "up", interrupted)
     assert main(["up", "-f", stack_file]) == 130
     err = capsys.readouterr().err
-    assert err.startswith("interrupted: nothing new was started, and the work in flight was")
+    assert err.startswith("interrupted: no new work was started; the work in flight, and the")
     assert "run the command again to converge" in err
 
 
@@ -294,7 +294,7 @@ def test_nothing_to_do_for_named_services_says_for_which(
 @pytest.mark.parametrize(
     ("raised", "said"),
     [
-        (KeyboardInterrupt, "interrupted: nothing new was started"),
+        (KeyboardInterrupt, "interrupted: no new work was started"),
         (Abandoned, "interrupted twice: stackr stopped waiting"),
     ],
 )
