@@ -71,25 +71,21 @@ def run_tasks(
     failure; once interrupted, a task that fails skips its dependents without `on_skip`:
     nothing new would start anyway.
     """
-    reports = _Reports(on_skip=on_skip, on_fail=on_fail, on_interrupt=on_interrupt)
-    return _Run(tasks, reports).run(max(1, jobs), stop or threading.Event())
-
-
-@dataclass(frozen=True, slots=True)
-class _Reports:
-    """Whom a run tells as tasks are skipped, fail, or are cut short by Ctrl-C."""
-
-    on_skip: Report | None
-    on_fail: Report | None
-    on_interrupt: Report | None
+    run = _Run(tasks, on_skip=on_skip, on_fail=on_fail, on_interrupt=on_interrupt)
+    return run.run(max(1, jobs), stop or threading.Event())
 
 
 class _Run:
-    def __init__(self, tasks: Mapping[str, Task], reports: _Reports) -> None:
+    def __init__(
+        self,
+        tasks: Mapping[str, Task],
+        *,
+        on_skip: Report | None,
+        on_fail: Report | None,
+        on_interrupt: Report | None,
+    ) -> None:
         self.tasks = tasks
-        self.on_skip = reports.on_skip
-        self.on_fail = reports.on_fail
-        self.on_interrupt = reports.on_interrupt
+        self.on_skip, self.on_fail, self.on_interrupt = on_skip, on_fail, on_interrupt
         self.waiting = {key: set(task.needs) & tasks.keys() for key, task in tasks.items()}
         self.dependents: dict[str, set[str]] = {key: set() for key in tasks}
         for key, needs in self.waiting.items():

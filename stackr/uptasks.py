@@ -2,17 +2,22 @@
 
 Every action becomes executor tasks, keyed so their order follows from what they need:
 
-- `remove:<container>` stops and removes (a REMOVE, or the first half of a RECREATE). It needs
-  the removals of its dependents; for a RECREATE, its service's conditions and the previous
-  replica's replacement, so a replicated service is replaced one replica at a time.
-- `network:<name>` creates, recreates or keeps; a recreate needs the removals of the containers.
+- `remove:<container>` stops and removes a REMOVE (an orphan, a surplus replica, a leftover of
+  an interrupted run). It needs the removals of its dependents.
+- `update:<svc>` replaces a service's recreated replicas by its `update` policy (`rollout`); it
+  needs what the replicas need. `container:<name>` of such a replica only waits for it.
+- `park:recreated-networks` stops and renames every old container on a recreated network, in
+  one task (`parking`): Ctrl-C parks all of them or none.
+- `network:<name>` creates, recreates or keeps; a recreate needs the parking and every REMOVE,
+  and completes (runs after Ctrl-C) once the parking has begun.
 - `volume:<name>` creates or keeps: `up` never removes a volume.
 - `container:<name>` creates and starts, starts, or keeps. It needs its networks and volumes,
-  the conditions of its `depends_on`, every REMOVE (they free host ports) and its own removal.
+  the conditions of its `depends_on` and every REMOVE (they free host ports); a parked one's
+  replacement also needs the parking, and completes once it has begun.
 - `service:<svc>` does nothing; it stands for "every replica is up" and needs them.
 - `wait:<svc>:<condition>` waits for `healthy`/`completed` on every replica of the service, only
   when a dependent is being (re)created; it needs `service:<svc>`.
-- a network REMOVE needs every container removal.
+- a network REMOVE needs every container removal, the parking and the updates.
 
 The removal tasks themselves, shared with `down`, are in `removals`.
 
@@ -99,7 +104,7 @@ class UpTasks:
             if a.successor and a.name.endswith(PREV) and a.kind is ActionKind.REMOVE
         }
         # Parking the old containers on recreated networks is one task: begun, it is finished.
-        self.recreates = frozenset({PARK} if any(a.parked for a in plan.actions) else ())
+        self.parking = frozenset({PARK} if any(a.parked for a in plan.actions) else ())
         self.parks: list[Action] = []
         # A removed network waits for its old containers to leave, replaced by a rollout too.
         self.updates = frozenset(
@@ -188,10 +193,10 @@ class UpTasks:
         key = f"network:{action.name}"
         if action.kind is ActionKind.REMOVE:
             remove = remove_object_task(self.engine.remove_network, action.name, self.on_event)
-            self.tasks[key] = Task(remove, self.removals | self.recreates | self.updates)
+            self.tasks[key] = Task(remove, self.removals | self.parking | self.updates)
         elif action.kind in (ActionKind.CREATE, ActionKind.RECREATE):
             recreate = action.kind is ActionKind.RECREATE
-            needs = self.recreates | self.removals if recreate else frozenset()
+            needs = self.parking | self.removals if recreate else frozenset()
             # Once the old containers are parked, the replacements need the new network: after
             # Ctrl-C it is still made, so that they can still be completed.
             self.tasks[key] = Task(

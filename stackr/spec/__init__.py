@@ -207,28 +207,18 @@ def load_variables(
     Raises:
         SpecError: a file cannot be read or parsed, or an env file is broken.
     """
-    from stackr.spec.interpolate import variable_uses
+    from stackr.spec.interpolate import made_from, variable_uses
 
     files = tuple(paths) or ("stack.yml",)
     raw = [_load(path) for path in files]
     variables = _variables(raw, files, profile, os.environ if env is None else env, env_files)
+    uses = [use for doc in raw for use in variable_uses(doc)]
     return FileVariables(
-        uses=[use for doc in raw for use in variable_uses(doc)],
+        uses=uses,
         found=variables,
-        secret_sources=frozenset(name for doc in raw for name in _raw_secret_sources(doc.data)),
+        # `secrets: {db: {environment: DBPW}}`, in the base and in every profile.
+        secret_sources=frozenset(u.name for u in uses if made_from(u.path) == "secrets"),
     )
-
-
-def _raw_secret_sources(data: object) -> list[str]:
-    # `secrets: {db: {environment: DBPW}}`, in the base and in every profile.
-    found: list[str] = []
-    layers = [data, *((data.get("profiles") or {}).values())] if isinstance(data, dict) else []
-    for layer in layers:
-        secrets = layer.get("secrets") if isinstance(layer, dict) else None
-        for source in secrets.values() if isinstance(secrets, dict) else ():
-            if isinstance(source, dict) and isinstance(source.get("environment"), str):
-                found.append(source["environment"])
-    return found
 
 
 def _variables(

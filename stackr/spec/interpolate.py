@@ -83,7 +83,7 @@ def _uses(doc: Document, value: Any, path: Path_) -> Iterator[VariableUse]:
     if bare:
         yield VariableUse(name=bare, path=path, position=doc.locate(path))
         return
-    if _made_from(path) and isinstance(value, str) and "$" not in value:
+    if made_from(path) and isinstance(value, str) and "$" not in value:
         yield VariableUse(name=value, required=True, path=path, position=doc.locate(path))
         return
     if isinstance(value, dict):
@@ -116,14 +116,13 @@ def _bare_key(value: Any, path: Path_) -> str:
     return ""
 
 
-def _made_from(path: Path_) -> bool:
-    """Whether `path` is the `environment` of a secret or config: `secrets.db.environment`."""
-    return (
-        len(path) >= 3
-        and path[-1] == "environment"
-        and path[-3] in ("secrets", "configs")
-        and (len(path) == 3 or (len(path) == 5 and path[0] == "profiles"))
-    )
+def made_from(path: Path_) -> str:
+    """ "secrets" or "configs" when `path` is the `environment` a secret or config is made from
+    (`secrets.db.environment`, in the base or a profile), else ""."""
+    top = len(path) == 3 or (len(path) == 5 and path[0] == "profiles")
+    if top and path[-1] == "environment" and path[-3] in ("secrets", "configs"):
+        return str(path[-3])
+    return ""
 
 
 class _Walker:
