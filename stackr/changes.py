@@ -41,6 +41,7 @@ class Change:
     before: Any = UNSET
     after: Any = UNSET
     note: str = ""
+    size: bool = False  # the values are bytes, shown in the file's units (`256m`)
 
     def __hash__(self) -> int:  # the values may be lists and mappings
         return hash(self.line())
@@ -49,7 +50,8 @@ class Change:
         """`environment.LOG_LEVEL: info → debug`, or `field: note`."""
         if self.note:
             return f"{self.field}: {self.note}"
-        return f"{self.field}: {_show(self.before)} → {_show(self.after)}"
+        show = _show_size if self.size else _show
+        return f"{self.field}: {show(self.before)} → {show(self.after)}"
 
     def data(self) -> dict[str, Any]:
         """The change as JSON-ready data; a side where the field is absent is left out."""
@@ -124,7 +126,7 @@ def _change(path: str, before: Any, after: Any) -> Change:
     secret = path.startswith(("environment.", "labels.")) and secret_name(key)
     if secret or is_digest(before) or is_digest(after):
         before, after = (MASK if v is not UNSET else v for v in (before, after))
-    return Change(path, _masked(before), _masked(after))
+    return Change(path, _masked(before), _masked(after), size=path in _SIZES)
 
 
 def _masked(value: Any) -> Any:
@@ -135,6 +137,18 @@ def _masked(value: Any) -> Any:
     if isinstance(value, dict):
         return {key: _masked(item) for key, item in value.items()}
     return MASK if is_digest(value) else value
+
+
+_SIZES = frozenset({"memory"})  # fields held in bytes, written with a unit in the file
+_UNITS = (("g", 1024**3), ("m", 1024**2), ("k", 1024))
+
+
+def _show_size(value: Any) -> str:
+    """Bytes as a stack file writes them: the largest unit that divides them exactly."""
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        return _show(value)
+    suffix, unit = next(((s, u) for s, u in _UNITS if value % u == 0), ("b", 1))
+    return f"{value // unit}{suffix}"
 
 
 def _show(value: Any) -> str:

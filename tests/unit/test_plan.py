@@ -169,6 +169,20 @@ def test_spec_changes_compares_lists_whole() -> None:
     ]
 
 
+def test_a_memory_change_reads_in_the_files_units_and_stays_bytes_as_data() -> None:
+    from stackr.changes import spec_changes
+
+    old = {"memory": 256 * 1024**2, "cpus": None}
+    new = {"memory": int(1.5 * 1024**3), "cpus": None}
+    (change,) = spec_changes(old, new)
+    assert change.line() == "memory: 256m → 1536m"
+    assert change.data() == {"field": "memory", "before": 268435456, "after": 1610612736}
+    (added,) = spec_changes({"memory": None}, {"memory": 2 * 1024**3 + 1})
+    assert added.line() == "memory: null → 2147483649b"
+    (whole,) = spec_changes({"memory": 1024**3}, {"memory": 4 * 1024})
+    assert whole.line() == "memory: 1g → 4k"
+
+
 def test_container_stopped_outside_stackr_is_drift(write_stack) -> None:  # type: ignore[no-untyped-def]
     service = {"image": "shop/web:1", "restart": "always"}
     path = write_stack({"name": "shop", "services": {"web": service}})
