@@ -23,6 +23,7 @@ class ContainerStatus:
     exit_code: int | None = None
     probe: str = ""  # what the last health check printed: why a container is unhealthy
     restarts: int = 0  # how often its restart policy restarted it, in all its life
+    probed: str = ""  # when its last health check ended, as the engine says: tells new from old
 
 
 # Restarts during one wait that make a container crash-looping rather than slow to come up (a

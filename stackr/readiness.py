@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from stackr.desired import ContainerSpec, desired_state
@@ -55,7 +55,8 @@ def wait_until_ready(
     jobs: frozenset[str] | None = None,
 ) -> None:
     """Wait until every long-running container of `stack` is running (healthy, when it has a
-    healthcheck; else for `STEADY` seconds without a restart) and every one-shot job has
+    healthcheck, its own or its image's; else for `STEADY` seconds without a restart) and
+    every one-shot job has
     exited 0. A job is a service that another waits
     on with `condition: completed`; any other one-shot container (`restart: "no"` or
     `on-failure`) is ready once it runs (healthy, if checked) or has exited 0. `jobs`
@@ -71,7 +72,7 @@ def wait_until_ready(
     jobs = stack.jobs() if jobs is None else jobs
     pending = dict.fromkeys(desired.containers)
     watches: dict[str, _Watch] = {}
-    restarts = RestartWatch()
+    restarts, looks = RestartWatch(), FirstLook()
     deadline = min(time.monotonic() + options.wait_timeout, options.deadline)
     on_event(Event(stack.name, Phase.WAITING, f"until {len(pending)} container(s) are ready"))
     while pending:
@@ -80,15 +81,15 @@ def wait_until_ready(
         for name in list(pending):
             spec = desired.containers[name]
             job = spec.service in jobs
-            ready = _ready(
-                engine, spec, job=job, watches=watches, restarts=restarts, secrets=options.secrets
-            )
+            watch = _Watch(restarts, looks)
+            watch = watches.setdefault(name, watch)
+            ready = _ready(engine, spec, job=job, watch=watch, secrets=options.secrets)
             if ready:
                 del pending[name]
         if pending and time.monotonic() > deadline:
             raise EngineError(
                 f"--wait-timeout ({options.wait_timeout:g}s) ran out; still waiting for "
-                + ", ".join(_waiting_for(desired.containers[n], jobs) for n in pending),
+                + ", ".join(_waiting_for(desired.containers[n], jobs, watches) for n in pending),
                 hint="check `stackr ps` and `stackr logs`, or raise --wait-timeout",
             )
         if pending:
@@ -103,14 +104,35 @@ CRASH_HINT = "stackr logs {service} shows why it exits"
 
 
 @dataclass(slots=True)
-class _Watch:
-    """What one wait has seen of a container: its restart count, and since when it has run
-    without a restart."""
+class FirstLook:
+    """The health check result each container showed when a wait first looked at it. An
+    `unhealthy` that still carries that result may be older than this run (a container paused
+    outside stackr keeps its status through `up`'s unpause until its next check), so only a
+    newer result fails the wait."""
 
-    count: int
+    probes: dict[str, str | None] = field(default_factory=dict)
+
+    def unhealthy(self, name: str, status: ContainerStatus) -> bool:
+        old = status.probed if status.health == "unhealthy" else None
+        first = self.probes.setdefault(name, old)
+        return status.health == "unhealthy" and status.probed != first
+
+
+@dataclass(slots=True)
+class _Watch:
+    """What `up --wait` has seen of a container: its restarts, its health checks, the health it
+    last had ("" without a healthcheck), and since when it has run without a restart."""
+
+    restarts: RestartWatch
+    looks: FirstLook
+    count: int | None = None
+    health: str = ""
     running_since: float | None = None
 
     def saw(self, status: ContainerStatus, now: float) -> None:
+        self.health = status.health
+        if self.count is None:
+            self.count = status.restarts
         if status.restarts != self.count or status.state != "running":
             self.count, self.running_since = status.restarts, None
         elif self.running_since is None:
@@ -121,13 +143,7 @@ class _Watch:
 
 
 def _ready(
-    engine: Engine,
-    spec: ContainerSpec,
-    *,
-    job: bool,
-    watches: dict[str, _Watch],
-    restarts: RestartWatch,
-    secrets: frozenset[str],
+    engine: Engine, spec: ContainerSpec, *, job: bool, watch: _Watch, secrets: frozenset[str]
 ) -> bool:
     status = engine.container_status(spec.name)
 
@@ -141,25 +157,25 @@ def _ready(
         raise EngineError(last_words(f"exited with code {status.exit_code}"))
     if status.state in ("exited", "dead"):
         raise EngineError(last_words(f"is {status.state}"))
-    if status.health == "unhealthy":
+    if watch.looks.unhealthy(spec.name, status):
         raise EngineError(last_words("is unhealthy", status.probe))
-    if restarts.crash_looping(spec.name, status):
-        what = restarts.words(spec.name, status)
+    if watch.restarts.crash_looping(spec.name, status):
+        what = watch.restarts.words(spec.name, status)
         raise EngineError(last_words(what), hint=CRASH_HINT.format(service=spec.service))
     now = time.monotonic()
-    watch = watches.setdefault(spec.name, _Watch(status.restarts))
     watch.saw(status, now)
     if job:
         return False  # ready only once it has exited 0
-    if spec.healthcheck is not None and spec.healthcheck.test != ("NONE",):
+    if status.health:  # a healthcheck of its own, or its image's
         return status.state == "running" and status.health == "healthy"
     return watch.steady(now)
 
 
-def _waiting_for(spec: ContainerSpec, jobs: frozenset[str]) -> str:
+def _waiting_for(spec: ContainerSpec, jobs: frozenset[str], watches: dict[str, _Watch]) -> str:
     if spec.service in jobs:
         return f"{spec.name} (a job) to exit 0"
-    if spec.healthcheck is not None and spec.healthcheck.test != ("NONE",):
+    watch = watches.get(spec.name)
+    if watch is not None and watch.health:
         return f"{spec.name} to be healthy"
     return f"{spec.name} to run"
 
@@ -191,7 +207,7 @@ class ConditionWaiter:
         self.condition, self.options, self.on_event = condition, options, on_event
         # False: Ctrl-C does not end this wait (what waits on it completes work already begun).
         self.interruptible = True
-        self.restarts = RestartWatch()
+        self.restarts, self.looks = RestartWatch(), FirstLook()
 
     def run(self) -> None:
         if self.condition is Condition.STARTED:
@@ -231,9 +247,17 @@ class ConditionWaiter:
         if self.condition is Condition.HEALTHY:
             if status.health == "healthy":
                 return True
-            if status.health == "unhealthy" or status.state in ("exited", "dead"):
-                unhealthy = status.health == "unhealthy"
-                self._fail(name, "is unhealthy" if unhealthy else "stopped", status.probe)
+            if self.looks.unhealthy(name, status):
+                self._fail(name, "is unhealthy", status.probe)
+            if status.state in ("exited", "dead"):
+                self._fail(name, "stopped", status.probe)
+            if status.state == "running" and not status.health:
+                raise EngineError(
+                    f"{name} has no healthcheck, neither in the stack file nor in its image, "
+                    "so it never turns healthy and its dependents were not started",
+                    hint=f"give '{self.service}' a healthcheck, or wait for it with "
+                    "condition: started",
+                )
             return False
         if status.state in ("exited", "dead"):
             if status.exit_code == 0:

@@ -4,7 +4,7 @@ each new replica being ready: start-first (updates without downtime) or stop-fir
 Start-first, for each batch of `update.parallelism` replicas:
   1. start the new replica beside the old one as `{name}-next`, on the same networks but not
      yet under the service's DNS name, and wait until it is ready (healthy when it has a
-     healthcheck, else running), then watch it for `update.monitor` seconds;
+     healthcheck, its own or its image's, else running), then watch it for `update.monitor` seconds;
   2. admit it to the service's DNS name (reconnect it with the alias), so both serve;
   3. take the old one off its networks — and so off the service's DNS name — stop it (giving
      it its stop grace period) and park it as `{name}-prev`;
@@ -297,7 +297,9 @@ class Rollout:
                     what += f" (its last health check said: {hide(status.probe, self.secrets)})"
                 raise EngineError(f"the new replica {what} (last output: {self._said(name)})")
             running = status.state == "running" and not self.job  # a job: only its exit 0
-            ready = running and (status.health == "healthy" or not has_check)
+            # Checked by its own healthcheck or its image's: ready once healthy.
+            checked = has_check or bool(status.health)
+            ready = running and (status.health == "healthy" or not checked)
             now = time.monotonic()
             stable_since = (stable_since or now) if ready else None
             if stable_since is not None and now - stable_since >= self.service.update.monitor:

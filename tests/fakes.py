@@ -57,6 +57,7 @@ class FakeEngine:
     unhealthy: set[str] = field(default_factory=set)  # services whose replicas turn unhealthy
     healthy_after_start: bool = True  # False: health stays "starting"
     unhealthy_names: set[str] = field(default_factory=set)  # containers that turn unhealthy
+    image_healthchecks: set[str] = field(default_factory=set)  # images with a HEALTHCHECK
     built: dict[str, str] = field(default_factory=dict)  # image ref -> build digest
     calls: Counter[str] = field(default_factory=Counter)
     log: list[str] = field(default_factory=list)  # mutating calls, in order
@@ -177,7 +178,9 @@ class FakeEngine:
             container.state, container.exit_code = "exited", self.exit_codes[service]
             return
         container.state = "running"
-        if container.spec.healthcheck is not None:
+        check = container.spec.healthcheck
+        inherited = check is None and container.spec.image in self.image_healthchecks
+        if (check is not None and check.test != ("NONE",)) or inherited:
             sick = service in self.unhealthy or name in self.unhealthy_names
             container.health = "unhealthy" if sick else "healthy"
             if not self.healthy_after_start:
@@ -238,8 +241,15 @@ class FakeEngine:
                 if not self.recovering[service]:
                     c.state, c.exit_code = "exited", 0  # this run completed
         probe = f"probe of {name} failed" if c.health == "unhealthy" else ""
+        # A check runs between any two looks: each look sees a newer result.
+        probed = str(self.calls["container_status"]) if c.health else ""
         return ContainerStatus(
-            state=c.state, health=c.health, exit_code=c.exit_code, probe=probe, restarts=c.restarts
+            state=c.state,
+            health=c.health,
+            exit_code=c.exit_code,
+            probe=probe,
+            restarts=c.restarts,
+            probed=probed,
         )
 
     def logs(

@@ -325,6 +325,7 @@ class DockerEngine:
             exit_code=state.get("ExitCode"),
             probe=str(probes[-1].get("Output") or "").strip(),
             restarts=int(found.get("RestartCount") or 0),
+            probed=str(probes[-1].get("End") or ""),
         )
 
     # -- logs -----------------------------------------------------------------------------

@@ -97,12 +97,14 @@ def _dependency(
         yield _issue(doc, path, f"depends on undeclared service '{dep.service}'", hint)
     elif pruned.without(dep.service, _TELLS.get(dep.condition, "")):
         return  # the key that would tell was refused, and is reported
-    elif dep.condition is Condition.HEALTHY and not _has_healthcheck(target):
+    elif dep.condition is Condition.HEALTHY and _healthcheck_disabled(target):
+        # Without a `healthcheck` key the image's HEALTHCHECK may serve; `up` tells once it
+        # runs. Disabled, nothing can.
         yield _issue(
             doc,
             path,
-            f"waits for '{dep.service}' to be healthy, but it has no healthcheck",
-            f"add a healthcheck to '{dep.service}', or use condition: started",
+            f"waits for '{dep.service}' to be healthy, but its healthcheck is disabled",
+            f"give '{dep.service}' a healthcheck of its own, or use condition: started",
         )
     elif dep.condition is Condition.COMPLETED and not target.restart.one_shot:
         yield _issue(
@@ -198,8 +200,8 @@ def _dependency_path(doc: Document, at: Path_, name: str) -> Path_:
     return keyed
 
 
-def _has_healthcheck(service: Service) -> bool:
-    return service.healthcheck is not None and service.healthcheck.test != ("NONE",)
+def _healthcheck_disabled(service: Service) -> bool:
+    return service.healthcheck is not None and service.healthcheck.test == ("NONE",)
 
 
 def _port_ranges(service: Service, doc: Document) -> Iterator[Issue]:

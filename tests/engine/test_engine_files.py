@@ -4,6 +4,7 @@ exactly the containers that use it (and rebuilds an image whose context changed)
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from conftest import IMAGE, SLEEPER, StackFixture
@@ -110,3 +111,45 @@ def test_build_context_changes_rebuild_and_ignored_files_do_not(stack: StackFixt
         stack.sdk.images.remove(image, force=True)
         # The first build, replaced by the second, is left untagged.
         stack.sdk.images.prune(filters={"dangling": True, "label": LABEL_BUILD_DIGEST})
+
+
+def test_an_images_own_healthcheck_gates_healthy_and_a_stale_one_is_not_believed(
+    stack: StackFixture,
+) -> None:
+    context = stack.folder / "db"
+    context.mkdir()
+    (context / "Dockerfile").write_text(
+        f"FROM {IMAGE}\nHEALTHCHECK --interval=1s --timeout=1s --retries=1 CMD test -f /tmp/ready\n"
+    )
+    image = f"{stack.name}-db:dev"
+    ready_later = [
+        "sh",
+        "-c",
+        "trap 'exit 0' TERM; (sleep 1; touch /tmp/ready) & sleep 86400 & wait",
+    ]
+    web = {"image": IMAGE, "command": SLEEPER, "depends_on": {"db": {"condition": "healthy"}}}
+    db = {"image": image, "build": "./db", "command": ready_later, "restart": "unless-stopped"}
+    path = stack.write({"services": {"db": db, "web": web}})
+    try:
+        stack.up(path, wait=True)
+        found = stack.containers()
+        db_health = found[f"{stack.name}-dev-db-1"].attrs["State"]["Health"]["Status"]
+        assert db_health == "healthy"
+        assert found[f"{stack.name}-dev-web-1"].status == "running"
+
+        # Paused outside stackr, db fails its checks; unpaused by `up`, it is healthy again at
+        # its next check, and the `unhealthy` from the pause must not fail the wait.
+        found[f"{stack.name}-dev-db-1"].pause()
+        found[f"{stack.name}-dev-web-1"].kill()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            state = stack.containers()[f"{stack.name}-dev-db-1"].attrs["State"]
+            if state["Health"]["Status"] == "unhealthy":
+                break
+            time.sleep(0.2)
+        assert state["Health"]["Status"] == "unhealthy"
+        stack.up(path)
+        assert stack.containers()[f"{stack.name}-dev-web-1"].status == "running"
+    finally:
+        stack.down(path)
+        stack.sdk.images.remove(image, force=True)

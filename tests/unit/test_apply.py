@@ -110,6 +110,58 @@ def test_unhealthy_dependency_fails_up(write_stack) -> None:  # type: ignore[no-
     assert not any(name.startswith("shop-dev-web") for name in engine.containers)
 
 
+IMAGE_CHECKED = {
+    "name": "shop",
+    "services": {
+        "db": {"image": "checked:1", "restart": "always"},
+        "web": {"image": "img:1", "depends_on": {"db": {"condition": "healthy"}}},
+    },
+}
+
+
+def test_a_healthy_condition_waits_for_the_images_own_healthcheck(write_stack) -> None:  # type: ignore[no-untyped-def]
+    images = {**IMAGES, "checked:1": "sha256:222"}
+    engine = FakeEngine(images=images, image_healthchecks={"checked:1"})
+    _up(write_stack(IMAGE_CHECKED), engine)
+    assert engine.containers["shop-dev-web-1"].state == "running"
+    sick = FakeEngine(images=images, image_healthchecks={"checked:1"}, unhealthy={"db"})
+    with pytest.raises(ApplyError) as caught:
+        _up(write_stack(IMAGE_CHECKED), sick)
+    assert "shop-dev-db-1 is unhealthy" in caught.value.failures["db (healthy)"]
+    assert "shop-dev-web-1" not in sick.containers
+
+
+def test_a_healthy_condition_on_a_container_without_any_healthcheck_fails_at_once(
+    write_stack,
+) -> None:  # type: ignore[no-untyped-def]
+    import time
+
+    engine = FakeEngine(images={**IMAGES, "checked:1": "sha256:222"})  # no HEALTHCHECK in it
+    started = time.monotonic()
+    with pytest.raises(ApplyError) as caught:
+        _up(write_stack(IMAGE_CHECKED), engine)
+    assert time.monotonic() - started < 1.0  # not the 2 s wait timeout
+    failure = caught.value.failures["db (healthy)"]
+    assert "shop-dev-db-1 has no healthcheck, neither in the stack file nor in its image" in failure
+    assert "hint: give 'db' a healthcheck, or wait for it with condition: started" in failure
+    assert "shop-dev-web-1" not in engine.containers
+
+
+def test_an_unhealthy_status_from_before_the_wait_waits_for_a_newer_check() -> None:
+    from stackr.engine import ContainerStatus
+    from stackr.readiness import FirstLook
+
+    def sick(probed: str) -> ContainerStatus:
+        return ContainerStatus(state="running", health="unhealthy", probed=probed)
+
+    looks = FirstLook()
+    assert not looks.unhealthy("db-1", sick("12:00:01"))  # paused outside stackr, just unpaused
+    assert not looks.unhealthy("db-1", sick("12:00:01"))
+    assert looks.unhealthy("db-1", sick("12:00:03"))
+    assert not looks.unhealthy("web-1", ContainerStatus(state="running", health="starting"))
+    assert looks.unhealthy("web-1", sick("12:00:02"))
+
+
 def test_missing_image_without_build_is_an_error(write_stack) -> None:  # type: ignore[no-untyped-def]
     from stackr.errors import EngineError
 
@@ -206,6 +258,20 @@ def test_up_wait_timeout_names_what_it_waited_for(write_stack) -> None:  # type:
     engine.healthy_after_start = False
     with pytest.raises(EngineError, match="still waiting for shop-dev-web-1 to be healthy"):
         _up_wait(write_stack(spec), engine, timeout=0.3)
+
+
+def test_up_wait_waits_for_the_images_own_healthcheck(write_stack) -> None:  # type: ignore[no-untyped-def]
+    from stackr.errors import EngineError
+
+    spec = {"name": "shop", "services": {"db": {"image": "checked:1", "restart": "always"}}}
+    images = {**IMAGES, "checked:1": "sha256:222"}
+    sick = FakeEngine(images=images, image_healthchecks={"checked:1"}, unhealthy={"db"})
+    with pytest.raises(EngineError, match="shop-dev-db-1 is unhealthy"):
+        _up_wait(write_stack(spec), sick)
+    slow = FakeEngine(images=images, image_healthchecks={"checked:1"})
+    slow.healthy_after_start = False
+    with pytest.raises(EngineError, match="still waiting for shop-dev-db-1 to be healthy"):
+        _up_wait(write_stack(spec), slow, timeout=0.3)
 
 
 def test_up_wait_fails_on_a_crash_looping_service_instead_of_taking_it_for_up(write_stack) -> None:  # type: ignore[no-untyped-def]

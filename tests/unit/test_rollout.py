@@ -70,6 +70,24 @@ def test_failed_replica_rolls_the_service_back(write_stack) -> None:  # type: ig
     assert all(c.state == "running" for c in engine.containers.values())
 
 
+def test_a_new_replica_checked_by_its_images_healthcheck_must_turn_healthy(write_stack) -> None:  # type: ignore[no-untyped-def]
+    def spec(level: str) -> dict[str, object]:
+        web = {**_spec(level)["services"]["web"], "image": "checked:1"}  # type: ignore[index]
+        del web["healthcheck"]
+        return {"name": "shop", "services": {"web": web}}
+
+    def up(level: str) -> api.UpResult:
+        loaded = api.load([str(write_stack(spec(level)))], profile="dev", env={})
+        return api.up(loaded, engine, options=api.UpOptions(wait_timeout=0.5))
+
+    engine = FakeEngine(images={"checked:1": "sha256:2"}, image_healthchecks={"checked:1"})
+    up("info")
+    engine.healthy_after_start = False  # the new replicas never pass the image's check
+    with pytest.raises(ApplyError, match="rolled back: every replica runs the previous spec"):
+        up("debug")
+    assert _levels(engine) == {"shop-dev-web-1": "info", "shop-dev-web-2": "info"}
+
+
 def test_pause_keeps_what_was_replaced(write_stack) -> None:  # type: ignore[no-untyped-def]
     engine = FakeEngine(images=dict(IMAGES))
     _up(write_stack, engine, "info", failure_action="pause")

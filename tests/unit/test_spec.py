@@ -92,6 +92,7 @@ def test_cross_checks_are_reported_together(write_stack) -> None:  # type: ignor
         "    depends_on: [dbb]\n"
         "    networks: [front]\n"
         "    volumes: ['data:/d']\n"
+        "    healthcheck: {disable: true}\n"
         "  db:\n"
         "    image: y\n"
         "    depends_on: {web: {condition: healthy}}\n"
@@ -102,8 +103,8 @@ def test_cross_checks_are_reported_together(write_stack) -> None:  # type: ignor
         " — declare it under top-level 'networks:'",
         "services.web.volumes[0]: uses undeclared volume 'data'"
         " — declare it under top-level 'volumes:'",
-        "services.db.depends_on.web: waits for 'web' to be healthy, but it has no healthcheck"
-        " — add a healthcheck to 'web', or use condition: started",
+        "services.db.depends_on.web: waits for 'web' to be healthy, but its healthcheck is"
+        " disabled — give 'web' a healthcheck of its own, or use condition: started",
     ]
 
 
