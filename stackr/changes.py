@@ -66,6 +66,9 @@ def spec_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Change]
     values of environment variables whose names look secret are masked. Secrets and configs
     show by target, their content only as changed or not."""
     sections = ("secrets", "configs")
+    if not _kept_network_changed(old, new):
+        # Joining or leaving a network changes `network_specs` too: `networks` says it all.
+        sections += ("network_specs",)
     changes = [
         _change(path, before, after)
         for path, before, after in _walk(
@@ -74,9 +77,17 @@ def spec_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Change]
             (),
         )
     ]
-    for section in sections:
+    for section in ("secrets", "configs"):
         changes += _file_changes(section, old.get(section) or {}, new.get(section) or {})
     return changes
+
+
+def _kept_network_changed(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+    """Whether a network the container joins before and after was changed (recreated with
+    another spec): `network_specs` holds each joined network's spec hash, in `networks` order."""
+    before = dict(zip(old.get("networks") or [], old.get("network_specs") or [], strict=False))
+    after = dict(zip(new.get("networks") or [], new.get("network_specs") or [], strict=False))
+    return any(before[name] != after[name] for name in before.keys() & after.keys())
 
 
 def _file_changes(section: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Change]:

@@ -211,7 +211,7 @@ def _container_actions(
             attached = (*spec.networks, *(have.networks if have else ()))
             parked = bool(recreated_networks.intersection(attached))
             reason += _update_note(stack.services[spec.service], parked, job=job)
-        reason += _build_note(spec, kind, observed)
+        reason += _image_note(spec, kind, observed)
         yield Action(
             kind=kind,
             object=ObjectKind.CONTAINER,
@@ -312,12 +312,15 @@ def _stopped(spec: ContainerSpec, have: ObservedContainer) -> tuple[ActionKind, 
     return ActionKind.START, f"drift: container is {have.state}{code}, not running"
 
 
-def _build_note(spec: ContainerSpec, kind: ActionKind, observed: ObservedState) -> str:
-    # A build is a slow step `up` takes first: say so where the plan knows it must.
+def _image_note(spec: ContainerSpec, kind: ActionKind, observed: ObservedState) -> str:
+    # A build or a pull is a step `up` takes first, slow or (offline) failing: say so where
+    # the plan knows it must.
     made = kind in (ActionKind.CREATE, ActionKind.RECREATE)
-    if made and spec.build is not None and spec.image not in observed.images:
+    if not made or spec.image in observed.images:
+        return ""
+    if spec.build is not None:
         return f" (its image {spec.image} is built first)"
-    return ""
+    return f" (its image {spec.image} is not on the engine: it is pulled first)"
 
 
 def _update_note(service: Service, on_recreated_network: bool, *, job: bool) -> str:

@@ -28,8 +28,10 @@ def image_ids(api: docker.APIClient, refs: tuple[str, ...]) -> dict[str, str]:
         wanted.setdefault(full_ref(ref), []).append(ref)
     found: dict[str, str] = {}
     for image in call("list images", api.images):
-        for tag in image.get("RepoTags") or []:
-            for ref in wanted.get(tag, ()):
+        # Named by a tag, by a digest (`shop/web@sha256:...`) or by its id.
+        names = [*(image.get("RepoTags") or []), *(image.get("RepoDigests") or [])]
+        for name in (*names, image["Id"]):
+            for ref in wanted.get(name, ()):
                 found[ref] = image["Id"]
     return found
 

@@ -89,7 +89,11 @@ def test_start_does_not_retry_other_refusals() -> None:
 class _ImagesStub:
     def images(self) -> list[dict[str, Any]]:
         return [
-            {"Id": "sha256:bb", "RepoTags": ["busybox:latest", "rv/bb:cur"]},
+            {
+                "Id": "sha256:bb",
+                "RepoTags": ["busybox:latest", "rv/bb:cur"],
+                "RepoDigests": ["busybox@sha256:d1"],
+            },
             {"Id": "sha256:own", "RepoTags": ["registry.example:5000/library/app:1"]},
         ]
 
@@ -103,6 +107,8 @@ def test_image_ids_match_docker_hub_references_however_they_are_written() -> Non
         "index.docker.io/rv/bb:cur",
         "registry.example:5000/library/app:1",
         "registry.example:5000/app:1",
+        "docker.io/library/busybox@sha256:d1",
+        "sha256:own",
     )
     assert image_ids(_ImagesStub(), refs) == {  # type: ignore[arg-type]
         "busybox": "sha256:bb",
@@ -111,6 +117,8 @@ def test_image_ids_match_docker_hub_references_however_they_are_written() -> Non
         "docker.io/rv/bb:cur": "sha256:bb",
         "index.docker.io/rv/bb:cur": "sha256:bb",
         "registry.example:5000/library/app:1": "sha256:own",
+        "docker.io/library/busybox@sha256:d1": "sha256:bb",  # by digest
+        "sha256:own": "sha256:own",  # by id
     }
 
 

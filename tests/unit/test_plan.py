@@ -169,6 +169,38 @@ def test_spec_changes_compares_lists_whole() -> None:
     ]
 
 
+def test_plan_says_an_image_missing_from_the_engine_is_pulled_first(write_stack) -> None:  # type: ignore[no-untyped-def]
+    spec = {"name": "shop", "services": {"web": {"image": "shop/web:9"}, "db": {"image": "db:1"}}}
+    engine = FakeEngine(images={"db:1": "sha256:db"})
+    loaded = api.load([str(write_stack(spec))], profile="dev", env={})
+    reasons = {a.name: a.reason for a in api.plan(loaded, engine).pending()}
+    assert reasons["shop-dev-web-1"] == (
+        "not on the engine (its image shop/web:9 is not on the engine: it is pulled first)"
+    )
+    assert reasons["shop-dev-db-1"] == "not on the engine"
+
+
+def test_joining_or_leaving_a_network_is_not_told_as_a_changed_network() -> None:
+    from stackr.changes import spec_changes
+
+    old = {"networks": ["s-front", "s-back"], "network_specs": ["f1", "b1"]}
+    left = {"networks": ["s-back"], "network_specs": ["b1"]}
+    assert [c.line() for c in spec_changes(old, left)] == [
+        'networks: ["s-front", "s-back"] → ["s-back"]'
+    ]
+    joined = {"networks": ["s-front", "s-back", "s-side"], "network_specs": ["f1", "b1", "x1"]}
+    assert [c.field for c in spec_changes(old, joined)] == ["networks"]
+    recreated = {"networks": ["s-back"], "network_specs": ["b2"]}
+    assert [c.line() for c in spec_changes(old, recreated)] == [
+        "networks: a network it joins was changed",
+        'networks: ["s-front", "s-back"] → ["s-back"]',
+    ]
+    same_list = {"networks": ["s-front", "s-back"], "network_specs": ["f1", "b2"]}
+    assert [c.line() for c in spec_changes(old, same_list)] == [
+        "networks: a network it joins was changed"
+    ]
+
+
 def test_a_memory_change_reads_in_the_files_units_and_stays_bytes_as_data() -> None:
     from stackr.changes import spec_changes
 
