@@ -65,7 +65,7 @@ def spec_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Change]
     """Every field of a container spec that differs; mappings are compared key by key, and
     values of environment variables whose names look secret are masked. Secrets and configs
     show by target, their content only as changed or not."""
-    sections = ("secrets", "configs")
+    sections: tuple[str, ...] = ("secrets", "configs")
     if not _kept_network_changed(old, new):
         # Joining or leaving a network changes `network_specs` too: `networks` says it all.
         sections += ("network_specs",)
