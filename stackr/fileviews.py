@@ -90,7 +90,7 @@ def variables(
         source = found.origin(use.name) or ("default" if default is not None else "unset")
         rows[use.name] = VariableRow(
             name=use.name,
-            default=default,
+            default=_shown(use.name, default, secrets),  # a secret's default is one too
             required=use.required or bool(known and known.required),
             value=_shown(use.name, value if value is not None else default, secrets),
             source=source,

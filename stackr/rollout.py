@@ -114,7 +114,7 @@ class Rollout:
                 else "its new run was not started, and its previous run is not run again"
             )
             raise Interrupted(
-                f"run of job {name} interrupted: {left}",
+                f"the run of {name} (a job) was interrupted: {left}",
                 hint="run `stackr up` again: it sees how the job ends",
             )
         done, total = len(self.replaced), len(self.specs)
@@ -204,7 +204,7 @@ class Rollout:
     def _job_failed(self, spec: ContainerSpec, error: EngineError) -> None:
         self._keep_replaced()
         raise EngineError(
-            f"job {self.service.name} failed at {spec.name}: {error}",
+            f"{self.service.name} (a job) failed at {spec.name}: {error}",
             hint=f"fix it (stackr logs {self.service.name}) and run `stackr up` again: it runs "
             "the job again",
         )

@@ -102,7 +102,8 @@ def validate(
     else:
         count = len(stack.services)
         render.out(
-            f"{', '.join(stack.files)} is valid (profile {stack.profile}, "
+            f"{', '.join(stack.files)} {'is' if len(stack.files) == 1 else 'are'} valid "
+            f"(profile {stack.profile}, "
             f"{count} service{'' if count == 1 else 's'})"
         )
     return 0
@@ -283,7 +284,7 @@ def down(
     if loaded is None and not result.plan.actions:
         # A mistyped --profile, most likely: it must not pass for a finished `down`.
         raise _nothing_of(name, chosen)
-    render.down_summary(result)
+    render.down_summary(result, fmt=progress.value)
     return 0
 
 

@@ -297,11 +297,16 @@ def up_summary(result: UpResult, *, fmt: str = "auto", services: Sequence[str] =
     _styled(f"[green]done[/] {line}", f"done {line}")
 
 
-def down_summary(result: DownResult) -> None:
+def down_summary(result: DownResult, *, fmt: str = "auto") -> None:
     for text in result.warnings:
         warning(text)
     removed = sum(1 for a in result.plan.actions if a.kind.value == "remove")
     kept = [a.name for a in result.plan.actions if a.kind.value == "keep"]
+    if fmt == "json":
+        summary = {"remove": removed, "keep": len(kept), "kept": kept}
+        summary["seconds"] = round(result.seconds, 3)
+        sys.stdout.write(json.dumps({"summary": summary}) + "\n")
+        return
     line = f"removed {removed} object(s) in {result.seconds:.1f}s"
     if kept:
         line += f"; kept volume(s) {', '.join(kept)} (--volumes removes them)"

@@ -277,6 +277,7 @@ class _Expander:
             state = "is not set" if value is None else "is empty"
             raise _Unset(
                 f"{reason} (${{{name}}} {state})",
-                f"set {name} in the environment, .env, .env.<profile> or the profile's env_file",
+                f"set {name} in the environment, an --env-file, the profile's env_file, "
+                ".env.<profile> or .env",
             )
         return str(value or ""), end

@@ -447,7 +447,7 @@ def test_a_changed_job_that_fails_fails_up_and_its_old_run_is_not_run_again(writ
     engine.log.clear()
     with pytest.raises(ApplyError) as caught:
         _up(write_stack(_job_stack("2")), engine)
-    assert "job migrate failed at shop-dev-migrate-1" in str(caught.value)
+    assert "migrate (a job) failed at shop-dev-migrate-1" in str(caught.value)
     assert "exited with code 1" in str(caught.value)
     # The old run was not started again, nothing is left parked, and web was left alone.
     assert "start_container shop-dev-migrate-1-prev" not in engine.log

@@ -322,3 +322,26 @@ def test_ctrl_c_during_up_with_json_progress_ends_with_an_interrupted_record(
     record = json.loads(captured.out.splitlines()[-1])["error"]
     assert record["interrupted"] is True and record["message"].startswith(said)
     assert captured.err.startswith(said)
+
+
+def test_down_with_json_progress_prints_json_lines_only(
+    stack_file: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from fakes import FakeEngine
+
+    import stackr.cli.app
+
+    engine = FakeEngine(images={"shop/web:1.0": "sha256:1"})
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr(stackr.cli.app, "_engine", lambda stack, **_: engine)
+    monkeypatch.setattr(stackr.cli.app, "_engine_at", lambda target, **_: engine)
+    assert main(["up", "-f", stack_file, "--progress", "json"]) == 0
+    capsys.readouterr()
+    assert main(["down", "-f", stack_file, "--progress", "json"]) == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    summary = records[-1]["summary"]
+    assert (summary["remove"], summary["keep"], summary["kept"]) == (2, 0, [])  # web, network
+    assert summary["seconds"] >= 0

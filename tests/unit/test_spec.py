@@ -66,7 +66,7 @@ def test_missing_required_variable_is_located(write_stack) -> None:  # type: ign
     path = write_stack("services:\n  web:\n    image: ${IMAGE:?set IMAGE}\n")
     assert _issues(str(path)) == [
         "services.web.image: set IMAGE (${IMAGE} is not set) — set IMAGE in the environment, "
-        ".env, .env.<profile> or the profile's env_file"
+        "an --env-file, the profile's env_file, .env.<profile> or .env"
     ]
 
 

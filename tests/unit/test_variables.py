@@ -102,6 +102,15 @@ def test_secret_variables_stay_hidden_in_config_and_the_variable_list(write_stac
     assert rows == {"TAG": "1.5", "DB_PASSWORD": "***"}
 
 
+def test_a_secret_variables_default_is_hidden_too(write_stack) -> None:  # type: ignore[no-untyped-def]
+    from stackr import api
+
+    environment = {"TOKEN": "${API_TOKEN:-abcdefgh123}", "LEVEL": "${LEVEL:-info}"}
+    path = write_stack({"services": {"web": {"image": "x", "environment": environment}}})
+    rows = {r.name: (r.value, r.default) for r in api.variables([str(path)], profile="dev")}
+    assert rows == {"API_TOKEN": ("***", "***"), "LEVEL": ("info", "info")}
+
+
 def test_an_unset_plain_variable_is_empty_with_a_located_warning(write_stack) -> None:  # type: ignore[no-untyped-def]
     path = write_stack(
         "services:\n  web:\n    image: 'shop/web:${TAG}'\n"
