@@ -97,7 +97,7 @@ def _load_stack(
         engine=engine if isinstance(engine, str) else None,
     )
     issues += parse_issues
-    issues += check_stack(stack, rendered, pruned=usable)
+    issues += check_stack(stack, usable.doc, pruned=usable)
     _raise_if(issues)
     return replace(
         stack,

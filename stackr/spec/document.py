@@ -37,10 +37,14 @@ class Document:
     # The text of plain scalars read as numbers (`0x1F`, `1.10`), where a string is wanted
     # after all (environment and label values keep what the user wrote).
     texts: Mapping[Path_, str] = field(default_factory=dict)
+    # Lists some items were left out of (refused by the schema: `prune`), each with the index
+    # in the file of every item left: what is reported of an item names its place in the file.
+    renumbered: Mapping[Path_, tuple[int, ...]] = field(default_factory=dict)
 
     def issue(self, path: Path_, message: str, hint: str = "") -> Issue:
         """A problem with the value at `path`, located where it was written; a value a layer
         set says so (`... (set by profile prod)`, `... (from .env.prod:3)`)."""
+        path = self._in_file(path)
         pos = self.locate(path)
         layer = f" ({pos.layer})" if pos.layer else ""
         return Issue(
@@ -51,6 +55,14 @@ class Document:
             message=message + layer,
             hint=hint,
         )
+
+    def _in_file(self, path: Path_) -> Path_:
+        for size in range(len(path) - 1, 0, -1):
+            places = self.renumbered.get(path[:size])
+            index = path[size]
+            if places is not None and isinstance(index, int) and index < len(places):
+                return (*path[:size], places[index], *path[size + 1 :])
+        return path
 
     def locate(self, path: Path_) -> Position:
         """The position of `path`, else of its nearest recorded ancestor, else the root."""

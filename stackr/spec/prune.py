@@ -1,7 +1,10 @@
 """Best effort after schema problems: the document without what the schema refused.
 
 First only the keys the problems are in are left out of their entry (a service with a bad
-`ports` is still built, so a wrong `depends_on` beside it is reported in the same run). An entry
+`ports` is still built, so a wrong `depends_on` beside it is reported in the same run); in the
+lists and mappings of references (`ports`, `volumes`, `networks`, `secrets`, `configs`,
+`env_file`, `depends_on`) only the refused item is, and the document keeps each remaining
+list item's place in the file, so what is reported of it is located there. An entry
 that is still invalid without them (a required key was the bad one) is left out whole, so what
 is built is always valid. An unknown top-level key or a bad `name` is dropped. The names of the
 entries left out are returned too, so cross-checks still treat them as declared (a reference to
@@ -56,8 +59,16 @@ def prune_invalid(doc: Document, issues: Sequence[Issue]) -> Pruned:
     if "name" in data and not any(i.path == "name" for i in issues):
         pruned["name"] = data["name"]
     trimmed: dict[str, set[str]] = {}
-    broken = _drop(pruned, issues, trimmed)
-    usable = Document(file=doc.file, data=pruned, positions=doc.positions, tags=doc.tags)
+    whole = [i for i in issues if not _item_of(i.path, pruned)]
+    renumbered = _drop_items(pruned, issues)
+    broken = _drop(pruned, whole, trimmed)
+    usable = Document(
+        file=doc.file,
+        data=pruned,
+        positions=doc.positions,
+        tags=doc.tags,
+        renumbered=renumbered,
+    )
     broken |= _drop(pruned, validate_document(usable), None)
     for head in COLLECTIONS:
         # Whatever is left must be a mapping to be built; a bad entry was reported above.
@@ -82,14 +93,6 @@ def _drop(
             key = _key_of(issue.path, f"{head}.{name}")
             entry = pruned[head][name]
             if trimmed is not None and key is not None and isinstance(entry, dict):
-                kept = (
-                    _neutral_port(entry, issue.path, f"{head}.{name}")
-                    if head == "services"
-                    else None
-                )
-                if kept is not None:
-                    pruned[head][name] = kept  # the other ports are still checked
-                    continue
                 pruned[head][name] = {k: v for k, v in entry.items() if k != key}
                 if head == "services":
                     trimmed.setdefault(name, set()).add(key)
@@ -99,21 +102,51 @@ def _drop(
     return broken
 
 
-_PORT_ITEM = re.compile(r"\.ports\[(\d+)\]")
-# What stands in for a refused port: a container port alone publishes nothing, so no check
-# of host ports (ranges, clashes) reads it, and the other entries keep their places.
-NEUTRAL_PORT = 1
+# A service's lists and mappings of references: a refused item leaves the others checked.
+ITEMIZED = frozenset(
+    {"ports", "volumes", "networks", "secrets", "configs", "env_file", "depends_on"}
+)
+_ITEM = re.compile(r"services\.([^.\[]+)\.([a-z_]+)(?:\[(\d+)\]|\.([^.\[]+))")
 
 
-def _neutral_port(entry: dict[str, Any], path: str, at: str) -> dict[str, Any] | None:
-    """`entry` with `NEUTRAL_PORT` in place of the one `ports` item `path` points at, if it
-    points at one (a copy: the document itself is left as it was)."""
-    found = _PORT_ITEM.match(path[len(at) :])
-    ports = entry.get("ports")
-    if not found or not isinstance(ports, list) or int(found.group(1)) >= len(ports):
+def _item_of(path: str, pruned: dict[str, Any]) -> tuple[str, str, int | str] | None:
+    """(service, key, index or entry name) when `path` is inside one item of an ITEMIZED list
+    or mapping of a service in `pruned`."""
+    found = _ITEM.match(path)
+    if not found or found.group(2) not in ITEMIZED:
         return None
-    index = int(found.group(1))
-    return {**entry, "ports": [*ports[:index], NEUTRAL_PORT, *ports[index + 1 :]]}
+    service, key, index, entry = found.groups()
+    value = (pruned["services"].get(service) or {}).get(key)
+    if index is not None and isinstance(value, list) and int(index) < len(value):
+        return service, key, int(index)
+    if entry is not None and isinstance(value, dict) and entry in value:
+        return service, key, entry
+    return None
+
+
+def _drop_items(
+    pruned: dict[str, Any], issues: Sequence[Issue]
+) -> dict[tuple[str | int, ...], tuple[int, ...]]:
+    """Leave the refused items out of their lists and mappings in `pruned` (copies: the
+    document itself is left as it was); for each list shortened, each remaining item's index
+    in the file."""
+    refused: dict[tuple[str, str], set[int | str]] = {}
+    for issue in issues:
+        item = _item_of(issue.path, pruned)
+        if item is not None:
+            refused.setdefault(item[:2], set()).add(item[2])
+    renumbered: dict[tuple[str | int, ...], tuple[int, ...]] = {}
+    for (service, key), items in refused.items():
+        entry = dict(pruned["services"][service])
+        value = entry[key]
+        if isinstance(value, list):
+            kept = tuple(i for i in range(len(value)) if i not in items)
+            entry[key] = [value[i] for i in kept]
+            renumbered[("services", service, key)] = kept
+        else:
+            entry[key] = {k: v for k, v in value.items() if k not in items}
+        pruned["services"][service] = entry
+    return renumbered
 
 
 def _key_of(path: str, entry: str) -> str | None:
