@@ -25,7 +25,7 @@ from stackr.spec.source import Document, Position, load_document
 from stackr.spec.variables import Variables, collect_variables
 
 if TYPE_CHECKING:
-    from stackr.spec.interpolate import VariableUse
+    from stackr.spec.template import VariableUse
 
 # As the schema's `stackName`.
 PLAIN_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")

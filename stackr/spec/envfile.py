@@ -2,25 +2,34 @@
 
 `#` starts a comment at the start of a line, or after whitespace in an unquoted value; `export `
 before a key is ignored; single quotes are literal, double quotes understand `\\n`, `\\t`, `\\"`
-and `\\\\`; an empty value is the empty string.
+and `\\\\`; an empty value is the empty string. Unquoted and double-quoted values have their
+variables substituted (`${VAR}`, `${VAR:-default}`, `$$` for a `$`, ...), looked up first in what
+the caller gives (the environment), then in the lines above.
 """
 
 from __future__ import annotations
 
 import re
+from collections import ChainMap
+from collections.abc import Mapping
 from pathlib import Path
 
 from stackr.errors import Issue, SpecError
+from stackr.spec.template import Missing, substitute
 
 _LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*=\s*(.*)$")
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}
 
 
-def read_env_file(path: Path, *, display: str) -> dict[str, tuple[str, int]]:
-    """The variables of one `.env` file, each with the line it was set on.
+def read_env_file(
+    path: Path, *, display: str, lookup: Mapping[str, str] | None = None
+) -> dict[str, tuple[str, int]]:
+    """The variables of one `.env` file, each with the line it was set on; `lookup` has the
+    variables its values may use besides those set above them.
 
     Raises:
-        SpecError: a line is not `KEY=value`, a comment or blank.
+        SpecError: a line is not `KEY=value`, a comment or blank, or its value cannot be
+            substituted (an unset `${VAR:?...}`, a malformed `${`).
     """
     values: dict[str, tuple[str, int]] = {}
     issues: list[Issue] = []
@@ -45,20 +54,33 @@ def read_env_file(path: Path, *, display: str) -> dict[str, tuple[str, int]]:
                 )
             )
             continue
-        values[match.group(1)] = (_value(match.group(2)), number)
+        value, literal = _value(match.group(2))
+        if not literal:
+            above = {name: found for name, (found, _line) in values.items()}
+            try:
+                value = substitute(value, ChainMap(dict(lookup or {}), above))
+            except Missing as missing:
+                issues.append(
+                    Issue(
+                        file=display, line=number, column=1, message=str(missing), hint=missing.hint
+                    )
+                )
+                continue
+        values[match.group(1)] = (value, number)
     if issues:
         raise SpecError(issues)
     return values
 
 
-def _value(raw: str) -> str:
+def _value(raw: str) -> tuple[str, bool]:
+    """The value, and whether it is literal (single-quoted: nothing in it is substituted)."""
     raw = raw.strip()
     if raw[:1] == "'" and "'" in raw[1:]:
-        return raw[1 : raw.index("'", 1)]
+        return raw[1 : raw.index("'", 1)], True
     if raw[:1] == '"':
-        return _double_quoted(raw[1:])
+        return _double_quoted(raw[1:]), False
     comment = re.search(r"\s#", raw)
-    return (raw[: comment.start()] if comment else raw).strip()
+    return (raw[: comment.start()] if comment else raw).strip(), False
 
 
 def _double_quoted(body: str) -> str:

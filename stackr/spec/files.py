@@ -9,6 +9,7 @@ relative to the stack file's directory.
 from __future__ import annotations
 
 import posixpath
+from collections import ChainMap
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol
@@ -34,8 +35,11 @@ class Reporter(Protocol):
         """A problem located elsewhere (a line of an env file)."""
 
 
-def env_file_values(report: Reporter, at: Path_, raw: Any, project_dir: str) -> dict[str, str]:
-    """The variables of a service's `env_file` entries, later files winning."""
+def env_file_values(
+    report: Reporter, at: Path_, raw: Any, project_dir: str, env: Mapping[str, str]
+) -> dict[str, str]:
+    """The variables of a service's `env_file` entries, later files winning; their values may
+    use the stack's variables `env`, then what earlier entries set."""
     entries = [raw] if isinstance(raw, str) else list(raw or [])
     values: dict[str, str] = {}
     for i, entry in enumerate(entries):
@@ -53,7 +57,7 @@ def env_file_values(report: Reporter, at: Path_, raw: Any, project_dir: str) -> 
                 )
             continue
         try:
-            read = read_env_file(path, display=name)
+            read = read_env_file(path, display=name, lookup=ChainMap(dict(env), values))
         except SpecError as error:
             for issue in error.issues:
                 report.add(issue)

@@ -9,40 +9,16 @@ variable that came from an env file is located with that origin (`from .env.prod
 from __future__ import annotations
 
 import contextlib
-import re
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator
 from typing import Any
 
 from stackr.errors import Issue, SpecError
 from stackr.spec.source import Document, Position
+from stackr.spec.template import Expander, Missing, Unset, VariableUse
 from stackr.spec.variables import Variables
-
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 Path_ = tuple[str | int, ...]
 _CONTAINERS = (dict, list)
-
-
-class _Missing(Exception):
-    def __init__(self, message: str, hint: str) -> None:
-        super().__init__(message)
-        self.hint = hint
-
-
-class _Unset(_Missing):
-    """A required variable (`${VAR:?...}`) is not set."""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class VariableUse:
-    """One `${...}` in a file: what it names, its default or requirement, and where it is."""
-
-    name: str
-    default: str | None = None
-    required: bool = False
-    path: Path_ = ()
-    position: Position | None = None
 
 
 def interpolate_document(
@@ -95,8 +71,8 @@ def _uses(doc: Document, value: Any, path: Path_) -> Iterator[VariableUse]:
     elif isinstance(value, str) and "$" in value:
         found: list[VariableUse] = []
         # A malformed value is reported by interpolation itself, not here.
-        with contextlib.suppress(_Missing):
-            _Expander({}, found, strict=False).expand(value, 0, closing=False)
+        with contextlib.suppress(Missing):
+            Expander({}, found, strict=False).expand(value, 0, closing=False)
         pos = doc.locate(path)
         for use in found:
             yield VariableUse(
@@ -145,9 +121,9 @@ class _Walker:
             return value
         used: list[VariableUse] = []
         try:
-            result = _Expander(self.variables.values, used, strict=True).expand(value, 0)[0]
-        except _Missing as missing:
-            if not (isinstance(missing, _Unset) and self._inactive(path)):
+            result = Expander(self.variables.values, used, strict=True).expand(value, 0)[0]
+        except Missing as missing:
+            if not (isinstance(missing, Unset) and self._inactive(path)):
                 self._report(path, missing)
             return value
         self._attribute(path, used)
@@ -199,85 +175,5 @@ class _Walker:
             said = "from " + ", ".join(f"{name} in {found.origin(name)}" for name in names)
         self.positions[path] = self.positions[path]._replace(layer=said)
 
-    def _report(self, path: Path_, missing: _Missing) -> None:
+    def _report(self, path: Path_, missing: Missing) -> None:
         self.issues.append(self.doc.issue(path, str(missing), missing.hint))
-
-
-def substitute(text: str, env: Mapping[str, str]) -> str:
-    """`text` with its variables substituted; raises _Missing for an unset required one."""
-    return _Expander(env, [], strict=True).expand(text, 0)[0]
-
-
-class _Expander:
-    """One pass over a value; records every variable it meets in `used`."""
-
-    def __init__(self, env: Mapping[str, str], used: list[VariableUse], *, strict: bool) -> None:
-        self.env, self.used, self.strict = env, used, strict
-
-    def expand(self, text: str, i: int, *, closing: bool = False) -> tuple[str, int]:
-        # Returns the expansion and the index just past it (past the `}` when `closing`).
-        out: list[str] = []
-        while i < len(text):
-            # Copy the plain run up to the next `$` (or the closing `}`) in one slice.
-            end = text.find("$", i)
-            if closing:
-                brace = text.find("}", i, None if end < 0 else end)
-                if brace >= 0:
-                    out.append(text[i:brace])
-                    return "".join(out), brace + 1
-            if end < 0:
-                out.append(text[i:])
-                i = len(text)
-                break
-            out.append(text[i:end])
-            piece, i = self._dollar(text, end)
-            out.append(piece)
-        if closing:
-            raise _Missing(
-                "unterminated '${' in value", "close it with '}', or write '$$' for a '$'"
-            )
-        return "".join(out), i
-
-    def _dollar(self, text: str, i: int) -> tuple[str, int]:
-        nxt = text[i + 1] if i + 1 < len(text) else ""
-        if nxt == "$":
-            return "$", i + 2
-        if nxt == "{":
-            return self._braced(text, i + 2)
-        match = _NAME.match(text, i + 1)
-        if match:
-            self.used.append(VariableUse(name=match.group(0)))
-            return self.env.get(match.group(0), ""), match.end()
-        return "$", i + 1
-
-    def _braced(self, text: str, i: int) -> tuple[str, int]:
-        match = _NAME.match(text, i)
-        if not match:
-            raise _Missing(
-                "'${' must be followed by a variable name", "write '$$' for a literal '$'"
-            )
-        name, i = match.group(0), match.end()
-        operator = next((op for op in (":-", ":?", "-", "?") if text.startswith(op, i)), "")
-        if not operator:
-            if text[i : i + 1] != "}":
-                raise _Missing(f"unexpected text after '${{{name}'", "use ${VAR}, ${VAR:-default}")
-            self.used.append(VariableUse(name=name))
-            return self.env.get(name, ""), i + 1
-        word, end = self.expand(text, i + len(operator), closing=True)
-        required = operator.endswith("?")
-        self.used.append(
-            VariableUse(name=name, default=None if required else word, required=required)
-        )
-        value = self.env.get(name)
-        unset = value is None or (operator.startswith(":") and value == "")
-        if not required:
-            return (word if unset else str(value)), end
-        if unset and self.strict:
-            reason = word or f"variable {name} is required"
-            state = "is not set" if value is None else "is empty"
-            raise _Unset(
-                f"{reason} (${{{name}}} {state})",
-                f"set {name} in the environment, an --env-file, the profile's env_file, "
-                ".env.<profile> or .env",
-            )
-        return str(value or ""), end

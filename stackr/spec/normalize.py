@@ -133,7 +133,7 @@ def _service(b: _Builder, key: str, raw: dict[str, Any], *, name: str, project_d
         command=_words(b, (*at, "command"), raw),
         entrypoint=_words(b, (*at, "entrypoint"), raw),
         environment={
-            **env_file_values(b, (*at, "env_file"), raw.get("env_file"), project_dir),
+            **env_file_values(b, (*at, "env_file"), raw.get("env_file"), project_dir, b.env),
             **parse_pairs(raw.get("environment") or {}, env=b.env),
         },
         ports=tuple(

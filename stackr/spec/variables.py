@@ -8,6 +8,7 @@ value built from it can say `(from .env.prod:3)`.
 
 from __future__ import annotations
 
+from collections import ChainMap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,7 +60,9 @@ def collect_variables(
             if required:
                 raise SpecError([_missing(path, given=path in given)])
             continue
-        for name, (value, line) in read_env_file(path, display=str(path)).items():
+        # A value may use the environment, then what earlier files and lines set.
+        lookup = ChainMap(dict(env), values)
+        for name, (value, line) in read_env_file(path, display=str(path), lookup=lookup).items():
             values[name] = value
             origins[name] = f"{path}:{line}"
     for name, value in env.items():

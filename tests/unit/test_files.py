@@ -127,6 +127,34 @@ def test_a_broken_env_file_line_is_reported_at_its_line(tmp_path: Path) -> None:
     ]
 
 
+def test_env_file_values_substitute_variables_as_compose_does(tmp_path: Path) -> None:
+    spec = (
+        "services:\n  web:\n    image: shop/web:1\n    env_file: web.env\n"
+        "    environment: {B: '${B}', C: '${C}', D: '${D}', E: '${E}', F: '${F}'}\n"
+    )
+    files = {
+        ".env": "A=1\nB=${A}-x\nC=\"${A}-y\"\nD='${A}-z'\nE=$$HOME\nF=${NOPE:-dflt}\n",
+        "web.env": "V=${B}+v\nW=${V}+w\nLIT='$V'\n",
+    }
+    path = _stack_dir(tmp_path, spec, files)
+    web = load_stack([str(path)], profile="dev", env={}).services["web"]
+    assert dict(web.environment) == {
+        **{"B": "1-x", "C": "1-y", "D": "${A}-z", "E": "$HOME", "F": "dflt"},
+        **{"V": "1-x+v", "W": "1-x+v+w", "LIT": "$V"},
+    }
+    # The environment comes before the lines above.
+    web = load_stack([str(path)], profile="dev", env={"A": "9"}).services["web"]
+    assert (web.environment["B"], web.environment["V"]) == ("9-x", "9-x+v")
+
+
+def test_an_env_file_value_that_cannot_be_substituted_is_located(tmp_path: Path) -> None:
+    files = {**FILES, "web.env": "GOOD=1\nTOKEN=${TOKEN_SOURCE:?set TOKEN_SOURCE}\n"}
+    assert _problems(_stack_dir(tmp_path, SECRETS, files), {"API_TOKEN": "t"}) == [
+        "web.env:2:1  set TOKEN_SOURCE (${TOKEN_SOURCE} is not set) — set TOKEN_SOURCE in the "
+        "environment, an --env-file, the profile's env_file, .env.<profile> or .env",
+    ]
+
+
 def test_references_targets_and_modes_are_checked(tmp_path: Path) -> None:
     spec = """\
 services:

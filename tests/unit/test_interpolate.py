@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from stackr.spec.interpolate import _Missing, substitute
+from stackr.spec.template import Missing, substitute
 
 ENV = {"TAG": "1.4", "EMPTY": "", "NAME": "shop"}
 
@@ -29,20 +29,20 @@ def test_substitute(text: str, result: str) -> None:
 
 
 def test_required_variable_missing() -> None:
-    with pytest.raises(_Missing, match=r"tag needed \(\$\{UNSET\} is not set\)"):
+    with pytest.raises(Missing, match=r"tag needed \(\$\{UNSET\} is not set\)"):
         substitute("${UNSET:?tag needed}", ENV)
 
 
 def test_required_empty_with_colon_is_missing() -> None:
-    with pytest.raises(_Missing):
+    with pytest.raises(Missing):
         substitute("${EMPTY:?must be set}", ENV)
 
 
 def test_unterminated_brace() -> None:
-    with pytest.raises(_Missing, match="unterminated"):
+    with pytest.raises(Missing, match="unterminated"):
         substitute("${TAG:-x", ENV)
 
 
 def test_a_required_variable_set_but_empty_is_said_to_be_empty() -> None:
-    with pytest.raises(_Missing, match=r"tag needed \(\$\{TAG\} is empty\)"):
+    with pytest.raises(Missing, match=r"tag needed \(\$\{TAG\} is empty\)"):
         substitute("${TAG:?tag needed}", {"TAG": ""})
