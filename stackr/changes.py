@@ -41,7 +41,7 @@ class Change:
     before: Any = UNSET
     after: Any = UNSET
     note: str = ""
-    size: bool = False  # the values are bytes, shown in the file's units (`256m`)
+    unit: str = ""  # "bytes" or "seconds": shown as the file writes them (`256m`, `30s`)
 
     def __hash__(self) -> int:  # the values may be lists and mappings
         return hash(self.line())
@@ -50,7 +50,7 @@ class Change:
         """`environment.LOG_LEVEL: info → debug`, or `field: note`."""
         if self.note:
             return f"{self.field}: {self.note}"
-        show = _show_size if self.size else _show
+        show = {"bytes": _show_size, "seconds": _show_seconds}.get(self.unit, _show)
         return f"{self.field}: {show(self.before)} → {show(self.after)}"
 
     def data(self) -> dict[str, Any]:
@@ -137,7 +137,7 @@ def _change(path: str, before: Any, after: Any) -> Change:
     secret = path.startswith(("environment.", "labels.")) and secret_name(key)
     if secret or is_digest(before) or is_digest(after):
         before, after = (MASK if v is not UNSET else v for v in (before, after))
-    return Change(path, _masked(before), _masked(after), size=path in _SIZES)
+    return Change(path, _masked(before), _masked(after), unit=_UNITS_OF.get(path, ""))
 
 
 def _masked(value: Any) -> Any:
@@ -150,8 +150,19 @@ def _masked(value: Any) -> Any:
     return MASK if is_digest(value) else value
 
 
-_SIZES = frozenset({"memory"})  # fields held in bytes, written with a unit in the file
+# Fields held in bytes or seconds, written with a unit in the file.
+_UNITS_OF = {
+    "memory": "bytes",
+    "stop_grace_period": "seconds",
+    **{f"healthcheck.{k}": "seconds" for k in ("interval", "timeout", "start_period")},
+}
 _UNITS = (("g", 1024**3), ("m", 1024**2), ("k", 1024))
+
+
+def _show_seconds(value: Any) -> str:
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return _show(value)
+    return f"{value:g}s"
 
 
 def _show_size(value: Any) -> str:

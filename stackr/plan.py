@@ -206,6 +206,9 @@ def _container_actions(
         parked = False
         if kind is ActionKind.RECREATE and have is not None and have.spec:
             changes = tuple(spec_changes(have.spec, json.loads(spec.labels[LABEL_SPEC])))
+            moved = _image_moved(spec, have, observed)
+            if moved and not any(c.field == "image" for c in changes):
+                changes += (Change("image", note=moved),)  # a second reason, told too
         if kind is ActionKind.RECREATE:
             job = spec.service in jobs
             attached = (*spec.networks, *(have.networks if have else ()))
@@ -256,12 +259,9 @@ def _decide(
         return ActionKind.CREATE, "not on the engine"
     if have.spec_hash != spec.labels.get(LABEL_SPEC_HASH) and not _networks_reordered(spec, have):
         return ActionKind.RECREATE, "its spec changed"
-    image_id = observed.images.get(spec.image, "")
-    if image_id and have.image_id and image_id != have.image_id:
-        return (
-            ActionKind.RECREATE,
-            f"image {spec.image} now is {_short(image_id)} (runs {_short(have.image_id)})",
-        )
+    moved = _image_moved(spec, have, observed)
+    if moved:
+        return ActionKind.RECREATE, f"image {moved}"
     missing = [n for n in spec.networks if n not in have.networks]
     if missing:
         # Reconnecting by hand would skip its aliases and order: replace it instead.
@@ -310,6 +310,14 @@ def _stopped(spec: ContainerSpec, have: ObservedContainer) -> tuple[ActionKind, 
         return ActionKind.START, "drift: container was paused outside stackr (up unpauses it)"
     code = f" (exit code {have.exit_code})" if have.exit_code is not None else ""
     return ActionKind.START, f"drift: container is {have.state}{code}, not running"
+
+
+def _image_moved(spec: ContainerSpec, have: ObservedContainer, observed: ObservedState) -> str:
+    """`shop/web:1 now is 5d2c… (runs 9a1b…)` when the image's tag moved to another image."""
+    image_id = observed.images.get(spec.image, "")
+    if image_id and have.image_id and image_id != have.image_id:
+        return f"{spec.image} now is {_short(image_id)} (runs {_short(have.image_id)})"
+    return ""
 
 
 def _image_note(spec: ContainerSpec, kind: ActionKind, observed: ObservedState) -> str:

@@ -55,6 +55,23 @@ def test_image_moved_to_new_build_recreates(write_stack) -> None:  # type: ignor
     )
 
 
+def test_a_moved_image_beside_a_changed_spec_is_told_too(write_stack) -> None:  # type: ignore[no-untyped-def]
+    check = {"test": ["CMD", "true"], "interval": "1s"}
+    path = write_stack({"services": {"web": {"image": "shop/web:1", "healthcheck": check}}})
+    engine = FakeEngine(images=dict(IMAGES))
+    _apply(path, engine)
+    engine.images["shop/web:1"] = "sha256:new0000000000000"
+    moved = {**check, "interval": "2s"}
+    path = write_stack({"services": {"web": {"image": "shop/web:1", "healthcheck": moved}}})
+    loaded = api.load([str(path)], profile="dev", env={})
+    action = api.plan(loaded, engine).action_for(*_container("shop-dev-web-1"))
+    assert action is not None
+    assert action.change_lines() == (
+        "healthcheck.interval: 1s → 2s",
+        "image: shop/web:1 now is new000000000 (runs aaa)",
+    )
+
+
 def test_down_plan_keeps_volumes_unless_asked(write_stack) -> None:  # type: ignore[no-untyped-def]
     path = write_stack(
         {
