@@ -211,12 +211,18 @@ def _port_ranges(service: Service, doc: Document) -> Iterator[Issue]:
         count = rule.host_end - rule.host_start + 1
         if count == service.replicas:
             continue
-        want = f"{rule.host_start}-{rule.host_start + service.replicas - 1}"
+        last = rule.host_start + service.replicas - 1
+        want = f"{rule.host_start}-{last}" if last > rule.host_start else f"{rule.host_start}"
         noun = "replica needs" if service.replicas == 1 else "replicas need"
+        # The count may come from a profile while the ports come from the base: say which.
+        at: Path_ = ("services", service.name, "ports", i)
+        counted = doc.positions.get(("services", service.name, "replicas"))
+        apart = counted is not None and counted.layer not in ("", doc.locate(at).layer)
+        said = f" (replicas {counted.layer})" if counted and apart else ""
         yield _issue(
             doc,
-            ("services", service.name, "ports", i),
-            f"{service.replicas} {noun} {service.replicas} host port(s), "
+            at,
+            f"{service.replicas} {noun} {service.replicas} host port(s){said}, "
             f"'{rule.render()}' gives {count}",
             f"publish one host port per replica, e.g. '{want}:{rule.container_port}', "
             "or give only the container port to let the engine choose",

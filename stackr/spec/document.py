@@ -45,7 +45,7 @@ class Document:
         """A problem with the value at `path`, located where it was written; a value a layer
         set says so (`... (set by profile prod)`, `... (from .env.prod:3)`)."""
         path = self._in_file(path)
-        pos = self.locate(path)
+        pos = self._recorded(path)
         layer = f" ({pos.layer})" if pos.layer else ""
         return Issue(
             file=pos.file,
@@ -66,6 +66,9 @@ class Document:
 
     def locate(self, path: Path_) -> Position:
         """The position of `path`, else of its nearest recorded ancestor, else the root."""
+        return self._recorded(self._in_file(path))
+
+    def _recorded(self, path: Path_) -> Position:
         for end in range(len(path), -1, -1):
             found = self.positions.get(path[:end])
             if found is not None:

@@ -209,6 +209,11 @@ def _compose_with(loader_class: Any, text: str, file: str) -> Node | None:
 def _yaml_issue(file: str, text: str, exc: yaml.YAMLError) -> Issue:
     """One located Issue from PyYAML's structured error fields."""
     if isinstance(exc, yaml.MarkedYAMLError):
+        if exc.context == "while scanning a quoted scalar" and exc.context_mark is not None:
+            # The scanner only notices at the end of the file: point at the quote that opens it.
+            message = "a quoted value starts here and is never closed"
+            hint = "close the quote; inside \"...\" a quote is written \\\", inside '...' it is ''"
+            return issue_at(file, exc.context_mark, message, hint)
         message = exc.problem or exc.context or "not valid YAML"
         return issue_at(file, exc.problem_mark or exc.context_mark, message, _SYNTAX_HINT)
     if isinstance(exc, yaml.reader.ReaderError) and isinstance(exc.position, int):
