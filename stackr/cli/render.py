@@ -92,6 +92,17 @@ def _new_table(**options: Any) -> Table:
     return Table(box=None, pad_edge=False, expand=False, **options)
 
 
+def _print_table(table: Table) -> None:
+    console = _out()
+    if _is_terminal(stderr=False):
+        console.print(table)
+        return
+    # Piped: each line as it ends, without the padding of its last column.
+    with console.capture() as captured:
+        console.print(table)
+    sys.stdout.write("".join(line.rstrip() + "\n" for line in captured.get().splitlines()))
+
+
 def out(text: str) -> None:
     """One unstyled line on stdout."""
     sys.stdout.write(text + "\n")
@@ -167,7 +178,7 @@ def variables(rows: list[VariableRow], *, fmt: str) -> None:
         default = "(required)" if r.required else ("-" if r.default is None else repr(r.default))
         value = "-" if r.value is None else repr(r.value)
         table.add_row(r.name, value, r.source, default, ", ".join(r.used_at))
-    _out().print(table)
+    _print_table(table)
 
 
 def differences(found: list[Difference], *, left: str, right: str, fmt: str) -> None:
@@ -330,7 +341,7 @@ def ps(rows: list[ContainerRow]) -> None:
             ", ".join(row.ports) or "-",
         )
     # Piped output is never cut to the terminal's width.
-    _out().print(table)
+    _print_table(table)
 
 
 def log_lines(lines: Iterable[tuple[str, str]]) -> None:

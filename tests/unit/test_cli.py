@@ -109,6 +109,16 @@ def test_config_variables(stack_file: str, capsys: pytest.CaptureFixture[str]) -
     }
 
 
+def test_a_piped_table_has_no_trailing_spaces(
+    stack_file: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["config", "-f", stack_file, "--variables"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["VARIABLE", "VALUE", "FROM", "DEFAULT", "USED", "AT"]
+    assert lines[1].startswith("TAG") and lines[1].endswith(f"{stack_file}:4")
+    assert all(line == line.rstrip() for line in lines)  # the header's last column is shorter
+
+
 def test_schema_prints_the_published_schema(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["schema"]) == 0
     schema = json.loads(capsys.readouterr().out)
