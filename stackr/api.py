@@ -359,27 +359,31 @@ def ps(stack: str, profile: str, engine: Engine) -> list[ContainerRow]:
 
 
 def logs(
-    stack: Stack,
+    name: str,
+    profile: str,
     engine: Engine,
     *,
+    stack: Stack | None = None,
     services: Sequence[str] = (),
     follow: bool = False,
     tail: int | None = None,
 ) -> Iterator[tuple[str, str]]:
-    """(container, line) pairs of the stack's containers, optionally only some services'.
+    """(container, line) pairs of the containers of stack `name` for `profile`, optionally
+    only some services'. `stack`, when its file loads, tells a mistyped service from one that
+    has no containers.
 
     Raises:
         StackrError: a named service is not in the stack, or has no containers.
     """
     from stackr.selection import refuse_unknown
 
-    refuse_unknown(stack, services)
-    rows = ps(stack.name, stack.profile, engine)
+    if stack is not None:
+        refuse_unknown(stack, services)
+    rows = ps(name, profile, engine)
     unknown = set(services) - {r.service for r in rows}
     if unknown:
         raise StackrError(
-            f"no containers for service(s) {', '.join(sorted(unknown))} in {stack.name} "
-            f"({stack.profile})",
+            f"no containers for service(s) {', '.join(sorted(unknown))} in {name} ({profile})",
             hint="stackr ps lists what runs; `stackr up` makes what is missing",
         )
     names = [r.name for r in rows if not services or r.service in services]

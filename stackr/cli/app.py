@@ -331,10 +331,16 @@ def logs(
     """Show the containers' output. Each line starts with its container's name."""
     from stackr import api
 
-    stack = SpecArgs(files, profile, env_file).validate()
+    # Like `ps`, a file that no longer loads still finds its stack's containers by name.
+    loaded, name, chosen, target = SpecArgs(files, profile, env_file).found()
+    engine = _engine_at(target)
+    if loaded is None and not api.ps(name, chosen, engine):
+        raise _nothing_of(name, chosen)
     lines = api.logs(
-        stack,
-        _engine(stack),
+        name,
+        chosen,
+        engine,
+        stack=loaded.stack if loaded else None,
         services=services or (),
         follow=follow,
         tail=tail,

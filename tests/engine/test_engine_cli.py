@@ -193,7 +193,7 @@ def test_up_wait_fails_on_a_crash_looping_service(
     assert "boom" in err
 
 
-def test_down_works_when_the_file_no_longer_parses(
+def test_down_ps_and_logs_work_when_the_file_no_longer_parses(
     stack: StackFixture, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = _simple(stack)
@@ -203,10 +203,16 @@ def test_down_works_when_the_file_no_longer_parses(
     capsys.readouterr()
     assert main(["ps", "-f", path]) == 0
     assert f"{stack.name}-dev-app-1" in capsys.readouterr().out
+    assert main(["logs", "--file", path, "--tail", "5"]) == 0
+    assert f"going by its name, {stack.name}" in capsys.readouterr().err
     assert main(["down", "-f", path]) == 0
     assert f"going by its name, {stack.name}" in capsys.readouterr().err
     assert stack.containers() == {}
     assert stack.networks() == []
+    assert main(["logs", "--file", path]) == 1
+    assert f"nothing of stack {stack.name} with profile dev is on the engine" in (
+        capsys.readouterr().err
+    )
 
 
 def test_a_taken_host_port_names_the_container_holding_it(
