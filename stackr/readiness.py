@@ -154,11 +154,19 @@ def _ready(
     if RestartPolicy(spec.restart).one_shot and status.state in ("exited", "dead"):
         if status.exit_code == 0:
             return True
-        raise EngineError(last_words(f"exited with code {status.exit_code}"))
+        raise EngineError(
+            last_words(f"exited with code {status.exit_code}"),
+            hint=f"`stackr logs {spec.service}` shows why; the next `stackr up` runs it again",
+        )
     if status.state in ("exited", "dead"):
-        raise EngineError(last_words(f"is {status.state}"))
+        raise EngineError(
+            last_words(f"is {status.state}"), hint=f"`stackr logs {spec.service}` shows why"
+        )
     if watch.looks.unhealthy(spec.name, status):
-        raise EngineError(last_words("is unhealthy", status.probe))
+        raise EngineError(
+            last_words("is unhealthy", status.probe),
+            hint=f"its health check fails: check its test, and `stackr logs {spec.service}`",
+        )
     if watch.restarts.crash_looping(spec.name, status):
         what = watch.restarts.words(spec.name, status)
         raise EngineError(last_words(what), hint=CRASH_HINT.format(service=spec.service))

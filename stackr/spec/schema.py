@@ -226,7 +226,13 @@ def _needs_one_of(error: ValidationError, path: Path_) -> Iterator[_Finding]:
     missing = [str(key) for key in dict.fromkeys(wanted) if key not in instance]
     if not missing or any(close_match(str(key), missing) for key in instance):
         return  # the unknown-key issue already says "did you mean ...?"
-    hint = "e.g. image: nginx:1.25, or build: ./web" if missing == ["image", "build"] else ""
+    hints = {
+        ("image", "build"): "e.g. image: nginx:1.25, or build: ./web",
+        ("file", "environment", "content"): "e.g. file: ./db_password.txt, or environment: "
+        "DB_PASSWORD",
+        ("file", "environment"): "e.g. file: ./db_password.txt, or environment: DB_PASSWORD",
+    }
+    hint = hints.get(tuple(missing), "")
     yield _Finding(path, "needs " + " or ".join(f"'{key}'" for key in missing), hint)
 
 
@@ -286,12 +292,19 @@ def _looks_like_service(key: str, value: Any) -> bool:
     return any(k in defs["service"]["properties"] and k not in others for k in value)
 
 
+_REQUIRED_HINTS = {
+    "services": "a stack file lists its services under a top-level `services:` key, e.g. "
+    "services: {web: {image: nginx:1.25}}",
+}
+
+
 def _missing_keys(error: ValidationError, path: Path_) -> Iterator[_Finding]:
     # jsonschema raises one error per missing key with the same fields; duplicates merge later.
     instance = error.instance if isinstance(error.instance, dict) else {}
     for key in as_list(error.validator_value):
         if key not in instance:
-            yield _Finding(path, f"missing required key '{key}'")
+            hint = _REQUIRED_HINTS.get(key, f"add '{key}'")
+            yield _Finding(path, f"missing required key '{key}'", hint)
 
 
 def _repeated_item(error: ValidationError, path: Path_) -> _Finding:

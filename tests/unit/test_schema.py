@@ -460,7 +460,11 @@ def test_service_without_image_or_build() -> None:
 
 
 def test_missing_services() -> None:
-    assert issues_in("name: shop\n") == [issue(1, 1, "", "missing required key 'services'")]
+    hint = (
+        "a stack file lists its services under a top-level `services:` key, e.g. "
+        "services: {web: {image: nginx:1.25}}"
+    )
+    assert issues_in("name: shop\n") == [issue(1, 1, "", "missing required key 'services'", hint)]
 
 
 # -- reporting --------------------------------------------------------------------------------
