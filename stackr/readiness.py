@@ -220,6 +220,10 @@ class ConditionWaiter:
     def run(self) -> None:
         if self.condition is Condition.STARTED:
             return  # the replicas' own tasks started them
+        if not self.names:
+            # `replicas: 0` (a profile that runs without it): nothing to wait for, and said so.
+            self.on_event(Event(self.service, Phase.DONE, "has no replicas: not waited for"))
+            return
         self.on_event(Event(self.service, Phase.WAITING, f"until {self._word()}"))
         deadline = min(time.monotonic() + self.options.wait_timeout, self.options.deadline)
         pending = list(self.names)

@@ -162,6 +162,23 @@ def test_an_unhealthy_status_from_before_the_wait_waits_for_a_newer_check() -> N
     assert looks.unhealthy("web-1", sick("12:00:02"))
 
 
+def test_a_condition_on_a_service_scaled_to_zero_is_said_not_waited_for(write_stack) -> None:  # type: ignore[no-untyped-def]
+    from stackr.events import Event, Phase
+
+    spec = {
+        "name": "shop",
+        "services": {
+            "db": {"image": "img:1", "replicas": 0, "healthcheck": {"test": ["CMD", "true"]}},
+            "web": {"image": "img:1", "depends_on": {"db": {"condition": "healthy"}}},
+        },
+    }
+    events: list[Event] = []
+    loaded = api.load([str(write_stack(spec))], profile="dev", env={})
+    api.up(loaded, FakeEngine(images=dict(IMAGES)), options=api.UpOptions(), on_event=events.append)
+    said = [(e.phase, e.detail) for e in events if e.subject == "db"]
+    assert said == [(Phase.DONE, "has no replicas: not waited for")]
+
+
 def test_missing_image_without_build_is_an_error(write_stack) -> None:  # type: ignore[no-untyped-def]
     from stackr.errors import EngineError
 
