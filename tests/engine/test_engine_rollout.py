@@ -117,7 +117,7 @@ def test_a_changed_job_that_fails_fails_up_and_never_runs_its_old_version_again(
     stack.up(stack.write(spec("v1", 0)))
     with pytest.raises(ApplyError) as caught:
         stack.up(stack.write(spec("v2", 3)))
-    assert "job migrate failed" in str(caught.value)
+    assert "migrate (a job) failed" in str(caught.value)
     assert "exited with code 3" in str(caught.value)
     keeper = stack.sdk.containers.get(f"{stack.name}-dev-keeper-1")
     log = keeper.exec_run(["cat", "/data/log"]).output.decode().split()
