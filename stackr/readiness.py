@@ -56,9 +56,8 @@ def wait_until_ready(
 ) -> None:
     """Wait until every long-running container of `stack` is running (healthy, when it has a
     healthcheck, its own or its image's; else for `STEADY` seconds without a restart) and
-    every one-shot job has
-    exited 0. A job is a service that another waits
-    on with `condition: completed`; any other one-shot container (`restart: "no"` or
+    every one-shot job has exited 0. A job is a service that another waits on with
+    `condition: completed`; any other one-shot container (`restart: "no"` or
     `on-failure`) is ready once it runs (healthy, if checked) or has exited 0. `jobs`
     overrides which services are jobs: a stack narrowed to some services may have lost the
     ones that wait on a job.
@@ -81,8 +80,7 @@ def wait_until_ready(
         for name in list(pending):
             spec = desired.containers[name]
             job = spec.service in jobs
-            watch = _Watch(restarts, looks)
-            watch = watches.setdefault(name, watch)
+            watch = watches.setdefault(name, _Watch(restarts, looks))
             ready = _ready(engine, spec, job=job, watch=watch, secrets=options.secrets)
             if ready:
                 del pending[name]

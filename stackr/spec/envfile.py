@@ -32,6 +32,8 @@ def read_env_file(
             substituted (an unset `${VAR:?...}`, a malformed `${`).
     """
     values: dict[str, tuple[str, int]] = {}
+    above: dict[str, str] = {}  # what the lines so far set, for the values below them
+    known = ChainMap(dict(lookup or {}), above)
     issues: list[Issue] = []
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
@@ -56,9 +58,8 @@ def read_env_file(
             continue
         value, literal = _value(match.group(2))
         if not literal:
-            above = {name: found for name, (found, _line) in values.items()}
             try:
-                value = substitute(value, ChainMap(dict(lookup or {}), above))
+                value = substitute(value, known)
             except Missing as missing:
                 issues.append(
                     Issue(
@@ -67,6 +68,7 @@ def read_env_file(
                 )
                 continue
         values[match.group(1)] = (value, number)
+        above[match.group(1)] = value
     if issues:
         raise SpecError(issues)
     return values
