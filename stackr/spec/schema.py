@@ -278,6 +278,9 @@ def _unknown_key_hint(path: Path_, key: str, value: Any, allowed: list[str]) -> 
     close = close_match(key, allowed)
     if close:
         return f"did you mean '{close}'?"
+    compose = close_match(key, [k for w, k in _COMPOSE_KEYS if w == where])
+    if compose:  # a typo of a Compose key: what that key would need here
+        return f"'{compose}'? {_COMPOSE_KEYS[(where, compose)]}"
     if len(allowed) <= _MAX_LISTED_KEYS:
         return "allowed: " + ", ".join(sorted(allowed))
     return ""

@@ -187,6 +187,12 @@ def test_unknown_key_is_located_at_the_key_with_a_close_match() -> None:
     ]
 
 
+def test_a_typo_of_a_compose_key_says_what_that_key_needs_here() -> None:
+    (found,) = issues_in(web_with("contianer_name", "web"))
+    assert found.message == "unknown key 'contianer_name'"
+    assert found.hint.startswith("'container_name'? stackr names each container")
+
+
 def test_top_level_service_hints_at_a_forgotten_services_key() -> None:
     text = """\
     name: shop
