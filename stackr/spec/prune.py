@@ -145,6 +145,8 @@ def _drop_items(
             renumbered[("services", service, key)] = kept
         else:
             entry[key] = {k: v for k, v in value.items() if k not in items}
+        if not entry[key]:
+            del entry[key]  # nothing left: as if not written (the schema may refuse it empty)
         pruned["services"][service] = entry
     return renumbered
 

@@ -195,11 +195,22 @@ def _alternatives(error: ValidationError, path: Path_) -> Iterator[_Finding]:
             return
     from jsonschema.exceptions import best_match
 
-    best: ValidationError | None = best_match(_fitting_branches(context) or context)
-    if best is not None:
-        yield from _findings(best)
-    elif error.validator == "oneOf":
-        yield _more_than_one(error, path)
+    candidates = _fitting_branches(context) or context
+    best: ValidationError | None = best_match(candidates)
+    if best is None:
+        if error.validator == "oneOf":
+            yield _more_than_one(error, path)
+        return
+    # Every problem of the branch that fits best: each refused item of a list, not only one.
+    branch = _branch(best)
+    for sub in candidates:
+        if sub is best or (branch is not None and _branch(sub) == branch):
+            yield from _findings(sub)
+
+
+def _branch(error: ValidationError) -> Any:
+    """Which alternative of an anyOf/oneOf an error of its context belongs to."""
+    return next(iter(error.relative_schema_path), None)
 
 
 def _fitting_branches(context: list[ValidationError]) -> list[ValidationError]:
