@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from stackr.sensitive import MASK, is_secret
+from stackr.sensitive import MASK, hunted_values, is_secret
 from stackr.spec import load_stack
 
 if TYPE_CHECKING:
@@ -81,6 +81,8 @@ def variables(
 
     read = load_variables(files, profile=profile, env=env, env_files=env_files)
     found, secrets = read.found, read.secret_sources
+    # A value holding a secret one (`URL=http://x?t=${API_TOKEN}`) is hidden, as `config` does.
+    hunted = hunted_values(found.values, secrets)
     rows: dict[str, VariableRow] = {}
     for use in read.uses:
         where = f"{use.position.file}:{use.position.line}" if use.position else ""
@@ -90,18 +92,20 @@ def variables(
         source = found.origin(use.name) or ("default" if default is not None else "unset")
         rows[use.name] = VariableRow(
             name=use.name,
-            default=_shown(use.name, default, secrets),  # a secret's default is one too
+            default=_shown(use.name, default, secrets, hunted),  # a secret's default is one too
             required=use.required or bool(known and known.required),
-            value=_shown(use.name, value if value is not None else default, secrets),
+            value=_shown(use.name, value if value is not None else default, secrets, hunted),
             source=source,
             used_at=(*(known.used_at if known else ()), where),
         )
     return sorted(rows.values(), key=lambda row: row.name)
 
 
-def _shown(name: str, value: str | None, secrets: frozenset[str]) -> str | None:
-    # A variable whose name looks secret, that a secret is made from, or that holds a URL's
-    # password is listed as set, never with its value.
+def _shown(
+    name: str, value: str | None, secrets: frozenset[str], hunted: frozenset[str]
+) -> str | None:
+    # A variable whose name looks secret, that a secret is made from, or whose value holds a
+    # URL's password or another secret variable's value is listed as set, never with its value.
     if value is None:
         return None
-    return MASK if name in secrets or is_secret(name, value, ()) else value
+    return MASK if name in secrets or is_secret(name, value, hunted) else value

@@ -111,6 +111,16 @@ def test_a_secret_variables_default_is_hidden_too(write_stack) -> None:  # type:
     assert rows == {"API_TOKEN": ("***", "***"), "LEVEL": ("info", "info")}
 
 
+def test_a_value_holding_a_secret_variables_value_is_hidden_in_the_list(write_stack) -> None:  # type: ignore[no-untyped-def]
+    from stackr import api
+
+    environment = {"URL": "${URL}", "T": "${API_TOKEN}"}
+    path = write_stack({"services": {"web": {"image": "x", "environment": environment}}})
+    env = {"API_TOKEN": "abcdef123", "URL": "http://x?t=abcdef123"}
+    rows = {r.name: r.value for r in api.variables([str(path)], profile="dev", env=env)}
+    assert rows == {"API_TOKEN": "***", "URL": "***"}
+
+
 def test_an_unset_plain_variable_is_empty_with_a_located_warning(write_stack) -> None:  # type: ignore[no-untyped-def]
     path = write_stack(
         "services:\n  web:\n    image: 'shop/web:${TAG}'\n"
