@@ -188,12 +188,9 @@ def plan(
     """Show what `up` would do, and why, without changing anything."""
     from stackr import api
 
-    try:
+    with exits.failure_recorded(fmt.value):  # a CI gate reading JSON gets JSON
         loaded = SpecArgs(files, profile, env_file).load().only(services or ())
         the_plan = api.plan(loaded, _engine(loaded.stack))
-    except StackrError as error:
-        render.failure_record(error, fmt=fmt.value)  # a CI gate reading JSON gets JSON
-        raise
     render.plan(the_plan, fmt=fmt.value, services=services or ())
     return 2 if detailed_exitcode and the_plan.pending() else 0
 
@@ -228,20 +225,18 @@ def up(
     """Make the engine match the stack file for a profile."""
     from stackr import api
 
-    loaded = SpecArgs(files, profile, env_file).load().only(services or ())
-    engine = _engine(loaded.stack, jobs=jobs)
-    if dry_run:
-        render.plan(api.plan(loaded, engine), fmt="text", services=services or ())
-        return 0
-    options = api.UpOptions(jobs=jobs, build=build, wait=wait, wait_timeout=wait_timeout)
-    with _locked(loaded.stack, lock_timeout), show_progress(progress.value) as on_event:
-        try:
-            result = api.up(loaded, engine, options=options, on_event=on_event)
-        except StackrError as error:
-            render.failure_record(error, fmt=progress.value)
-            raise
-        except KeyboardInterrupt as interrupt:
-            return exits.interrupted(interrupt, fmt=progress.value)
+    with exits.failure_recorded(progress.value):
+        loaded = SpecArgs(files, profile, env_file).load().only(services or ())
+        engine = _engine(loaded.stack, jobs=jobs)
+        if dry_run:
+            render.plan(api.plan(loaded, engine), fmt="text", services=services or ())
+            return 0
+        options = api.UpOptions(jobs=jobs, build=build, wait=wait, wait_timeout=wait_timeout)
+        with _locked(loaded.stack, lock_timeout), show_progress(progress.value) as on_event:
+            try:
+                result = api.up(loaded, engine, options=options, on_event=on_event)
+            except KeyboardInterrupt as interrupt:
+                return exits.interrupted(interrupt, fmt=progress.value)
     render.up_summary(result, fmt=progress.value, services=services or ())
     return 0
 
@@ -264,26 +259,27 @@ def down(
     """Remove the profile's containers and networks. With --volumes, its volumes too."""
     from stackr import api
 
-    loaded, name, chosen, target = SpecArgs(files, profile, env_file).found()
-    with (
-        _locked_at(target, name, chosen, lock_timeout),
-        show_progress(progress.value) as on_event,
-    ):
-        try:
-            result = api.down(
-                name,
-                chosen,
-                _engine_at(target, jobs=jobs),
-                volumes=volumes,
-                loaded=loaded,
-                jobs=jobs,
-                on_event=on_event,
-            )
-        except KeyboardInterrupt as interrupt:
-            return exits.interrupted(interrupt, fmt=progress.value)
-    if loaded is None and not result.plan.actions:
-        # A mistyped --profile, most likely: it must not pass for a finished `down`.
-        raise _nothing_of(name, chosen)
+    with exits.failure_recorded(progress.value):
+        loaded, name, chosen, target = SpecArgs(files, profile, env_file).found()
+        with (
+            _locked_at(target, name, chosen, lock_timeout),
+            show_progress(progress.value) as on_event,
+        ):
+            try:
+                result = api.down(
+                    name,
+                    chosen,
+                    _engine_at(target, jobs=jobs),
+                    volumes=volumes,
+                    loaded=loaded,
+                    jobs=jobs,
+                    on_event=on_event,
+                )
+            except KeyboardInterrupt as interrupt:
+                return exits.interrupted(interrupt, fmt=progress.value)
+        if loaded is None and not result.plan.actions:
+            # A mistyped --profile, most likely: it must not pass for a finished `down`.
+            raise _nothing_of(name, chosen)
     render.down_summary(result, fmt=progress.value)
     return 0
 

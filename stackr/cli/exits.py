@@ -5,8 +5,11 @@ print. Exit codes: 0 success, 1 a problem the user can fix, 2 bad usage, 3 a bug
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from stackr.cli import render
-from stackr.errors import Abandoned
+from stackr.errors import Abandoned, StackrError
 
 INTERRUPTED = 130
 INTERRUPTED_TEXT = (
@@ -54,3 +57,15 @@ def usage_exit(error: Exception) -> int | None:
     if callable(show):
         show()
     return code
+
+
+@contextmanager
+def failure_recorded(fmt: str) -> Iterator[None]:
+    """With JSON output, a StackrError raised inside ends the output with its `{"error": ...}`
+    record (then goes on to `main`, which writes it to stderr as text), wherever it came from:
+    the file, the lock, the engine or the run."""
+    try:
+        yield
+    except StackrError as error:
+        render.failure_record(error, fmt=fmt)
+        raise

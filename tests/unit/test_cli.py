@@ -355,3 +355,24 @@ def test_down_with_json_progress_prints_json_lines_only(
     summary = records[-1]["summary"]
     assert (summary["remove"], summary["keep"], summary["kept"]) == (2, 0, [])  # web, network
     assert summary["seconds"] >= 0
+
+
+def test_up_and_down_with_json_progress_end_with_an_error_record_before_any_run(
+    write_stack, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:  # type: ignore[no-untyped-def]
+    from fakes import FakeEngine
+
+    import stackr.cli.app
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr(stackr.cli.app, "_engine_at", lambda target, **_: FakeEngine())
+    broken = write_stack("services:\n  web:\n    image: ${NEEDED:?set NEEDED}\n")
+    assert main(["up", "-f", str(broken), "--progress", "json"]) == 1
+    record = json.loads(capsys.readouterr().out.splitlines()[-1])["error"]
+    assert record["issues"][0]["message"].startswith("set NEEDED (${NEEDED} is not set)")
+    fine = write_stack(
+        {"name": "shop", "services": {"web": {"image": "shop/web:1"}}, "profiles": {"dev": {}}}
+    )
+    assert main(["down", "-f", str(fine), "--profile", "prod", "--progress", "json"]) == 1
+    record = json.loads(capsys.readouterr().out.splitlines()[-1])["error"]
+    assert record["message"].startswith("nothing of stack shop with profile prod is on the engine")
