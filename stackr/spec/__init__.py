@@ -74,10 +74,12 @@ def _load_stack(
     files = tuple(paths) or ("stack.yml",)
     raw = [_load(path) for path in files]
     refuse_unknown_profile(raw, profile)
-    variables = _variables(raw, files, profile, os.environ if env is None else env, env_files)
+    variables, missing = _variables(
+        raw, files, profile, os.environ if env is None else env, env_files
+    )
     warnings: list[Issue] = []
     merged = _interpolate_and_merge(raw, variables, profile, warnings)
-    issues = validate_document(merged)
+    issues = [*missing, *validate_document(merged)]
     settings = profile_settings(merged, profile)
     try:
         rendered = apply_profile(merged, profile)
@@ -211,7 +213,10 @@ def load_variables(
 
     files = tuple(paths) or ("stack.yml",)
     raw = [_load(path) for path in files]
-    variables = _variables(raw, files, profile, os.environ if env is None else env, env_files)
+    variables, missing = _variables(
+        raw, files, profile, os.environ if env is None else env, env_files
+    )
+    _raise_if(missing)
     uses = [use for doc in raw for use in variable_uses(doc)]
     return FileVariables(
         uses=uses,
@@ -227,19 +232,37 @@ def _variables(
     profile: str,
     env: Mapping[str, str],
     env_files: Sequence[str],
-) -> Variables:
+) -> tuple[Variables, list[Issue]]:
+    """The variables for `profile`, and the profile's `env_file`s that are missing, located in
+    the stack file (reported with the file's other problems)."""
     # The profile's own env_file must be known before anything is interpolated: read it raw.
     chosen: list[str] = []
+    missing: list[Issue] = []
+    folder = Path(files[0]).parent
     for doc in raw:
         value = profile_settings(doc, profile).get("env_file")
-        # A wrongly shaped env_file is the schema's to report; here it just reads nothing.
-        if isinstance(value, str) and value:
-            chosen = [value]
-        elif isinstance(value, list) and value:
-            chosen = [str(v) for v in value]
-    return collect_variables(
+        entries = [value] if isinstance(value, str) else value if isinstance(value, list) else []
+        if not entries:
+            continue
+        chosen = []
+        for i, entry in enumerate(entries):
+            if not isinstance(entry, str) or not entry:
+                continue  # a wrongly shaped entry is the schema's to report
+            if (folder / entry).is_file():
+                chosen.append(entry)
+                continue
+            at: tuple[str | int, ...] = ("profiles", profile, "env_file")
+            found = "is a directory" if (folder / entry).is_dir() else "not found"
+            hint = "create it, or fix the path (relative to the stack file)"
+            missing.append(
+                doc.issue(
+                    at if isinstance(value, str) else (*at, i), f"env file {entry} {found}", hint
+                )
+            )
+    variables = collect_variables(
         files[0], env, profile=profile, env_files=env_files, profile_env_files=chosen
     )
+    return variables, missing
 
 
 def _interpolate_and_merge(
