@@ -157,8 +157,10 @@ def _mount(mount: Mount) -> str:
 
 
 def _healthcheck(check: Healthcheck, mask: _Mask) -> dict[str, Any]:
+    # Without a `test` the image's runs: an empty one could not be read back.
+    test = {"test": [mask.text(arg) for arg in check.test]} if check.test else {}
     return {
-        "test": [mask.text(arg) for arg in check.test],
+        **test,
         "interval": _seconds(check.interval),
         "timeout": _seconds(check.timeout),
         "retries": check.retries,

@@ -288,6 +288,17 @@ def test_config_output_is_read_for_its_own_profile_only(
     assert "no profile 'dev' in this file" in capsys.readouterr().err
 
 
+def test_config_of_a_healthcheck_that_keeps_the_images_test_reads_back(
+    write_stack, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:  # type: ignore[no-untyped-def]
+    path = write_stack("services:\n  db: {image: x, healthcheck: {interval: 500ms, retries: 5}}\n")
+    assert main(["config", "-f", str(path)]) == 0
+    saved = tmp_path / "rendered.yml"
+    saved.write_text(capsys.readouterr().out)
+    assert "test:" not in saved.read_text()
+    assert main(["validate", "-f", str(saved)]) == 0
+
+
 def test_nothing_to_do_for_named_services_says_for_which(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
