@@ -5,6 +5,7 @@ and the files a build context sends (`.dockerignore` applied, as `docker build` 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -20,6 +21,8 @@ from stackr.errors import EngineError
 from stackr.observed import LABEL_BUILD_DIGEST
 from stackr.spec.model import Build
 
+_ID_PREFIX = re.compile(r"[0-9a-f]{12,64}")
+
 
 def image_ids(api: docker.APIClient, refs: tuple[str, ...]) -> dict[str, str]:
     """The id each of `refs` points at, for those on the engine: one list call."""
@@ -27,12 +30,19 @@ def image_ids(api: docker.APIClient, refs: tuple[str, ...]) -> dict[str, str]:
     for ref in refs:
         wanted.setdefault(full_ref(ref), []).append(ref)
     found: dict[str, str] = {}
-    for image in call("list images", api.images):
+    images = call("list images", api.images)
+    for image in images:
         # Named by a tag, by a digest (`shop/web@sha256:...`) or by its id.
         names = [*(image.get("RepoTags") or []), *(image.get("RepoDigests") or [])]
         for name in (*names, image["Id"]):
             for ref in wanted.get(name, ()):
                 found[ref] = image["Id"]
+    # A name no tag matches may be an id, or the start of one, as the engine reads it.
+    for ref in refs:
+        if ref not in found and _ID_PREFIX.fullmatch(ref):
+            ids = [i["Id"] for i in images if i["Id"].removeprefix("sha256:").startswith(ref)]
+            if len(ids) == 1:
+                found[ref] = ids[0]
     return found
 
 

@@ -95,6 +95,7 @@ class _ImagesStub:
                 "RepoDigests": ["busybox@sha256:d1"],
             },
             {"Id": "sha256:own", "RepoTags": ["registry.example:5000/library/app:1"]},
+            {"Id": "sha256:" + "0123456789abcdef" * 4, "RepoTags": []},
         ]
 
 
@@ -109,6 +110,8 @@ def test_image_ids_match_docker_hub_references_however_they_are_written() -> Non
         "registry.example:5000/app:1",
         "docker.io/library/busybox@sha256:d1",
         "sha256:own",
+        "0123456789ab",
+        "0123456789abcdef" * 4,
     )
     assert image_ids(_ImagesStub(), refs) == {  # type: ignore[arg-type]
         "busybox": "sha256:bb",
@@ -119,6 +122,8 @@ def test_image_ids_match_docker_hub_references_however_they_are_written() -> Non
         "registry.example:5000/library/app:1": "sha256:own",
         "docker.io/library/busybox@sha256:d1": "sha256:bb",  # by digest
         "sha256:own": "sha256:own",  # by id
+        "0123456789ab": "sha256:" + "0123456789abcdef" * 4,  # by the start of its id
+        "0123456789abcdef" * 4: "sha256:" + "0123456789abcdef" * 4,
     }
 
 
