@@ -2,7 +2,7 @@
 
 `#` starts a comment at the start of a line, or after whitespace in an unquoted value; `export `
 before a key is ignored; single quotes are literal, double quotes understand `\\n`, `\\t`, `\\"`
-and `\\\\`; an empty value is the empty string. Unquoted and double-quoted values have their
+and `\\\\`; a quote must close on its line; an empty value is the empty string. Unquoted and double-quoted values have their
 variables substituted (`${VAR}`, `${VAR:-default}`, `$$` for a `$`, ...), looked up first in what
 the caller gives (the environment), then in the lines above.
 """
@@ -18,7 +18,7 @@ from stackr.errors import Issue, SpecError
 from stackr.spec.template import Missing, substitute
 
 _LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*=\s*(.*)$")
-_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\", "$": "$$"}
 
 
 def read_env_file(
@@ -56,7 +56,12 @@ def read_env_file(
                 )
             )
             continue
-        value, literal = _value(match.group(2))
+        try:
+            value, literal = _value(match.group(2))
+        except ValueError as error:
+            hint = "close it: a value is read from its one line (write \\n for a line break)"
+            issues.append(Issue(file=display, line=number, column=1, message=str(error), hint=hint))
+            continue
         if not literal:
             try:
                 value = substitute(value, known)
@@ -75,14 +80,21 @@ def read_env_file(
 
 
 def _value(raw: str) -> tuple[str, bool]:
-    """The value, and whether it is literal (single-quoted: nothing in it is substituted)."""
+    """The value, and whether it is literal (single-quoted: nothing in it is substituted).
+    `\\$` stands for a `$` (written `$$` for the substitution that follows).
+
+    Raises:
+        ValueError: a quote that opens the value is not closed on its line.
+    """
     raw = raw.strip()
-    if raw[:1] == "'" and "'" in raw[1:]:
+    if raw[:1] == "'":
+        if "'" not in raw[1:]:
+            raise ValueError("the single quote that opens this value is never closed")
         return raw[1 : raw.index("'", 1)], True
     if raw[:1] == '"':
         return _double_quoted(raw[1:]), False
     comment = re.search(r"\s#", raw)
-    return (raw[: comment.start()] if comment else raw).strip(), False
+    return (raw[: comment.start()] if comment else raw).strip().replace("\\$", "$$"), False
 
 
 def _double_quoted(body: str) -> str:
@@ -95,4 +107,6 @@ def _double_quoted(body: str) -> str:
             continue
         out.append(body[i])
         i += 1
+    if i == len(body):
+        raise ValueError("the double quote that opens this value is never closed")
     return "".join(out)

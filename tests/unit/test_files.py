@@ -147,6 +147,25 @@ def test_env_file_values_substitute_variables_as_compose_does(tmp_path: Path) ->
     assert (web.environment["B"], web.environment["V"]) == ("9-x", "9-x+v")
 
 
+def test_an_escaped_dollar_in_an_env_file_is_a_dollar(tmp_path: Path) -> None:
+    spec = "services:\n  web:\n    image: shop/web:1\n    env_file: web.env\n"
+    files = {"web.env": 'B=1\nF="a\\$B"\nG=a\\$B\nH=a$B\n'}
+    web = load_stack([str(_stack_dir(tmp_path, spec, files))], profile="dev", env={})
+    assert {k: web.services["web"].environment[k] for k in "FGH"} == {
+        "F": "a$B",
+        "G": "a$B",
+        "H": "a1",
+    }
+
+
+def test_an_unclosed_quote_in_an_env_file_is_located(tmp_path: Path) -> None:
+    files = {**FILES, "web.env": 'A="unterminated\nB=2\n'}
+    assert _problems(_stack_dir(tmp_path, SECRETS, files), {"API_TOKEN": "t"}) == [
+        "web.env:1:1  the double quote that opens this value is never closed — close it: a "
+        "value is read from its one line (write \\n for a line break)",
+    ]
+
+
 def test_an_env_file_value_that_cannot_be_substituted_is_located(tmp_path: Path) -> None:
     files = {**FILES, "web.env": "GOOD=1\nTOKEN=${TOKEN_SOURCE:?set TOKEN_SOURCE}\n"}
     assert _problems(_stack_dir(tmp_path, SECRETS, files), {"API_TOKEN": "t"}) == [
