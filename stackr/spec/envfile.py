@@ -2,9 +2,10 @@
 
 `#` starts a comment at the start of a line, or after whitespace in an unquoted value; `export `
 before a key is ignored; single quotes are literal, double quotes understand `\\n`, `\\t`, `\\"`
-and `\\\\`; a quote must close on its line; an empty value is the empty string. Unquoted and double-quoted values have their
-variables substituted (`${VAR}`, `${VAR:-default}`, `$$` for a `$`, ...), looked up first in what
-the caller gives (the environment), then in the lines above.
+and `\\\\`; a quote must close on its line; an empty value is the empty string. Unquoted and
+double-quoted values have their variables substituted (`${VAR}`, `${VAR:-default}`, `$$` or
+`\\$` for a `$`, ...), looked up first in what the caller gives (the environment), then in the
+lines above.
 """
 
 from __future__ import annotations
