@@ -160,8 +160,14 @@ _UNITS = (("g", 1024**3), ("m", 1024**2), ("k", 1024))
 
 
 def _show_seconds(value: Any) -> str:
+    """Seconds as a stack file writes them: `2h`, `1m`, `30s`, `500ms`."""
     if not isinstance(value, int | float) or isinstance(value, bool):
         return _show(value)
+    for suffix, unit in (("h", 3600), ("m", 60)):
+        if value >= unit and value % unit == 0:
+            return f"{value / unit:g}{suffix}"
+    if 0 < value < 1:
+        return f"{value * 1000:g}ms"
     return f"{value:g}s"
 
 

@@ -197,6 +197,18 @@ def test_plan_says_an_image_missing_from_the_engine_is_pulled_first(write_stack)
     assert reasons["shop-dev-db-1"] == "not on the engine"
 
 
+def test_durations_read_in_the_units_a_file_would_use() -> None:
+    from stackr.changes import spec_changes
+
+    old = {"stop_grace_period": 60.0, "healthcheck": {"interval": 0.5, "timeout": 7200.0}}
+    new = {"stop_grace_period": 10.0, "healthcheck": {"interval": 90.0, "timeout": 1.5}}
+    assert [c.line() for c in spec_changes(old, new)] == [
+        "healthcheck.interval: 500ms → 90s",
+        "healthcheck.timeout: 2h → 1.5s",
+        "stop_grace_period: 1m → 10s",
+    ]
+
+
 def test_joining_or_leaving_a_network_is_not_told_as_a_changed_network() -> None:
     from stackr.changes import spec_changes
 
