@@ -100,18 +100,20 @@ def _dependency(
     elif dep.condition is Condition.HEALTHY and _healthcheck_disabled(target):
         # Without a `healthcheck` key the image's HEALTHCHECK may serve; `up` tells once it
         # runs. Disabled, nothing can.
+        said = _set_apart(doc, ("services", dep.service, "healthcheck"), path)
         yield _issue(
             doc,
             path,
-            f"waits for '{dep.service}' to be healthy, but its healthcheck is disabled",
+            f"waits for '{dep.service}' to be healthy, but its healthcheck is disabled{said}",
             f"give '{dep.service}' a healthcheck of its own, or use condition: started",
         )
     elif dep.condition is Condition.COMPLETED and not target.restart.one_shot:
+        said = _set_apart(doc, ("services", dep.service, "restart"), path)
         yield _issue(
             doc,
             path,
             f"waits for '{dep.service}' to complete, but its restart policy "
-            f"'{target.restart.value}' restarts it whenever it ends",
+            f"'{target.restart.value}'{said} restarts it whenever it ends",
             f"give '{dep.service}' restart: \"no\" (or on-failure), or use condition: started",
         )
 
@@ -189,6 +191,15 @@ def _mount_word(mount: Mount) -> str:
     return "an anonymous volume"
 
 
+def _set_apart(doc: Document, cause: Path_, at: Path_, what: str = "") -> str:
+    """` (set by profile prod)` when the value at `cause`, behind a problem reported at `at`,
+    comes from another layer than what is written at `at` (which the report already names)."""
+    found = doc.positions.get(cause)
+    if found is None or found.layer in ("", doc.locate(at).layer):
+        return ""
+    return f" ({what}{found.layer})"
+
+
 def _dependency_path(doc: Document, at: Path_, name: str) -> Path_:
     # `depends_on` is a mapping (`{db: {...}}`) or a list (`[db]`): locate the entry either way.
     keyed: Path_ = (*at, "depends_on", name)
@@ -216,9 +227,7 @@ def _port_ranges(service: Service, doc: Document) -> Iterator[Issue]:
         noun = "replica needs" if service.replicas == 1 else "replicas need"
         # The count may come from a profile while the ports come from the base: say which.
         at: Path_ = ("services", service.name, "ports", i)
-        counted = doc.positions.get(("services", service.name, "replicas"))
-        apart = counted is not None and counted.layer not in ("", doc.locate(at).layer)
-        said = f" (replicas {counted.layer})" if counted and apart else ""
+        said = _set_apart(doc, ("services", service.name, "replicas"), at, "replicas ")
         yield _issue(
             doc,
             at,
