@@ -77,7 +77,7 @@ def _load_stack(
     variables, missing = _variables(
         raw, files, profile, os.environ if env is None else env, env_files
     )
-    warnings: list[Issue] = []
+    warnings: list[Issue] = [*variables.warnings]
     merged = _interpolate_and_merge(raw, variables, profile, warnings)
     issues = [*missing, *validate_document(merged)]
     settings = profile_settings(merged, profile)
@@ -104,7 +104,7 @@ def _load_stack(
     return replace(
         stack,
         sensitive=hunted_values(variables.values, _secret_sources(stack)),
-        warnings=tuple(sorted(warnings, key=Issue.sort_key)),
+        warnings=tuple(sorted([*warnings, *stack.warnings], key=Issue.sort_key)),
     )
 
 

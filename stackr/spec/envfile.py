@@ -16,17 +16,22 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from stackr.errors import Issue, SpecError
-from stackr.spec.template import Missing, substitute
+from stackr.spec.template import Expander, Missing, VariableUse
 
 _LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*=\s*(.*)$")
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\", "$": "$$"}
 
 
 def read_env_file(
-    path: Path, *, display: str, lookup: Mapping[str, str] | None = None
+    path: Path,
+    *,
+    display: str,
+    lookup: Mapping[str, str] | None = None,
+    warnings: list[Issue] | None = None,
 ) -> dict[str, tuple[str, int]]:
     """The variables of one `.env` file, each with the line it was set on; `lookup` has the
-    variables its values may use besides those set above them.
+    variables its values may use besides those set above them. A variable a value uses that
+    is set nowhere (and has no default) reads as empty, with a warning added to `warnings`.
 
     Raises:
         SpecError: a line is not `KEY=value`, a comment or blank, or its value cannot be
@@ -65,7 +70,7 @@ def read_env_file(
             continue
         if not literal:
             try:
-                value = substitute(value, known)
+                value = _substituted(value, known, (display, number), warnings)
             except Missing as missing:
                 issues.append(
                     Issue(
@@ -78,6 +83,19 @@ def read_env_file(
     if issues:
         raise SpecError(issues)
     return values
+
+
+def _substituted(
+    value: str, known: Mapping[str, str], at: tuple[str, int], warnings: list[Issue] | None
+) -> str:
+    used: list[VariableUse] = []
+    result = Expander(known, used, strict=True).expand(value, 0)[0]
+    for name in dict.fromkeys(u.name for u in used if u.default is None and not u.required):
+        if name not in known and warnings is not None:
+            message = f"{name} is not set: an empty string is used"
+            hint = f"set {name}, or write ${{{name}:-default}} (${{{name}:-}} for an empty one)"
+            warnings.append(Issue(file=at[0], line=at[1], column=1, message=message, hint=hint))
+    return result
 
 
 def _value(raw: str) -> tuple[str, bool]:

@@ -34,6 +34,10 @@ class Reporter(Protocol):
     def add(self, issue: Issue) -> None:
         """A problem located elsewhere (a line of an env file)."""
 
+    def warn(self, issue: Issue) -> None:
+        """Something to tell that does not stop the file (a variable an env file uses is
+        not set)."""
+
 
 def env_file_values(
     report: Reporter, at: Path_, raw: Any, project_dir: str, env: Mapping[str, str]
@@ -57,7 +61,12 @@ def env_file_values(
                 )
             continue
         try:
-            read = read_env_file(path, display=name, lookup=ChainMap(dict(env), values))
+            told: list[Issue] = []
+            read = read_env_file(
+                path, display=name, lookup=ChainMap(dict(env), values), warnings=told
+            )
+            for issue in told:
+                report.warn(issue)
         except SpecError as error:
             for issue in error.issues:
                 report.add(issue)

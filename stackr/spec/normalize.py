@@ -55,6 +55,10 @@ class _Builder:
         self.doc = doc
         self.env = dict(env)
         self.issues: list[Issue] = []
+        self.warnings: dict[Issue, None] = {}  # one of each: services may share an env file
+
+    def warn(self, issue: Issue) -> None:
+        self.warnings[issue] = None
 
     def report(self, path: Path_, message: str, hint: str = "") -> None:
         self.issues.append(self.doc.issue(path, message, hint))
@@ -118,6 +122,7 @@ def build_stack(
         secrets=secrets,
         configs=configs,
         engine=engine,
+        warnings=tuple(builder.warnings),
     )
     return stack, builder.issues
 

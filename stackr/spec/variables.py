@@ -23,6 +23,7 @@ class Variables:
 
     values: Mapping[str, str] = field(default_factory=dict)
     origins: Mapping[str, str] = field(default_factory=dict)  # name → ".env.prod:3"
+    warnings: tuple[Issue, ...] = ()  # variables env files use that are set nowhere
 
     def origin(self, name: str) -> str:
         """Where `name`'s value comes from: a `file:line`, "the environment", or ""."""
@@ -55,6 +56,7 @@ def collect_variables(
     layers += [(path, True) for path in given]
     values: dict[str, str] = {}
     origins: dict[str, str] = {}
+    warnings: list[Issue] = []
     for path, required in layers:
         if not _is_file(path):
             if required:
@@ -62,13 +64,14 @@ def collect_variables(
             continue
         # A value may use the environment, then what earlier files and lines set.
         lookup = ChainMap(dict(env), values)
-        for name, (value, line) in read_env_file(path, display=str(path), lookup=lookup).items():
+        read = read_env_file(path, display=str(path), lookup=lookup, warnings=warnings)
+        for name, (value, line) in read.items():
             values[name] = value
             origins[name] = f"{path}:{line}"
     for name, value in env.items():
         values[name] = value
         origins.pop(name, None)
-    return Variables(values=values, origins=origins)
+    return Variables(values=values, origins=origins, warnings=tuple(warnings))
 
 
 def _is_file(path: Path) -> bool:

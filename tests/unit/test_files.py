@@ -158,6 +158,22 @@ def test_an_escaped_dollar_in_an_env_file_is_a_dollar(tmp_path: Path) -> None:
     }
 
 
+def test_a_variable_an_env_file_uses_that_is_set_nowhere_is_warned_of_once(
+    tmp_path: Path,
+) -> None:
+    spec = (
+        "services:\n  a: {image: shop/web:1, env_file: app.env, environment: {B: '${B}'}}\n"
+        "  b: {image: shop/web:1, env_file: app.env}\n"
+    )
+    files = {".env": "B=${NOT_SET}-x\n", "app.env": "S=${ALSO_NOT_SET}-web\nT=${X:-ok}\n"}
+    stack = load_stack([str(_stack_dir(tmp_path, spec, files))], profile="dev", env={})
+    assert [(w.line, w.message) for w in stack.warnings] == [
+        (1, "NOT_SET is not set: an empty string is used"),
+        (1, "ALSO_NOT_SET is not set: an empty string is used"),
+    ]
+    assert stack.services["b"].environment == {"S": "-web", "T": "ok"}
+
+
 def test_an_unclosed_quote_in_an_env_file_is_located(tmp_path: Path) -> None:
     files = {**FILES, "web.env": 'A="unterminated\nB=2\n'}
     assert _problems(_stack_dir(tmp_path, SECRETS, files), {"API_TOKEN": "t"}) == [
