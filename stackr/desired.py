@@ -30,6 +30,7 @@ from stackr.observed import (
 )
 from stackr.sensitive import MIN_HUNTED, is_secret, masked_spec
 from stackr.spec.model import (
+    HEALTHCHECK_DEFAULTS,
     Build,
     FileGrant,
     FileKind,
@@ -320,7 +321,7 @@ def canonical_container(spec: ContainerSpec) -> dict[str, Any]:
             for m in spec.mounts
         ],
         "networks": list(spec.networks),
-        "healthcheck": asdict(check) if check is not None else None,
+        "healthcheck": _canonical_check(check) if check is not None else None,
         "restart": spec.restart,
         "cpus": spec.cpus,
         "memory": spec.memory,
@@ -357,6 +358,13 @@ def _mount(stack: Stack, mount: Mount) -> MountSpec:
         relabel=mount.relabel,
         no_copy=mount.no_copy,
     )
+
+
+def _canonical_check(check: Healthcheck) -> dict[str, Any]:
+    # A field left out counts as the engine's default, as before fields could be left out:
+    # the hash of an existing container does not change.
+    fields = asdict(check)
+    return {k: HEALTHCHECK_DEFAULTS[k] if v is None else v for k, v in fields.items()}
 
 
 def _mount_options(mount: MountSpec) -> str:

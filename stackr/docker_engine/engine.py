@@ -366,12 +366,16 @@ def _healthcheck(spec: ContainerSpec) -> SdkHealthcheck | None:
     check = spec.healthcheck
     if check is None:
         return None
+
+    def nanos(seconds: float | None) -> int:
+        return 0 if seconds is None else int(seconds * NANO)  # 0: the image's, else the default
+
     return SdkHealthcheck(
         test=list(check.test),
-        interval=int(check.interval * NANO),
-        timeout=int(check.timeout * NANO),
-        retries=check.retries,
-        start_period=int(check.start_period * NANO),
+        interval=nanos(check.interval),
+        timeout=nanos(check.timeout),
+        retries=check.retries or 0,
+        start_period=nanos(check.start_period),
     )
 
 

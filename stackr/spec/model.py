@@ -92,13 +92,24 @@ def mount_options(read_only: bool, relabel: str, no_copy: bool) -> str:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Healthcheck:
-    """A service's health check, its durations in seconds."""
+    """A service's health check, its durations in seconds. What the file leaves out (None, or
+    an empty `test`) is the image's HEALTHCHECK's, as with Compose, else the engine's default
+    (`HEALTHCHECK_DEFAULTS`)."""
 
-    test: tuple[str, ...]  # ("CMD", ...), ("CMD-SHELL", "..."), or ("NONE",) to disable
-    interval: float = 30.0
-    timeout: float = 30.0
-    retries: int = 3
-    start_period: float = 0.0
+    test: tuple[str, ...]  # ("CMD", ...), ("CMD-SHELL", "..."), ("NONE",) to disable, or ()
+    interval: float | None = None
+    timeout: float | None = None
+    retries: int | None = None
+    start_period: float | None = None
+
+
+# The engine's values for what neither the stack file nor the image's HEALTHCHECK sets.
+HEALTHCHECK_DEFAULTS: Mapping[str, float] = {
+    "interval": 30.0,
+    "timeout": 30.0,
+    "retries": 3,
+    "start_period": 0.0,
+}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

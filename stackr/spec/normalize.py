@@ -222,14 +222,17 @@ def _healthcheck(b: _Builder, at: Path_, raw: Any) -> Healthcheck | None:
         test_items: tuple[str, ...] = ("CMD-SHELL", test)
     else:
         test_items = tuple(str(item) for item in test or ())
+
+    def duration(key: str) -> float | None:
+        # Left out, it is the image's (or the engine's default): not filled in here.
+        return b.parse((*at, key), parse_duration, raw[key], 0.0) if key in raw else None
+
     return Healthcheck(
         test=test_items,
-        interval=b.parse((*at, "interval"), parse_duration, raw.get("interval", 30), 30.0),
-        timeout=b.parse((*at, "timeout"), parse_duration, raw.get("timeout", 30), 30.0),
-        retries=int(raw.get("retries", 3)),
-        start_period=b.parse(
-            (*at, "start_period"), parse_duration, raw.get("start_period", 0), 0.0
-        ),
+        interval=duration("interval"),
+        timeout=duration("timeout"),
+        retries=int(raw["retries"]) if "retries" in raw else None,
+        start_period=duration("start_period"),
     )
 
 

@@ -1,6 +1,7 @@
 """The effective stack in its normalised, canonical form: what `stackr config` prints.
 
-`environment` and `labels` are mappings, defaults are filled in, ports and volumes have one
+`environment` and `labels` are mappings, defaults are filled in (but for a healthcheck's, which
+are the image's), ports and volumes have one
 canonical shape, durations are seconds written as `Ns`, sizes are bytes. What `config` prints
 is itself a valid stack file that renders to the same stack: a `$` in a value is written `$$`,
 and the profile it was rendered for is its one profile (with that profile's engine, if any).
@@ -157,15 +158,16 @@ def _mount(mount: Mount) -> str:
 
 
 def _healthcheck(check: Healthcheck, mask: _Mask) -> dict[str, Any]:
-    # Without a `test` the image's runs: an empty one could not be read back.
-    test = {"test": [mask.text(arg) for arg in check.test]} if check.test else {}
-    return {
-        **test,
-        "interval": _seconds(check.interval),
-        "timeout": _seconds(check.timeout),
+    # What the file leaves out is the image's: shown as left out (an empty `test` could not be
+    # read back either).
+    given = {
+        "test": [mask.text(arg) for arg in check.test] if check.test else None,
+        "interval": None if check.interval is None else _seconds(check.interval),
+        "timeout": None if check.timeout is None else _seconds(check.timeout),
         "retries": check.retries,
-        "start_period": _seconds(check.start_period),
+        "start_period": None if check.start_period is None else _seconds(check.start_period),
     }
+    return {k: v for k, v in given.items() if v is not None}
 
 
 def _seconds(value: float) -> str:

@@ -128,13 +128,27 @@ def test_an_images_own_healthcheck_gates_healthy_and_a_stale_one_is_not_believed
         "trap 'exit 0' TERM; (sleep 1; touch /tmp/ready) & sleep 86400 & wait",
     ]
     web = {"image": IMAGE, "command": SLEEPER, "depends_on": {"db": {"condition": "healthy"}}}
-    db = {"image": image, "build": "./db", "command": ready_later, "restart": "unless-stopped"}
+    # Only `retries` given: the test, interval and timeout stay the image's, as with Compose.
+    db = {
+        "image": image,
+        "build": "./db",
+        "command": ready_later,
+        "restart": "unless-stopped",
+        "healthcheck": {"retries": 2},
+    }
     path = stack.write({"services": {"db": db, "web": web}})
     try:
         stack.up(path, wait=True)
         found = stack.containers()
         db_health = found[f"{stack.name}-dev-db-1"].attrs["State"]["Health"]["Status"]
         assert db_health == "healthy"
+        check = found[f"{stack.name}-dev-db-1"].attrs["Config"]["Healthcheck"]
+        assert (check["Test"][-1], check["Interval"], check["Timeout"], check["Retries"]) == (
+            "test -f /tmp/ready",
+            10**9,
+            10**9,
+            2,
+        )
         assert found[f"{stack.name}-dev-web-1"].status == "running"
 
         # Paused outside stackr, db fails its checks; unpaused by `up`, it is healthy again at

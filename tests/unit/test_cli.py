@@ -295,7 +295,9 @@ def test_config_of_a_healthcheck_that_keeps_the_images_test_reads_back(
     assert main(["config", "-f", str(path)]) == 0
     saved = tmp_path / "rendered.yml"
     saved.write_text(capsys.readouterr().out)
-    assert "test:" not in saved.read_text()
+    rendered = saved.read_text()
+    assert "test:" not in rendered and "timeout:" not in rendered  # the image's
+    assert "interval: 0.5s" in rendered and "retries: 5" in rendered
     assert main(["validate", "-f", str(saved)]) == 0
 
 
