@@ -263,8 +263,8 @@ class ConditionWaiter:
                 self._fail(name, "stopped", status.probe)
             if status.state == "running" and not status.health:
                 raise EngineError(
-                    f"{name} has no healthcheck, neither in the stack file nor in its image, "
-                    "so it never turns healthy and its dependents were not started",
+                    f"{name} has no healthcheck test, neither in the stack file nor in its "
+                    "image, so it never turns healthy and its dependents were not started",
                     hint=f"give '{self.service}' a healthcheck, or wait for it with "
                     "condition: started",
                 )

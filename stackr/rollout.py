@@ -275,7 +275,11 @@ class Rollout:
         return hide(lines, self.secrets)
 
     def _await_ready(self, name: str) -> None:
-        has_check = any(s.healthcheck and s.healthcheck.test != ("NONE",) for s in self.specs)
+        # A test of its own is checked for sure; without one, the image's may check it, and
+        # then the engine reports a health.
+        has_check = any(
+            s.healthcheck and s.healthcheck.test not in ((), ("NONE",)) for s in self.specs
+        )
         deadline = min(time.monotonic() + self.wait_timeout, self.deadline)
         stable_since: float | None = None
         restarts = RestartWatch()

@@ -178,9 +178,11 @@ class FakeEngine:
             container.state, container.exit_code = "exited", self.exit_codes[service]
             return
         container.state = "running"
+        # As the engine: a test of its own, or the image's when it has none (or no key at all).
         check = container.spec.healthcheck
-        inherited = check is None and container.spec.image in self.image_healthchecks
-        if (check is not None and check.test != ("NONE",)) or inherited:
+        test = check.test if check is not None else ()
+        inherited = not test and container.spec.image in self.image_healthchecks
+        if test not in ((), ("NONE",)) or inherited:
             sick = service in self.unhealthy or name in self.unhealthy_names
             container.health = "unhealthy" if sick else "healthy"
             if not self.healthy_after_start:

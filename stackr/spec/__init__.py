@@ -22,7 +22,7 @@ from stackr.spec.model import Stack
 from stackr.spec.profiles import profile_settings, refuse_unknown_profile
 from stackr.spec.prune import prune_invalid
 from stackr.spec.source import Document, Position, load_document
-from stackr.spec.variables import Variables, collect_variables
+from stackr.spec.variables import Variables, collect_variables, is_file
 
 if TYPE_CHECKING:
     from stackr.spec.template import VariableUse
@@ -78,7 +78,11 @@ def _load_stack(
         raw, files, profile, os.environ if env is None else env, env_files
     )
     warnings: list[Issue] = [*variables.warnings]
-    merged = _interpolate_and_merge(raw, variables, profile, warnings)
+    try:
+        merged = _interpolate_and_merge(raw, variables, profile, warnings)
+    except SpecError as error:
+        # A variable the missing env file would have set: say that first.
+        raise SpecError([*missing, *error.issues]) from None
     issues = [*missing, *validate_document(merged)]
     settings = profile_settings(merged, profile)
     try:
@@ -236,6 +240,7 @@ def _variables(
     """The variables for `profile`, and the profile's `env_file`s that are missing, located in
     the stack file (reported with the file's other problems)."""
     # The profile's own env_file must be known before anything is interpolated: read it raw.
+    # A later file that sets it replaces what an earlier one set, missing entries included.
     chosen: list[str] = []
     missing: list[Issue] = []
     folder = Path(files[0]).parent
@@ -244,21 +249,17 @@ def _variables(
         entries = [value] if isinstance(value, str) else value if isinstance(value, list) else []
         if not entries:
             continue
-        chosen = []
+        chosen, missing = [], []
         for i, entry in enumerate(entries):
             if not isinstance(entry, str) or not entry:
                 continue  # a wrongly shaped entry is the schema's to report
-            if (folder / entry).is_file():
+            if is_file(folder / entry):
                 chosen.append(entry)
                 continue
             at: tuple[str | int, ...] = ("profiles", profile, "env_file")
-            found = "is a directory" if (folder / entry).is_dir() else "not found"
+            at = at if isinstance(value, str) else (*at, i)
             hint = "create it, or fix the path (relative to the stack file)"
-            missing.append(
-                doc.issue(
-                    at if isinstance(value, str) else (*at, i), f"env file {entry} {found}", hint
-                )
-            )
+            missing.append(doc.issue(at, f"env file {entry} not found", hint))
     variables = collect_variables(
         files[0], env, profile=profile, env_files=env_files, profile_env_files=chosen
     )

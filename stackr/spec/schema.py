@@ -202,9 +202,17 @@ def _alternatives(error: ValidationError, path: Path_) -> Iterator[_Finding]:
             yield _more_than_one(error, path)
         return
     # Every problem of the branch that fits best: each refused item of a list, not only one.
-    branch = _branch(best)
+    # `best_match` may descend into a nested anyOf/oneOf: its branch is that of the candidate
+    # it came from.
+    top: Any = best
+    while top is not None and not any(top is sub for sub in candidates):
+        top = top.parent
+    if top is None:
+        yield from _findings(best)
+        return
+    branch = _branch(top)
     for sub in candidates:
-        if sub is best or (branch is not None and _branch(sub) == branch):
+        if sub is top or (branch is not None and _branch(sub) == branch):
             yield from _findings(sub)
 
 

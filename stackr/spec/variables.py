@@ -58,7 +58,7 @@ def collect_variables(
     origins: dict[str, str] = {}
     warnings: list[Issue] = []
     for path, required in layers:
-        if not _is_file(path):
+        if not is_file(path):
             if required:
                 raise SpecError([_missing(path, given=path in given)])
             continue
@@ -74,7 +74,8 @@ def collect_variables(
     return Variables(values=values, origins=origins, warnings=tuple(warnings))
 
 
-def _is_file(path: Path) -> bool:
+def is_file(path: Path) -> bool:
+    """Whether `path` is a file; a name no file can have (too long, a NUL) is not one."""
     try:
         return path.is_file()
     except (OSError, ValueError):  # a name too long, or with a NUL: it cannot be there
@@ -85,7 +86,11 @@ def _missing(path: Path, *, given: bool) -> Issue:
     # An --env-file is found from where stackr runs; a profile's env_file beside the stack file.
     relative = "the current directory" if given else "the stack file"
     option = "--env-file" if given else "the profile's env_file"
-    found = "a directory, not an env file" if path.is_dir() else "env file not found"
+    try:
+        folder = path.is_dir()
+    except (OSError, ValueError):
+        folder = False
+    found = "a directory, not an env file" if folder else "env file not found"
     return Issue(
         file=str(path), message=found, hint=f"check the path: {option} is relative to {relative}"
     )

@@ -142,7 +142,9 @@ def test_a_healthy_condition_on_a_container_without_any_healthcheck_fails_at_onc
         _up(write_stack(IMAGE_CHECKED), engine)
     assert time.monotonic() - started < 1.0  # not the 2 s wait timeout
     failure = caught.value.failures["db (healthy)"]
-    assert "shop-dev-db-1 has no healthcheck, neither in the stack file nor in its image" in failure
+    assert "shop-dev-db-1 has no healthcheck test, neither in the stack file nor in its image" in (
+        failure
+    )
     assert "hint: give 'db' a healthcheck, or wait for it with condition: started" in failure
     assert "shop-dev-web-1" not in engine.containers
 

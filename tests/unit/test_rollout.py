@@ -88,6 +88,21 @@ def test_a_new_replica_checked_by_its_images_healthcheck_must_turn_healthy(write
     assert _levels(engine) == {"shop-dev-web-1": "info", "shop-dev-web-2": "info"}
 
 
+def test_a_healthcheck_without_a_test_on_an_image_without_one_updates_once_running(
+    write_stack,
+) -> None:  # type: ignore[no-untyped-def]
+    def up(level: str) -> api.UpResult:
+        spec = _spec(level)
+        spec["services"]["web"]["healthcheck"] = {"interval": "5s"}  # type: ignore[index]
+        loaded = api.load([str(write_stack(spec))], profile="dev", env={})
+        return api.up(loaded, engine, options=api.UpOptions(wait_timeout=1))
+
+    engine = FakeEngine(images=dict(IMAGES))  # no HEALTHCHECK in img:1: no health reported
+    up("info")
+    up("debug")
+    assert _levels(engine) == {"shop-dev-web-1": "debug", "shop-dev-web-2": "debug"}
+
+
 def test_pause_keeps_what_was_replaced(write_stack) -> None:  # type: ignore[no-untyped-def]
     engine = FakeEngine(images=dict(IMAGES))
     _up(write_stack, engine, "info", failure_action="pause")

@@ -193,6 +193,14 @@ def test_a_typo_of_a_compose_key_says_what_that_key_needs_here() -> None:
     assert found.hint.startswith("'container_name'? stackr names each container")
 
 
+def test_every_refused_item_of_a_list_is_reported_nested_alternatives_too() -> None:
+    found = issues_in(web_with("env_file", '["a", "", 3]'))
+    assert [(i.path, i.message) for i in found] == [
+        ("services.web.env_file[1]", "must not be empty"),
+        ("services.web.env_file[2]", "expected a string or a mapping, got integer 3"),
+    ]
+
+
 def test_top_level_service_hints_at_a_forgotten_services_key() -> None:
     text = """\
     name: shop

@@ -179,3 +179,20 @@ def test_a_duration_from_a_variable_may_be_a_number_of_seconds(write_stack) -> N
     text = "services:\n  web:\n    image: x\n    stop_grace_period: '${GRACE:-10}'\n"
     stack = load_stack([str(write_stack(text))], profile="dev", env={"GRACE": "2.5"})
     assert stack.services["web"].stop_grace_period == 2.5
+
+
+def test_a_profiles_env_file_a_later_file_replaces_is_not_missing(tmp_path: Path) -> None:
+    (tmp_path / "stack.yml").write_text(
+        "services:\n  web: {image: 'nginx:${TAG:?set TAG}'}\n"
+        "profiles:\n  prod: {env_file: .env.missing}\n"
+    )
+    (tmp_path / "override.yml").write_text("profiles:\n  prod: {env_file: .env.real}\n")
+    (tmp_path / ".env.real").write_text("TAG=1\n")
+    files = [str(tmp_path / "stack.yml"), str(tmp_path / "override.yml")]
+    assert load_stack(files, profile="prod", env={}).services["web"].image == "nginx:1"
+    with pytest.raises(SpecError) as caught:
+        load_stack(files[:1], profile="prod", env={})
+    assert [i.message for i in caught.value.issues] == [
+        "set TAG (${TAG} is not set)",
+        "env file .env.missing not found",
+    ]
