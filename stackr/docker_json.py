@@ -130,5 +130,10 @@ def full_ref(ref: str) -> str:
             ref = ref[len(prefix) :]
             break
     ref = ref.removeprefix("library/")
+    if "@" in ref:
+        # `nginx:1.25@sha256:...` is listed in `RepoDigests` without its tag.
+        name, _, digest = ref.partition("@")
+        head, _, last = name.rpartition("/")
+        return f"{head + '/' if head else ''}{last.partition(':')[0]}@{digest}"
     last = ref.rsplit("/", 1)[-1]
-    return ref if ":" in last or "@" in ref else f"{ref}:latest"
+    return ref if ":" in last else f"{ref}:latest"

@@ -207,7 +207,8 @@ def _container_actions(
         if kind is ActionKind.RECREATE and have is not None and have.spec:
             changes = tuple(spec_changes(have.spec, json.loads(spec.labels[LABEL_SPEC])))
             moved = _image_moved(spec, have, observed)
-            if moved and not any(c.field == "image" for c in changes):
+            # Told beside the spec's changes; alone, it is the reason already.
+            if moved and changes and not any(c.field == "image" for c in changes):
                 changes += (Change("image", note=moved),)  # a second reason, told too
         if kind is ActionKind.RECREATE:
             job = spec.service in jobs

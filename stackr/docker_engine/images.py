@@ -21,7 +21,7 @@ from stackr.errors import EngineError
 from stackr.observed import LABEL_BUILD_DIGEST
 from stackr.spec.model import Build
 
-_ID_PREFIX = re.compile(r"[0-9a-f]{12,64}")
+_ID_PREFIX = re.compile(r"(?:sha256:)?([0-9a-f]{12,64})")
 
 
 def image_ids(api: docker.APIClient, refs: tuple[str, ...]) -> dict[str, str]:
@@ -39,8 +39,10 @@ def image_ids(api: docker.APIClient, refs: tuple[str, ...]) -> dict[str, str]:
                 found[ref] = image["Id"]
     # A name no tag matches may be an id, or the start of one, as the engine reads it.
     for ref in refs:
-        if ref not in found and _ID_PREFIX.fullmatch(ref):
-            ids = [i["Id"] for i in images if i["Id"].removeprefix("sha256:").startswith(ref)]
+        prefix = _ID_PREFIX.fullmatch(ref)
+        if ref not in found and prefix:
+            start = prefix.group(1)
+            ids = [i["Id"] for i in images if i["Id"].removeprefix("sha256:").startswith(start)]
             if len(ids) == 1:
                 found[ref] = ids[0]
     return found

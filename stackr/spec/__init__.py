@@ -108,7 +108,8 @@ def _load_stack(
     return replace(
         stack,
         sensitive=hunted_values(variables.values, _secret_sources(stack)),
-        warnings=tuple(sorted([*warnings, *stack.warnings], key=Issue.sort_key)),
+        # One of each: `.env` may be read for the variables and as a service's env_file too.
+        warnings=tuple(sorted(dict.fromkeys([*warnings, *stack.warnings]), key=Issue.sort_key)),
     )
 
 

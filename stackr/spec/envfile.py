@@ -16,7 +16,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from stackr.errors import Issue, SpecError
-from stackr.spec.template import Expander, Missing, VariableUse
+from stackr.sensitive import secret_name
+from stackr.spec.template import Expander, Missing, Unset, VariableUse
 
 _LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*=\s*(.*)$")
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\", "$": "$$"}
@@ -37,65 +38,100 @@ def read_env_file(
         SpecError: a line is not `KEY=value`, a comment or blank, or its value cannot be
             substituted (an unset `${VAR:?...}`, a malformed `${`).
     """
-    values: dict[str, tuple[str, int]] = {}
-    above: dict[str, str] = {}  # what the lines so far set, for the values below them
-    known = ChainMap(dict(lookup or {}), above)
-    issues: list[Issue] = []
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError as error:
         hint = "check that the file is readable"
         issue = Issue(file=display, message=f"cannot read: {error.strerror}", hint=hint)
         raise SpecError([issue]) from None
+    values: dict[str, tuple[str, int]] = {}
+    above: dict[str, str] = {}  # what the lines so far set, for the values below them
+    known = ChainMap(dict(lookup or {}), above)
+    issues: list[Issue] = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
-        match = _LINE.match(line)
-        if not match:
+        try:
+            key, value, said = _line(line, known)
+        except _LineError as error:
             issues.append(
-                Issue(
-                    file=display,
-                    line=number,
-                    column=1,
-                    message=f"not a KEY=value line: {line.strip()[:40]!r}",
-                    hint="write KEY=value, or start the line with # to comment it out",
-                )
+                Issue(file=display, line=number, column=1, message=str(error), hint=error.hint)
             )
             continue
-        try:
-            value, literal = _value(match.group(2))
-        except ValueError as error:
-            hint = "close it: a value is read from its one line (write \\n for a line break)"
-            issues.append(Issue(file=display, line=number, column=1, message=str(error), hint=hint))
-            continue
-        if not literal:
-            try:
-                value = _substituted(value, known, (display, number), warnings)
-            except Missing as missing:
-                issues.append(
-                    Issue(
-                        file=display, line=number, column=1, message=str(missing), hint=missing.hint
-                    )
-                )
-                continue
-        values[match.group(1)] = (value, number)
-        above[match.group(1)] = value
+        if warnings is not None:
+            warnings += [
+                Issue(file=display, line=number, column=1, message=message, hint=hint)
+                for message, hint in said
+            ]
+        values[key] = (value, number)
+        above[key] = value
     if issues:
         raise SpecError(issues)
     return values
 
 
-def _substituted(
-    value: str, known: Mapping[str, str], at: tuple[str, int], warnings: list[Issue] | None
-) -> str:
+class _LineError(ValueError):
+    """A line that cannot be read, and what to do about it."""
+
+    def __init__(self, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
+def _line(line: str, known: Mapping[str, str]) -> tuple[str, str, list[tuple[str, str]]]:
+    """The key and value of one `KEY=value` line, its variables substituted from `known`, and
+    what to warn of (message, hint): a variable it uses that is set nowhere, never named with
+    a part of a secret-looking key's value.
+
+    Raises:
+        _LineError: the line is not `KEY=value`, a quote is left open, or a substitution fails.
+    """
+    match = _LINE.match(line)
+    if not match:
+        hint = "write KEY=value, or start the line with # to comment it out"
+        raise _LineError(f"not a KEY=value line: {line.strip()[:40]!r}", hint)
+    key = match.group(1)
+    try:
+        value, literal = _value(match.group(2))
+    except ValueError as error:
+        hint = "close it: a value is read from its one line (write \\n for a line break)"
+        raise _LineError(str(error), hint) from None
+    if literal:
+        return key, value, []
+    value, unset = _substituted(key, value, known)
+    if not unset:
+        return key, value, []
+    if secret_name(key):
+        said = [
+            (f"{key}'s value uses a variable that is not set: it reads as empty", _LITERAL_HINT)
+        ]
+    else:
+        said = [
+            (f"{n} is not set: an empty string is used", _unset_hint(n))
+            for n in dict.fromkeys(unset)
+        ]
+    return key, value, said
+
+
+def _substituted(key: str, value: str, known: Mapping[str, str]) -> tuple[str, list[str]]:
+    """`value` with its variables substituted, and the names it uses that are set nowhere."""
     used: list[VariableUse] = []
-    result = Expander(known, used, strict=True).expand(value, 0)[0]
-    for name in dict.fromkeys(u.name for u in used if u.default is None and not u.required):
-        if name not in known and warnings is not None:
-            message = f"{name} is not set: an empty string is used"
-            hint = f"set {name}, or write ${{{name}:-default}} (${{{name}:-}} for an empty one)"
-            warnings.append(Issue(file=at[0], line=at[1], column=1, message=message, hint=hint))
-    return result
+    try:
+        value = Expander(known, used, strict=True).expand(value, 0)[0]
+    except Missing as missing:
+        if secret_name(key) and not isinstance(missing, Unset):
+            # What follows a `$` in a password is a part of it; a `${VAR:?...}` is meant.
+            raise _LineError(f"{key}'s value cannot be substituted", _LITERAL_HINT) from None
+        raise _LineError(str(missing), missing.hint) from None
+    unset = [u.name for u in used if u.default is None and not u.required and u.name not in known]
+    return value, unset
+
+
+_LITERAL_HINT = "write $$ or \\$ for a literal $, or single-quote the value"
+
+
+def _unset_hint(name: str) -> str:
+    return f"set {name}, or write ${{{name}:-default}} (${{{name}:-}} for an empty one)"
 
 
 def _value(raw: str) -> tuple[str, bool]:

@@ -40,10 +40,16 @@ class Reporter(Protocol):
 
 
 def env_file_values(
-    report: Reporter, at: Path_, raw: Any, project_dir: str, env: Mapping[str, str]
+    report: Reporter,
+    at: Path_,
+    raw: Any,
+    project_dir: str,
+    env: Mapping[str, str],
+    shown_from: Path = Path(),
 ) -> dict[str, str]:
     """The variables of a service's `env_file` entries, later files winning; their values may
-    use the stack's variables `env`, then what earlier entries set."""
+    use the stack's variables `env`, then what earlier entries set. A problem in one names it
+    from `shown_from` (the first stack file's folder as given), as the stack's `.env` is named."""
     entries = [raw] if isinstance(raw, str) else list(raw or [])
     values: dict[str, str] = {}
     for i, entry in enumerate(entries):
@@ -63,7 +69,10 @@ def env_file_values(
         try:
             told: list[Issue] = []
             read = read_env_file(
-                path, display=name, lookup=ChainMap(dict(env), values), warnings=told
+                path,
+                display=str(shown_from / name),
+                lookup=ChainMap(dict(env), values),
+                warnings=told,
             )
             for issue in told:
                 report.warn(issue)

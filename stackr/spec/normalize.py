@@ -51,9 +51,10 @@ Path_ = tuple[str | int, ...]
 class _Builder:
     """Collects parse issues while building, so every bad value is reported in one run."""
 
-    def __init__(self, doc: Document, env: Mapping[str, str]) -> None:
+    def __init__(self, doc: Document, env: Mapping[str, str], folder: Path = Path()) -> None:
         self.doc = doc
         self.env = dict(env)
+        self.folder = folder  # the first stack file's folder, as given: names env files
         self.issues: list[Issue] = []
         self.warnings: dict[Issue, None] = {}  # one of each: services may share an env file
 
@@ -92,7 +93,7 @@ def build_stack(
 ) -> tuple[Stack, list[Issue]]:
     """The model of `doc` and the issues met while parsing its values."""
     data: dict[str, Any] = doc.data
-    builder = _Builder(doc, env)
+    builder = _Builder(doc, env, Path(files[0]).parent)
     project_dir = str(Path(files[0]).resolve().parent)
     name = stack_name(data, files[0])
     services = {
@@ -138,7 +139,9 @@ def _service(b: _Builder, key: str, raw: dict[str, Any], *, name: str, project_d
         command=_words(b, (*at, "command"), raw),
         entrypoint=_words(b, (*at, "entrypoint"), raw),
         environment={
-            **env_file_values(b, (*at, "env_file"), raw.get("env_file"), project_dir, b.env),
+            **env_file_values(
+                b, (*at, "env_file"), raw.get("env_file"), project_dir, b.env, b.folder
+            ),
             **parse_pairs(raw.get("environment") or {}, env=b.env),
         },
         ports=tuple(

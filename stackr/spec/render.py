@@ -167,7 +167,9 @@ def _healthcheck(check: Healthcheck, mask: _Mask) -> dict[str, Any]:
         "retries": check.retries,
         "start_period": None if check.start_period is None else _seconds(check.start_period),
     }
-    return {k: v for k, v in given.items() if v is not None}
+    written = {k: v for k, v in given.items() if v is not None}
+    # Nothing set (`disable: false`): an empty mapping would read back as no healthcheck.
+    return written or {"disable": False}
 
 
 def _seconds(value: float) -> str:

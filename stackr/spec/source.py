@@ -206,10 +206,19 @@ def _compose_with(loader_class: Any, text: str, file: str) -> Node | None:
             loader.dispose()
 
 
+def _opens_quote(text: str, exc: yaml.MarkedYAMLError) -> bool:
+    """A scanner error whose context is a quote that opens a value: the scanner only notices
+    the value never closes at the end of the file."""
+    mark = exc.context_mark
+    if not isinstance(exc, yaml.scanner.ScannerError) or mark is None:
+        return False
+    return 0 <= mark.index < len(text) and text[mark.index] in "'\""
+
+
 def _yaml_issue(file: str, text: str, exc: yaml.YAMLError) -> Issue:
     """One located Issue from PyYAML's structured error fields."""
     if isinstance(exc, yaml.MarkedYAMLError):
-        if exc.context == "while scanning a quoted scalar" and exc.context_mark is not None:
+        if _opens_quote(text, exc):
             # The scanner only notices at the end of the file: point at the quote that opens it.
             message = "a quoted value starts here and is never closed"
             hint = "close the quote; inside \"...\" a quote is written \\\", inside '...' it is ''"

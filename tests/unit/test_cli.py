@@ -301,6 +301,23 @@ def test_config_of_a_healthcheck_that_keeps_the_images_test_reads_back(
     assert main(["validate", "-f", str(saved)]) == 0
 
 
+def test_config_of_a_healthcheck_that_sets_nothing_reads_back_to_the_same_stack(
+    write_stack, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:  # type: ignore[no-untyped-def]
+    from stackr.desired import desired_state
+    from stackr.spec import load_stack
+
+    path = write_stack("name: s\nservices:\n  db: {image: x, healthcheck: {disable: false}}\n")
+    assert main(["config", "-f", str(path)]) == 0
+    saved = tmp_path / "rendered.yml"
+    saved.write_text(capsys.readouterr().out)
+    hashes = [
+        {n: c.labels["io.stackr.spec-hash"] for n, c in desired_state(stack).containers.items()}
+        for stack in (load_stack([str(f)], profile="dev", env={}) for f in (path, saved))
+    ]
+    assert hashes[0] == hashes[1]
+
+
 def test_nothing_to_do_for_named_services_says_for_which(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

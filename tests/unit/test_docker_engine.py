@@ -112,6 +112,8 @@ def test_image_ids_match_docker_hub_references_however_they_are_written() -> Non
         "sha256:own",
         "0123456789ab",
         "0123456789abcdef" * 4,
+        "sha256:0123456789ab",
+        "busybox:1.36@sha256:d1",
     )
     assert image_ids(_ImagesStub(), refs) == {  # type: ignore[arg-type]
         "busybox": "sha256:bb",
@@ -124,6 +126,8 @@ def test_image_ids_match_docker_hub_references_however_they_are_written() -> Non
         "sha256:own": "sha256:own",  # by id
         "0123456789ab": "sha256:" + "0123456789abcdef" * 4,  # by the start of its id
         "0123456789abcdef" * 4: "sha256:" + "0123456789abcdef" * 4,
+        "sha256:0123456789ab": "sha256:" + "0123456789abcdef" * 4,
+        "busybox:1.36@sha256:d1": "sha256:bb",  # a tag beside the digest is not listed
     }
 
 

@@ -174,6 +174,31 @@ def test_a_variable_an_env_file_uses_that_is_set_nowhere_is_warned_of_once(
     assert stack.services["b"].environment == {"S": "-web", "T": "ok"}
 
 
+def test_a_dollar_in_a_secret_looking_value_is_never_named_in_a_warning(tmp_path: Path) -> None:
+    spec = "services:\n  web: {image: shop/web:1, env_file: web.env}\n"
+    files = {"web.env": "DB_PASSWORD=s3cr$Et9pass\nOK='s3cr$Et9pass'\n"}
+    stack = load_stack([str(_stack_dir(tmp_path, spec, files))], profile="dev", env={})
+    (warning,) = stack.warnings
+    assert "Et9pass" not in warning.render()
+    assert (
+        warning.message == "DB_PASSWORD's value uses a variable that is not set: it reads as empty"
+    )
+    assert stack.services["web"].environment["OK"] == "s3cr$Et9pass"
+    files = {"web.env": "API_TOKEN=ab${cd\n"}
+    problems = _problems(_stack_dir(tmp_path, spec, files))
+    assert problems == [
+        "web.env:1:1  API_TOKEN's value cannot be substituted — write $$ or \\$ for a literal $, "
+        "or single-quote the value"
+    ]
+
+
+def test_the_dotenv_read_for_variables_and_as_an_env_file_warns_once(tmp_path: Path) -> None:
+    spec = "services:\n  web: {image: shop/web:1, env_file: .env}\n"
+    files = {".env": "B=${NOT_SET}-x\n"}
+    stack = load_stack([str(_stack_dir(tmp_path, spec, files))], profile="dev", env={})
+    assert [w.message for w in stack.warnings] == ["NOT_SET is not set: an empty string is used"]
+
+
 def test_an_unclosed_quote_in_an_env_file_is_located(tmp_path: Path) -> None:
     files = {**FILES, "web.env": 'A="unterminated\nB=2\n'}
     assert _problems(_stack_dir(tmp_path, SECRETS, files), {"API_TOKEN": "t"}) == [

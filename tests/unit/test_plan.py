@@ -53,6 +53,7 @@ def test_image_moved_to_new_build_recreates(write_stack) -> None:  # type: ignor
         ActionKind.RECREATE,
         "image shop/web:1 now is new000000000 (runs aaa)",
     )
+    assert action.change_lines() == ()  # the reason says it: not told twice
 
 
 def test_a_moved_image_beside_a_changed_spec_is_told_too(write_stack) -> None:  # type: ignore[no-untyped-def]
