@@ -288,34 +288,41 @@ def test_config_output_is_read_for_its_own_profile_only(
     assert "no profile 'dev' in this file" in capsys.readouterr().err
 
 
-def test_config_of_a_healthcheck_that_keeps_the_images_test_reads_back(
-    write_stack, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:  # type: ignore[no-untyped-def]
-    path = write_stack("services:\n  db: {image: x, healthcheck: {interval: 500ms, retries: 5}}\n")
+def _rendered(path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+    """`stackr config` of `path`, saved as a stack file of its own."""
     assert main(["config", "-f", str(path)]) == 0
     saved = tmp_path / "rendered.yml"
     saved.write_text(capsys.readouterr().out)
-    rendered = saved.read_text()
-    assert "test:" not in rendered and "timeout:" not in rendered  # the image's
-    assert "interval: 0.5s" in rendered and "retries: 5" in rendered
-    assert main(["validate", "-f", str(saved)]) == 0
+    return saved
 
 
-def test_config_of_a_healthcheck_that_sets_nothing_reads_back_to_the_same_stack(
-    write_stack, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:  # type: ignore[no-untyped-def]
+def _hashes(path: Path) -> dict[str, str]:
     from stackr.desired import desired_state
     from stackr.spec import load_stack
 
-    path = write_stack("name: s\nservices:\n  db: {image: x, healthcheck: {disable: false}}\n")
-    assert main(["config", "-f", str(path)]) == 0
-    saved = tmp_path / "rendered.yml"
-    saved.write_text(capsys.readouterr().out)
-    hashes = [
-        {n: c.labels["io.stackr.spec-hash"] for n, c in desired_state(stack).containers.items()}
-        for stack in (load_stack([str(f)], profile="dev", env={}) for f in (path, saved))
-    ]
-    assert hashes[0] == hashes[1]
+    stack = load_stack([str(path)], profile="dev", env={})
+    return {n: c.labels["io.stackr.spec-hash"] for n, c in desired_state(stack).containers.items()}
+
+
+@pytest.mark.parametrize(
+    "check",
+    [
+        "{interval: 500ms, retries: 5}",  # the test, timeout and start period are the image's
+        "{disable: false}",  # nothing set at all
+        "{test: [CMD, 'true'], timeout: 2s}",
+    ],
+)
+def test_config_of_a_healthcheck_reads_back_to_the_same_stack(
+    check: str, write_stack, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:  # type: ignore[no-untyped-def]
+    path = write_stack(f"name: s\nservices:\n  db: {{image: x, healthcheck: {check}}}\n")
+    saved = _rendered(path, tmp_path, capsys)
+    assert main(["validate", "-f", str(saved)]) == 0
+    assert _hashes(saved) == _hashes(path)
+    if "interval" in check:
+        rendered = saved.read_text()
+        assert "test:" not in rendered and "timeout:" not in rendered  # left to the image
+        assert "interval: 0.5s" in rendered and "retries: 5" in rendered
 
 
 def test_nothing_to_do_for_named_services_says_for_which(
