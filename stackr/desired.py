@@ -103,6 +103,8 @@ class ContainerSpec:
     mounts: tuple[MountSpec, ...]
     networks: tuple[str, ...]  # engine network names; the first is joined at create
     aliases: tuple[str, ...]  # DNS names on every network: the service name
+    # More DNS names on some networks, by engine network name (`networks: {front: {aliases}}`).
+    network_aliases: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     healthcheck: Healthcheck | None
     restart: str
     cpus: float | None
@@ -112,6 +114,10 @@ class ContainerSpec:
     stop_grace_period: float
     files: tuple[FileSpec, ...] = ()
     labels: Mapping[str, str] = field(default_factory=dict)  # everything, stackr's included
+
+    def aliases_on(self, network: str) -> tuple[str, ...]:
+        """The DNS names of this container on the engine network `network`."""
+        return (*self.aliases, *self.network_aliases.get(network, ()))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -233,6 +239,10 @@ def _container(
         mounts=tuple(_mount(stack, m) for m in service.mounts),
         networks=engine_networks,
         aliases=(service.name,),
+        network_aliases={
+            network_name(stack.name, stack.profile, net): aliases
+            for net, aliases in service.network_aliases.items()
+        },
         healthcheck=service.healthcheck,
         restart=service.restart.value,
         cpus=service.resources.cpus,
@@ -329,6 +339,8 @@ def canonical_container(spec: ContainerSpec) -> dict[str, Any]:
         "working_dir": spec.working_dir,
         "stop_grace_period": spec.stop_grace_period,
     }
+    if spec.network_aliases:  # only then: the hash of a container without them is as it was
+        canonical["network_aliases"] = {k: list(v) for k, v in sorted(spec.network_aliases.items())}
     if spec.build is not None and spec.build.digest:
         canonical["build"] = spec.build.digest
     for kind in FileKind:

@@ -136,7 +136,9 @@ class Rollout:
                 self.report(spec.name, "creating", "new replica beside the old one")
                 # It shares the old one's anonymous volumes, so their data carries over.
                 carried = self.engine.anonymous_volumes(spec.name, anonymous_targets(spec))
-                next_spec = with_carried(replace(spec, name=spec.name + NEXT, aliases=()), carried)
+                next_spec = with_carried(
+                    replace(spec, name=spec.name + NEXT, aliases=(), network_aliases={}), carried
+                )
                 self.engine.create_container(next_spec)
                 self.engine.start_container(spec.name + NEXT)
             for spec in batch:
@@ -232,7 +234,9 @@ class Rollout:
         for network in spec.networks:
             # An endpoint's aliases are fixed when it joins: rejoin to take the service's name.
             self.engine.disconnect_container(spec.name + NEXT, network)
-            self.engine.connect_container(spec.name + NEXT, network, aliases=spec.aliases)
+            self.engine.connect_container(
+                spec.name + NEXT, network, aliases=spec.aliases_on(network)
+            )
         for network in spec.networks:
             self.engine.disconnect_container(spec.name, network)
         self.engine.stop_container(spec.name, timeout=spec.stop_grace_period)
@@ -264,7 +268,7 @@ class Rollout:
         self.engine.rename_container(spec.name + PREV, spec.name)
         if self.start_first:  # a swap took it off its networks; a stop-first park did not
             for network in spec.networks:
-                self.engine.connect_container(spec.name, network, aliases=spec.aliases)
+                self.engine.connect_container(spec.name, network, aliases=spec.aliases_on(network))
         self.engine.start_container(spec.name)
 
     def _finished(self, state: str, exit_code: int | None) -> bool:

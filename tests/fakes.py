@@ -41,6 +41,7 @@ class FakeContainer:
     networks: list[str] = field(default_factory=list)
     network_ids: dict[str, str] = field(default_factory=dict)  # as attached at create
     restarts: int = 0
+    aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)  # DNS names by network
 
 
 @dataclass
@@ -165,6 +166,7 @@ class FakeEngine:
             image_id=image_id,
             networks=list(spec.networks),
             network_ids={n: self.network_ids.get(n, "") for n in spec.networks},
+            aliases={n: spec.aliases_on(n) for n in spec.networks},
         )
 
     def start_container(self, name: str) -> None:
@@ -226,9 +228,11 @@ class FakeEngine:
     def connect_container(self, name: str, network: str, *, aliases: tuple[str, ...]) -> None:
         self._record("connect_container", f"{name} {network}")
         self.containers[name].networks.append(network)
+        self.containers[name].aliases[network] = aliases
 
     def disconnect_container(self, name: str, network: str) -> None:
         self._record("disconnect_container", f"{name} {network}")
+        self.containers[name].aliases.pop(network, None)
         if network in self.containers[name].networks:  # as dockerd: already off is no error
             self.containers[name].networks.remove(network)
 

@@ -164,7 +164,7 @@ class DockerEngine:
         what = f"create container {spec.name}"
         first, *others = spec.networks
         networking = self._api.create_networking_config(
-            {first: self._api.create_endpoint_config(aliases=list(spec.aliases))}
+            {first: self._api.create_endpoint_config(aliases=list(spec.aliases_on(first)))}
         )
         call(
             what,
@@ -189,7 +189,7 @@ class DockerEngine:
                 self._api.connect_container_to_network,
                 spec.name,
                 network,
-                aliases=list(spec.aliases),
+                aliases=list(spec.aliases_on(network)),
             )
         if spec.files:
             self._write_files(spec)

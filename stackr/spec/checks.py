@@ -84,7 +84,11 @@ def _references(stack: Stack, service: Service, doc: Document, pruned: Pruned) -
     for network in service.networks:
         if network not in {*stack.networks, *broken}:
             hint = _suggest(network, [n for n in stack.networks if n != "default"], "networks")
-            path = (*at, "networks", service.networks.index(network))
+            # The mapping form (`{front: {aliases: [...]}}`) is located by name, a list by index.
+            keyed: Path_ = (*at, "networks", network)
+            path = (
+                keyed if keyed in doc.positions else (*keyed[:-1], service.networks.index(network))
+            )
             yield _issue(doc, path, f"joins undeclared network '{network}'", hint)
 
 

@@ -205,6 +205,8 @@ class Service:
     secrets: tuple[FileGrant, ...] = ()
     configs: tuple[FileGrant, ...] = ()
     networks: tuple[str, ...] = ("default",)
+    # More DNS names of its replicas, by network (Compose's `networks: {front: {aliases: [..]}}`).
+    network_aliases: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     depends_on: tuple[Dependency, ...] = ()
     healthcheck: Healthcheck | None = None
     replicas: int = 1

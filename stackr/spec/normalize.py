@@ -155,6 +155,7 @@ def _service(b: _Builder, key: str, raw: dict[str, Any], *, name: str, project_d
         secrets=file_grants(b, (*at, "secrets"), FileKind.SECRET, raw.get("secrets")),
         configs=file_grants(b, (*at, "configs"), FileKind.CONFIG, raw.get("configs")),
         networks=tuple(raw.get("networks") or [DEFAULT_NETWORK]),
+        network_aliases=_network_aliases(raw.get("networks")),
         depends_on=_dependencies(raw.get("depends_on")),
         healthcheck=_healthcheck(b, (*at, "healthcheck"), raw.get("healthcheck")),
         replicas=int(raw.get("replicas", 1)),
@@ -237,6 +238,14 @@ def _healthcheck(b: _Builder, at: Path_, raw: Any) -> Healthcheck | None:
         retries=int(raw["retries"]) if "retries" in raw else None,
         start_period=duration("start_period"),
     )
+
+
+def _network_aliases(raw: Any) -> dict[str, tuple[str, ...]]:
+    # The mapping form: `{front: {aliases: [api]}, back: null}`; a list has no aliases.
+    if not isinstance(raw, dict):
+        return {}
+    found = {name: tuple((entry or {}).get("aliases") or ()) for name, entry in raw.items()}
+    return {name: aliases for name, aliases in found.items() if aliases}
 
 
 def _words(b: _Builder, at: Path_, raw: dict[str, Any]) -> tuple[str, ...] | None:

@@ -99,7 +99,7 @@ def _service(service: Service, mask: _Mask) -> dict[str, Any]:
         "environment": mask.pairs(service.environment),
         "ports": [rule.render() for rule in service.ports],
         "volumes": [_mount(m) for m in service.mounts],
-        "networks": list(service.networks),
+        "networks": _networks(service),
         "depends_on": {d.service: {"condition": d.condition.value} for d in service.depends_on},
         "replicas": service.replicas,
         "restart": service.restart.value,
@@ -155,6 +155,18 @@ def _mount(mount: Mount) -> str:
     if mount.kind is MountKind.ANONYMOUS:
         return f"{mount.target}{mode}"
     return f"{mount.source}:{mount.target}{mode}"
+
+
+def _networks(service: Service) -> list[str] | dict[str, Any]:
+    # A list unless some network gives its replicas more names: then the mapping form.
+    if not service.network_aliases:
+        return list(service.networks)
+    return {
+        name: {"aliases": list(service.network_aliases[name])}
+        if name in service.network_aliases
+        else None
+        for name in service.networks
+    }
 
 
 def _healthcheck(check: Healthcheck, mask: _Mask) -> dict[str, Any]:

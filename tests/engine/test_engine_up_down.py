@@ -107,6 +107,34 @@ def test_replicas_answer_to_the_service_name(stack: StackFixture) -> None:
     assert ids == web_ids  # both replicas served requests: DNS round robin
 
 
+def test_a_network_alias_answers_on_its_network_only(stack: StackFixture) -> None:
+    spec = {
+        "services": {
+            "web": {
+                "image": IMAGE,
+                "command": WEB,
+                "networks": {"front": {"aliases": ["api"]}, "back": None},
+            },
+            "near": {"image": IMAGE, "command": SLEEPER, "networks": ["front"]},
+            "far": {"image": IMAGE, "command": SLEEPER, "networks": {"back": None}},
+        },
+        "networks": {"front": {}, "back": {}},
+    }
+    stack.up(stack.write(spec))
+    found = stack.containers()
+    web_id = found[f"{stack.name}-dev-web-1"].id[:12]
+    near = found[f"{stack.name}-dev-near-1"]
+    code, output = near.exec_run(["wget", "-q", "-O-", "http://api:8080/"])
+    assert (code, output.decode().strip()) == (0, web_id)
+    far = found[f"{stack.name}-dev-far-1"]
+    code, output = far.exec_run(["wget", "-q", "-O-", "http://web:8080/"])
+    assert (code, output.decode().strip()) == (0, web_id)
+    code, _ = far.exec_run(["wget", "-q", "-T", "2", "-O-", "http://api:8080/"])
+    assert code != 0  # `api` is web's name on front only
+    endpoint = found[f"{stack.name}-dev-web-1"].attrs["NetworkSettings"]["Networks"]
+    assert {"web", "api"} <= set(endpoint[f"{stack.name}-dev-front"]["Aliases"])
+
+
 def test_second_up_changes_nothing(stack: StackFixture) -> None:
     path = stack.write(_shop(_free_port_range(2)))
     stack.up(path)

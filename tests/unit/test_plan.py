@@ -210,6 +210,20 @@ def test_durations_read_in_the_units_a_file_would_use() -> None:
     ]
 
 
+def test_networks_in_the_mapping_form_change_nothing_until_an_alias_is_added(write_stack) -> None:  # type: ignore[no-untyped-def]
+    def stack(networks: object) -> str:
+        spec = {"name": "shop", "services": {"web": {"image": "shop/web:1", "networks": networks}}}
+        return str(write_stack({**spec, "networks": {"front": {}}}))
+
+    engine = FakeEngine(images=dict(IMAGES))
+    _apply(stack(["front"]), engine)
+    loaded = api.load([stack({"front": None})], profile="dev", env={})
+    assert api.plan(loaded, engine).pending() == ()  # the same spec, written as a mapping
+    loaded = api.load([stack({"front": {"aliases": ["api"]}})], profile="dev", env={})
+    (action,) = api.plan(loaded, engine).pending()
+    assert action.change_lines() == ('network_aliases: (unset) → {"shop-dev-front": ["api"]}',)
+
+
 def test_joining_or_leaving_a_network_is_not_told_as_a_changed_network() -> None:
     from stackr.changes import spec_changes
 

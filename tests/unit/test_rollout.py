@@ -8,6 +8,7 @@ import pytest
 from fakes import FakeEngine
 
 from stackr import api
+from stackr.desired import ContainerSpec
 from stackr.errors import ApplyError
 
 IMAGES = {"img:1": "sha256:1"}
@@ -101,6 +102,40 @@ def test_a_healthcheck_without_a_test_on_an_image_without_one_updates_once_runni
     up("info")
     up("debug")
     assert _levels(engine) == {"shop-dev-web-1": "debug", "shop-dev-web-2": "debug"}
+
+
+def test_a_new_replica_takes_its_network_aliases_only_once_ready(write_stack) -> None:  # type: ignore[no-untyped-def]
+    def up(level: str) -> api.UpResult:
+        spec = _spec(level)
+        web = spec["services"]["web"]  # type: ignore[index]
+        web["networks"] = {"front": {"aliases": ["api"]}, "back": None}
+        spec["networks"] = {"front": {}, "back": {}}
+        loaded = api.load([str(write_stack(spec))], profile="dev", env={})
+        return api.up(loaded, engine, options=api.UpOptions(wait_timeout=1))
+
+    engine = FakeEngine(images=dict(IMAGES))
+    up("info")
+    assert engine.containers["shop-dev-web-1"].aliases == {
+        "shop-dev-front": ("web", "api"),
+        "shop-dev-back": ("web",),
+    }
+    created: dict[str, tuple[str, ...]] = {}
+    create = engine.create_container
+
+    def recording(spec: ContainerSpec) -> None:
+        created[spec.name] = spec.aliases_on("shop-dev-front")
+        create(spec)
+
+    engine.create_container = recording  # type: ignore[method-assign]
+    up("debug")
+    # Made without a DNS name: it takes them when it joins the service, once ready.
+    assert created == {"shop-dev-web-1-next": (), "shop-dev-web-2-next": ()}
+    for name in ("shop-dev-web-1", "shop-dev-web-2"):
+        assert engine.containers[name].spec.environment["LEVEL"] == "debug"
+        assert engine.containers[name].aliases == {
+            "shop-dev-front": ("web", "api"),
+            "shop-dev-back": ("web",),
+        }
 
 
 def test_pause_keeps_what_was_replaced(write_stack) -> None:  # type: ignore[no-untyped-def]

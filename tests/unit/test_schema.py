@@ -292,7 +292,12 @@ HEALTHCHECK_EXAMPLE = (
             "expected a string or a list, got integer 5",
             'e.g. ["httpd", "-f", "-p", "8080"]',
         ),
-        ("networks", "front", "expected a list, got string 'front'", 'e.g. ["front", "back"]'),
+        (
+            "networks",
+            "front",
+            "expected a list or a mapping, got string 'front'",
+            'e.g. ["front", "back"]',
+        ),
         (
             "healthcheck",
             "true",
