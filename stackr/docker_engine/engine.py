@@ -18,11 +18,10 @@ import docker.context
 import docker.errors
 import requests.exceptions
 from docker.transport import UnixHTTPAdapter
-from docker.types import Healthcheck as SdkHealthcheck
-from docker.types import Mount as SdkMount
 
 from stackr.archive import files_archive
-from stackr.desired import ContainerSpec, MountSpec, NetworkSpec, VolumeSpec
+from stackr.desired import ContainerSpec, NetworkSpec, VolumeSpec
+from stackr.docker_engine import specs
 from stackr.docker_engine.errors import (
     call,
     explain,
@@ -38,12 +37,11 @@ from stackr.docker_json import observed_state
 from stackr.engine import ContainerStatus
 from stackr.errors import EngineError
 from stackr.observed import ObservedState, owner_filters
-from stackr.spec.model import Build, MountKind
+from stackr.spec.model import Build
 
 # 1.41 is dockerd 20.10's API: pinning it spares a version round trip on every command, and
 # newer engines still serve it.
 API_VERSION = "1.41"
-NANO = 1_000_000_000
 PORT_RELEASE_WAIT = 3.0  # seconds a start retries while its host port is still being released
 
 
@@ -178,7 +176,7 @@ class DockerEngine:
             ports=[(p.container_port, p.protocol) for p in spec.ports],
             user=spec.user,
             working_dir=spec.working_dir,
-            healthcheck=_healthcheck(spec),
+            healthcheck=specs.healthcheck(spec),
             stop_timeout=math.ceil(spec.stop_grace_period),
             host_config=self._host_config(spec, first),
             networking_config=networking,
@@ -223,12 +221,12 @@ class DockerEngine:
                 f"{m.source}:{m.target}:{'ro' if m.read_only else 'rw'}"
                 + (f",{m.relabel}" if m.relabel else "")
                 for m in spec.mounts
-                if _as_bind(m)
+                if specs.as_bind(m)
             ]
             or None,
-            mounts=[_mount(m) for m in spec.mounts if not _as_bind(m)],
+            mounts=[specs.mount(m) for m in spec.mounts if not specs.as_bind(m)],
             restart_policy=restart,
-            nano_cpus=int(spec.cpus * NANO) if spec.cpus else None,
+            nano_cpus=int(spec.cpus * specs.NANO) if spec.cpus else None,
             mem_limit=spec.memory,
             network_mode=network,
         )
@@ -360,42 +358,3 @@ def _target_kwargs(target: str) -> dict[str, Any]:
     if context.TLSConfig:
         kwargs["tls"] = context.TLSConfig
     return kwargs
-
-
-def _healthcheck(spec: ContainerSpec) -> SdkHealthcheck | None:
-    check = spec.healthcheck
-    if check is None:
-        return None
-
-    def nanos(seconds: float | None) -> int:
-        return 0 if seconds is None else int(seconds * NANO)  # 0: the image's, else the default
-
-    return SdkHealthcheck(
-        test=list(check.test),
-        interval=nanos(check.interval),
-        timeout=nanos(check.timeout),
-        retries=check.retries or 0,
-        start_period=nanos(check.start_period),
-    )
-
-
-def _as_bind(mount: MountSpec) -> bool:
-    return mount.kind is MountKind.BIND and ":" not in mount.source + mount.target
-
-
-def _mount(mount: MountSpec) -> SdkMount:
-    # A named volume, an anonymous one (no source), or a bind that a `Binds` entry cannot say.
-    if mount.relabel:  # only a `Binds` entry takes an SELinux label
-        raise EngineError(
-            f"cannot relabel ({mount.relabel}) the bind mount of {mount.source}: its path "
-            "holds a ':', which the engine's bind syntax cannot carry",
-            hint="move the directory to a path without ':', or drop the z/Z option",
-        )
-    kind = "bind" if mount.kind is MountKind.BIND else "volume"
-    return SdkMount(
-        target=mount.target,
-        source=mount.source or None,
-        type=kind,
-        read_only=mount.read_only,
-        no_copy=mount.no_copy,
-    )
