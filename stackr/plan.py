@@ -205,11 +205,7 @@ def _container_actions(
         changes: tuple[Change, ...] = ()
         parked = False
         if kind is ActionKind.RECREATE and have is not None and have.spec:
-            changes = tuple(spec_changes(have.spec, json.loads(spec.labels[LABEL_SPEC])))
-            moved = _image_moved(spec, have, observed)
-            # Told beside the spec's changes; alone, it is the reason already.
-            if moved and changes and not any(c.field == "image" for c in changes):
-                changes += (Change("image", note=moved),)  # a second reason, told too
+            changes = _changes(spec, have, observed)
         if kind is ActionKind.RECREATE:
             job = spec.service in jobs
             attached = (*spec.networks, *(have.networks if have else ()))
@@ -227,30 +223,46 @@ def _container_actions(
             parked=parked,
         )
     for name, have in sorted(found.items()):
-        if name in desired.containers:
-            continue
-        service = stack.services.get(have.service)
-        successor = name.removesuffix("-next").removesuffix("-prev")
-        if successor != name and successor in desired.containers:
-            reason = "left over from an interrupted update"
-        elif service is None:
-            reason = f"service '{have.service}' is no longer in the file"
-        elif 1 <= have.replica <= service.replicas:
-            reason = (
-                f"drift: renamed outside stackr (its labels make it replica {have.replica} of "
-                f"service '{have.service}', which is created under its own name)"
-            )
-        else:
-            reason = f"scaled down to {service.replicas} replica(s)"
-        yield Action(
-            kind=ActionKind.REMOVE,
-            object=ObjectKind.CONTAINER,
-            name=name,
-            reason=reason,
-            service=have.service,
-            replica=have.replica,
-            successor=successor if successor != name else "",
+        if name not in desired.containers:
+            yield _surplus(stack, desired, name, have)
+
+
+def _changes(
+    spec: ContainerSpec, have: ObservedContainer, observed: ObservedState
+) -> tuple[Change, ...]:
+    """What changed in a recreated container's spec, and its image's tag if it moved too."""
+    changes = tuple(spec_changes(have.spec, json.loads(spec.labels[LABEL_SPEC])))
+    moved = _image_moved(spec, have, observed)
+    # Told beside the spec's changes; alone, it is the reason already.
+    if moved and changes and not any(c.field == "image" for c in changes):
+        changes += (Change("image", note=moved),)
+    return changes
+
+
+def _surplus(stack: Stack, desired: DesiredState, name: str, have: ObservedContainer) -> Action:
+    """The removal of a container the file no longer asks for, with why."""
+    service = stack.services.get(have.service)
+    successor = name.removesuffix("-next").removesuffix("-prev")
+    if successor != name and successor in desired.containers:
+        reason = "left over from an interrupted update"
+    elif service is None:
+        reason = f"service '{have.service}' is no longer in the file"
+    elif 1 <= have.replica <= service.replicas:
+        reason = (
+            f"drift: renamed outside stackr (its labels make it replica {have.replica} of "
+            f"service '{have.service}', which is created under its own name)"
         )
+    else:
+        reason = f"scaled down to {service.replicas} replica(s)"
+    return Action(
+        kind=ActionKind.REMOVE,
+        object=ObjectKind.CONTAINER,
+        name=name,
+        reason=reason,
+        service=have.service,
+        replica=have.replica,
+        successor=successor if successor != name else "",
+    )
 
 
 def _decide(
