@@ -66,8 +66,6 @@ def _load_stack(
     env: Mapping[str, str] | None,
     env_files: Sequence[str],
 ) -> Stack:
-    from stackr.spec.checks import check_stack
-    from stackr.spec.normalize import build_stack
     from stackr.spec.profiles import apply_profile
     from stackr.spec.schema import validate_document
 
@@ -91,26 +89,45 @@ def _load_stack(
         raise SpecError([*issues, *error.issues]) from None
     rendered_issues = validate_document(rendered)
     issues += _new_places(rendered_issues, issues)
-    # Build and cross-check what is valid even when something is not, so that one run reports
-    # every problem; entries the schema refused are left out (but still count as declared).
-    usable = prune_invalid(rendered, rendered_issues)
     engine = settings.get("engine")
-    stack, parse_issues = build_stack(
-        usable.doc,
+    stack, more = _built_and_checked(
+        rendered,
+        rendered_issues,
         profile=profile,
         files=files,
         env=variables.values,
         engine=engine if isinstance(engine, str) else None,
     )
-    issues += parse_issues
-    issues += check_stack(stack, usable.doc, pruned=usable)
-    _raise_if(issues)
+    _raise_if([*issues, *more])
     return replace(
         stack,
         sensitive=hunted_values(variables.values, _secret_sources(stack)),
         # One of each: `.env` may be read for the variables and as a service's env_file too.
         warnings=tuple(sorted(dict.fromkeys([*warnings, *stack.warnings]), key=Issue.sort_key)),
     )
+
+
+def _built_and_checked(
+    rendered: Document,
+    refused: list[Issue],
+    *,
+    profile: str,
+    files: tuple[str, ...],
+    env: Mapping[str, str],
+    engine: str | None,
+) -> tuple[Stack, list[Issue]]:
+    """The stack built from `rendered`, and the problems of its values and cross-references.
+
+    What is valid is built and cross-checked even when something is not, so that one run
+    reports every problem: entries the schema refused (`refused`) are left out, but still
+    count as declared.
+    """
+    from stackr.spec.checks import check_stack
+    from stackr.spec.normalize import build_stack
+
+    usable = prune_invalid(rendered, refused)
+    stack, issues = build_stack(usable.doc, profile=profile, files=files, env=env, engine=engine)
+    return stack, [*issues, *check_stack(stack, usable.doc, pruned=usable)]
 
 
 def stack_identity(paths: Sequence[str], *, profile: str) -> tuple[str, str | None]:
