@@ -340,7 +340,10 @@ def canonical_container(spec: ContainerSpec) -> dict[str, Any]:
         "stop_grace_period": spec.stop_grace_period,
     }
     if spec.network_aliases:  # only then: the hash of a container without them is as it was
-        canonical["network_aliases"] = {k: list(v) for k, v in sorted(spec.network_aliases.items())}
+        # Sorted: the order aliases are written in changes nothing the engine does.
+        canonical["network_aliases"] = {
+            k: sorted(v) for k, v in sorted(spec.network_aliases.items())
+        }
     if spec.build is not None and spec.build.digest:
         canonical["build"] = spec.build.digest
     for kind in FileKind:

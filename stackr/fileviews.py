@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from stackr.sensitive import MASK, hunted_values, is_secret
 from stackr.spec import load_stack
+from stackr.spec.template import VariableUse
 
 if TYPE_CHECKING:
     from stackr.spec.diff import Difference
@@ -81,24 +82,44 @@ def variables(
 
     read = load_variables(files, profile=profile, env=env, env_files=env_files)
     found, secrets = read.found, read.secret_sources
-    # A value holding a secret one (`URL=http://x?t=${API_TOKEN}`) is hidden, as `config` does.
-    hunted = hunted_values(found.values, secrets)
+    defaults: dict[str, VariableUse] = {}  # the first use of each name that has a default
+    for use in read.uses:
+        if use.default_text is not None:
+            defaults.setdefault(use.name, use)
+    # A value holding a secret one (`URL=http://x?t=${API_TOKEN}`, or a secret's default
+    # nested in another default) is hidden, as `config` does.
+    hunted = hunted_values(found.values, secrets) | hunted_values(
+        {n: u.default or "" for n, u in defaults.items()}, secrets
+    )
     rows: dict[str, VariableRow] = {}
     for use in read.uses:
         where = f"{use.position.file}:{use.position.line}" if use.position else ""
         known = rows.get(use.name)
-        default = known.default if known and known.default is not None else use.default
+        first = defaults.get(use.name)
+        default = first.default if first else None
         value = found.values.get(use.name)
+        if value is None and first is not None:
+            value = _default_value(first, found.values)
         source = found.origin(use.name) or ("default" if default is not None else "unset")
         rows[use.name] = VariableRow(
             name=use.name,
             default=_shown(use.name, default, secrets, hunted),  # a secret's default is one too
             required=use.required or bool(known and known.required),
-            value=_shown(use.name, value if value is not None else default, secrets, hunted),
+            value=_shown(use.name, value, secrets, hunted),
             source=source,
             used_at=(*(known.used_at if known else ()), where),
         )
     return sorted(rows.values(), key=lambda row: row.name)
+
+
+def _default_value(use: VariableUse, values: Mapping[str, str]) -> str | None:
+    """What an unset variable's default reads as with `values` (a default may use others)."""
+    from stackr.spec.template import Missing, substitute
+
+    try:
+        return substitute(use.default_text or "", values)
+    except Missing:
+        return use.default
 
 
 def _shown(

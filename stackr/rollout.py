@@ -9,7 +9,7 @@ Start-first, for each batch of `update.parallelism` replicas:
   3. take the old one off its networks — and so off the service's DNS name — stop it (giving
      it its stop grace period) and park it as `{name}-prev`;
   4. give the new one the replica's name.
-A new replica that never turns ready has never received a request.
+A new replica that never turns ready was never given the service's name or aliases.
 When the last batch is done the parked replicas are removed. When a new replica does not turn
 ready, it is removed and the old ones of its batch keep serving; with `failure_action: rollback`
 the replicas this run replaced are put back from their parked containers, with `pause` the

@@ -101,7 +101,8 @@ def _load_stack(
     _raise_if([*issues, *more])
     return replace(
         stack,
-        sensitive=hunted_values(variables.values, _secret_sources(stack)),
+        sensitive=hunted_values(variables.values, _secret_sources(stack))
+        | _secret_environment(stack),
         # One of each: `.env` may be read for the variables and as a service's env_file too.
         warnings=tuple(sorted(dict.fromkeys([*warnings, *stack.warnings]), key=Issue.sort_key)),
     )
@@ -202,6 +203,12 @@ def _new_places(found: list[Issue], known: list[Issue]) -> list[Issue]:
     # The rendered document repeats the base's problems at the same places: report each once.
     seen = {(i.file, i.line, i.column) for i in known}
     return [i for i in found if (i.file, i.line, i.column) not in seen]
+
+
+def _secret_environment(stack: Stack) -> frozenset[str]:
+    # A service's environment (its env_files' included) under a secret-looking name is hunted
+    # too: another value made from it (`URL=...?pw=${DB_PASSWORD}`) hides it as well.
+    return frozenset().union(*(hunted_values(s.environment) for s in stack.services.values()))
 
 
 def _secret_sources(stack: Stack) -> set[str]:

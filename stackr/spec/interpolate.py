@@ -76,7 +76,12 @@ def _uses(doc: Document, value: Any, path: Path_) -> Iterator[VariableUse]:
         pos = doc.locate(path)
         for use in found:
             yield VariableUse(
-                name=use.name, default=use.default, required=use.required, path=path, position=pos
+                name=use.name,
+                default=use.default,
+                default_text=use.default_text,
+                required=use.required,
+                path=path,
+                position=pos,
             )
 
 

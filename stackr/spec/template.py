@@ -34,7 +34,8 @@ class VariableUse:
     """One `${...}` in a file: what it names, its default or requirement, and where it is."""
 
     name: str
-    default: str | None = None
+    default: str | None = None  # expanded with the variables at hand
+    default_text: str | None = None  # as written: `${B:-x}` in `${A:-${B:-x}}`
     required: bool = False
     path: Path_ = ()
     position: Position | None = None
@@ -102,8 +103,14 @@ class Expander:
             return self.env.get(name, ""), i + 1
         word, end = self.expand(text, i + len(operator), closing=True)
         required = operator.endswith("?")
+        written = text[i + len(operator) : end - 1]
         self.used.append(
-            VariableUse(name=name, default=None if required else word, required=required)
+            VariableUse(
+                name=name,
+                default=None if required else word,
+                default_text=None if required else written,
+                required=required,
+            )
         )
         value = self.env.get(name)
         unset = value is None or (operator.startswith(":") and value == "")

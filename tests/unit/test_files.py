@@ -199,6 +199,20 @@ def test_the_dotenv_read_for_variables_and_as_an_env_file_warns_once(tmp_path: P
     assert [w.message for w in stack.warnings] == ["NOT_SET is not set: an empty string is used"]
 
 
+def test_a_value_made_from_an_env_files_secret_is_hidden_everywhere(tmp_path: Path) -> None:
+    from stackr.desired import desired_state
+
+    spec = "name: shop\nservices:\n  web: {image: shop/web:1, env_file: svc.env}\n"
+    files = {
+        "svc.env": "DB_PASSWORD=hunter2secret\nPLAIN=${DB_PASSWORD}\nURL2=mysql://db/?pw=${DB_PASSWORD}\n"
+    }
+    stack = load_stack([str(_stack_dir(tmp_path, spec, files))], profile="dev", env={})
+    shown = api.config(stack)["services"]["web"]["environment"]
+    assert shown == {"DB_PASSWORD": "***", "PLAIN": "***", "URL2": "***"}
+    (container,) = desired_state(stack).containers.values()
+    assert "hunter2secret" not in container.labels["io.stackr.spec"]
+
+
 def test_an_unclosed_quote_in_an_env_file_is_located(tmp_path: Path) -> None:
     files = {**FILES, "web.env": 'A="unterminated\nB=2\n'}
     assert _problems(_stack_dir(tmp_path, SECRETS, files), {"API_TOKEN": "t"}) == [

@@ -196,3 +196,24 @@ def test_a_profiles_env_file_a_later_file_replaces_is_not_missing(tmp_path: Path
         "set TAG (${TAG} is not set)",
         "env file .env.missing not found",
     ]
+
+
+def test_a_nested_default_reads_as_the_variables_at_hand_and_hides_a_secrets_default(
+    write_stack,
+) -> None:  # type: ignore[no-untyped-def]
+    from stackr import api
+
+    environment = {
+        "PLAIN": "${PLAINVAR:-${SECRET_KEY:-nesteddefault999}}",
+        "O3": "${UNSETPLAIN:-${LEVEL:-info}}",
+    }
+    path = write_stack({"services": {"web": {"image": "x", "environment": environment}}})
+    rows = {r.name: (r.value, r.default) for r in api.variables([str(path)], profile="dev", env={})}
+    assert rows["PLAINVAR"] == ("***", "***")  # SECRET_KEY's default, nested
+    assert rows["UNSETPLAIN"] == ("info", "info")
+    env = {"SECRET_KEY": "envsk12345", "LEVEL": "debug"}
+    rows = {
+        r.name: (r.value, r.default) for r in api.variables([str(path)], profile="dev", env=env)
+    }
+    assert rows["UNSETPLAIN"] == ("debug", "info")  # its default, with LEVEL as it is set
+    assert rows["PLAINVAR"] == ("***", "***")
