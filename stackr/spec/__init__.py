@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from stackr.errors import Issue, SpecError
 from stackr.sensitive import hunted_values
@@ -81,7 +81,7 @@ def _load_stack(
     except SpecError as error:
         # A variable the missing env file would have set: say that first.
         raise SpecError([*missing, *error.issues]) from None
-    issues = [*missing, *validate_document(merged)]
+    issues = [*missing, *_rendered_here(validate_document(merged), raw, profile)]
     settings = profile_settings(merged, profile)
     try:
         rendered = apply_profile(merged, profile)
@@ -106,6 +106,31 @@ def _load_stack(
         # One of each: `.env` may be read for the variables and as a service's env_file too.
         warnings=tuple(sorted(dict.fromkeys([*warnings, *stack.warnings]), key=Issue.sort_key)),
     )
+
+
+def _rendered_here(issues: list[Issue], raw: list[Document], profile: str) -> list[Issue]:
+    """`issues` without those in another profile's overlay at a value made from variables:
+    that profile's variables are not asked for when rendering this one."""
+    return [i for i in issues if not _from_other_profiles_variables(i.path, raw, profile)]
+
+
+def _from_other_profiles_variables(path: str, raw: list[Document], profile: str) -> bool:
+    parts = [int(p[1:-1]) if p.startswith("[") else p for p in re.findall(r"\[\d+\]|[^.\[]+", path)]
+    if len(parts) < 3 or parts[0] != "profiles" or parts[1] == profile:
+        return False
+    for doc in raw:
+        value: Any = doc.data
+        for part in parts:
+            if isinstance(value, dict) and isinstance(part, str):
+                value = value.get(part)
+            elif isinstance(value, list) and isinstance(part, int) and part < len(value):
+                value = value[part]
+            else:
+                value = None
+                break
+        if isinstance(value, str) and "$" in value:
+            return True
+    return False
 
 
 def _built_and_checked(

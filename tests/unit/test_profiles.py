@@ -163,3 +163,21 @@ def test_list_entry_error_is_located_at_its_line(write_stack) -> None:  # type: 
     with pytest.raises(SpecError) as caught:
         load_stack([str(path)], profile="dev", env={})
     assert [(i.line, i.path) for i in caught.value.issues] == [(6, "services.web.labels[1]")]
+
+
+def test_a_value_another_profile_makes_from_variables_is_not_asked_for(write_stack) -> None:  # type: ignore[no-untyped-def]
+    from stackr.errors import SpecError
+    from stackr.spec import load_stack
+
+    path = write_stack(
+        "services:\n  web: {image: x}\n"
+        "profiles:\n  dev: {}\n"
+        "  prod: {services: {web: {replicas: '${R:?set R for prod}'}}}\n"
+        "  p2: {services: {web: {replicas: '${R2}'}}}\n"
+    )
+    assert load_stack([str(path)], profile="dev", env={}).services["web"].replicas == 1
+    assert load_stack([str(path)], profile="prod", env={"R": "3"}).services["web"].replicas == 3
+    with pytest.raises(SpecError, match="set R for prod"):
+        load_stack([str(path)], profile="prod", env={})
+    with pytest.raises(SpecError, match="'' is not a valid replica count"):
+        load_stack([str(path)], profile="p2", env={})
