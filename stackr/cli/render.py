@@ -184,11 +184,15 @@ def variables(rows: list[VariableRow], *, fmt: str) -> None:
 def differences(found: list[Difference], *, left: str, right: str, fmt: str) -> None:
     from stackr.spec.diff import MISSING
 
-    def shown(value: Any) -> Any:
-        return None if value is MISSING else value
-
     if fmt == "json":
-        data = [{"path": d.path, left: shown(d.left), right: shown(d.right)} for d in found]
+        # A side where the key is absent is left out: `null` is a value (`networks: {a: null}`).
+        data = [
+            {
+                "path": d.path,
+                **{k: v for k, v in ((left, d.left), (right, d.right)) if v is not MISSING},
+            }
+            for d in found
+        ]
         sys.stdout.write(json.dumps({"left": left, "right": right, "differences": data}, indent=2))
         sys.stdout.write("\n")
         return

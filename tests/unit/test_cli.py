@@ -82,6 +82,20 @@ def test_diff_shows_changed_keys(stack_file: str, capsys: pytest.CaptureFixture[
     ]
 
 
+def test_diff_json_tells_an_absent_key_from_a_null_one(
+    write_stack, capsys: pytest.CaptureFixture[str]
+) -> None:  # type: ignore[no-untyped-def]
+    path = write_stack(
+        "services:\n  web: {image: x, networks: {front: {aliases: [a]}}}\n"
+        "networks: {front: {}, back: {}}\n"
+        "profiles:\n  dev: {}\n  p3: {services: {web: {networks: {back: null}}}}\n"
+    )
+    args = ["diff", "-f", str(path), "--profile", "dev", "--profile", "p3", "--format", "json"]
+    assert main(args) == 0
+    (found,) = json.loads(capsys.readouterr().out)["differences"]
+    assert found == {"path": "services.web.networks.back", "p3": None}
+
+
 def test_diff_needs_two_profiles(stack_file: str) -> None:
     assert main(["diff", "-f", stack_file, "--profile", "dev"]) == 2
 
