@@ -2,7 +2,7 @@
 
 `#` starts a comment at the start of a line, or after whitespace in an unquoted value; `export `
 before a key is ignored; single quotes are literal, double quotes understand `\\n`, `\\t`, `\\"`
-and `\\\\`; a quote must close on its line; an empty value is the empty string. Unquoted and
+and `\\\\`; a quoted value may span lines; an empty value is the empty string. Unquoted and
 double-quoted values have their variables substituted (`${VAR}`, `${VAR:-default}`, `$$` or
 `\\$` for a `$`, ...), looked up first in what the caller gives (the environment), then in the
 lines above.
@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import re
 from collections import ChainMap
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from stackr.errors import Issue, SpecError
 from stackr.sensitive import secret_name
 from stackr.spec.template import Expander, Missing, Unset, VariableUse
 
-_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*=\s*(.*)$")
+# DOTALL: a quoted value may go on over several lines (`_entries`).
+_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*=\s*(.*)$", re.DOTALL)
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\", "$": "$$"}
 
 
@@ -48,7 +49,7 @@ def read_env_file(
     above: dict[str, str] = {}  # what the lines so far set, for the values below them
     known = ChainMap(dict(lookup or {}), above)
     issues: list[Issue] = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in _entries(text):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         try:
@@ -68,6 +69,37 @@ def read_env_file(
     if issues:
         raise SpecError(issues)
     return values
+
+
+def _entries(text: str) -> Iterator[tuple[int, str]]:
+    """Each line with its number; a quoted value that does not close on its line goes on over
+    the lines after it, joined with line breaks, until its quote closes (as in Compose)."""
+    lines = text.splitlines()
+    i = 0
+    while i < len(lines):
+        number, line = i + 1, lines[i]
+        i += 1
+        match = _LINE.match(line)
+        while match and not _closes(match.group(2)) and i < len(lines):
+            line += "\n" + lines[i]
+            i += 1
+            match = _LINE.match(line)
+        yield number, line
+
+
+def _closes(raw: str) -> bool:
+    """Whether a quote that opens the value `raw` is closed in it (an unquoted one is)."""
+    raw = raw.lstrip()
+    if raw[:1] == "'":
+        return "'" in raw[1:]
+    if raw[:1] != '"':
+        return True
+    escaped = False
+    for char in raw[1:]:
+        if char == '"' and not escaped:
+            return True
+        escaped = char == "\\" and not escaped
+    return False
 
 
 class _LineError(ValueError):
@@ -94,7 +126,7 @@ def _line(line: str, known: Mapping[str, str]) -> tuple[str, str, list[tuple[str
     try:
         value, literal = _value(match.group(2))
     except ValueError as error:
-        hint = "close it: a value is read from its one line (write \\n for a line break)"
+        hint = "close it: a quoted value goes on over the lines after it until its quote closes"
         raise _LineError(str(error), hint) from None
     if literal:
         return key, value, []
@@ -139,7 +171,7 @@ def _value(raw: str) -> tuple[str, bool]:
     `\\$` stands for a `$` (written `$$` for the substitution that follows).
 
     Raises:
-        ValueError: a quote that opens the value is not closed on its line.
+        ValueError: a quote that opens the value is never closed.
     """
     raw = raw.strip()
     if raw[:1] == "'":

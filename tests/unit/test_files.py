@@ -217,8 +217,19 @@ def test_an_unclosed_quote_in_an_env_file_is_located(tmp_path: Path) -> None:
     files = {**FILES, "web.env": 'A="unterminated\nB=2\n'}
     assert _problems(_stack_dir(tmp_path, SECRETS, files), {"API_TOKEN": "t"}) == [
         "web.env:1:1  the double quote that opens this value is never closed — close it: a "
-        "value is read from its one line (write \\n for a line break)",
+        "quoted value goes on over the lines after it until its quote closes",
     ]
+
+
+def test_a_quoted_env_file_value_may_span_lines(tmp_path: Path) -> None:
+    spec = "services:\n  web: {image: shop/web:1, env_file: web.env}\n"
+    files = {"web.env": 'KEY="-----BEGIN\nabc \\"x\\"\n-----END"\nNEXT=1\nLIT=\'a\nb\'\n'}
+    web = load_stack([str(_stack_dir(tmp_path, spec, files))], profile="dev", env={})
+    assert dict(web.services["web"].environment) == {
+        "KEY": '-----BEGIN\nabc "x"\n-----END',
+        "NEXT": "1",
+        "LIT": "a\nb",
+    }
 
 
 def test_an_env_file_value_that_cannot_be_substituted_is_located(tmp_path: Path) -> None:
