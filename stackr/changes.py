@@ -133,6 +133,8 @@ def _change(path: str, before: Any, after: Any) -> Change:
         return Change(
             "build", note="its context, Dockerfile or args changed (the image is rebuilt)"
         )
+    if path.startswith("network_aliases"):  # by engine network: `networks.aliases.shop-dev-front`
+        path = "networks.aliases" + path.removeprefix("network_aliases")
     key = path.partition(".")[2]
     secret = path.startswith(("environment.", "labels.")) and secret_name(key)
     if secret or is_digest(before) or is_digest(after):

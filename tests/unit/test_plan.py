@@ -221,7 +221,7 @@ def test_networks_in_the_mapping_form_change_nothing_until_an_alias_is_added(wri
     assert api.plan(loaded, engine).pending() == ()  # the same spec, written as a mapping
     loaded = api.load([stack({"front": {"aliases": ["api"]}})], profile="dev", env={})
     (action,) = api.plan(loaded, engine).pending()
-    assert action.change_lines() == ('network_aliases: (unset) → {"shop-dev-front": ["api"]}',)
+    assert action.change_lines() == ('networks.aliases: (unset) → {"shop-dev-front": ["api"]}',)
 
 
 def test_joining_or_leaving_a_network_is_not_told_as_a_changed_network() -> None:
