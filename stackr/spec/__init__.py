@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from stackr.errors import Issue, SpecError
 from stackr.sensitive import hunted_values
@@ -111,26 +111,19 @@ def _load_stack(
 def _rendered_here(issues: list[Issue], raw: list[Document], profile: str) -> list[Issue]:
     """`issues` without those in another profile's overlay at a value made from variables:
     that profile's variables are not asked for when rendering this one."""
-    return [i for i in issues if not _from_other_profiles_variables(i.path, raw, profile)]
+    elsewhere = [i for i in issues if i.path.startswith("profiles.")]
+    if not any(not i.path.startswith(f"profiles.{profile}.") for i in elsewhere):
+        return issues  # the common case: no walk of the files for their variables
+    from stackr.spec.document import dotted
+    from stackr.spec.interpolate import variable_uses
 
-
-def _from_other_profiles_variables(path: str, raw: list[Document], profile: str) -> bool:
-    parts = [int(p[1:-1]) if p.startswith("[") else p for p in re.findall(r"\[\d+\]|[^.\[]+", path)]
-    if len(parts) < 3 or parts[0] != "profiles" or parts[1] == profile:
-        return False
-    for doc in raw:
-        value: Any = doc.data
-        for part in parts:
-            if isinstance(value, dict) and isinstance(part, str):
-                value = value.get(part)
-            elif isinstance(value, list) and isinstance(part, int) and part < len(value):
-                value = value[part]
-            else:
-                value = None
-                break
-        if isinstance(value, str) and "$" in value:
-            return True
-    return False
+    made = {
+        dotted(use.path)
+        for doc in raw
+        for use in variable_uses(doc)
+        if use.path[:1] == ("profiles",) and use.path[1:2] != (profile,)
+    }
+    return [i for i in issues if i.path not in made]
 
 
 def _built_and_checked(
