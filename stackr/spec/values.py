@@ -35,6 +35,7 @@ _SECONDS = re.compile(r"\d+(?:\.\d+)?")
 _DURATION_UNITS = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 _SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s*([bkmg]?)b?$", re.IGNORECASE)
 _SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
+_DIGITS = re.compile(r"\d+")
 _PORT = re.compile(
     r"^(?:(?P<ip>\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-fA-F:]+\]):)?"
     r"(?:(?P<start>\d+)(?:-(?P<end>\d+))?:)?"
@@ -92,27 +93,59 @@ def parse_size(value: object) -> int:
 
 
 def parse_port(value: object) -> PortRule:
-    """Compose's short port syntax `[IP:][HOST[-END]:]CONTAINER[/PROTO]` → PortRule."""
+    """A `ports` entry → PortRule: Compose's short syntax `[IP:][HOST[-END]:]CONTAINER[/PROTO]`,
+    or its long syntax, a mapping `{target, published, host_ip, protocol}` (its `mode`, `name`
+    and `app_protocol` change nothing on one engine)."""
+    if isinstance(value, dict):
+        return _long_port(value)
     match = _PORT.match(str(value).strip())
     if not match:
         raise ValueProblem(f"{value!r} is not a port", _PORT_HINT)
-    container = int(match.group("container"))
-    start = int(match.group("start")) if match.group("start") else None
-    end = int(match.group("end")) if match.group("end") else start
-    for port in (container, start, end):
+    return _port_rule(
+        container=match.group("container"),
+        start=match.group("start"),
+        end=match.group("end"),
+        protocol=match.group("proto") or "tcp",
+        host_ip=match.group("ip") or "",
+    )
+
+
+def _long_port(value: dict[str, object]) -> PortRule:
+    target = value.get("target")
+    published = str(value.get("published", "")).strip()
+    start, _, end = published.partition("-")
+    if not _DIGITS.fullmatch(str(target)) or not all(
+        _DIGITS.fullmatch(p) for p in (start, end) if p
+    ):
+        raise ValueProblem(f"{value!r} is not a port", _PORT_HINT)
+    return _port_rule(
+        container=str(target),
+        start=start or None,
+        end=end or None,
+        protocol=str(value.get("protocol") or "tcp"),
+        host_ip=str(value.get("host_ip") or ""),
+    )
+
+
+def _port_rule(
+    *, container: str, start: str | None, end: str | None, protocol: str, host_ip: str
+) -> PortRule:
+    first = int(start) if start else None
+    last = int(end) if end else first
+    for port in (int(container), first, last):
         if port is not None and not 0 < port < 65536:
             raise ValueProblem(f"port {port} is out of range 1-65535", _PORT_HINT)
-    if start is not None and end is not None and end < start:
+    if first is not None and last is not None and last < first:
         raise ValueProblem(
-            f"port range {start}-{end} ends before it starts",
-            f"write the lower port first: {end}-{start}",
+            f"port range {first}-{last} ends before it starts",
+            f"write the lower port first: {last}-{first}",
         )
     return PortRule(
-        container_port=container,
-        protocol=match.group("proto") or "tcp",
-        host_ip=(match.group("ip") or "").strip("[]"),
-        host_start=start,
-        host_end=end,
+        container_port=int(container),
+        protocol=protocol,
+        host_ip=host_ip.strip("[]"),
+        host_start=first,
+        host_end=last,
     )
 
 

@@ -62,6 +62,32 @@ def test_size(text: object, size: int) -> None:
             "[::1]:53:53/udp",
             PortRule(container_port=53, protocol="udp", host_ip="::1", host_start=53, host_end=53),
         ),
+        # Compose's long syntax reads into the same rules.
+        ({"target": 8080}, PortRule(container_port=8080)),
+        (
+            {"target": "80", "published": 8080},
+            PortRule(container_port=80, host_start=8080, host_end=8080),
+        ),
+        (
+            {"target": 9000, "published": "9000-9002", "host_ip": "127.0.0.1", "protocol": "udp"},
+            PortRule(
+                container_port=9000,
+                protocol="udp",
+                host_ip="127.0.0.1",
+                host_start=9000,
+                host_end=9002,
+            ),
+        ),
+        (
+            {
+                "target": 53,
+                "host_ip": "[::1]",
+                "mode": "host",
+                "name": "dns",
+                "app_protocol": "dns",
+            },
+            PortRule(container_port=53, host_ip="::1"),
+        ),
     ],
 )
 def test_port(text: object, rule: PortRule) -> None:
@@ -76,6 +102,13 @@ def test_port_range_backwards_is_refused() -> None:
 def test_port_out_of_range_is_refused() -> None:
     with pytest.raises(ValueError, match="out of range"):
         parse_port("70000:80")
+    with pytest.raises(ValueError, match="out of range"):
+        parse_port({"target": 80, "published": "65535-65536"})
+
+
+def test_long_port_range_backwards_is_refused() -> None:
+    with pytest.raises(ValueError, match="8090-8081 ends before it starts"):
+        parse_port({"target": 80, "published": "8090-8081"})
 
 
 def test_host_port_per_replica() -> None:
