@@ -173,7 +173,7 @@ _NO_PORT = parse_port("1")
 
 
 def _mount_parser(project_dir: str) -> Callable[[Any], Any]:
-    return lambda entry: parse_mount(str(entry), base_dir=project_dir)
+    return lambda entry: parse_mount(entry, base_dir=project_dir)
 
 
 def _build(b: _Builder, at: Path_, raw: Any, project_dir: str) -> Build | None:

@@ -150,11 +150,23 @@ def _grant(grant: FileGrant) -> dict[str, str]:
     }
 
 
-def _mount(mount: Mount) -> str:
+def _mount(mount: Mount) -> str | dict[str, Any]:
+    if ":" in mount.source + mount.target:
+        return _long_mount(mount)  # the short form cannot carry a path with a ':'
     mode = f":{mount.options()}" if mount.options() else ""
     if mount.kind is MountKind.ANONYMOUS:
         return f"{mount.target}{mode}"
     return f"{mount.source}:{mount.target}{mode}"
+
+
+def _long_mount(mount: Mount) -> dict[str, Any]:
+    bind = mount.kind is MountKind.BIND
+    out: dict[str, Any] = {"type": "bind" if bind else "volume"}
+    out |= {"source": mount.source} if mount.source else {}
+    out |= {"target": mount.target, "read_only": mount.read_only}
+    out |= {"bind": {"selinux": mount.relabel}} if mount.relabel else {}
+    out |= {"volume": {"nocopy": True}} if mount.no_copy else {}
+    return out
 
 
 def _networks(service: Service) -> list[str] | dict[str, Any]:

@@ -12,7 +12,7 @@ import re
 import shlex
 from dataclasses import replace
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from stackr.spec.model import Mount, MountKind, PortRule
 
@@ -154,10 +154,15 @@ def _port_rule(
 MOUNT_OPTIONS = ("ro", "rw", "z", "Z", "nocopy", "cached", "delegated", "consistent")
 
 
-def parse_mount(value: str, *, base_dir: str) -> Mount:
+def parse_mount(value: object, *, base_dir: str) -> Mount:
     """`SOURCE:TARGET[:OPTIONS]` or `TARGET[:OPTIONS]` → Mount; a path-like source is a bind,
     relative to `base_dir`; anything else names a volume declared in the stack. OPTIONS are
-    `MOUNT_OPTIONS`, comma-separated (`ro,z`)."""
+    `MOUNT_OPTIONS`, comma-separated (`ro,z`). Compose's long syntax, a mapping `{type,
+    source, target, read_only, volume: {nocopy}, bind: {selinux}}`, reads into the same Mount
+    as the short entry that says the same."""
+    if isinstance(value, dict):
+        return _long_mount(value, base_dir)
+    value = str(value)
     parts = value.split(":")
     options: list[str] = []
     if len(parts) >= 2 and all(o in MOUNT_OPTIONS for o in parts[-1].split(",")):
@@ -173,6 +178,10 @@ def parse_mount(value: str, *, base_dir: str) -> Mount:
     source, target = parts
     if not source.startswith((".", "/", "~")):
         return _with_options(Mount(kind=MountKind.VOLUME, source=source, target=target), options)
+    return _with_options(_bind(source, target, base_dir), options)
+
+
+def _bind(source: str, target: str, base_dir: str) -> Mount:
     try:
         path = Path(source).expanduser()
     except RuntimeError:  # `~user` for a user this machine does not know
@@ -181,8 +190,35 @@ def parse_mount(value: str, *, base_dir: str) -> Mount:
             "write the path without ~user, or with ~ for your own home",
         ) from None
     absolute = path if path.is_absolute() else Path(base_dir) / path
-    bind = Mount(kind=MountKind.BIND, source=str(absolute.resolve()), target=target)
-    return _with_options(bind, options)
+    return Mount(kind=MountKind.BIND, source=str(absolute.resolve()), target=target)
+
+
+def _long_mount(value: dict[str, Any], base_dir: str) -> Mount:
+    kind, source, target = value.get("type"), str(value.get("source") or ""), value.get("target")
+    if not isinstance(target, str) or not target.startswith("/"):
+        raise ValueProblem(f"{target!r} is not an absolute path", "e.g. target: /var/lib/data")
+    selinux = (value.get("bind") or {}).get("selinux")
+    options = [
+        *(["ro"] if value.get("read_only") is True else []),
+        *(["nocopy"] if (value.get("volume") or {}).get("nocopy") is True else []),
+        *([str(selinux)] if selinux else []),
+    ]
+    if kind == "bind":
+        if not source:
+            raise ValueProblem("a bind mount needs a source", "e.g. source: ./conf")
+        if (value.get("bind") or {}).get("create_host_path") is False:
+            raise ValueProblem(
+                "bind.create_host_path: false is not supported",
+                "stackr creates a missing host path, as the short syntax does; remove the key",
+            )
+        return _with_options(_bind(source, target, base_dir), options)
+    if source.startswith((".", "/", "~")) or ":" in source:
+        raise ValueProblem(
+            f"{source!r} is not a volume's name",
+            f"to mount the host path {source}, write type: bind",
+        )
+    kind_ = MountKind.VOLUME if source else MountKind.ANONYMOUS
+    return _with_options(Mount(kind=kind_, source=source, target=target), options)
 
 
 # What stands in for a volume entry that does not parse (reported already), keeping the

@@ -70,7 +70,9 @@ def _enum(error: ValidationError) -> tuple[str, str]:
     guess = _enum_guess(error.instance, [str(option) for option in options])
     if guess:
         return message, f"did you mean '{guess}'?"
-    return message, example_hint(schema_of(error)) or f"write one of them, e.g. {_flow(options[0])}"
+    # A hint written for this key says more than an example would.
+    hint = str(schema_of(error).get("x-hint", "")) or example_hint(schema_of(error))
+    return message, hint or f"write one of them, e.g. {_flow(options[0])}"
 
 
 def _enum_guess(instance: Any, options: list[str]) -> str:
@@ -84,7 +86,8 @@ def _enum_guess(instance: Any, options: list[str]) -> str:
 
 
 def _const(error: ValidationError) -> tuple[str, str]:
-    return f"must be {_flow(error.validator_value)}, got {show(error.instance)}", ""
+    hint = str(schema_of(error).get("x-hint", ""))
+    return f"must be {_flow(error.validator_value)}, got {show(error.instance)}", hint
 
 
 def _bound(error: ValidationError) -> tuple[str, str]:

@@ -137,6 +137,61 @@ def test_mount_needs_absolute_target() -> None:
         parse_mount("data:relative", base_dir="/")
 
 
+@pytest.mark.parametrize(
+    ("long", "short"),
+    [
+        (
+            {"type": "bind", "source": "./conf", "target": "/etc/conf", "read_only": True},
+            "./conf:/etc/conf:ro",
+        ),
+        (
+            {"type": "bind", "source": "conf", "target": "/c", "bind": {"selinux": "Z"}},
+            "./conf:/c:Z",
+        ),
+        (
+            {"type": "volume", "source": "data", "target": "/d", "volume": {"nocopy": True}},
+            "data:/d:nocopy",
+        ),
+        ({"type": "volume", "target": "/cache", "read_only": False}, "/cache"),
+        (
+            {"type": "volume", "source": "data", "target": "/d", "consistency": "cached"},
+            "data:/d:cached",
+        ),
+    ],
+)
+def test_long_mount_reads_as_the_short_entry_that_says_the_same(
+    long: dict[str, object], short: str
+) -> None:
+    # The same Mount: switching forms changes no container's spec.
+    assert parse_mount(long, base_dir="/srv/shop") == parse_mount(short, base_dir="/srv/shop")
+
+
+def test_long_mount_carries_paths_with_a_colon() -> None:
+    mount = parse_mount({"type": "bind", "source": "/srv/a:b", "target": "/x:y"}, base_dir="/")
+    assert (mount.kind, mount.source, mount.target) == (MountKind.BIND, "/srv/a:b", "/x:y")
+
+
+@pytest.mark.parametrize(
+    ("long", "problem"),
+    [
+        ({"type": "volume", "source": "./data", "target": "/d"}, "not a volume's name"),
+        ({"type": "bind", "target": "/d"}, "needs a source"),
+        ({"type": "volume", "source": "data", "target": "d"}, "not an absolute path"),
+        (
+            {"type": "volume", "source": "data", "target": "/d", "bind": {"selinux": "z"}},
+            "bind mounts only",
+        ),
+        (
+            {"type": "bind", "source": ".", "target": "/d", "volume": {"nocopy": True}},
+            "volumes only",
+        ),
+    ],
+)
+def test_long_mount_problems(long: dict[str, object], problem: str) -> None:
+    with pytest.raises(ValueError, match=problem):
+        parse_mount(long, base_dir="/srv/shop")
+
+
 def test_string_command_is_split_like_a_shell() -> None:
     assert parse_command("sh -c 'echo hi there'") == ("sh", "-c", "echo hi there")
 
