@@ -185,11 +185,12 @@ def differences(found: list[Difference], *, left: str, right: str, fmt: str) -> 
     from stackr.spec.diff import MISSING
 
     if fmt == "json":
-        # A side where the key is absent is left out: `null` is a value (`networks: {a: null}`).
+        # Fixed keys (a profile may be called `path`); `left` and `right` name the profiles. A
+        # side where the key is absent is left out: `null` is a value (`networks: {a: null}`).
         data = [
             {
                 "path": d.path,
-                **{k: v for k, v in ((left, d.left), (right, d.right)) if v is not MISSING},
+                **{k: v for k, v in (("left", d.left), ("right", d.right)) if v is not MISSING},
             }
             for d in found
         ]

@@ -153,17 +153,32 @@ def file_grants(report: Reporter, at: Path_, kind: FileKind, raw: Any) -> tuple[
     for i, entry in enumerate(raw or []):
         spec: Mapping[str, Any] = {"source": entry} if isinstance(entry, str) else entry
         source = str(spec["source"])
-        target = posixpath.join(DEFAULT_DIRECTORY[kind], str(spec.get("target", source)))
         grants.append(
             FileGrant(
                 source=source,
-                target=posixpath.normpath(target),
+                target=_target(report, (*at, i, "target"), kind, str(spec.get("target", source))),
                 mode=_mode(report, (*at, i, "mode"), spec.get("mode")),
                 uid=scalar_text(spec.get("uid", 0)),
                 gid=scalar_text(spec.get("gid", 0)),
             )
         )
     return tuple(grants)
+
+
+def _target(report: Reporter, at: Path_, kind: FileKind, written: str) -> str:
+    """The absolute path of a grant's file: a relative `written` is under the kind's directory
+    and must stay there; a target naming a directory is refused (nothing could be written)."""
+    directory = DEFAULT_DIRECTORY[kind]
+    target = posixpath.normpath(posixpath.join(directory, written))
+    if written.endswith("/") or target == "/" or target == directory.rstrip("/"):
+        report.report(at, f"{written!r} names a directory, not a file", "end it with a file name")
+    elif not posixpath.isabs(written) and not target.startswith(directory.rstrip("/") + "/"):
+        report.report(
+            at,
+            f"{written!r} leaves {directory}",
+            f"a relative target is a file in {directory}; write an absolute path to put it elsewhere",
+        )
+    return target
 
 
 def _mode(report: Reporter, at: Path_, raw: Any) -> int:

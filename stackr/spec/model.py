@@ -61,7 +61,14 @@ class PortRule:
         if self.host_start is not None:
             end = f"-{self.host_end}" if self.host_end not in (None, self.host_start) else ""
             host = f"{self.host_start}{end}:"
-        ip = f"{self.host_ip}:" if self.host_ip else ""
+        # An IPv6 address goes in brackets, as the short syntax reads it back.
+        ip = (
+            f"[{self.host_ip}]:"
+            if ":" in self.host_ip
+            else f"{self.host_ip}:"
+            if self.host_ip
+            else ""
+        )
         return f"{ip}{host}{self.container_port}/{self.protocol}"
 
 

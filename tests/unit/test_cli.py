@@ -92,8 +92,26 @@ def test_diff_json_tells_an_absent_key_from_a_null_one(
     )
     args = ["diff", "-f", str(path), "--profile", "dev", "--profile", "p3", "--format", "json"]
     assert main(args) == 0
-    (found,) = json.loads(capsys.readouterr().out)["differences"]
-    assert found == {"path": "services.web.networks.back", "p3": None}
+    shown = json.loads(capsys.readouterr().out)
+    assert (shown["left"], shown["right"]) == ("dev", "p3")
+    assert shown["differences"] == [{"path": "services.web.networks.back", "right": None}]
+
+
+def test_diff_json_keys_stay_fixed_whatever_the_profiles_are_called(
+    write_stack, capsys: pytest.CaptureFixture[str]
+) -> None:  # type: ignore[no-untyped-def]
+    path = write_stack(
+        "services:\n  web: {image: x}\n"
+        "profiles:\n  path: {}\n  left: {services: {web: {replicas: 2}}}\n"
+    )
+    args = ["diff", "-f", str(path), "--profile", "path", "--profile", "left", "--format", "json"]
+    assert main(args) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown == {
+        "left": "path",
+        "right": "left",
+        "differences": [{"path": "services.web.replicas", "left": 1, "right": 2}],
+    }
 
 
 def test_diff_needs_two_profiles(stack_file: str) -> None:

@@ -111,6 +111,13 @@ def test_long_port_range_backwards_is_refused() -> None:
         parse_port({"target": 80, "published": "8090-8081"})
 
 
+@pytest.mark.parametrize("text", ["[::1]:53:53/udp", "127.0.0.1:8081-8083:80/tcp", "80/tcp"])
+def test_a_port_rule_renders_as_it_reads_back(text: str) -> None:
+    # `config` prints rules this way, and its output must read back as the same stack.
+    assert parse_port(text).render() == text
+    assert parse_port(parse_port(text).render()) == parse_port(text)
+
+
 def test_host_port_per_replica() -> None:
     rule = parse_port("8081-8083:80")
     assert [rule.host_port_for(n) for n in (1, 2, 3)] == [8081, 8082, 8083]
