@@ -78,7 +78,7 @@ def apply_removals(
     ]
     tasks = {
         f"remove:{a.name}": Task(
-            remove_container_task(engine, a, grace(stack, a.service), on_event),
+            remove_container_task(engine, a, grace(stack, a), on_event),
             removal_order(a, containers, stack),
         )
         for a in containers

@@ -56,6 +56,9 @@ class Action:
     # stopped first, so the network can go, and replaced once it is made again. Any other
     # recreate follows its service's `update` policy.
     parked: bool = False
+    # A container removal: the stop_grace_period its container was made with (its spec label),
+    # for a container whose service the file no longer has (or a file that does not load).
+    stop_grace: float | None = None
 
     def describe(self) -> str:
         """One plain line: `create container shop-dev-web-1 — not on the engine`."""
@@ -111,6 +114,7 @@ def make_down_plan(stack: str, profile: str, observed: ObservedState, *, volumes
             replica=c.replica,
             volumes=c.carried_volumes if volumes else (),
             with_volumes=volumes,
+            stop_grace=_made_with_grace(c),
         )
         for c in sorted(observed.containers, key=lambda c: c.name)
     ]
@@ -262,7 +266,13 @@ def _surplus(stack: Stack, desired: DesiredState, name: str, have: ObservedConta
         service=have.service,
         replica=have.replica,
         successor=successor if successor != name else "",
+        stop_grace=_made_with_grace(have),
     )
+
+
+def _made_with_grace(container: ObservedContainer) -> float | None:
+    grace = container.spec.get("stop_grace_period")
+    return float(grace) if isinstance(grace, int | float) and not isinstance(grace, bool) else None
 
 
 def _decide(

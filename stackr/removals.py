@@ -13,9 +13,13 @@ from stackr.plan import Action
 from stackr.spec.model import Stack
 
 
-def grace(stack: Stack | None, service: str) -> float:
-    model = stack.services.get(service) if stack else None
-    return model.stop_grace_period if model else 10.0
+def grace(stack: Stack | None, action: Action) -> float:
+    """How long a removed container is given to stop: its service's `stop_grace_period` in the
+    file, else the one it was made with, else the engine's 10 s."""
+    model = stack.services.get(action.service) if stack else None
+    if model is not None:
+        return model.stop_grace_period
+    return action.stop_grace if action.stop_grace is not None else 10.0
 
 
 def removal_order(action: Action, containers: list[Action], stack: Stack | None) -> frozenset[str]:

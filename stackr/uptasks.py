@@ -160,7 +160,7 @@ class UpTasks:
                 continue
             self.tasks[f"remove:{action.name}"] = Task(
                 remove_container_task(
-                    self.engine, action, grace(self.stack, action.service), self.on_event
+                    self.engine, action, grace(self.stack, action), self.on_event
                 ),
                 removal_order(action, removed, self.stack),
             )

@@ -62,6 +62,7 @@ class FakeEngine:
     built: dict[str, str] = field(default_factory=dict)  # image ref -> build digest
     calls: Counter[str] = field(default_factory=Counter)
     log: list[str] = field(default_factory=list)  # mutating calls, in order
+    stop_timeouts: dict[str, float] = field(default_factory=dict)  # container -> last timeout
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def _record(self, call: str, subject: str = "") -> None:
@@ -199,6 +200,7 @@ class FakeEngine:
         volumes: tuple[str, ...] = (),
     ) -> None:
         self._record("remove_container", name)
+        self.stop_timeouts[name] = timeout
         self.containers.pop(name, None)
         for volume in () if keep_volumes else volumes:
             self.volumes.pop(volume, None)
@@ -216,6 +218,7 @@ class FakeEngine:
 
     def stop_container(self, name: str, *, timeout: float) -> None:
         self._record("stop_container", name)
+        self.stop_timeouts[name] = timeout
         self.containers[name].state = "exited"
         self.containers[name].exit_code = 0
 

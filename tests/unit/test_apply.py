@@ -243,6 +243,26 @@ def test_down_removes_containers_and_networks_keeps_volumes(write_stack) -> None
     assert engine.volumes == {}
 
 
+def test_a_container_without_its_service_in_the_file_stops_with_its_own_grace(
+    write_stack,
+) -> None:  # type: ignore[no-untyped-def]
+    engine = FakeEngine(images=dict(IMAGES))
+    both = {"web": {"image": "img:1", "stop_grace_period": "3s"}, "api": {"image": "img:1"}}
+    _up(write_stack({"name": "shop", "services": both}), engine)
+    # The file drops web: up removes it with the grace it was made with, not the default 10 s.
+    _up(write_stack({"name": "shop", "services": {"api": both["api"]}}), engine)
+    assert engine.stop_timeouts == {"shop-dev-web-1": 3.0}
+    # A file that no longer loads: down reads each container's own grace from its spec label.
+    api.down("shop", "dev", engine, volumes=False, loaded=None)
+    assert engine.stop_timeouts["shop-dev-api-1"] == 10.0
+    _up(
+        write_stack({"name": "shop", "services": {"api": {**both["api"], "stop_grace_period": 1}}}),
+        engine,
+    )
+    api.down("shop", "dev", engine, volumes=False, loaded=None)
+    assert engine.stop_timeouts["shop-dev-api-1"] == 1.0
+
+
 def _up_wait(path, engine: FakeEngine, timeout: float = 2.0) -> api.UpResult:  # type: ignore[no-untyped-def]
     loaded = api.load([str(path)], profile="dev", env={})
     options = api.UpOptions(jobs=4, wait=True, wait_timeout=timeout)
