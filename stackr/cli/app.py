@@ -32,6 +32,7 @@ from stackr.cli.params import (
     Progress,
     ProgressMode,
     Services,
+    profile_names,
 )
 from stackr.cli.progress import view as show_progress
 from stackr.cli.specargs import SpecArgs
@@ -140,7 +141,10 @@ def diff(
     profiles: Annotated[
         list[str],
         typer.Option(
-            "--profile", metavar="NAME", help="The two profiles to compare (give it twice)."
+            "--profile",
+            metavar="NAME",
+            help="The two profiles to compare (give it twice).",
+            callback=profile_names,
         ),
     ],
     files: Files = None,

@@ -28,12 +28,28 @@ LogFiles = Annotated[
     Optional[list[Path]],  # noqa: UP045
     typer.Option("--file", metavar="FILE", help=_FILE_HELP, show_default="stack.yml"),
 ]
+
+
+def profile_names(value: str | list[str] | None) -> str | list[str] | None:
+    """`--profile`'s check: a bad name is bad usage (exit 2), refused before anything runs."""
+    from stackr.spec.profiles import PROFILE_NAME
+
+    for name in [value] if isinstance(value, str) else value or []:
+        if not PROFILE_NAME.fullmatch(name):
+            raise typer.BadParameter(
+                f"{name!r} is not a profile name: use lowercase letters, digits, '-' and '_', "
+                "starting with a letter or digit"
+            )
+    return value
+
+
 Profile = Annotated[
     Optional[str],  # noqa: UP045
     typer.Option(
         "--profile",
         metavar="NAME",
         help="Profile to render: dev, staging, prod... [default: $STACKR_PROFILE, else dev]",
+        callback=profile_names,
     ),
 ]
 EnvFiles = Annotated[

@@ -114,6 +114,13 @@ def test_diff_json_keys_stay_fixed_whatever_the_profiles_are_called(
     }
 
 
+@pytest.mark.parametrize("bad", ["Prod", "", "a b"])
+def test_a_bad_profile_name_is_bad_usage(stack_file: str, bad: str) -> None:
+    # Refused as usage (2), before anything runs; an empty one is not taken for "none given".
+    assert main(["validate", "-f", stack_file, "--profile", bad]) == 2
+    assert main(["diff", "-f", stack_file, "--profile", "dev", "--profile", bad]) == 2
+
+
 def test_diff_needs_two_profiles(stack_file: str) -> None:
     assert main(["diff", "-f", stack_file, "--profile", "dev"]) == 2
 
