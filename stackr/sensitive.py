@@ -78,7 +78,7 @@ def masked_spec(canonical: Mapping[str, Any], sensitive: Iterable[str]) -> dict[
         if items is not None:
             out[section] = [digest(v) if is_secret("", v, hunted) else v for v in items]
     check = canonical.get("healthcheck")
-    if isinstance(check, Mapping) and isinstance(check.get("test"), list):
+    if isinstance(check, Mapping) and isinstance(check.get("test"), list | tuple):
         # `mysqladmin ping -p$${MYSQL_ROOT_PASSWORD}`: a probe's command may carry one too.
         test = [digest(v) if is_secret("", v, hunted) else v for v in check["test"]]
         out["healthcheck"] = {**check, "test": test}

@@ -143,6 +143,7 @@ def test_secret_values_are_masked_wherever_they_appear_and_never_stored(write_st
             "LOG_LEVEL": "${LEVEL}",
         },
         "labels": {"secret.token": "${API_TOKEN}"},
+        "healthcheck": {"test": ["CMD-SHELL", "test -n '${API_TOKEN}'"]},
     }
     spec = {"name": "shop", "services": {"web": service}}
     path = write_stack(spec)
@@ -173,6 +174,7 @@ def test_secret_values_are_masked_wherever_they_appear_and_never_stored(write_st
         "environment.DATABASE_URL: *** → ***",
         "environment.LOG_LEVEL: info → debug",
         "environment.PGPASS: *** → ***",
+        'healthcheck.test: ["CMD-SHELL", "***"] → ["CMD-SHELL", "***"]',
         "labels.secret.token: *** → ***",
     )
 
