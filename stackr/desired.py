@@ -30,7 +30,6 @@ from stackr.observed import (
 )
 from stackr.sensitive import MIN_HUNTED, is_secret, masked_spec
 from stackr.spec.model import (
-    HEALTHCHECK_DEFAULTS,
     Build,
     FileGrant,
     FileKind,
@@ -376,10 +375,9 @@ def _mount(stack: Stack, mount: Mount) -> MountSpec:
 
 
 def _canonical_check(check: Healthcheck) -> dict[str, Any]:
-    # A field left out counts as the engine's default, as before fields could be left out:
-    # the hash of an existing container does not change.
-    fields = asdict(check)
-    return {k: HEALTHCHECK_DEFAULTS[k] if v is None else v for k, v in fields.items()}
+    # A field left out is absent, not the engine's default: it is the image's HEALTHCHECK's
+    # when the image has one, so writing `interval: 30s` there changes what the engine runs.
+    return {k: v for k, v in asdict(check).items() if v is not None}
 
 
 def _mount_options(mount: MountSpec) -> str:

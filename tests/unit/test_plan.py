@@ -179,6 +179,22 @@ def test_secret_values_are_masked_wherever_they_appear_and_never_stored(write_st
     )
 
 
+def test_a_healthcheck_field_written_or_left_out_are_different_specs(write_stack) -> None:  # type: ignore[no-untyped-def]
+    # Left out, a field is the image's HEALTHCHECK's (an image may check every 2s); written,
+    # even as the engine's default, it is the file's: switching between them recreates.
+    def stack(check: dict[str, object]) -> object:
+        service = {"image": "shop/web:1", "healthcheck": {"test": ["CMD", "true"], **check}}
+        return write_stack({"name": "shop", "services": {"web": service}})
+
+    engine = FakeEngine(images=dict(IMAGES))
+    api.up(api.load([str(stack({}))], profile="dev", env={}), engine, options=api.UpOptions())
+    action = api.plan(
+        api.load([str(stack({"interval": "30s"}))], profile="dev", env={}), engine
+    ).action_for(*_container("shop-dev-web-1"))
+    assert action is not None and action.kind is ActionKind.RECREATE
+    assert action.change_lines() == ("healthcheck.interval: (unset) → 30s",)
+
+
 def test_spec_changes_compares_lists_whole() -> None:
     from stackr.changes import spec_changes
 
