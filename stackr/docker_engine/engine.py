@@ -36,7 +36,7 @@ from stackr.docker_engine.logs import log_lines
 from stackr.docker_json import observed_state
 from stackr.engine import ContainerStatus
 from stackr.errors import EngineError
-from stackr.observed import ObservedState, owner_filters
+from stackr.observed import LABEL_PROFILE, LABEL_STACK, ObservedState, owner_filters
 from stackr.spec.model import Build
 
 # 1.41 is dockerd 20.10's API: pinning it spares a version round trip on every command, and
@@ -120,15 +120,23 @@ class DockerEngine:
     # -- networks and volumes -------------------------------------------------------------
 
     def create_network(self, spec: NetworkSpec) -> None:
-        call(
-            f"create network {spec.name}",
-            self._api.create_network,
-            spec.name,
-            driver=spec.driver,
-            internal=spec.internal,
-            labels=dict(spec.labels),
-            check_duplicate=True,
-        )
+        try:
+            self._api.create_network(
+                spec.name,
+                driver=spec.driver,
+                internal=spec.internal,
+                labels=dict(spec.labels),
+                check_duplicate=True,
+            )
+        except docker.errors.APIError as e:
+            if e.status_code != 409:  # 409: the name is taken, by a network stackr does not own
+                raise translate(e, f"create network {spec.name}", self._api) from None
+            raise EngineError(
+                f"network {spec.name} already exists and was not made by stackr for this stack",
+                hint=f"remove it (`docker network rm {spec.name}`) to let stackr make it",
+            ) from None
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as e:
+            raise translate(e, f"create network {spec.name}", self._api) from None
 
     def remove_network(self, name: str) -> None:
         try:
@@ -139,7 +147,7 @@ class DockerEngine:
             raise translate(e, f"remove network {name}", self._api) from None
 
     def create_volume(self, spec: VolumeSpec) -> None:
-        call(
+        made = call(
             f"create volume {spec.name}",
             self._api.create_volume,
             spec.name,
@@ -147,6 +155,17 @@ class DockerEngine:
             driver_opts=dict(spec.driver_opts) or None,
             labels=dict(spec.labels),
         )
+        # The engine answers a create of a name it has with the volume it has: one made outside
+        # stackr keeps its own labels, so the stack would never find it (and never converge).
+        labels = (made or {}).get("Labels") or {}
+        if any(
+            labels.get(k) != v for k, v in spec.labels.items() if k in (LABEL_STACK, LABEL_PROFILE)
+        ):
+            raise EngineError(
+                f"volume {spec.name} already exists and was not made by stackr for this stack",
+                hint=f"its data is kept: remove it (`docker volume rm {spec.name}`) to let stackr "
+                "make it, or copy its data out first",
+            )
 
     def remove_volume(self, name: str) -> None:
         try:

@@ -176,7 +176,8 @@ def _target(report: Reporter, at: Path_, kind: FileKind, written: str) -> str:
         report.report(
             at,
             f"{written!r} leaves {directory}",
-            f"a relative target is a file in {directory}; write an absolute path to put it elsewhere",
+            f"a relative target is a file in {directory}; to put it elsewhere, write an "
+            "absolute path",
         )
     return target
 

@@ -416,3 +416,37 @@ def test_mount_options_reach_the_engine(stack: StackFixture) -> None:
     (volume,) = container.attrs["HostConfig"]["Mounts"]
     assert (volume["Target"], volume["VolumeOptions"]["NoCopy"]) == ("/mnt/data", True)
     assert stack.up(path).plan.pending() == ()
+
+
+def test_a_volume_made_outside_stackr_under_the_stacks_name_is_refused(
+    stack: StackFixture,
+) -> None:
+    # The engine answers the create with the volume it has: stackr must not report it made
+    # (the stack would never find it by label, and no `up` would ever converge).
+    name = f"{stack.name}-dev-data"
+    stack.sdk.volumes.create(name)
+    try:
+        spec = {
+            "services": {"db": {"image": IMAGE, "command": SLEEPER, "volumes": ["data:/d"]}},
+            "volumes": {"data": {}},
+        }
+        with pytest.raises(api.ApplyError, match="was not made by stackr"):
+            stack.up(stack.write(spec))
+        assert stack.sdk.volumes.get(name).attrs["Labels"] in (None, {})  # left as it was
+        assert stack.containers() == {}
+    finally:
+        stack.sdk.volumes.get(name).remove()
+
+
+def test_a_network_made_outside_stackr_under_the_stacks_name_is_named(
+    stack: StackFixture,
+) -> None:
+    name = f"{stack.name}-dev-default"
+    stack.sdk.networks.create(name)
+    try:
+        spec = {"services": {"db": {"image": IMAGE, "command": SLEEPER}}}
+        with pytest.raises(api.ApplyError, match=r"network .* was not made by stackr"):
+            stack.up(stack.write(spec))
+        assert stack.containers() == {}
+    finally:
+        stack.sdk.networks.get(name).remove()
