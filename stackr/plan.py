@@ -203,9 +203,13 @@ def _container_actions(
 ) -> Iterator[Action]:
     found = {c.name: c for c in observed.containers}
     jobs = stack.jobs()
+    decided = {
+        name: _decide(spec, found.get(name), observed) for name, spec in desired.containers.items()
+    }
+    moving = _port_moves(desired, found, decided)
     for name, spec in desired.containers.items():
         have = found.get(name)
-        kind, reason = _decide(spec, have, observed)
+        kind, reason = decided[name]
         changes: tuple[Change, ...] = ()
         parked = False
         if kind is ActionKind.RECREATE and have is not None and have.spec:
@@ -214,7 +218,11 @@ def _container_actions(
             job = spec.service in jobs
             attached = (*spec.networks, *(have.networks if have else ()))
             parked = bool(recreated_networks.intersection(attached))
-            reason += _update_note(stack.services[spec.service], parked, job=job)
+            if not parked and name in moving:
+                parked = True
+                reason += f" (stop-first: {moving[name]})"
+            else:
+                reason += _update_note(stack.services[spec.service], parked, job=job)
         reason += _image_note(spec, kind, observed)
         yield Action(
             kind=kind,
@@ -229,6 +237,43 @@ def _container_actions(
     for name, have in sorted(found.items()):
         if name not in desired.containers:
             yield _surplus(stack, desired, name, have)
+
+
+def _port_moves(
+    desired: DesiredState,
+    found: Mapping[str, ObservedContainer],
+    decided: Mapping[str, tuple[ActionKind, str]],
+) -> dict[str, str]:
+    """The recreated containers a fixed host port moves between (a shifted range of replicas,
+    two services swapping ports), each with why: the old one holding a port that another
+    new container takes must stop before that one starts, whatever their update policies and
+    `depends_on` order say, so all of them are stopped first, together (`Action.parked`)."""
+    held = {
+        port: name
+        for name, have in found.items()
+        if decided.get(name, (ActionKind.KEEP, ""))[0] is ActionKind.RECREATE
+        for port in _host_ports(have.spec.get("ports"))
+    }
+    moving: dict[str, str] = {}
+    for name, spec in desired.containers.items():
+        if decided[name][0] not in (ActionKind.CREATE, ActionKind.RECREATE):
+            continue
+        for p in spec.ports:
+            holder = held.get((p.host_port, p.protocol)) if p.host_port else None
+            if holder is not None and holder != name:
+                moving.setdefault(holder, f"its host port {p.host_port} goes to {name}")
+                if decided[name][0] is ActionKind.RECREATE:
+                    moving.setdefault(name, f"it takes host port {p.host_port} from {holder}")
+    return moving
+
+
+def _host_ports(written: object) -> Iterator[tuple[int, str]]:
+    # A spec label's ports: `[IP:]HOST:CONTAINER/PROTO` where a host port is fixed.
+    for entry in written if isinstance(written, list) else []:
+        body, _, protocol = str(entry).rpartition("/")
+        parts = body.rsplit(":", 2)
+        if len(parts) >= 2 and parts[-2].isdigit():
+            yield int(parts[-2]), protocol
 
 
 def _changes(

@@ -6,8 +6,9 @@ Every action becomes executor tasks, keyed so their order follows from what they
   an interrupted run). It needs the removals of its dependents.
 - `update:<svc>` replaces a service's recreated replicas by its `update` policy (`rollout`); it
   needs what the replicas need. `container:<name>` of such a replica only waits for it.
-- `park:recreated-networks` stops and renames every old container on a recreated network, in
-  one task (`parking`): Ctrl-C parks all of them or none.
+- `park:recreated-networks` stops and renames every old container on a recreated network, or
+  between which a fixed host port moves (`Action.parked`), in one task (`parking`): Ctrl-C
+  parks all of them or none. A new container (a created replica) needs it too.
 - `network:<name>` creates, recreates or keeps; a recreate needs the parking and every REMOVE,
   and completes (runs after Ctrl-C) once the parking has begun.
 - `volume:<name>` creates or keeps: `up` never removes a volume.
@@ -312,10 +313,12 @@ class UpTasks:
             return
         recreate = action.kind is ActionKind.RECREATE
         if recreate:
-            # The network is recreated: the old containers stop first, without waiting on
-            # conditions that need the new network (that would be a cycle).
+            # The network is recreated, or a host port moves: the old containers stop first,
+            # without waiting on conditions that need their replacements (that would be a cycle).
             self.parks.append(action)
             needs.add(PARK)
+        elif action.kind is ActionKind.CREATE and any(a.parked for a in self.plan.actions):
+            needs.add(PARK)  # a new replica may take a host port a parked container holds
         # Once the old replicas are parked, their replacements run even after Ctrl-C.
         self.tasks[f"container:{action.name}"] = Task(
             self._bring_up(action), frozenset(needs), completes=recreate, begun_by=PARK

@@ -450,3 +450,36 @@ def test_a_network_made_outside_stackr_under_the_stacks_name_is_named(
         assert stack.containers() == {}
     finally:
         stack.sdk.networks.get(name).remove()
+
+
+def test_host_ports_moving_between_containers_converge(stack: StackFixture) -> None:
+    # A replica range shifted by one, and two services swapping their ports (the dependent
+    # one holding what its dependency wants): each new container's port is held by another
+    # old one, so those stop first, together, and one `up` converges.
+    base = _free_port_range(5)
+
+    def spec(web: str, one: int, two: int) -> dict[str, object]:
+        def box(port: int) -> dict[str, object]:
+            return {"image": IMAGE, "command": SLEEPER, "ports": [f"{port}:80"]}
+
+        return {
+            "services": {
+                "web": {"image": IMAGE, "command": SLEEPER, "replicas": 2, "ports": [web]},
+                "one": box(one),
+                "two": {**box(two), "depends_on": ["one"]},
+            }
+        }
+
+    stack.up(stack.write(spec(f"{base}-{base + 1}:8080", base + 3, base + 4)))
+    stack.up(stack.write(spec(f"{base + 1}-{base + 2}:8080", base + 4, base + 3)))
+    published = {
+        name: c.attrs["HostConfig"]["PortBindings"] for name, c in stack.containers().items()
+    }
+    n = stack.name
+    assert published[f"{n}-dev-web-1"] == {"8080/tcp": [{"HostIp": "", "HostPort": str(base + 1)}]}
+    assert published[f"{n}-dev-web-2"] == {"8080/tcp": [{"HostIp": "", "HostPort": str(base + 2)}]}
+    assert published[f"{n}-dev-one-1"] == {"80/tcp": [{"HostIp": "", "HostPort": str(base + 4)}]}
+    assert published[f"{n}-dev-two-1"] == {"80/tcp": [{"HostIp": "", "HostPort": str(base + 3)}]}
+    assert all(c.status == "running" for c in stack.containers().values())
+    again = stack.load(stack.write(spec(f"{base + 1}-{base + 2}:8080", base + 4, base + 3)))
+    assert not api.plan(again, stack.engine).pending()

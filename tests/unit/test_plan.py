@@ -195,6 +195,32 @@ def test_a_healthcheck_field_written_or_left_out_are_different_specs(write_stack
     assert action.change_lines() == ("healthcheck.interval: (unset) → 30s",)
 
 
+def test_host_ports_moving_between_containers_stop_their_old_ones_first(write_stack) -> None:  # type: ignore[no-untyped-def]
+    # A shifted range: replica 1's new port is replica 2's old one, and so on. Replaced one
+    # by one, the first new replica would find its port held: they are all parked first.
+    def stack(ports: str) -> object:
+        web = {"image": "shop/web:1", "replicas": 3, "ports": [ports]}
+        return write_stack({"name": "shop", "services": {"web": web, "db": {"image": "shop/db:1"}}})
+
+    engine = FakeEngine(images=dict(IMAGES))
+    api.up(
+        api.load([str(stack("8081-8083:80"))], profile="dev", env={}),
+        engine,
+        options=api.UpOptions(),
+    )
+    plan = api.plan(api.load([str(stack("8082-8084:80"))], profile="dev", env={}), engine)
+    web = [plan.action_for(*_container(f"shop-dev-web-{n}")) for n in (1, 2, 3)]
+    assert [a.parked for a in web if a is not None] == [True, True, True]
+    assert [a.reason for a in web if a is not None] == [
+        "its spec changed (stop-first: it takes host port 8082 from shop-dev-web-2)",
+        "its spec changed (stop-first: its host port 8082 goes to shop-dev-web-1)",
+        "its spec changed (stop-first: its host port 8083 goes to shop-dev-web-2)",
+    ]
+    # Ports that do not move leave the update policy to itself.
+    plan = api.plan(api.load([str(stack("9081-9083:80"))], profile="dev", env={}), engine)
+    assert not any(a.parked for a in plan.actions)
+
+
 def test_spec_changes_compares_lists_whole() -> None:
     from stackr.changes import spec_changes
 
