@@ -142,7 +142,7 @@ class Rollout:
                 self.engine.create_container(next_spec)
                 self.engine.start_container(spec.name + NEXT)
             for spec in batch:
-                self._await_ready(spec.name + NEXT)
+                self._await_ready(spec.name + NEXT, self._ready_by())
         except EngineError as error:
             for spec in batch:
                 # A failed clean-up must not hide why the update failed: the next plan
@@ -176,7 +176,7 @@ class Rollout:
                 created.append(spec)
                 self.engine.start_container(spec.name)
             for spec in batch:
-                self._await_ready(spec.name)
+                self._await_ready(spec.name, self._ready_by())
         except EngineError as error:
             if self.job:
                 self._job_settle(parked, created)
@@ -261,15 +261,25 @@ class Rollout:
 
     def _restore(self, spec: ContainerSpec) -> None:
         self.report(spec.name, "removing", "rolling back to the previous replica")
+        prev = spec.name + PREV
+        if self.start_first:
+            # As going forward: the previous replica starts beside the new one, off the
+            # service's names, and takes them back only once ready; the new one serves until then.
+            for network in spec.networks:
+                self.engine.connect_container(prev, network, aliases=())
+            self.engine.start_container(prev)
+            with suppress(EngineError):  # not ready in time: it is still the previous spec
+                self._await_ready(prev, time.monotonic() + self.wait_timeout)
+            for network in spec.networks:
+                self.engine.disconnect_container(prev, network)
+                self.engine.connect_container(prev, network, aliases=spec.aliases_on(network))
         # Off the service's DNS name first, as in a swap, so no request reaches it as it stops.
         for network in spec.networks:
             self.engine.disconnect_container(spec.name, network)
         self.engine.remove_container(spec.name, timeout=spec.stop_grace_period, keep_volumes=True)
-        self.engine.rename_container(spec.name + PREV, spec.name)
-        if self.start_first:  # a swap took it off its networks; a stop-first park did not
-            for network in spec.networks:
-                self.engine.connect_container(spec.name, network, aliases=spec.aliases_on(network))
-        self.engine.start_container(spec.name)
+        self.engine.rename_container(prev, spec.name)
+        if not self.start_first:  # a stop-first park left it stopped on its networks
+            self.engine.start_container(spec.name)
 
     def _finished(self, state: str, exit_code: int | None) -> bool:
         return self.service.restart.one_shot and state == "exited" and exit_code == 0
@@ -278,13 +288,17 @@ class Rollout:
         lines = "; ".join(self.engine.last_log_lines(name, 3)) or "no output"
         return hide(lines, self.secrets)
 
-    def _await_ready(self, name: str) -> None:
+    def _ready_by(self) -> float:
+        # Each new replica may wait `wait_timeout`, all of the run's waits no later than
+        # `deadline`.
+        return min(time.monotonic() + self.wait_timeout, self.deadline)
+
+    def _await_ready(self, name: str, deadline: float) -> None:
         # A test of its own is checked for sure; without one, the image's may check it, and
         # then the engine reports a health.
         has_check = any(
             s.healthcheck and s.healthcheck.test not in ((), ("NONE",)) for s in self.specs
         )
-        deadline = min(time.monotonic() + self.wait_timeout, self.deadline)
         stable_since: float | None = None
         restarts = RestartWatch()
         while True:

@@ -71,6 +71,38 @@ def test_failed_replica_rolls_the_service_back(write_stack) -> None:  # type: ig
     assert all(c.state == "running" for c in engine.containers.values())
 
 
+def test_a_rolled_back_replica_takes_the_name_back_only_once_ready(write_stack) -> None:  # type: ignore[no-untyped-def]
+    # As going forward: the previous replica starts off the service's names, is checked,
+    # and only then takes them back; the new one serves until it leaves.
+    engine = FakeEngine(images=dict(IMAGES))
+    _up(write_stack, engine, "info")
+    engine.unhealthy_names = {"shop-dev-web-2-next"}
+    engine.log.clear()
+    statuses: list[str] = []
+    status = engine.container_status
+
+    def recording(name: str):  # type: ignore[no-untyped-def]
+        statuses.append(f"{len(engine.log)} {name}")
+        return status(name)
+
+    engine.container_status = recording  # type: ignore[method-assign]
+    with pytest.raises(ApplyError, match="rolled back"):
+        _up(write_stack, engine, "debug")
+    back = engine.log[engine.log.index("connect_container shop-dev-web-1-prev shop-dev-default") :]
+    assert back[:6] == [
+        "connect_container shop-dev-web-1-prev shop-dev-default",
+        "start_container shop-dev-web-1-prev",
+        "disconnect_container shop-dev-web-1-prev shop-dev-default",
+        "connect_container shop-dev-web-1-prev shop-dev-default",
+        "disconnect_container shop-dev-web-1 shop-dev-default",
+        "remove_container shop-dev-web-1",
+    ]
+    started = len(engine.log) - len(back) + 2  # the log's length once it was started
+    assert f"{started} shop-dev-web-1-prev" in statuses  # checked before taking the name
+    assert engine.containers["shop-dev-web-1"].aliases == {"shop-dev-default": ("web",)}
+    assert _levels(engine) == {"shop-dev-web-1": "info", "shop-dev-web-2": "info"}
+
+
 def test_a_new_replica_checked_by_its_images_healthcheck_must_turn_healthy(write_stack) -> None:  # type: ignore[no-untyped-def]
     def spec(level: str) -> dict[str, object]:
         web = {**_spec(level)["services"]["web"], "image": "checked:1"}  # type: ignore[index]
