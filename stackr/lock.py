@@ -60,8 +60,12 @@ def engine_key(engine: str) -> str:
     path (`/var/run` is a link to `/run`), anything else as given."""
     if engine in ("", "local"):
         engine = DEFAULT_SOCKET
-    if engine.startswith("unix://"):
-        return "unix://" + os.path.realpath(engine.removeprefix("unix://"))
+    if engine.startswith(
+        "unix:"
+    ):  # `unix:///run/x.sock`, and `unix:/run/x.sock` as the SDK takes it
+        return "unix://" + os.path.realpath("/" + engine.removeprefix("unix:").lstrip("/"))
+    if engine.startswith("/"):  # a bare socket path
+        return "unix://" + os.path.realpath(engine)
     return engine.rstrip("/")
 
 
