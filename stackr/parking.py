@@ -1,4 +1,5 @@
-"""Replacing the containers of a recreated network: parking the old ones (stopped and renamed
+"""Replacing containers that must all stop before any replacement starts (those on a recreated
+network, and those a fixed host port moves between): parking the old ones (stopped and renamed
 `-prev`, all of them in one task, so that Ctrl-C parks either all or none), and bringing up a
 container, taking over the anonymous volumes of the one it replaces.
 
@@ -17,7 +18,7 @@ from stackr.events import Event, OnEvent, Phase
 from stackr.plan import ActionKind
 from stackr.rollout import PREV
 
-PARK = "park:recreated-networks"  # the task key: it stops the old containers on them
+PARK = "park:old-containers"  # the task key: it stops every parked old container
 
 
 def park_all(

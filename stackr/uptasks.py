@@ -6,7 +6,7 @@ Every action becomes executor tasks, keyed so their order follows from what they
   an interrupted run). It needs the removals of its dependents.
 - `update:<svc>` replaces a service's recreated replicas by its `update` policy (`rollout`); it
   needs what the replicas need. `container:<name>` of such a replica only waits for it.
-- `park:recreated-networks` stops and renames every old container on a recreated network, or
+- `park:old-containers` stops and renames every old container on a recreated network, or
   between which a fixed host port moves (`Action.parked`), in one task (`parking`): Ctrl-C
   parks all of them or none. A new container (a created replica) needs it too.
 - `network:<name>` creates, recreates or keeps; a recreate needs the parking and every REMOVE,
@@ -104,7 +104,7 @@ class UpTasks:
             for a in plan.actions
             if a.successor and a.name.endswith(PREV) and a.kind is ActionKind.REMOVE
         }
-        # Parking the old containers on recreated networks is one task: begun, it is finished.
+        # Parking the old containers (`Action.parked`) is one task: begun, it is finished.
         self.parking = frozenset({PARK} if any(a.parked for a in plan.actions) else ())
         self.parks: list[Action] = []
         # A removed network waits for its old containers to leave, replaced by a rollout too.
@@ -317,8 +317,8 @@ class UpTasks:
             # without waiting on conditions that need their replacements (that would be a cycle).
             self.parks.append(action)
             needs.add(PARK)
-        elif action.kind is ActionKind.CREATE and any(a.parked for a in self.plan.actions):
-            needs.add(PARK)  # a new replica may take a host port a parked container holds
+        elif action.kind is ActionKind.CREATE:
+            needs |= self.parking  # a new replica may take a host port a parked container holds
         # Once the old replicas are parked, their replacements run even after Ctrl-C.
         self.tasks[f"container:{action.name}"] = Task(
             self._bring_up(action), frozenset(needs), completes=recreate, begun_by=PARK
