@@ -52,8 +52,9 @@ class Action:
     # A leftover `-next`/`-prev` of an interrupted update: the replica it belongs to, which
     # keeps (or takes over) its anonymous volumes.
     successor: str = ""
-    # A recreate whose old container is (or whose new one will be) on a recreated network:
-    # stopped first, so the network can go, and replaced once it is made again. Any other
+    # A recreate whose old container is (or whose new one will be) on a recreated network, or
+    # between which and another a fixed host port moves: stopped first, with the others, so
+    # the network can go (the port be free), and replaced once it is made again. Any other
     # recreate follows its service's `update` policy.
     parked: bool = False
     # A container removal: the stop_grace_period its container was made with (its spec label),
