@@ -60,9 +60,8 @@ def engine_key(engine: str) -> str:
     path (`/var/run` is a link to `/run`), anything else as given."""
     if engine in ("", "local"):
         engine = DEFAULT_SOCKET
-    if engine.startswith(
-        "unix:"
-    ):  # `unix:///run/x.sock`, and `unix:/run/x.sock` as the SDK takes it
+    # `unix:///run/x.sock`, and `unix:/run/x.sock` as DOCKER_HOST may write it (the SDK takes it)
+    if engine.startswith("unix:"):
         return "unix://" + os.path.realpath("/" + engine.removeprefix("unix:").lstrip("/"))
     if engine.startswith("/"):  # a bare socket path
         return "unix://" + os.path.realpath(engine)

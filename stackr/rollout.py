@@ -268,7 +268,9 @@ class Rollout:
             for network in spec.networks:
                 self.engine.connect_container(prev, network, aliases=())
             self.engine.start_container(prev)
-            with suppress(EngineError):  # not ready in time: it is still the previous spec
+            # Its own wait_timeout, whatever the failed forward step used up of the run's;
+            # not ready in time, it is still the previous spec and takes the names anyway.
+            with suppress(EngineError):
                 self._await_ready(prev, time.monotonic() + self.wait_timeout)
             for network in spec.networks:
                 self.engine.disconnect_container(prev, network)

@@ -135,7 +135,7 @@ class DockerEngine:
                 f"network {spec.name} already exists and was not made by stackr for this stack",
                 hint=f"remove it (`docker network rm {spec.name}`) to let stackr make it",
             ) from None
-        except (docker.errors.DockerException, requests.exceptions.RequestException) as e:
+        except (docker.errors.DockerException, requests.exceptions.RequestException, OSError) as e:
             raise translate(e, f"create network {spec.name}", self._api) from None
 
     def remove_network(self, name: str) -> None:

@@ -197,16 +197,16 @@ def _long_mount(value: dict[str, Any], base_dir: str) -> Mount:
     kind, source, target = value.get("type"), str(value.get("source") or ""), value.get("target")
     if not isinstance(target, str) or not target.startswith("/"):
         raise ValueProblem(f"{target!r} is not an absolute path", "e.g. target: /var/lib/data")
-    selinux = (value.get("bind") or {}).get("selinux")
+    bind, volume = value.get("bind") or {}, value.get("volume") or {}
     options = [
         *(["ro"] if value.get("read_only") is True else []),
-        *(["nocopy"] if (value.get("volume") or {}).get("nocopy") is True else []),
-        *([str(selinux)] if selinux else []),
+        *(["nocopy"] if volume.get("nocopy") is True else []),
+        *([str(bind["selinux"])] if bind.get("selinux") else []),
     ]
     if kind == "bind":
         if not source:
             raise ValueProblem("a bind mount needs a source", "e.g. source: ./conf")
-        if (value.get("bind") or {}).get("create_host_path") is False:
+        if bind.get("create_host_path") is False:
             raise ValueProblem(
                 "bind.create_host_path: false is not supported",
                 "stackr creates a missing host path, as the short syntax does; remove the key",
@@ -217,8 +217,8 @@ def _long_mount(value: dict[str, Any], base_dir: str) -> Mount:
             f"{source!r} is not a volume's name",
             f"to mount the host path {source}, write type: bind",
         )
-    kind_ = MountKind.VOLUME if source else MountKind.ANONYMOUS
-    return _with_options(Mount(kind=kind_, source=source, target=target), options)
+    named = MountKind.VOLUME if source else MountKind.ANONYMOUS
+    return _with_options(Mount(kind=named, source=source, target=target), options)
 
 
 # What stands in for a volume entry that does not parse (reported already), keeping the
