@@ -75,9 +75,10 @@ def collect_variables(
 
 
 def is_file(path: Path) -> bool:
-    """Whether `path` is a file; a name no file can have (too long, a NUL) is not one."""
+    """Whether `path` is something to read: a file, or a pipe as the shell's `<(...)` gives
+    (`/dev/fd/63`). A directory is not, nor a name no file can have (too long, a NUL)."""
     try:
-        return path.is_file()
+        return path.exists() and not path.is_dir()
     except (OSError, ValueError):  # a name too long, or with a NUL: it cannot be there
         return False
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -48,6 +50,24 @@ def test_missing_explicit_env_file_is_an_error(write_stack) -> None:  # type: ig
     path = write_stack(STACK)
     with pytest.raises(SpecError, match="env file not found"):
         load_stack([str(path)], profile="dev", env={}, env_files=["nope.env"])
+
+
+def test_an_env_file_may_be_a_pipe(layered: Path, tmp_path: Path) -> None:
+    # `--env-file <(vault read ...)`: the shell passes a pipe such as /dev/fd/63.
+    fifo = tmp_path / "pipe.env"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=fifo.write_text, args=("TAG=from-pipe\n",))
+    writer.start()
+    try:
+        assert _image(layered, env={}, env_files=[str(fifo)]) == "shop/web:from-pipe"
+    finally:
+        writer.join(timeout=5)
+
+
+def test_a_directory_is_not_an_env_file(write_stack, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = write_stack(STACK)
+    with pytest.raises(SpecError, match="a directory, not an env file"):
+        load_stack([str(path)], profile="dev", env={}, env_files=[str(tmp_path)])
 
 
 def test_value_from_env_file_names_its_line(write_stack) -> None:  # type: ignore[no-untyped-def]
