@@ -61,6 +61,8 @@ class PortRule:
         if self.host_start is not None:
             end = f"-{self.host_end}" if self.host_end not in (None, self.host_start) else ""
             host = f"{self.host_start}{end}:"
+        elif self.host_ip:
+            host = ":"  # `127.0.0.1::80`: the engine picks the host port, as Compose writes it
         # An IPv6 address goes in brackets, as the short syntax reads it back.
         ip = (
             f"[{self.host_ip}]:"

@@ -38,7 +38,8 @@ _SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 _DIGITS = re.compile(r"\d+")
 _PORT = re.compile(
     r"^(?:(?P<ip>\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-fA-F:]+\]):)?"
-    r"(?:(?P<start>\d+)(?:-(?P<end>\d+))?:)?"
+    # After a host IP, an empty host port (`127.0.0.1::80`) lets the engine pick one.
+    r"(?:(?P<start>\d+)(?:-(?P<end>\d+))?:|(?<=:):)?"
     r"(?P<container>\d+)(?:/(?P<proto>tcp|udp|sctp))?$"
 )
 

@@ -62,6 +62,9 @@ def test_size(text: object, size: int) -> None:
             "[::1]:53:53/udp",
             PortRule(container_port=53, protocol="udp", host_ip="::1", host_start=53, host_end=53),
         ),
+        # A host IP with an empty host port: the engine picks the port.
+        ("127.0.0.1::84", PortRule(container_port=84, host_ip="127.0.0.1")),
+        ("[::1]::53/udp", PortRule(container_port=53, protocol="udp", host_ip="::1")),
         # Compose's long syntax reads into the same rules.
         ({"target": 8080}, PortRule(container_port=8080)),
         (
@@ -99,6 +102,12 @@ def test_port_range_backwards_is_refused() -> None:
         parse_port("8083-8081:80")
 
 
+@pytest.mark.parametrize("text", ["::84", ":84", "127.0.0.1:::84", "127.0.0.1:"])
+def test_a_port_with_empty_parts_is_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="is not a port"):
+        parse_port(text)
+
+
 def test_port_out_of_range_is_refused() -> None:
     with pytest.raises(ValueError, match="out of range"):
         parse_port("70000:80")
@@ -111,7 +120,9 @@ def test_long_port_range_backwards_is_refused() -> None:
         parse_port({"target": 80, "published": "8090-8081"})
 
 
-@pytest.mark.parametrize("text", ["[::1]:53:53/udp", "127.0.0.1:8081-8083:80/tcp", "80/tcp"])
+@pytest.mark.parametrize(
+    "text", ["[::1]:53:53/udp", "127.0.0.1:8081-8083:80/tcp", "80/tcp", "127.0.0.1::80/tcp"]
+)
 def test_a_port_rule_renders_as_it_reads_back(text: str) -> None:
     # `config` prints rules this way, and its output must read back as the same stack.
     assert parse_port(text).render() == text
