@@ -32,7 +32,7 @@ from stackr.docker_engine.errors import (
 )
 from stackr.docker_engine.images import context_files, ensure_image, image_ids
 from stackr.docker_engine.logs import follow as follow_logs
-from stackr.docker_engine.logs import log_lines
+from stackr.docker_engine.logs import latest_run_lines, log_lines
 from stackr.docker_json import observed_state
 from stackr.engine import ContainerStatus
 from stackr.errors import EngineError
@@ -348,7 +348,7 @@ class DockerEngine:
     # -- logs -----------------------------------------------------------------------------
 
     def last_log_lines(self, name: str, count: int) -> list[str]:
-        return log_lines(self._api, name, count)
+        return latest_run_lines(self._api, name, count)
 
     def logs(
         self, names: list[str], *, follow: bool, tail: int | None

@@ -83,6 +83,27 @@ def test_an_unhealthy_dependency_fails_up_with_what_its_health_check_said(
     assert f"{stack.name}-dev-web-1" not in stack.containers()
 
 
+def test_a_failed_job_run_again_shows_its_latest_run_only(
+    stack: StackFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # It speaks, then works a moment: its runs' output lies further apart than the slack
+    # `last_log_lines` gives a run's first words.
+    migrate = {"image": IMAGE, "command": ["sh", "-c", "echo migration-refused; sleep 0.4; exit 3"]}
+    web = {
+        "image": IMAGE,
+        "command": SLEEPER,
+        "depends_on": {"migrate": {"condition": "completed"}},
+    }
+    path = str(stack.write({"services": {"migrate": migrate, "web": web}}))
+    for _ in range(2):  # the second `up` starts the same failed container again
+        assert main(["up", "-f", path, "--wait-timeout", "60"]) == 1
+        err = capsys.readouterr().err
+        assert "exited with code 3" in err
+        assert err.count("migration-refused") == 1, err
+    logs = stack.sdk.containers.get(f"{stack.name}-dev-migrate-1").logs().decode()
+    assert logs.count("migration-refused") == 2  # both runs happened
+
+
 def test_logs_prefix_lines_with_container(
     stack: StackFixture, capsys: pytest.CaptureFixture[str]
 ) -> None:
