@@ -26,6 +26,7 @@ from stackr.observed import (
     container_name,
     network_name,
     spec_hash,
+    user_labels,
     volume_name,
 )
 from stackr.sensitive import MIN_HUNTED, is_secret, masked_spec
@@ -129,6 +130,14 @@ class NetworkSpec:
     internal: bool
     labels: Mapping[str, str]
 
+    def settings(self) -> dict[str, Any]:
+        """The options its spec hash covers: the file's labels, not stackr's own."""
+        return {
+            "driver": self.driver,
+            "internal": self.internal,
+            "labels": user_labels(self.labels),
+        }
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class VolumeSpec:
@@ -139,6 +148,14 @@ class VolumeSpec:
     driver: str
     driver_opts: Mapping[str, str]
     labels: Mapping[str, str]
+
+    def settings(self) -> dict[str, Any]:
+        """The options its spec hash covers: the file's labels, not stackr's own."""
+        return {
+            "driver": self.driver,
+            "driver_opts": dict(self.driver_opts),
+            "labels": user_labels(self.labels),
+        }
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+LABEL_NAMESPACE = "io.stackr."
 LABEL_STACK = "io.stackr.stack"
 LABEL_PROFILE = "io.stackr.profile"
 LABEL_SERVICE = "io.stackr.service"
@@ -47,6 +48,11 @@ def volume_name(stack: str, profile: str, volume: str) -> str:
 def owner_filters(stack: str, profile: str) -> list[str]:
     """The label filters that select exactly one stack and profile's objects."""
     return [f"{LABEL_STACK}={stack}", f"{LABEL_PROFILE}={profile}"]
+
+
+def user_labels(labels: Mapping[str, str]) -> dict[str, str]:
+    """The labels a stack file gave an object, without those stackr adds to every object."""
+    return {k: v for k, v in labels.items() if not k.startswith(LABEL_NAMESPACE)}
 
 
 def spec_hash(canonical: object) -> str:
@@ -88,6 +94,9 @@ class ObservedNetwork:
     id: str
     network: str  # logical name in the stack file
     spec_hash: str
+    # What its spec hash covers, as the engine lists it (`NetworkSpec.settings()`'s shape):
+    # tells a plan which option changed.
+    settings: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -97,6 +106,7 @@ class ObservedVolume:
     name: str
     volume: str  # logical name in the stack file
     spec_hash: str
+    settings: Mapping[str, Any] = field(default_factory=dict)  # as `VolumeSpec.settings()`
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -15,7 +15,14 @@ from typing import Any
 
 from stackr.changes import Change, spec_changes
 from stackr.desired import ContainerSpec, DesiredState, desired_state
-from stackr.observed import LABEL_SPEC, LABEL_SPEC_HASH, ObservedContainer, ObservedState
+from stackr.observed import (
+    LABEL_SPEC,
+    LABEL_SPEC_HASH,
+    ObservedContainer,
+    ObservedNetwork,
+    ObservedState,
+    ObservedVolume,
+)
 from stackr.spec.model import RestartPolicy, Service, Stack, UpdateOrder
 
 
@@ -148,14 +155,21 @@ def _network_actions(desired: DesiredState, observed: ObservedState) -> Iterator
     found = {n.name: n for n in observed.networks}
     for name, spec in desired.networks.items():
         have = found.get(name)
+        changes: tuple[Change, ...] = ()
         if have is None:
             kind, reason = ActionKind.CREATE, "not on the engine"
         elif have.spec_hash != desired.spec_hash_of(name):
             kind, reason = ActionKind.RECREATE, "network options changed"
+            changes = _option_changes(have, spec.settings())
         else:
             kind, reason = ActionKind.KEEP, "up to date"
         yield Action(
-            kind=kind, object=ObjectKind.NETWORK, name=name, reason=reason, logical=spec.network
+            kind=kind,
+            object=ObjectKind.NETWORK,
+            name=name,
+            reason=reason,
+            logical=spec.network,
+            changes=changes,
         )
     for name, have in sorted(found.items()):
         if name not in desired.networks:
@@ -172,6 +186,7 @@ def _volume_actions(desired: DesiredState, observed: ObservedState) -> Iterator[
     found = {v.name: v for v in observed.volumes}
     for name, spec in desired.volumes.items():
         have = found.get(name)
+        changes: tuple[Change, ...] = ()
         if have is None:
             kind, reason = ActionKind.CREATE, "not on the engine"
         elif have.spec_hash != desired.spec_hash_of(name):
@@ -179,10 +194,16 @@ def _volume_actions(desired: DesiredState, observed: ObservedState) -> Iterator[
             reason = (
                 "options changed but kept with its data (down --volumes, then up, applies them)"
             )
+            changes = _option_changes(have, spec.settings())
         else:
             kind, reason = ActionKind.KEEP, "up to date"
         yield Action(
-            kind=kind, object=ObjectKind.VOLUME, name=name, reason=reason, logical=spec.volume
+            kind=kind,
+            object=ObjectKind.VOLUME,
+            name=name,
+            reason=reason,
+            logical=spec.volume,
+            changes=changes,
         )
     for name, have in sorted(found.items()):
         if name not in desired.volumes:
@@ -193,6 +214,16 @@ def _volume_actions(desired: DesiredState, observed: ObservedState) -> Iterator[
                 reason="no longer in the file; kept (up never removes a volume)",
                 logical=have.volume,
             )
+
+
+def _option_changes(
+    have: ObservedNetwork | ObservedVolume, settings: Mapping[str, Any]
+) -> tuple[Change, ...]:
+    """Which of a network's or volume's options differ from what the engine lists. None
+    found (a spec hash of another stackr version): the reason alone says it."""
+    if not have.settings:
+        return ()
+    return tuple(spec_changes(have.settings, settings))
 
 
 def _container_actions(

@@ -103,13 +103,17 @@ class FakeEngine:
                     id=self.network_ids.get(n, f"id-{n}"),
                     network=s.labels[LABEL_NETWORK],
                     spec_hash=s.labels[LABEL_SPEC_HASH],
+                    settings=s.settings(),
                 )
                 for n, s in sorted(self.networks.items())
                 if owned(dict(s.labels))
             ),
             volumes=tuple(
                 ObservedVolume(
-                    name=n, volume=s.labels[LABEL_VOLUME], spec_hash=s.labels[LABEL_SPEC_HASH]
+                    name=n,
+                    volume=s.labels[LABEL_VOLUME],
+                    spec_hash=s.labels[LABEL_SPEC_HASH],
+                    settings=s.settings(),
                 )
                 for n, s in sorted(self.volumes.items())
                 if owned(dict(s.labels))

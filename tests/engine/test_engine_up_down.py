@@ -483,3 +483,32 @@ def test_host_ports_moving_between_containers_converge(stack: StackFixture) -> N
     assert all(c.status == "running" for c in stack.containers().values())
     again = stack.load(stack.write(spec(f"{base + 1}-{base + 2}:8080", base + 4, base + 3)))
     assert not api.plan(again, stack.engine).pending()
+
+
+def test_a_plan_names_the_network_and_volume_options_that_changed(stack: StackFixture) -> None:
+    def spec(internal: bool, size: str) -> dict[str, object]:
+        service = {"image": IMAGE, "command": SLEEPER, "networks": ["back"]}
+        return {
+            "services": {"app": {**service, "volumes": ["data:/data"]}},
+            "networks": {"back": {"internal": internal, "labels": {"team": "shop"}}},
+            "volumes": {"data": {"driver_opts": {"type": "tmpfs", "device": "tmpfs", "o": size}}},
+        }
+
+    path = stack.write(spec(False, "size=64m"))
+    stack.up(path)
+    # The engine's listing reads as the file's options, so only what changed is told.
+    observed = stack.engine.observe(stack.name, "dev")
+    assert [n.settings for n in observed.networks] == [
+        {"driver": "bridge", "internal": False, "labels": {"team": "shop"}}
+    ]
+    opts = {"type": "tmpfs", "device": "tmpfs", "o": "size=64m"}
+    assert [v.settings for v in observed.volumes] == [
+        {"driver": "local", "driver_opts": opts, "labels": {}}
+    ]
+    stack.write(spec(True, "size=128m"))
+    plan = api.plan(stack.load(path), stack.engine)
+    lines = {a.name: a.change_lines() for a in plan.actions if a.object.value != "container"}
+    assert lines == {
+        f"{stack.name}-dev-back": ("internal: false → true",),
+        f"{stack.name}-dev-data": ("driver_opts.o: size=64m → size=128m",),
+    }

@@ -451,6 +451,36 @@ def test_options_swapped_between_two_networks_recreate_their_containers(write_st
     )
 
 
+def test_a_recreated_network_and_a_kept_volume_say_which_option_changed(write_stack) -> None:  # type: ignore[no-untyped-def]
+    from stackr.plan import ObjectKind
+
+    def stack(internal: bool, size: str) -> dict[str, object]:
+        service = {"image": "shop/web:1", "networks": ["back"], "volumes": ["data:/data"]}
+        return {
+            "name": "shop",
+            "services": {"web": service},
+            "networks": {"back": {"internal": internal, "labels": {"team": "shop"}}},
+            "volumes": {"data": {"driver_opts": {"type": "tmpfs", "o": f"size={size}"}}},
+        }
+
+    path = write_stack(stack(False, "64m"))
+    engine = FakeEngine(images=dict(IMAGES))
+    _apply(path, engine)
+    write_stack(stack(True, "128m"))
+    plan = api.plan(api.load([str(path)], profile="dev", env={}), engine)
+    network = plan.action_for(ObjectKind.NETWORK, "shop-dev-back")
+    volume = plan.action_for(ObjectKind.VOLUME, "shop-dev-data")
+    assert network is not None and volume is not None
+    assert (network.kind, network.change_lines()) == (
+        ActionKind.RECREATE,
+        ("internal: false → true",),
+    )
+    assert (volume.kind, volume.change_lines()) == (
+        ActionKind.KEEP,
+        ("driver_opts.o: size=64m → size=128m",),
+    )
+
+
 def test_a_change_is_data_with_secrets_masked_however_deep_and_survives_a_copy() -> None:
     import copy
     import pickle
