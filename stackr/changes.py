@@ -185,5 +185,5 @@ def _show(value: Any) -> str:
     if value is UNSET:
         return repr(UNSET)
     if isinstance(value, str):
-        return value
+        return value or '""'  # an empty text is still a value, unlike one left out
     return json.dumps(value)

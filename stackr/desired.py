@@ -38,6 +38,7 @@ from stackr.spec.model import (
     Healthcheck,
     Mount,
     MountKind,
+    Runtime,
     Service,
     Stack,
     mount_options,
@@ -112,6 +113,7 @@ class ContainerSpec:
     user: str | None
     working_dir: str | None
     stop_grace_period: float
+    runtime: Runtime = field(default_factory=Runtime)
     files: tuple[FileSpec, ...] = ()
     labels: Mapping[str, str] = field(default_factory=dict)  # everything, stackr's included
 
@@ -266,6 +268,7 @@ def _container(
         user=service.user,
         working_dir=service.working_dir,
         stop_grace_period=service.stop_grace_period,
+        runtime=service.runtime,
         files=(
             *_files(service.secrets, stack.secrets),
             *_files(service.configs, stack.configs),
@@ -355,6 +358,8 @@ def canonical_container(spec: ContainerSpec) -> dict[str, Any]:
         "working_dir": spec.working_dir,
         "stop_grace_period": spec.stop_grace_period,
     }
+    # Only the options the file gives: the hash of a container without them is as it was.
+    canonical.update(spec.runtime.written())
     if spec.network_aliases:  # only then: the hash of a container without them is as it was
         # Sorted: the order aliases are written in changes nothing the engine does.
         canonical["network_aliases"] = {

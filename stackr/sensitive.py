@@ -64,7 +64,7 @@ def hide(text: str, sensitive: Iterable[str]) -> str:
 
 def masked_spec(canonical: Mapping[str, Any], sensitive: Iterable[str]) -> dict[str, Any]:
     """A container's canonical spec fit to store in a label: secret values of its environment,
-    labels, command and entrypoint replaced by digests."""
+    labels, command, entrypoint, healthcheck test and log options replaced by digests."""
     hunted = tuple(sensitive)
     out = dict(canonical)
     for section in ("environment", "labels"):
@@ -77,6 +77,15 @@ def masked_spec(canonical: Mapping[str, Any], sensitive: Iterable[str]) -> dict[
         items = canonical.get(section)
         if items is not None:
             out[section] = [digest(v) if is_secret("", v, hunted) else v for v in items]
+    logging = canonical.get("logging")
+    if isinstance(logging, Mapping):
+        # `splunk-token`, `awslogs-credentials-endpoint`...: a log driver's options may hold one.
+        options = logging.get("options") or {}
+        masked = {
+            k: digest(v) if isinstance(v, str) and is_secret(k, v, hunted) else v
+            for k, v in options.items()
+        }
+        out["logging"] = {**logging, "options": masked}
     check = canonical.get("healthcheck")
     if isinstance(check, Mapping) and isinstance(check.get("test"), list | tuple):
         # `mysqladmin ping -p$${MYSQL_ROOT_PASSWORD}`: a probe's command may carry one too.

@@ -199,6 +199,7 @@ class DockerEngine:
             stop_timeout=math.ceil(spec.stop_grace_period),
             host_config=self._host_config(spec, first),
             networking_config=networking,
+            **specs.container_options(spec.runtime),
         )
         for network in others:
             call(
@@ -248,6 +249,7 @@ class DockerEngine:
             nano_cpus=int(spec.cpus * specs.NANO) if spec.cpus else None,
             mem_limit=spec.memory,
             network_mode=network,
+            **specs.host_options(spec.runtime),
         )
 
     def start_container(self, name: str) -> None:

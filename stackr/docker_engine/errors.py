@@ -77,7 +77,7 @@ def address(api: Any) -> str:
 
 
 def explain(error: docker.errors.APIError) -> str:
-    return str(error.explanation or error)
+    return str(error.explanation or error).strip()  # the engine may end it with a newline
 
 
 def port_taken(error: docker.errors.APIError) -> bool:

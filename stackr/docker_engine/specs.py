@@ -1,13 +1,16 @@
-"""A container's spec as the Docker SDK's arguments: its healthcheck and its mounts."""
+"""A container's spec as the Docker SDK's arguments: its healthcheck, its mounts and its
+runtime options."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from docker.types import Healthcheck as SdkHealthcheck
 from docker.types import Mount as SdkMount
 
 from stackr.desired import ContainerSpec, MountSpec
 from stackr.errors import EngineError
-from stackr.spec.model import MountKind
+from stackr.spec.model import MountKind, Runtime
 
 NANO = 1_000_000_000  # the engine's durations are in nanoseconds
 
@@ -24,6 +27,46 @@ def healthcheck(spec: ContainerSpec) -> SdkHealthcheck | None:
         retries=check.retries or 0,
         start_period=_nanos(check.start_period),
     )
+
+
+def container_options(runtime: Runtime) -> dict[str, Any]:
+    """The runtime options `create_container` takes itself; one left out is not sent."""
+    options = {
+        "stop_signal": runtime.stop_signal,
+        "tty": runtime.tty,
+        "stdin_open": runtime.stdin_open,
+    }
+    return {k: v for k, v in options.items() if v is not None}
+
+
+def host_options(runtime: Runtime) -> dict[str, Any]:
+    """The runtime options that go in the container's host config; one left out is not sent,
+    so the engine's default holds (`Init` unset follows the daemon's own setting)."""
+    options: dict[str, Any] = {
+        "init": runtime.init,
+        "read_only": runtime.read_only,
+        "privileged": runtime.privileged,
+        "shm_size": runtime.shm_size,
+        "cap_add": list(runtime.cap_add) or None,
+        "cap_drop": list(runtime.cap_drop) or None,
+        "security_opt": list(runtime.security_opt) or None,
+        "dns": list(runtime.dns) or None,
+        "dns_search": list(runtime.dns_search) or None,
+        "extra_hosts": list(runtime.extra_hosts) or None,
+        "tmpfs": dict(runtime.tmpfs) or None,
+        "sysctls": dict(runtime.sysctls) or None,
+        "ulimits": [
+            {"name": name, "soft": soft, "hard": hard}
+            for name, (soft, hard) in runtime.ulimits.items()
+        ]
+        or None,
+    }
+    if runtime.logging is not None:
+        options["log_config"] = {
+            "type": runtime.logging.driver,
+            "config": dict(runtime.logging.options),
+        }
+    return {k: v for k, v in options.items() if v is not None}
 
 
 def _nanos(seconds: float | None) -> int:

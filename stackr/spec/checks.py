@@ -150,6 +150,7 @@ def _targets(service: Service, doc: Document) -> Iterator[Issue]:
             ((*at, section, i), g.target, f"{section[:-1]} '{g.source}'")
             for i, g in enumerate(grants)
         ]
+    claims += [(_tmpfs_path(doc, at, i), t, "a tmpfs") for i, t in enumerate(service.runtime.tmpfs)]
     seen: dict[str, str] = {}
     for path, target, what in claims:
         key = posixpath.normpath(target)
@@ -158,33 +159,59 @@ def _targets(service: Service, doc: Document) -> Iterator[Issue]:
                 doc,
                 path,
                 f"{target} is already the target of {seen[key]}",
-                "give each volume, secret and config its own target path",
+                "give each volume, tmpfs, secret and config its own target path",
             )
         seen.setdefault(key, what)
     yield from _files_under_mounts(service, doc)
+    yield from _files_in_a_read_only_container(service, doc)
+
+
+def _tmpfs_path(doc: Document, at: Path_, index: int) -> Path_:
+    # `tmpfs` is one string or a list of them.
+    return (*at, "tmpfs", index) if (*at, "tmpfs", index) in doc.positions else (*at, "tmpfs")
 
 
 def _files_under_mounts(service: Service, doc: Document) -> Iterator[Issue]:
     # A secret or config is written into the container after it is made: under a mounted
-    # folder it would land in that volume, or on the host through a bind mount.
+    # folder it would land in that volume, or on the host through a bind mount; under a tmpfs,
+    # the tmpfs mounted at start would hide it.
     folders = [
-        (posixpath.normpath(m.target), _mount_word(m))
+        (posixpath.normpath(m.target), _mount_word(m), "would be written into it")
         for m in service.mounts
         if m is not UNPARSED_MOUNT
+    ]
+    folders += [
+        (posixpath.normpath(t), "a tmpfs", "would be hidden by it") for t in service.runtime.tmpfs
     ]
     for section, grants in (("secrets", service.secrets), ("configs", service.configs)):
         for i, grant in enumerate(grants):
             target = posixpath.normpath(grant.target)
-            for folder, what in folders:
+            for folder, what, fate in folders:
                 if target.startswith(folder.rstrip("/") + "/"):
                     yield _issue(
                         doc,
                         ("services", service.name, section, i),
                         f"{grant.target} is inside {folder}, where {what} is mounted: the "
-                        f"{section[:-1]} would be written into it",
+                        f"{section[:-1]} {fate}",
                         f"give the {section[:-1]} a target outside {folder}",
                     )
                     break
+
+
+def _files_in_a_read_only_container(service: Service, doc: Document) -> Iterator[Issue]:
+    # Secrets and configs are written into the container's filesystem before it starts, and
+    # the engine refuses to write into a read-only one.
+    if not service.runtime.read_only:
+        return
+    for section, grants in (("secrets", service.secrets), ("configs", service.configs)):
+        if grants:
+            yield _issue(
+                doc,
+                ("services", service.name, section),
+                f"a container with read_only: true cannot be given {section}: stackr writes "
+                "them into its filesystem, which the engine then refuses",
+                "leave out read_only, or pass the values some other way (environment)",
+            )
 
 
 def _mount_word(mount: Mount) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from stackr.errors import Issue
 
@@ -178,6 +179,63 @@ class Resources:
     memory: int | None = None  # bytes
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LogConfig:
+    """Where the engine sends a container's output: a log driver and its options."""
+
+    driver: str = ""  # "": the engine's default driver
+    options: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Runtime:
+    """Compose's options for how a service's containers run, beyond the basics. Each is None
+    or empty where the file leaves it out, and then the image's or the engine's default holds:
+    writing `init: false` is not the same as leaving it out (the engine may default to true).
+    """
+
+    stop_signal: str | None = None  # SIGINT, or a signal number as text
+    init: bool | None = None
+    read_only: bool | None = None
+    privileged: bool | None = None
+    tty: bool | None = None
+    stdin_open: bool | None = None
+    shm_size: int | None = None  # bytes
+    cap_add: tuple[str, ...] = ()
+    cap_drop: tuple[str, ...] = ()
+    security_opt: tuple[str, ...] = ()
+    dns: tuple[str, ...] = ()
+    dns_search: tuple[str, ...] = ()
+    extra_hosts: tuple[str, ...] = ()  # "HOST:IP", as the engine takes them
+    tmpfs: Mapping[str, str] = field(default_factory=dict)  # path -> mount options
+    sysctls: Mapping[str, str] = field(default_factory=dict)
+    ulimits: Mapping[str, tuple[int, int]] = field(default_factory=dict)  # name -> (soft, hard)
+    logging: LogConfig | None = None
+
+    def written(self) -> dict[str, Any]:
+        """The options the file gives, as JSON-able data keyed by their Compose names."""
+        out: dict[str, Any] = {}
+        for name in _RUNTIME_SCALARS:
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value
+        for name in _RUNTIME_COLLECTIONS:
+            value = getattr(self, name)
+            if value:
+                out[name] = list(value) if isinstance(value, tuple) else dict(value)
+        if self.ulimits:
+            out["ulimits"] = {k: list(v) for k, v in sorted(self.ulimits.items())}
+        if self.logging is not None:
+            out["logging"] = {"driver": self.logging.driver, "options": dict(self.logging.options)}
+        return out
+
+
+_RUNTIME_SCALARS: tuple[str, ...] = ("stop_signal", "init", "read_only", "privileged")
+_RUNTIME_SCALARS += ("tty", "stdin_open", "shm_size")
+_RUNTIME_COLLECTIONS: tuple[str, ...] = ("cap_add", "cap_drop", "security_opt", "dns")
+_RUNTIME_COLLECTIONS += ("dns_search", "extra_hosts", "tmpfs", "sysctls")
+
+
 class UpdateOrder(enum.Enum):
     START_FIRST = "start-first"
     STOP_FIRST = "stop-first"
@@ -226,6 +284,7 @@ class Service:
     working_dir: str | None = None
     stop_grace_period: float = 10.0
     update: UpdatePolicy = field(default_factory=UpdatePolicy)
+    runtime: Runtime = field(default_factory=Runtime)
 
     def start_first(self) -> bool:
         """Whether replicas can be replaced start-first: asked for, and no fixed host port

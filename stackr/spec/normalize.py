@@ -30,6 +30,7 @@ from stackr.spec.model import (
     UpdatePolicy,
     Volume,
 )
+from stackr.spec.runtime import parse_runtime
 from stackr.spec.source import Document
 from stackr.spec.values import (
     UNPARSED_MOUNT,
@@ -166,7 +167,21 @@ def _service(b: _Builder, key: str, raw: dict[str, Any], *, name: str, project_d
         working_dir=raw.get("working_dir"),
         stop_grace_period=b.parse((*at, "stop_grace_period"), parse_duration, grace, 10.0),
         update=_update(b, (*at, "update"), raw.get("update") or {}),
+        runtime=parse_runtime(raw, _Under(b, at)),
     )
+
+
+class _Under:
+    """The builder, reporting at paths under one service (runtime.Where)."""
+
+    def __init__(self, b: _Builder, at: Path_) -> None:
+        self.b, self.at = b, at
+
+    def parse(self, path: Path_, parser: Callable[[Any], T], value: Any, default: T) -> T:
+        return self.b.parse((*self.at, *path), parser, value, default)
+
+    def report(self, path: Path_, message: str, hint: str = "") -> None:
+        self.b.report((*self.at, *path), message, hint)
 
 
 _NO_PORT = parse_port("1")

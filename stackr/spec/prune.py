@@ -2,8 +2,8 @@
 
 First only the keys the problems are in are left out of their entry (a service with a bad
 `ports` is still built, so a wrong `depends_on` beside it is reported in the same run); in the
-lists and mappings of references (`ports`, `volumes`, `networks`, `secrets`, `configs`,
-`env_file`, `depends_on`) only the refused item is, and the document keeps each remaining
+lists and mappings of items that stand alone (`ports`, `volumes`, `depends_on`, `tmpfs`,
+`ulimits`... see ITEMIZED) only the refused item is, and the document keeps each remaining
 list item's place in the file, so what is reported of it is located there. An entry
 that is still invalid without them (a required key was the bad one) is left out whole, so what
 is built is always valid. An unknown top-level key or a bad `name` is dropped. The names of the
@@ -102,9 +102,12 @@ def _drop(
     return broken
 
 
-# A service's lists and mappings of references: a refused item leaves the others checked.
+# A service's lists and mappings of items that stand alone: a refused item leaves the others
+# checked.
 ITEMIZED = frozenset(
     {"ports", "volumes", "networks", "secrets", "configs", "env_file", "depends_on"}
+    | {"cap_add", "cap_drop", "security_opt", "dns", "dns_search", "extra_hosts", "tmpfs"}
+    | {"sysctls", "ulimits"}
 )
 _ITEM = re.compile(r"services\.([^.\[]+)\.([a-z_]+)(?:\[(\d+)\]|\.([^.\[]+))")
 

@@ -14,7 +14,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from stackr.sensitive import MASK, hide, is_secret
-from stackr.spec.model import FileGrant, FileSource, Healthcheck, Mount, MountKind, Service, Stack
+from stackr.spec.model import (
+    FileGrant,
+    FileSource,
+    Healthcheck,
+    Mount,
+    MountKind,
+    Runtime,
+    Service,
+    Stack,
+)
 
 
 def config_document(stack: Stack) -> dict[str, Any]:
@@ -123,6 +132,26 @@ def _service(service: Service, mask: _Mask) -> dict[str, Any]:
         out["user"] = service.user
     if service.working_dir is not None:
         out["working_dir"] = service.working_dir
+    return out | _runtime(service.runtime, mask)
+
+
+def _runtime(runtime: Runtime, mask: _Mask) -> dict[str, Any]:
+    # In Compose's forms, each only where the file gives it.
+    out = runtime.written()
+    if runtime.tmpfs:
+        out["tmpfs"] = [f"{path}:{opts}" if opts else path for path, opts in runtime.tmpfs.items()]
+    if runtime.ulimits:
+        out["ulimits"] = {
+            name: soft if soft == hard else {"soft": soft, "hard": hard}
+            for name, (soft, hard) in runtime.ulimits.items()
+        }
+    if runtime.logging is not None:
+        logging: dict[str, Any] = (
+            {"driver": runtime.logging.driver} if runtime.logging.driver else {}
+        )
+        if runtime.logging.options:
+            logging["options"] = mask.pairs(runtime.logging.options)
+        out["logging"] = logging
     return out
 
 

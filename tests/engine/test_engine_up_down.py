@@ -512,3 +512,44 @@ def test_a_plan_names_the_network_and_volume_options_that_changed(stack: StackFi
         f"{stack.name}-dev-back": ("internal: false → true",),
         f"{stack.name}-dev-data": ("driver_opts.o: size=64m → size=128m",),
     }
+
+
+def test_runtime_options_reach_the_engine(stack: StackFixture) -> None:
+    # It stops on SIGINT only: `down` is quick only if the engine sends that.
+    command = ["sh", "-c", "trap 'exit 0' INT; sleep 86400 & wait"]
+    app = {
+        "image": IMAGE,
+        "command": command,
+        "stop_signal": "INT",
+        "init": True,
+        "read_only": True,
+        "shm_size": "32m",
+        "cap_drop": ["MKNOD"],
+        "security_opt": ["no-new-privileges:true"],
+        "dns_search": ["example.internal"],
+        "extra_hosts": ["db.internal:10.0.0.5"],
+        "tmpfs": ["/run:size=1m"],
+        "sysctls": {"net.core.somaxconn": 512},
+        "ulimits": {"nofile": {"soft": 512, "hard": 1024}},
+        "logging": {"driver": "json-file", "options": {"max-size": "1m"}},
+    }
+    path = stack.write({"services": {"app": app}})
+    stack.up(path)
+    container = stack.sdk.containers.get(f"{stack.name}-dev-app-1")
+    host = container.attrs["HostConfig"]
+    assert container.attrs["Config"]["StopSignal"] == "SIGINT"
+    assert (host["Init"], host["ReadonlyRootfs"], host["ShmSize"]) == (True, True, 32 * 1024**2)
+    assert (host["CapDrop"], host["SecurityOpt"]) == (["MKNOD"], ["no-new-privileges:true"])
+    assert (host["DnsSearch"], host["ExtraHosts"]) == (
+        ["example.internal"],
+        ["db.internal:10.0.0.5"],
+    )
+    assert (host["Tmpfs"], host["Sysctls"]) == ({"/run": "size=1m"}, {"net.core.somaxconn": "512"})
+    assert host["Ulimits"] == [{"Name": "nofile", "Soft": 512, "Hard": 1024}]
+    assert host["LogConfig"] == {"Type": "json-file", "Config": {"max-size": "1m"}}
+    said = container.exec_run(["sh", "-c", "touch /x 2>&1; touch /run/x && ulimit -n"]).output
+    assert said.decode().split("\n")[-2:] == ["512", ""] and b"Read-only" in said
+    assert api.plan(stack.load(path), stack.engine).pending() == ()
+    started = time.monotonic()
+    stack.down(path)
+    assert time.monotonic() - started < 5  # SIGINT stopped it; SIGTERM would wait out 10 s

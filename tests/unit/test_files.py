@@ -260,7 +260,7 @@ secrets:
         "stack.yml:6:31  services.web.secrets[1].mode: '999' is not a file mode — write the mode "
         'in octal, e.g. "0440"',
         "stack.yml:7:9  services.web.secrets[2]: /run/secrets/db_password is already the target "
-        "of secret 'db_password' — give each volume, secret and config its own target path",
+        "of secret 'db_password' — give each volume, tmpfs, secret and config its own target path",
         "stack.yml:8:15  services.web.configs[0]: uses undeclared config 'nothing' — declare it "
         "under top-level 'configs:'",
         "stack.yml:11:3  secrets.both: give only one of 'file', 'environment'",

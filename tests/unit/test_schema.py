@@ -229,8 +229,8 @@ def test_unknown_top_level_key_without_close_match_lists_allowed_keys() -> None:
 
 
 def test_unknown_service_key_without_close_match_has_no_hint() -> None:
-    assert issues_in(web_with("privileged", "true")) == [
-        issue(4, 5, "services.web.privileged", "unknown key 'privileged'"),
+    assert issues_in(web_with("zzz_unheard_of", "true")) == [
+        issue(4, 5, "services.web.zzz_unheard_of", "unknown key 'zzz_unheard_of'"),
     ]
 
 

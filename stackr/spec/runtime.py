@@ -1,0 +1,130 @@
+"""Reads Compose's options for how a service's containers run (`stop_signal`, `init`,
+`cap_add`, `tmpfs`, `ulimits`, `logging`, ...) from a validated service into `Runtime`.
+
+The schema has checked their shapes; what only parsing can judge (an IP address, a size, a
+soft limit above its hard one) raises `ValueProblem`, which the caller locates.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar
+
+from stackr.spec.model import LogConfig, Runtime
+from stackr.spec.values import ValueProblem, parse_pairs, parse_size, scalar_text
+
+T = TypeVar("T")
+Path_ = tuple[str | int, ...]
+
+
+class Where(Protocol):
+    """Reports problems at paths under the service being read."""
+
+    def parse(self, path: Path_, parser: Callable[[Any], T], value: Any, default: T) -> T:
+        """`parser(value)`, or, when it raises ValueError, the problem reported and `default`."""
+        ...
+
+    def report(self, path: Path_, message: str, hint: str = "") -> None: ...
+
+
+HOST_GATEWAY = "host-gateway"  # the engine puts its host's address there
+_FLAGS = ("init", "read_only", "privileged", "tty", "stdin_open")
+
+
+def parse_runtime(raw: dict[str, Any], where: Where) -> Runtime:
+    """The service's runtime options; a value that does not parse is reported to `where`."""
+    parse = where.parse
+    flags = {name: bool(raw[name]) for name in _FLAGS if name in raw}
+    return Runtime(
+        stop_signal=signal(raw["stop_signal"]) if "stop_signal" in raw else None,
+        shm_size=parse(("shm_size",), parse_size, raw["shm_size"], 0)
+        if "shm_size" in raw
+        else None,
+        cap_add=tuple(str(c) for c in raw.get("cap_add") or ()),
+        cap_drop=tuple(str(c) for c in raw.get("cap_drop") or ()),
+        security_opt=tuple(str(o) for o in raw.get("security_opt") or ()),
+        dns=tuple(
+            parse(("dns", i) if isinstance(raw["dns"], list) else ("dns",), ip_address, v, "")
+            for i, v in enumerate(_strings(raw.get("dns")))
+        ),
+        dns_search=tuple(_strings(raw.get("dns_search"))),
+        extra_hosts=_extra_hosts(raw.get("extra_hosts"), where),
+        tmpfs=_tmpfs(raw.get("tmpfs"), where),
+        sysctls=parse_pairs(raw.get("sysctls") or {}),
+        ulimits={
+            name: parse(("ulimits", name), ulimit, value, (0, 0))
+            for name, value in (raw.get("ulimits") or {}).items()
+        },
+        logging=_logging(raw["logging"]) if "logging" in raw else None,
+        **flags,
+    )
+
+
+def signal(value: object) -> str:
+    """`SIGINT`, `INT` or `2` → the name or number the engine takes; `INT` reads as `SIGINT`,
+    so the two spellings are one spec."""
+    text = str(value)
+    return text if text.isdigit() or text.startswith("SIG") else f"SIG{text}"
+
+
+def ip_address(value: object) -> str:
+    """An IPv4 or IPv6 address, brackets dropped."""
+    text = str(value).strip().strip("[]")
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        raise ValueProblem(f"{value!r} is not an IP address", "e.g. 10.0.0.5 or ::1") from None
+
+
+def ulimit(value: object) -> tuple[int, int]:
+    """A limit for both soft and hard, or `{soft, hard}` → (soft, hard); -1 is unlimited."""
+    if isinstance(value, dict):
+        soft, hard = int(value["soft"]), int(value["hard"])
+    else:
+        soft = hard = int(str(value))
+    if hard != -1 and (soft == -1 or soft > hard):
+        raise ValueProblem(
+            f"soft limit {soft} is above hard limit {hard}",
+            "a process may raise its soft limit up to the hard one: make hard the larger",
+        )
+    return soft, hard
+
+
+def _strings(value: object) -> list[str]:
+    if value is None:
+        return []
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
+
+def _extra_hosts(raw: object, where: Where) -> tuple[str, ...]:
+    pairs: list[tuple[Path_, str, object]] = []
+    if isinstance(raw, dict):
+        pairs = [(("extra_hosts", str(k)), str(k), v) for k, v in raw.items()]
+    else:
+        for i, entry in enumerate(_strings(raw)):
+            # The host name holds neither `:` nor `=`; an IPv6 address after it may hold `:`.
+            cut = min((entry.find(s) for s in ":=" if s in entry), default=-1)
+            pairs.append((("extra_hosts", i), entry[:cut], entry[cut + 1 :]))
+    return tuple(f"{host}:{where.parse(at, _host_ip, ip, '')}" for at, host, ip in pairs)
+
+
+def _host_ip(value: object) -> str:
+    return HOST_GATEWAY if str(value).strip() == HOST_GATEWAY else ip_address(value)
+
+
+def _tmpfs(raw: object, where: Where) -> dict[str, str]:
+    mounts: dict[str, str] = {}
+    for i, entry in enumerate(_strings(raw)):
+        at: Path_ = ("tmpfs", i) if isinstance(raw, list) else ("tmpfs",)
+        path, _, options = entry.partition(":")
+        path = path.rstrip("/") or "/"
+        if path in mounts:
+            where.report(at, f"tmpfs {path} is mounted twice", "mount each path once")
+        mounts[path] = options
+    return mounts
+
+
+def _logging(raw: dict[str, Any]) -> LogConfig:
+    options = {str(k): scalar_text(v) for k, v in (raw.get("options") or {}).items()}
+    return LogConfig(driver=str(raw.get("driver") or ""), options=options)

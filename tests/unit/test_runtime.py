@@ -1,0 +1,100 @@
+"""Compose's runtime options (`stop_signal`, `init`, `tmpfs`, `ulimits`, `logging`, ...): how
+they read, how a change to one shows in a plan, and that a container without them keeps the
+spec hash it had before stackr knew them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fakes import FakeEngine
+
+from stackr import api
+from stackr.desired import canonical_container, desired_state
+from stackr.plan import ActionKind, ObjectKind
+from stackr.spec.model import LogConfig, Runtime
+from stackr.spec.runtime import signal, ulimit
+from stackr.spec.values import ValueProblem
+
+IMAGES = {"shop/web:1": "sha256:aaa"}
+
+
+def _service(write_stack: Any, **runtime: Any) -> Path:
+    path: Path = write_stack({"services": {"web": {"image": "shop/web:1", **runtime}}})
+    return path
+
+
+def _runtime(path: Path) -> Runtime:
+    return api.load([str(path)], profile="dev", env={}).stack.services["web"].runtime
+
+
+def test_every_option_reads_into_the_engines_terms(write_stack) -> None:  # type: ignore[no-untyped-def]
+    path = _service(
+        write_stack,
+        stop_signal="INT",
+        init=False,
+        shm_size="64m",
+        dns="10.0.0.2",
+        extra_hosts={"db.internal": "10.0.0.5", "v6": "[::1]", "gw": "host-gateway"},
+        tmpfs=["/run/", "/tmp:size=1m"],
+        sysctls={"net.core.somaxconn": 1024},
+        ulimits={"nofile": {"soft": 10, "hard": 20}, "core": -1},
+        logging={"options": {"max-size": "1m", "max-file": 3}},
+    )
+    assert _runtime(path) == Runtime(
+        stop_signal="SIGINT",
+        init=False,
+        shm_size=64 * 1024**2,
+        dns=("10.0.0.2",),
+        extra_hosts=("db.internal:10.0.0.5", "v6:::1", "gw:host-gateway"),
+        tmpfs={"/run": "", "/tmp": "size=1m"},
+        sysctls={"net.core.somaxconn": "1024"},
+        ulimits={"nofile": (10, 20), "core": (-1, -1)},
+        logging=LogConfig(options={"max-size": "1m", "max-file": "3"}),
+    )
+
+
+@pytest.mark.parametrize(
+    ("written", "signal_name"), [("SIGTERM", "SIGTERM"), ("TERM", "SIGTERM"), (15, "15")]
+)
+def test_a_signal_reads_as_one_spelling(written: object, signal_name: str) -> None:
+    assert signal(written) == signal_name
+
+
+def test_an_unlimited_hard_limit_takes_any_soft_one_but_not_the_other_way() -> None:
+    assert ulimit({"soft": 1024, "hard": -1}) == (1024, -1)
+    with pytest.raises(ValueProblem, match="soft limit -1 is above hard limit 1024"):
+        ulimit({"soft": -1, "hard": 1024})
+
+
+def test_a_container_without_them_keeps_its_spec_hash(write_stack) -> None:  # type: ignore[no-untyped-def]
+    # Known before these options existed: adding them to stackr recreates nothing.
+    plain = desired_state(api.load([str(_service(write_stack))], profile="dev", env={}).stack)
+    canonical = canonical_container(plain.containers["shop-dev-web-1"])
+    assert not set(canonical) & set(Runtime.__slots__)
+
+
+def test_a_changed_option_recreates_and_the_plan_says_which(write_stack) -> None:  # type: ignore[no-untyped-def]
+    path = _service(write_stack, init=True, ulimits={"nofile": 1024}, tmpfs="/run")
+    engine = FakeEngine(images=dict(IMAGES))
+    api.up(api.load([str(path)], profile="dev", env={}), engine, options=api.UpOptions())
+    _service(write_stack, init=False, ulimits={"nofile": 2048}, tmpfs="/run:size=1m")
+    plan = api.plan(api.load([str(path)], profile="dev", env={}), engine)
+    action = plan.action_for(ObjectKind.CONTAINER, "shop-dev-web-1")
+    assert action is not None and action.kind is ActionKind.RECREATE
+    assert action.change_lines() == (
+        "init: true → false",
+        'tmpfs./run: "" → size=1m',
+        "ulimits.nofile: [1024, 1024] → [2048, 2048]",
+    )
+
+
+def test_a_log_options_secret_is_not_stored(write_stack) -> None:  # type: ignore[no-untyped-def]
+    token = "d3adb33f-splunk-hec"
+    path = _service(write_stack, logging={"driver": "splunk", "options": {"splunk-token": token}})
+    engine = FakeEngine(images=dict(IMAGES))
+    api.up(api.load([str(path)], profile="dev", env={}), engine, options=api.UpOptions())
+    stored = engine.containers["shop-dev-web-1"].spec.labels["io.stackr.spec"]
+    assert token not in stored
+    assert "splunk-token" in stored
