@@ -169,6 +169,7 @@ class Dependency:
 
     service: str
     condition: Condition = Condition.STARTED
+    required: bool = True  # false: skipped where the stack does not have the service
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

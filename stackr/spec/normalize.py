@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -97,10 +98,17 @@ def build_stack(
     builder = _Builder(doc, env, Path(files[0]).parent)
     project_dir = str(Path(files[0]).resolve().parent)
     name = stack_name(data, files[0])
+    if "version" in data:
+        builder.warn(
+            doc.issue(
+                ("version",), "version is obsolete: stackr ignores it, as Compose does", "remove it"
+            )
+        )
     services = {
         key: _service(builder, key, raw, name=name, project_dir=project_dir)
         for key, raw in (data.get("services") or {}).items()
     }
+    services = {key: _optional_dependencies(builder, s, services) for key, s in services.items()}
     networks = {key: _network(key, raw) for key, raw in (data.get("networks") or {}).items()}
     if DEFAULT_NETWORK not in networks and any(
         DEFAULT_NETWORK in s.networks for s in services.values()
@@ -226,9 +234,48 @@ def _dependencies(raw: Any) -> tuple[Dependency, ...]:
     if isinstance(raw, list):
         return tuple(Dependency(service=str(name)) for name in raw)
     return tuple(
-        Dependency(service=str(name), condition=Condition((opts or {}).get("condition", "started")))
+        Dependency(
+            service=str(name),
+            condition=_condition(str((opts or {}).get("condition", "started"))),
+            required=bool((opts or {}).get("required", True)),
+        )
         for name, opts in raw.items()
     )
+
+
+def _optional_dependencies(
+    b: _Builder, service: Service, services: Mapping[str, Service]
+) -> Service:
+    """`service` without the `required: false` dependencies the stack does not have."""
+    kept: list[Dependency] = []
+    for dep in service.depends_on:
+        if dep.required or dep.service in services:
+            kept.append(dep)
+            continue
+        b.warn(
+            b.doc.issue(
+                ("services", service.name, "depends_on", dep.service),
+                f"depends on '{dep.service}', which this stack does not have: not waited for "
+                "(required: false)",
+            )
+        )
+    return (
+        service
+        if len(kept) == len(service.depends_on)
+        else replace(service, depends_on=tuple(kept))
+    )
+
+
+# Compose's names for the conditions.
+_COMPOSE_CONDITIONS = {
+    "service_started": Condition.STARTED,
+    "service_healthy": Condition.HEALTHY,
+    "service_completed_successfully": Condition.COMPLETED,
+}
+
+
+def _condition(written: str) -> Condition:
+    return _COMPOSE_CONDITIONS.get(written) or Condition(written)
 
 
 def _healthcheck(b: _Builder, at: Path_, raw: Any) -> Healthcheck | None:

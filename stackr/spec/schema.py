@@ -273,7 +273,6 @@ def _unknown_keys(error: ValidationError, path: Path_) -> Iterator[_Finding]:
 # Compose keys a stackr file says otherwise, and how: (where, key) -> hint. `where` is
 # "top" for the file, "service" for a service.
 _COMPOSE_KEYS = {
-    ("top", "version"): "a stack file has no version: remove it",
     ("service", "deploy"): "stackr has these at the service's top: replicas, resources "
     "(cpus, memory), update (parallelism, order, ...), restart",
     ("service", "profiles"): "a service only some profiles run is declared under them: "
@@ -285,6 +284,32 @@ _COMPOSE_KEYS = {
     ("service", "mem_limit"): "use resources: {memory: 512m}",
     ("service", "cpus"): "use resources: {cpus: 0.5}",
     ("service", "hostname"): "a replica answers to its service's name on its networks",
+    ("service", "domainname"): "a replica answers to its service's name on its networks",
+    ("service", "scale"): "use replicas: N",
+    ("service", "network_mode"): "each container joins the stack's networks (networks: [...]); "
+    "host networking is not supported",
+    ("service", "extends"): "share settings with YAML anchors (&web, <<: *web) and x- keys, or "
+    "put them in a file given first with -f",
+    ("service", "pull_policy"): "stackr never pulls: an image must be on the engine, or built "
+    "from build:",
+    ("service", "platform"): "not supported: the engine runs images of its own platform",
+    **{
+        ("service", key): "not supported by stackr: remove it"
+        for key in (
+            "devices",
+            "pid",
+            "ipc",
+            "mem_reservation",
+            "memswap_limit",
+            "pids_limit",
+            "cpu_shares",
+            "group_add",
+            "oom_score_adj",
+            "runtime",
+        )
+    },
+    ("dependency", "restart"): "stackr does not restart a service when its dependency changes: "
+    "remove it",
 }
 
 
@@ -292,6 +317,8 @@ def _unknown_key_hint(path: Path_, key: str, value: Any, allowed: list[str]) -> 
     if not path and _looks_like_service(key, value):
         return _FORGOT_SERVICES
     where = "top" if not path else "service" if len(path) == 2 and path[0] == "services" else ""
+    if len(path) == 4 and path[0] == "services" and path[2] == "depends_on":
+        where = "dependency"
     if (where, key) in _COMPOSE_KEYS:
         return _COMPOSE_KEYS[(where, key)]
     close = close_match(key, allowed)

@@ -238,3 +238,17 @@ def test_identity_never_guesses_a_name_made_otherwise(tmp_path) -> None:  # type
     path.write_text('name: "${STACK:-shop}"\nservices:\n  web: {image: x, restart: bad}\n')
     with pytest.raises(SpecError, match="made from variables"):
         stack_identity([str(path)], profile="dev")
+
+
+def test_a_compose_files_version_and_optional_dependencies_only_warn(write_stack) -> None:  # type: ignore[no-untyped-def]
+    web = {"image": "x", "depends_on": {"db": {"condition": "service_healthy", "required": False}}}
+    path = write_stack({"version": "3.8", "services": {"web": web}})
+    stack = load_stack([str(path)], profile="dev", env={})
+    assert stack.services["web"].depends_on == ()
+    assert [(w.path, w.message) for w in stack.warnings] == [
+        ("version", "version is obsolete: stackr ignores it, as Compose does"),
+        (
+            "services.web.depends_on.db",
+            "depends on 'db', which this stack does not have: not waited for (required: false)",
+        ),
+    ]
