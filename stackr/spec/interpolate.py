@@ -1,5 +1,6 @@
 """Variable substitution in string values: `${VAR}`, `${VAR:-default}`, `${VAR-default}`,
-`${VAR:?message}`, `${VAR?message}`, `$VAR`, and `$$` for a literal `$`, as in Compose.
+`${VAR:?message}`, `${VAR?message}`, `${VAR:+alt}`, `${VAR+alt}`, `$VAR`, and `$$` for a literal
+`$`, as in Compose.
 
 Pure: the variables come in as an explicit `Variables`. Defaults may themselves hold
 substitutions (`${A:-${B:-x}}`). Keys are never interpolated, only values. A value built from a

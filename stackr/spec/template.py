@@ -1,6 +1,7 @@
 """Substituting variables in one string: `${VAR}`, `${VAR:-default}`, `${VAR-default}`,
-`${VAR:?message}`, `${VAR?message}`, `$VAR`, and `$$` for a literal `$`, as Compose does in
-stack files and in the values of env files. Records every variable it meets. Pure.
+`${VAR:?message}`, `${VAR?message}`, `${VAR:+alt}`, `${VAR+alt}`, `$VAR`, and `$$` for a
+literal `$`, as Compose does in stack files and in the values of env files. Records every
+variable it meets. Pure.
 """
 
 from __future__ import annotations
@@ -44,6 +45,10 @@ class VariableUse:
 def substitute(text: str, env: Mapping[str, str]) -> str:
     """`text` with its variables substituted; raises Missing for an unset required one."""
     return Expander(env, [], strict=True).expand(text, 0)[0]
+
+
+# `:-`/`-` a default, `:?`/`?` required, `:+`/`+` an alternative; with `:`, empty counts as unset.
+_OPERATORS = (":-", ":?", ":+", "-", "?", "+")
 
 
 class Expander:
@@ -95,13 +100,20 @@ class Expander:
                 "'${' must be followed by a variable name", "write '$$' for a literal '$'"
             )
         name, i = match.group(0), match.end()
-        operator = next((op for op in (":-", ":?", "-", "?") if text.startswith(op, i)), "")
+        operator = next((op for op in _OPERATORS if text.startswith(op, i)), "")
         if not operator:
             if text[i : i + 1] != "}":
-                raise Missing(f"unexpected text after '${{{name}'", "use ${VAR}, ${VAR:-default}")
+                raise Missing(
+                    f"unexpected text after '${{{name}'", "use ${VAR}, ${VAR:-default}, ${VAR:+alt}"
+                )
             self.used.append(VariableUse(name=name))
             return self.env.get(name, ""), i + 1
         word, end = self.expand(text, i + len(operator), closing=True)
+        if operator.endswith("+"):  # the word where the variable is set (and not empty, `:+`)
+            value = self.env.get(name)
+            self.used.append(VariableUse(name=name, default="", default_text=""))
+            unset = value is None or (operator == ":+" and value == "")
+            return ("" if unset else word), end
         required = operator.endswith("?")
         written = text[i + len(operator) : end - 1]
         self.used.append(

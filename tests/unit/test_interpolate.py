@@ -22,6 +22,12 @@ ENV = {"TAG": "1.4", "EMPTY": "", "NAME": "shop"}
         ("cost: $$5", "cost: $5"),
         ("$(hostname)", "$(hostname)"),
         ("${TAG:?tag needed}", "1.4"),
+        # An alternative where the variable is set: `:+` also needs it not empty.
+        ("${TAG:+--tag=${TAG}}", "--tag=1.4"),
+        ("${EMPTY:+alt}", ""),
+        ("${EMPTY+alt}", "alt"),
+        ("${UNSET+alt}", ""),
+        ("${UNSET:+alt}", ""),
     ],
 )
 def test_substitute(text: str, result: str) -> None:
