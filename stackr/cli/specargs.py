@@ -9,13 +9,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from stackr.cli import render
-from stackr.errors import SpecError
+from stackr.errors import SpecError, StackrError
 
 if TYPE_CHECKING:
     from stackr.api import Loaded
     from stackr.spec.model import Stack
 
 DEFAULT_FILES = ("stack.yml", "stack.yaml")
+COMPOSE_FILES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,8 +30,16 @@ class SpecArgs:
     def paths(self) -> list[str]:
         if self.files:
             return [str(f) for f in self.files]
-        found = next((name for name in DEFAULT_FILES if Path(name).exists()), DEFAULT_FILES[0])
-        return [found]
+        found = next((name for name in DEFAULT_FILES if Path(name).exists()), None)
+        if found is None:
+            compose = next((name for name in COMPOSE_FILES if Path(name).exists()), None)
+            if compose is not None:
+                raise StackrError(
+                    f"no {DEFAULT_FILES[0]} here, only Compose's {compose}",
+                    hint=f"stackr reads it when asked: -f {compose} (a Compose key it has no "
+                    "use for is reported with what to write instead)",
+                )
+        return [found or DEFAULT_FILES[0]]
 
     def chosen_profile(self) -> str:
         from stackr.spec.profiles import choose_profile

@@ -452,3 +452,15 @@ def test_up_and_down_with_json_progress_end_with_an_error_record_before_any_run(
     assert main(["down", "-f", str(fine), "--profile", "prod", "--progress", "json"]) == 1
     record = json.loads(capsys.readouterr().out.splitlines()[-1])["error"]
     assert record["message"].startswith("nothing of stack shop with profile prod is on the engine")
+
+
+def test_a_folder_with_only_a_compose_file_says_how_to_read_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "compose.yaml").write_text("services:\n  web:\n    image: shop/web:1\n")
+    monkeypatch.chdir(tmp_path)
+    assert main(["validate"]) == 1
+    err = capsys.readouterr().err
+    assert "no stack.yml here, only Compose's compose.yaml" in err
+    assert "-f compose.yaml" in err
+    assert main(["validate", "-f", "compose.yaml"]) == 0
