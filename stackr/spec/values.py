@@ -8,6 +8,7 @@ the hint of a `ValueProblem`.
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 from dataclasses import replace
@@ -191,7 +192,9 @@ def _bind(source: str, target: str, base_dir: str) -> Mount:
             "write the path without ~user, or with ~ for your own home",
         ) from None
     absolute = path if path.is_absolute() else Path(base_dir) / path
-    return Mount(kind=MountKind.BIND, source=str(absolute.resolve()), target=target)
+    # Made absolute and tidied (`./a/../b`), not resolved: the path names a place on the
+    # engine's host, whose symlinks (`/var/run` → `/run`) are its own, as Compose keeps it.
+    return Mount(kind=MountKind.BIND, source=os.path.normpath(absolute), target=target)
 
 
 def _long_mount(value: dict[str, Any], base_dir: str) -> Mount:

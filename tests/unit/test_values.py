@@ -142,6 +142,14 @@ def test_host_port_per_replica() -> None:
             Mount(kind=MountKind.BIND, source="/srv/shop/conf", target="/etc/conf", read_only=True),
         ),
         ("/abs:/x", Mount(kind=MountKind.BIND, source="/abs", target="/x")),
+        # Tidied, not resolved: a symlink such as /var/run -> /run is the engine host's own.
+        (
+            "/var/run/docker.sock:/var/run/docker.sock",
+            Mount(
+                kind=MountKind.BIND, source="/var/run/docker.sock", target="/var/run/docker.sock"
+            ),
+        ),
+        ("./a/../conf/./x:/x", Mount(kind=MountKind.BIND, source="/srv/shop/conf/x", target="/x")),
         ("data:/var/lib/data", Mount(kind=MountKind.VOLUME, source="data", target="/var/lib/data")),
         ("/cache", Mount(kind=MountKind.ANONYMOUS, source="", target="/cache")),
     ],
