@@ -31,6 +31,7 @@ from stackr.cli.params import (
     Profile,
     Progress,
     ProgressMode,
+    RemoveOrphans,
     Services,
     profile_names,
 )
@@ -225,9 +226,18 @@ def up(
     ] = 300.0,
     lock_timeout: LockTimeout = 0.0,
     progress: Progress = ProgressMode.AUTO,
+    detach: Annotated[
+        bool,
+        typer.Option(
+            "--detach", "-d", help="Accepted for Compose's up -d: up always returns once done."
+        ),
+    ] = False,
+    remove_orphans: RemoveOrphans = False,
 ) -> int:
     """Make the engine match the stack file for a profile."""
     from stackr import api
+
+    del detach, remove_orphans  # what stackr always does
 
     with exits.failure_recorded(progress.value):
         loaded = SpecArgs(files, profile, env_file).load().only(services or ())
@@ -259,9 +269,12 @@ def down(
     jobs: Jobs = 8,
     lock_timeout: LockTimeout = 0.0,
     progress: Progress = ProgressMode.AUTO,
+    remove_orphans: RemoveOrphans = False,
 ) -> int:
     """Remove the profile's containers and networks. With --volumes, its volumes too."""
     from stackr import api
+
+    del remove_orphans  # what stackr always does
 
     with exits.failure_recorded(progress.value):
         loaded, name, chosen, target = SpecArgs(files, profile, env_file).found()

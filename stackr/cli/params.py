@@ -93,3 +93,11 @@ LockTimeout = Annotated[
         help="Seconds to wait while another up/down of this stack and profile runs.",
     ),
 ]
+RemoveOrphans = Annotated[
+    bool,
+    typer.Option(
+        "--remove-orphans",
+        help="Accepted for Compose's habit: containers of services the file no longer has are "
+        "always removed.",
+    ),
+]

@@ -290,8 +290,8 @@ _COMPOSE_KEYS = {
     "host networking is not supported",
     ("service", "extends"): "share settings with YAML anchors (&web, <<: *web) and x- keys, or "
     "put them in a file given first with -f",
-    ("service", "pull_policy"): "stackr never pulls: an image must be on the engine, or built "
-    "from build:",
+    ("service", "pull_policy"): "stackr pulls an image only when the engine does not have it "
+    "(Compose's missing): remove it",
     ("service", "platform"): "not supported: the engine runs images of its own platform",
     **{
         ("service", key): "not supported by stackr: remove it"

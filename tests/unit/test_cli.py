@@ -464,3 +464,13 @@ def test_a_folder_with_only_a_compose_file_says_how_to_read_it(
     assert "no stack.yml here, only Compose's compose.yaml" in err
     assert "-f compose.yaml" in err
     assert main(["validate", "-f", "compose.yaml"]) == 0
+
+
+def test_composes_up_d_and_remove_orphans_are_accepted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Parsed as options (not bad usage, exit 2): the run goes on to look for the file.
+    missing = str(tmp_path / "stack.yml")
+    for argv in (["up", "-d", "--remove-orphans"], ["down", "--remove-orphans"]):
+        assert main([*argv, "-f", missing]) == 1
+        assert "file not found" in capsys.readouterr().err
