@@ -108,6 +108,7 @@ class ContainerSpec:
     network_aliases: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     healthcheck: Healthcheck | None
     restart: str
+    restart_tries: int = 0
     cpus: float | None
     memory: int | None
     user: str | None
@@ -263,6 +264,7 @@ def _container(
         },
         healthcheck=service.healthcheck,
         restart=service.restart.value,
+        restart_tries=service.restart_tries,
         cpus=service.resources.cpus,
         memory=service.resources.memory,
         user=service.user,
@@ -351,7 +353,8 @@ def canonical_container(spec: ContainerSpec) -> dict[str, Any]:
         ],
         "networks": list(spec.networks),
         "healthcheck": _canonical_check(check) if check is not None else None,
-        "restart": spec.restart,
+        # `on-failure:3` as Compose writes it; a policy without a limit as it always was.
+        "restart": spec.restart + (f":{spec.restart_tries}" if spec.restart_tries else ""),
         "cpus": spec.cpus,
         "memory": spec.memory,
         "user": spec.user,

@@ -231,7 +231,7 @@ class DockerEngine:
             )
         restart = None
         if spec.restart != "no":
-            restart = {"Name": spec.restart, "MaximumRetryCount": 0}
+            restart = {"Name": spec.restart, "MaximumRetryCount": spec.restart_tries}
         return self._api.create_host_config(
             port_bindings=bindings or None,
             # A bind mount goes as a `Binds` entry, as `docker run -v` and Compose send it: the

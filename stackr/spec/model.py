@@ -279,6 +279,7 @@ class Service:
     healthcheck: Healthcheck | None = None
     replicas: int = 1
     restart: RestartPolicy = RestartPolicy.NO
+    restart_tries: int = 0  # on-failure:N: at most N restarts (0: no limit)
     labels: Mapping[str, str] = field(default_factory=dict)
     resources: Resources = field(default_factory=Resources)
     user: str | None = None

@@ -111,7 +111,8 @@ def _service(service: Service, mask: _Mask) -> dict[str, Any]:
         "networks": _networks(service),
         "depends_on": {d.service: {"condition": d.condition.value} for d in service.depends_on},
         "replicas": service.replicas,
-        "restart": service.restart.value,
+        "restart": service.restart.value
+        + (f":{service.restart_tries}" if service.restart_tries else ""),
         "labels": mask.pairs(service.labels),
         "resources": _resources(service),
         "stop_grace_period": _seconds(service.stop_grace_period),

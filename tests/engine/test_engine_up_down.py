@@ -532,6 +532,7 @@ def test_runtime_options_reach_the_engine(stack: StackFixture) -> None:
         "sysctls": {"net.core.somaxconn": 512},
         "ulimits": {"nofile": {"soft": 512, "hard": 1024}},
         "logging": {"driver": "json-file", "options": {"max-size": "1m"}},
+        "restart": "on-failure:2",
     }
     path = stack.write({"services": {"app": app}})
     stack.up(path)
@@ -547,6 +548,7 @@ def test_runtime_options_reach_the_engine(stack: StackFixture) -> None:
     assert (host["Tmpfs"], host["Sysctls"]) == ({"/run": "size=1m"}, {"net.core.somaxconn": "512"})
     assert host["Ulimits"] == [{"Name": "nofile", "Soft": 512, "Hard": 1024}]
     assert host["LogConfig"] == {"Type": "json-file", "Config": {"max-size": "1m"}}
+    assert host["RestartPolicy"] == {"Name": "on-failure", "MaximumRetryCount": 2}
     said = container.exec_run(["sh", "-c", "touch /x 2>&1; touch /run/x && ulimit -n"]).output
     assert said.decode().split("\n")[-2:] == ["512", ""] and b"Read-only" in said
     assert api.plan(stack.load(path), stack.engine).pending() == ()
