@@ -27,6 +27,8 @@ def build_digest(build: Build, files: Iterable[str]) -> str:
     digest.update(f"dockerfile {build.dockerfile}\0".encode())
     for key, value in sorted(build.args.items()):
         digest.update(f"arg {key}={value}\0".encode())
+    if build.target:  # only then: the digest of a build without one is as it was
+        digest.update(f"target {build.target}\0".encode())
     dockerfile = root / build.dockerfile
     digest.update(b"dockerfile-content\0" + _content(dockerfile) + b"\0")
     for name in sorted(files):

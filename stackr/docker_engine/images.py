@@ -103,6 +103,7 @@ def _build(api: docker.APIClient, spec: ContainerSpec) -> None:
         dockerfile=spec.build.dockerfile,
         tag=spec.image,
         buildargs=dict(spec.build.args),
+        target=spec.build.target or None,
         labels={LABEL_BUILD_DIGEST: spec.build.digest} if spec.build.digest else None,
         rm=True,
         forcerm=True,  # a failed step's container goes too, not only a passed one's

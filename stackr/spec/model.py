@@ -129,6 +129,7 @@ class Build:
     context: str  # absolute path
     dockerfile: str = "Dockerfile"
     args: Mapping[str, str] = field(default_factory=dict)
+    target: str = ""  # a stage of a multi-stage Dockerfile; "": its last
     # What the build is made from (context files, Dockerfile, args), digested; filled in before
     # planning (`api`), since reading the context is I/O the loader does not do. "" until then.
     digest: str = ""

@@ -220,6 +220,7 @@ def _build(b: _Builder, at: Path_, raw: Any, project_dir: str) -> Build | None:
         context=str(absolute),
         dockerfile=dockerfile,
         args=parse_pairs(raw.get("args") or {}),
+        target=str(raw.get("target") or ""),
     )
 
 

@@ -29,7 +29,7 @@ DEFAULT_PROFILE = "dev"
 # As the schema's `profileName`: the profile is part of every engine object's name.
 PROFILE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
 PROFILE_ENV = "STACKR_PROFILE"
-PAIR_KEYS = ("environment", "labels", "sysctls")
+PAIR_KEYS = ("environment", "labels", "sysctls", "args")
 SETTINGS = ("env_file", "engine")  # a profile's own settings, not part of the overlay
 
 Path_ = tuple[str | int, ...]
@@ -228,9 +228,9 @@ def _below(value: Any, path: Path_) -> Iterator[Path_]:
 
 
 def normalise_pairs(doc: Document) -> Document:
-    """`environment`, `labels` and `sysctls` lists of `KEY=value` strings become mappings,
-    everywhere, with their positions and tags re-keyed; lists holding anything else are left
-    for the schema to report."""
+    """`environment`, `labels`, `sysctls` and build `args` lists of `KEY=value` strings become
+    mappings, everywhere, with their positions and tags re-keyed; lists holding anything else
+    are left for the schema to report."""
     positions = dict(doc.positions)
     tags = dict(doc.tags)
     data = _pairs(doc.data, (), positions, tags, doc.texts)
@@ -282,7 +282,7 @@ def _pair_list(key: str, value: Any) -> bool:
     # the entry that is wrong (a label needs `=`; no entry may start with it).
     if not isinstance(value, list) or not all(isinstance(e, str) for e in value):
         return False
-    needs_value = key in ("labels", "sysctls")
+    needs_value = key in ("labels", "sysctls", "args")
     return all(e and not e.startswith("=") and ("=" in e or not needs_value) for e in value)
 
 

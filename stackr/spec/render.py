@@ -100,6 +100,8 @@ def _service(service: Service, mask: _Mask) -> dict[str, Any]:
             "dockerfile": service.build.dockerfile,
             "args": mask.pairs(service.build.args),
         }
+        if service.build.target:
+            out["build"]["target"] = service.build.target
     if service.entrypoint is not None:
         out["entrypoint"] = [mask.text(arg) for arg in service.entrypoint]
     if service.command is not None:

@@ -192,6 +192,35 @@ def test_build_tags_and_runs_the_image(
         stack.sdk.images.remove(f"{stack.name}-app", force=True)
 
 
+def test_build_target_picks_a_stage_and_a_new_target_rebuilds(
+    stack: StackFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    context = stack.folder / "app"
+    context.mkdir()
+    (context / "Dockerfile").write_text(
+        f"FROM {IMAGE} AS base\n"
+        "FROM base AS production\nARG GREETING\nRUN echo production-$GREETING > /stage\n"
+        "FROM base AS debug\nARG GREETING\nRUN echo debug-$GREETING > /stage\n"
+    )
+
+    def spec(target: str) -> dict[str, object]:
+        build = {"context": "./app", "args": ["GREETING=hi"], "target": target}
+        app = {"build": build, "command": ["sh", "-c", "cat /stage"], "restart": "no"}
+        return {"services": {"app": app}}
+
+    path = str(stack.write(spec("production")))
+    try:
+        for target in ("production", "debug"):
+            stack.write(spec(target))
+            assert main(["up", "-f", path]) == 0
+            capsys.readouterr()
+            assert main(["logs", "--file", path, "--tail", "1"]) == 0
+            assert f"{target}-hi" in capsys.readouterr().out
+    finally:
+        main(["down", "-f", path])
+        stack.sdk.images.remove(f"{stack.name}-app", force=True)
+
+
 def test_logs_tail_0_prints_no_line(
     stack: StackFixture, capsys: pytest.CaptureFixture[str]
 ) -> None:
