@@ -185,9 +185,18 @@ def plan(loaded: Loaded, engine: Engine) -> Plan:
 
 
 def _plan(stack: Stack, engine: Engine, *, narrowed: bool) -> tuple[Plan, ObservedState]:
+    from stackr.desired import externals
     from stackr.plan import make_plan
 
-    observed = engine.observe(stack.name, stack.profile, images=images.image_refs(stack))
+    networks, volumes = externals(stack)
+    observed = engine.observe(
+        stack.name,
+        stack.profile,
+        images=images.image_refs(stack),
+        external_networks=networks,
+        external_volumes=volumes,
+    )
+    _refuse_missing_externals(stack, observed, networks, volumes)
     if not narrowed:
         return make_plan(stack, observed), observed
     from stackr.plan import ActionKind, ObjectKind
@@ -207,6 +216,23 @@ def _plan(stack: Stack, engine: Engine, *, narrowed: bool) -> tuple[Plan, Observ
             hint="run `stackr up` without naming services, to update the whole stack",
         )
     return the_plan, observed
+
+
+def _refuse_missing_externals(
+    stack: Stack, observed: ObservedState, networks: tuple[str, ...], volumes: tuple[str, ...]
+) -> None:
+    # stackr never makes them, and the engine would refuse the first container that uses one.
+    missing = [f"network {n}" for n in networks if n not in observed.external_networks]
+    missing += [f"volume {v}" for v in volumes if v not in observed.external_volumes]
+    if missing:
+        first = missing[0].split()
+        make = "docker network create" if first[0] == "network" else "docker volume create"
+        raise StackrError(
+            f"stack {stack.name} uses external {', '.join(missing)}, which the engine does not "
+            "have",
+            hint=f"make it first (`{make} {first[1]}`, or up the stack that owns it), or drop "
+            "external: true to let stackr make it",
+        )
 
 
 def up(

@@ -189,15 +189,53 @@ def output_secrets(stack: Stack) -> frozenset[str]:
 
 
 def desired_state(stack: Stack) -> DesiredState:
-    """Every object `stack` asks the engine for, keyed by engine name."""
-    networks = {spec.name: spec for spec in (_network(stack, name) for name in stack.networks)}
-    volumes = {spec.name: spec for spec in (_volume(stack, name) for name in stack.volumes)}
+    """Every object `stack` asks the engine for, keyed by engine name; external networks and
+    volumes are not asked for (they are only used)."""
+    networks = {
+        spec.name: spec
+        for spec in (_network(stack, name) for name, n in stack.networks.items() if not n.external)
+    }
+    volumes = {
+        spec.name: spec
+        for spec in (_volume(stack, name) for name, v in stack.volumes.items() if not v.external)
+    }
     containers: dict[str, ContainerSpec] = {}
     for service in stack.with_shared_builds().services.values():
         for replica in range(1, service.replicas + 1):
             spec = _container(stack, service, replica, networks)
             containers[spec.name] = spec
     return DesiredState(containers=containers, networks=networks, volumes=volumes)
+
+
+def engine_network(stack: Stack, logical: str) -> str:
+    """The engine's name of the stack's network `logical`: an external one's own."""
+    network = stack.networks.get(logical)
+    if network is not None and network.external:
+        return network.external
+    return network_name(stack.name, stack.profile, logical)
+
+
+def engine_volume(stack: Stack, logical: str) -> str:
+    """The engine's name of the stack's volume `logical`: an external one's own."""
+    volume = stack.volumes.get(logical)
+    if volume is not None and volume.external:
+        return volume.external
+    return volume_name(stack.name, stack.profile, logical)
+
+
+def externals(stack: Stack) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The engine names of the external networks and volumes the stack's services use."""
+    used_networks = {n for s in stack.services.values() for n in s.networks}
+    used_volumes = {
+        m.source for s in stack.services.values() for m in s.mounts if m.kind is MountKind.VOLUME
+    }
+    networks = sorted(
+        n.external for k, n in stack.networks.items() if n.external and k in used_networks
+    )
+    volumes = sorted(
+        v.external for k, v in stack.volumes.items() if v.external and k in used_volumes
+    )
+    return tuple(networks), tuple(volumes)
 
 
 def _owner(stack: Stack) -> dict[str, str]:
@@ -235,7 +273,7 @@ def _volume(stack: Stack, logical: str) -> VolumeSpec:
 def _container(
     stack: Stack, service: Service, replica: int, networks: Mapping[str, NetworkSpec]
 ) -> ContainerSpec:
-    engine_networks = tuple(network_name(stack.name, stack.profile, n) for n in service.networks)
+    engine_networks = tuple(engine_network(stack, n) for n in service.networks)
     spec = ContainerSpec(
         name=container_name(stack.name, stack.profile, service.name, replica),
         service=service.name,
@@ -259,8 +297,7 @@ def _container(
         networks=engine_networks,
         aliases=(service.name,),
         network_aliases={
-            network_name(stack.name, stack.profile, net): aliases
-            for net, aliases in service.network_aliases.items()
+            engine_network(stack, net): aliases for net, aliases in service.network_aliases.items()
         },
         healthcheck=service.healthcheck,
         restart=service.restart.value,
@@ -277,7 +314,11 @@ def _container(
         ),
     )
     canonical = canonical_container(spec)
-    canonical["network_specs"] = [networks[n].labels[LABEL_SPEC_HASH] for n in engine_networks]
+    # An external network's spec is its name: what it holds is not the stack's to say.
+    canonical["network_specs"] = [
+        networks[n].labels[LABEL_SPEC_HASH] if n in networks else f"external:{n}"
+        for n in engine_networks
+    ]
     labels = {
         **service.labels,
         **_owner(stack),
@@ -388,7 +429,7 @@ def canonical_container(spec: ContainerSpec) -> dict[str, Any]:
 def _mount(stack: Stack, mount: Mount) -> MountSpec:
     source = mount.source
     if mount.kind is MountKind.VOLUME:
-        source = volume_name(stack.name, stack.profile, source)
+        source = engine_volume(stack, source)
     return MountSpec(
         kind=mount.kind,
         source=source,

@@ -60,8 +60,17 @@ def _quiet(_: str) -> None:
 
 
 class Engine(Protocol):
-    def observe(self, stack: str, profile: str, *, images: tuple[str, ...] = ()) -> ObservedState:
-        """Every object of `stack`/`profile`, found by label, and the ids of `images`."""
+    def observe(
+        self,
+        stack: str,
+        profile: str,
+        *,
+        images: tuple[str, ...] = (),
+        external_networks: tuple[str, ...] = (),
+        external_volumes: tuple[str, ...] = (),
+    ) -> ObservedState:
+        """Every object of `stack`/`profile`, found by label, the ids of `images`, and which of
+        the external networks and volumes named exist."""
         ...
 
     def ensure_image(

@@ -80,9 +80,12 @@ def build_graph(stack: Stack) -> StackGraph:
 
     _refuse_cycles(stack)
     graph: nx.DiGraph = nx.DiGraph()
-    for name in stack.networks:
+    # An external network or volume is there before `up` begins (it checks): nothing waits.
+    networks = [name for name, n in stack.networks.items() if not n.external]
+    volumes = [name for name, v in stack.volumes.items() if not v.external]
+    for name in networks:
         graph.add_node(Node(NodeKind.NETWORK, name))
-    for name in stack.volumes:
+    for name in volumes:
         graph.add_node(Node(NodeKind.VOLUME, name))
     for service in stack.services.values():
         ready = Node(NodeKind.SERVICE, service.name)
@@ -90,9 +93,10 @@ def build_graph(stack: Stack) -> StackGraph:
         for replica in _replicas(service.name, service.replicas):
             graph.add_edge(replica, ready)
             for network in service.networks:
-                graph.add_edge(Node(NodeKind.NETWORK, network), replica)
+                if network in networks:
+                    graph.add_edge(Node(NodeKind.NETWORK, network), replica)
             for mount in service.mounts:
-                if mount.kind is MountKind.VOLUME:
+                if mount.kind is MountKind.VOLUME and mount.source in volumes:
                     graph.add_edge(Node(NodeKind.VOLUME, mount.source), replica)
             for dep in service.depends_on:
                 graph.add_edge(

@@ -117,3 +117,7 @@ class ObservedState:
     networks: tuple[ObservedNetwork, ...] = ()
     volumes: tuple[ObservedVolume, ...] = ()
     images: Mapping[str, str] = field(default_factory=dict)  # image reference → image id
+    # The external networks and volumes the stack uses that the engine has: name → network id,
+    # and the volumes' names.
+    external_networks: Mapping[str, str] = field(default_factory=dict)
+    external_volumes: frozenset[str] = frozenset()

@@ -397,7 +397,8 @@ def _unordered(spec: Mapping[str, Any]) -> dict[str, Any]:
 def _replaced_networks(
     spec: ContainerSpec, have: ObservedContainer, observed: ObservedState
 ) -> list[str]:
-    ids = {n.name: n.id for n in observed.networks}
+    # An external network made again outside stackr gets a new id too.
+    ids = {**observed.external_networks, **{n.name: n.id for n in observed.networks}}
     return [n for n in spec.networks if have.network_ids.get(n, "") not in ("", ids.get(n))]
 
 

@@ -51,6 +51,9 @@ class FakeEngine:
     networks: dict[str, NetworkSpec] = field(default_factory=dict)
     network_ids: dict[str, str] = field(default_factory=dict)  # a new id on every create
     volumes: dict[str, VolumeSpec] = field(default_factory=dict)
+    # Made outside any stack: network name -> id, and volume names.
+    foreign_networks: dict[str, str] = field(default_factory=dict)
+    foreign_volumes: set[str] = field(default_factory=set)
     exit_codes: dict[str, int] = field(default_factory=dict)  # service -> exit code on start
     restarting: set[str] = field(default_factory=set)  # services that crash and are restarted
     # service -> polls it is seen restarting (its run failed) before a run exits 0
@@ -71,7 +74,15 @@ class FakeEngine:
             if subject:
                 self.log.append(f"{call} {subject}")
 
-    def observe(self, stack: str, profile: str, *, images: tuple[str, ...] = ()) -> ObservedState:
+    def observe(
+        self,
+        stack: str,
+        profile: str,
+        *,
+        images: tuple[str, ...] = (),
+        external_networks: tuple[str, ...] = (),
+        external_volumes: tuple[str, ...] = (),
+    ) -> ObservedState:
         self._record("observe")
 
         def owned(labels: object) -> bool:
@@ -119,6 +130,10 @@ class FakeEngine:
                 if owned(dict(s.labels))
             ),
             images={ref: self.images[ref] for ref in images if ref in self.images},
+            external_networks={
+                n: i for n, i in self.foreign_networks.items() if n in external_networks
+            },
+            external_volumes=frozenset(self.foreign_volumes & set(external_volumes)),
         )
 
     def ensure_image(
@@ -163,14 +178,17 @@ class FakeEngine:
         if spec.name in self.containers:
             raise EngineError(f"container name {spec.name} is already in use")
         for network in spec.networks:
-            if network not in self.networks:
+            if network not in self.networks and network not in self.foreign_networks:
                 raise EngineError(f"network {network} not found")
         image_id = self.images.get(spec.image, "")
         self.containers[spec.name] = FakeContainer(
             spec=spec,
             image_id=image_id,
             networks=list(spec.networks),
-            network_ids={n: self.network_ids.get(n, "") for n in spec.networks},
+            network_ids={
+                n: self.network_ids.get(n) or self.foreign_networks.get(n, "")
+                for n in spec.networks
+            },
             aliases={n: spec.aliases_on(n) for n in spec.networks},
         )
 

@@ -11,6 +11,7 @@ import math
 import os
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import Any
 
 import docker
@@ -99,13 +100,43 @@ class DockerEngine:
 
     # -- observing ------------------------------------------------------------------------
 
-    def observe(self, stack: str, profile: str, *, images: tuple[str, ...] = ()) -> ObservedState:
+    def observe(
+        self,
+        stack: str,
+        profile: str,
+        *,
+        images: tuple[str, ...] = (),
+        external_networks: tuple[str, ...] = (),
+        external_volumes: tuple[str, ...] = (),
+    ) -> ObservedState:
         filters = {"label": owner_filters(stack, profile)}
         raw_containers = call("list containers", self._api.containers, all=True, filters=filters)
         raw_networks = call("list networks", self._api.networks, filters=filters)
         raw_volumes = call("list volumes", self._api.volumes, filters=filters)
         ids = image_ids(self._api, images) if images else {}
-        return observed_state(raw_containers, raw_networks, raw_volumes, ids)
+        observed = observed_state(raw_containers, raw_networks, raw_volumes, ids)
+        if not (external_networks or external_volumes):
+            return observed
+        return replace(
+            observed,
+            external_networks=self._external_networks(external_networks),
+            external_volumes=self._external_volumes(external_volumes),
+        )
+
+    def _external_networks(self, names: tuple[str, ...]) -> dict[str, str]:
+        if not names:
+            return {}
+        # The engine's name filter matches any part of a name: keep the exact ones.
+        found = call("list networks", self._api.networks, names=list(names))
+        return {n["Name"]: n["Id"] for n in found if n["Name"] in names}
+
+    def _external_volumes(self, names: tuple[str, ...]) -> frozenset[str]:
+        if not names:
+            return frozenset()
+        found = call("list volumes", self._api.volumes, filters={"name": list(names)})
+        return frozenset(
+            v["Name"] for v in (found or {}).get("Volumes") or [] if v["Name"] in names
+        )
 
     # -- images ---------------------------------------------------------------------------
 

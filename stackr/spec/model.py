@@ -304,6 +304,7 @@ class Volume:
     driver: str = "local"
     driver_opts: Mapping[str, str] = field(default_factory=dict)
     labels: Mapping[str, str] = field(default_factory=dict)
+    external: str = ""  # made outside the stack: its name on the engine; "": stackr makes it
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -314,6 +315,7 @@ class Network:
     driver: str = "bridge"
     internal: bool = False
     labels: Mapping[str, str] = field(default_factory=dict)
+    external: str = ""  # made outside the stack: its name on the engine; "": stackr makes it
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

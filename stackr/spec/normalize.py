@@ -109,12 +109,14 @@ def build_stack(
         for key, raw in (data.get("services") or {}).items()
     }
     services = {key: _optional_dependencies(builder, s, services) for key, s in services.items()}
-    networks = {key: _network(key, raw) for key, raw in (data.get("networks") or {}).items()}
+    networks = {
+        key: _network(builder, key, raw) for key, raw in (data.get("networks") or {}).items()
+    }
     if DEFAULT_NETWORK not in networks and any(
         DEFAULT_NETWORK in s.networks for s in services.values()
     ):
         networks[DEFAULT_NETWORK] = Network(name=DEFAULT_NETWORK)
-    volumes = {key: _volume(key, raw) for key, raw in (data.get("volumes") or {}).items()}
+    volumes = {key: _volume(builder, key, raw) for key, raw in (data.get("volumes") or {}).items()}
     secrets, configs = (
         file_sources(
             builder, kind, data.get(f"{kind.value}s") or {}, project_dir=project_dir, env=env
@@ -334,21 +336,45 @@ def _update(b: _Builder, at: Path_, raw: dict[str, Any]) -> UpdatePolicy:
     )
 
 
-def _network(key: str, raw: Any) -> Network:
+def _network(b: _Builder, key: str, raw: Any) -> Network:
     raw = raw or {}
     return Network(
         name=key,
         driver=str(raw.get("driver", "bridge")),
         internal=bool(raw.get("internal", False)),
         labels=parse_pairs(raw.get("labels") or {}),
+        external=_external(b, ("networks", key), raw, ("driver", "internal", "labels")),
     )
 
 
-def _volume(key: str, raw: Any) -> Volume:
+def _volume(b: _Builder, key: str, raw: Any) -> Volume:
     raw = raw or {}
     return Volume(
         name=key,
         driver=str(raw.get("driver", "local")),
         driver_opts=parse_pairs(raw.get("driver_opts") or {}),
         labels=parse_pairs(raw.get("labels") or {}),
+        external=_external(b, ("volumes", key), raw, ("driver", "driver_opts", "labels")),
     )
+
+
+def _external(b: _Builder, at: Path_, raw: dict[str, Any], options: tuple[str, ...]) -> str:
+    """An external network's or volume's name on the engine, or "" for one stackr makes."""
+    what = str(at[0])[:-1]
+    if not raw.get("external"):
+        if "name" in raw:
+            b.report(
+                (*at, "name"),
+                f"only an external {what} takes a name",
+                f"stackr names the {what}s it makes STACK-PROFILE-{at[1]}; for one made "
+                "outside the stack, add external: true",
+            )
+        return ""
+    for option in options:
+        if option in raw:
+            b.report(
+                (*at, option),
+                f"an external {what} is made outside the stack: stackr cannot set its {option}",
+                f"set it where the {what} is made, and remove it here",
+            )
+    return str(raw.get("name") or at[1])

@@ -74,7 +74,9 @@ def render_stack(stack: Stack, *, masked: bool = True) -> dict[str, Any]:
         "name": stack.name,
         "services": {name: _service(s, mask) for name, s in sorted(stack.services.items())},
         "volumes": {
-            name: {
+            name: {"external": True, "name": v.external}
+            if v.external
+            else {
                 "driver": v.driver,
                 "driver_opts": mask.pairs(v.driver_opts),
                 "labels": dict(v.labels),
@@ -82,7 +84,9 @@ def render_stack(stack: Stack, *, masked: bool = True) -> dict[str, Any]:
             for name, v in sorted(stack.volumes.items())
         },
         "networks": {
-            name: {"driver": n.driver, "internal": n.internal, "labels": dict(n.labels)}
+            name: {"external": True, "name": n.external}
+            if n.external
+            else {"driver": n.driver, "internal": n.internal, "labels": dict(n.labels)}
             for name, n in sorted(stack.networks.items())
         },
     }

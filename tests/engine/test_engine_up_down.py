@@ -555,3 +555,36 @@ def test_runtime_options_reach_the_engine(stack: StackFixture) -> None:
     started = time.monotonic()
     stack.down(path)
     assert time.monotonic() - started < 5  # SIGINT stopped it; SIGTERM would wait out 10 s
+
+
+def test_an_external_network_and_volume_are_used_and_left_in_place(stack: StackFixture) -> None:
+    from stackr.errors import StackrError
+
+    proxy, media = f"{stack.name}-proxy", f"{stack.name}-media"
+    app = {"image": IMAGE, "command": SLEEPER, "networks": ["proxy"], "volumes": ["media:/media"]}
+    path = stack.write(
+        {
+            "services": {"app": app},
+            "networks": {"proxy": {"external": True, "name": proxy}},
+            "volumes": {"media": {"external": True, "name": media}},
+        }
+    )
+    with pytest.raises(StackrError, match=f"external network {proxy}, volume {media}"):
+        stack.up(path)
+    assert stack.containers() == {}
+    network = stack.sdk.networks.create(proxy)
+    volume = stack.sdk.volumes.create(media)
+    try:
+        stack.up(path)
+        container = stack.sdk.containers.get(f"{stack.name}-dev-app-1")
+        assert list(container.attrs["NetworkSettings"]["Networks"]) == [proxy]
+        assert [m.get("Name") for m in container.attrs["Mounts"]] == [media]
+        assert api.plan(stack.load(path), stack.engine).pending() == ()
+        stack.down(path, volumes=True)
+        network.reload()
+        volume.reload()  # both still there: raises NotFound otherwise
+        assert stack.networks() == [] and stack.volumes() == []
+    finally:
+        stack.down(path)
+        network.remove()
+        volume.remove()
