@@ -33,6 +33,8 @@ def container_options(runtime: Runtime) -> dict[str, Any]:
     """The runtime options `create_container` takes itself; one left out is not sent."""
     options = {
         "stop_signal": runtime.stop_signal,
+        "hostname": runtime.hostname,
+        "domainname": runtime.domainname,
         "tty": runtime.tty,
         "stdin_open": runtime.stdin_open,
     }
@@ -47,6 +49,12 @@ def host_options(runtime: Runtime) -> dict[str, Any]:
         "read_only": runtime.read_only,
         "privileged": runtime.privileged,
         "shm_size": runtime.shm_size,
+        "mem_reservation": runtime.mem_reservation,
+        "pids_limit": runtime.pids_limit,
+        "oom_score_adj": runtime.oom_score_adj,
+        "cpu_shares": runtime.cpu_shares,
+        "group_add": list(runtime.group_add) or None,
+        "devices": list(runtime.devices) or None,
         "cap_add": list(runtime.cap_add) or None,
         "cap_drop": list(runtime.cap_drop) or None,
         "security_opt": list(runtime.security_opt) or None,

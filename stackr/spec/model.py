@@ -197,15 +197,23 @@ class Runtime:
     """
 
     stop_signal: str | None = None  # SIGINT, or a signal number as text
+    hostname: str | None = None
+    domainname: str | None = None
     init: bool | None = None
     read_only: bool | None = None
     privileged: bool | None = None
     tty: bool | None = None
     stdin_open: bool | None = None
     shm_size: int | None = None  # bytes
+    mem_reservation: int | None = None  # bytes
+    pids_limit: int | None = None
+    oom_score_adj: int | None = None
+    cpu_shares: int | None = None
     cap_add: tuple[str, ...] = ()
     cap_drop: tuple[str, ...] = ()
     security_opt: tuple[str, ...] = ()
+    group_add: tuple[str, ...] = ()
+    devices: tuple[str, ...] = ()  # HOST[:CONTAINER[:PERMISSIONS]]
     dns: tuple[str, ...] = ()
     dns_search: tuple[str, ...] = ()
     extra_hosts: tuple[str, ...] = ()  # "HOST:IP", as the engine takes them
@@ -232,10 +240,11 @@ class Runtime:
         return out
 
 
-_RUNTIME_SCALARS: tuple[str, ...] = ("stop_signal", "init", "read_only", "privileged")
-_RUNTIME_SCALARS += ("tty", "stdin_open", "shm_size")
-_RUNTIME_COLLECTIONS: tuple[str, ...] = ("cap_add", "cap_drop", "security_opt", "dns")
-_RUNTIME_COLLECTIONS += ("dns_search", "extra_hosts", "tmpfs", "sysctls")
+_RUNTIME_SCALARS: tuple[str, ...] = ("stop_signal", "hostname", "domainname", "init")
+_RUNTIME_SCALARS += ("read_only", "privileged", "tty", "stdin_open", "shm_size")
+_RUNTIME_SCALARS += ("mem_reservation", "pids_limit", "oom_score_adj", "cpu_shares")
+_RUNTIME_COLLECTIONS: tuple[str, ...] = ("cap_add", "cap_drop", "security_opt", "group_add")
+_RUNTIME_COLLECTIONS += ("devices", "dns", "dns_search", "extra_hosts", "tmpfs", "sysctls")
 
 
 class UpdateOrder(enum.Enum):

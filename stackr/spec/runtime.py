@@ -29,21 +29,46 @@ class Where(Protocol):
 
 
 HOST_GATEWAY = "host-gateway"  # the engine puts its host's address there
-_FLAGS = ("init", "read_only", "privileged", "tty", "stdin_open")
 
 
 def parse_runtime(raw: dict[str, Any], where: Where) -> Runtime:
     """The service's runtime options; a value that does not parse is reported to `where`."""
     parse = where.parse
-    flags = {name: bool(raw[name]) for name in _FLAGS if name in raw}
+
+    def flag(name: str) -> bool | None:
+        return bool(raw[name]) if name in raw else None
+
+    def number(name: str) -> int | None:
+        return int(raw[name]) if name in raw else None
+
+    def text(name: str) -> str | None:
+        return str(raw[name]) if name in raw else None
+
+    def size(name: str) -> int | None:
+        return parse((name,), parse_size, raw[name], 0) if name in raw else None
+
+    def words(name: str) -> tuple[str, ...]:
+        return tuple(str(w) for w in raw.get(name) or ())
+
     return Runtime(
         stop_signal=signal(raw["stop_signal"]) if "stop_signal" in raw else None,
-        shm_size=parse(("shm_size",), parse_size, raw["shm_size"], 0)
-        if "shm_size" in raw
-        else None,
-        cap_add=tuple(str(c) for c in raw.get("cap_add") or ()),
-        cap_drop=tuple(str(c) for c in raw.get("cap_drop") or ()),
-        security_opt=tuple(str(o) for o in raw.get("security_opt") or ()),
+        hostname=text("hostname"),
+        domainname=text("domainname"),
+        init=flag("init"),
+        read_only=flag("read_only"),
+        privileged=flag("privileged"),
+        tty=flag("tty"),
+        stdin_open=flag("stdin_open"),
+        shm_size=size("shm_size"),
+        mem_reservation=size("mem_reservation"),
+        pids_limit=number("pids_limit"),
+        oom_score_adj=number("oom_score_adj"),
+        cpu_shares=number("cpu_shares"),
+        cap_add=words("cap_add"),
+        cap_drop=words("cap_drop"),
+        security_opt=words("security_opt"),
+        group_add=words("group_add"),
+        devices=words("devices"),
         dns=tuple(
             parse(("dns", i) if isinstance(raw["dns"], list) else ("dns",), ip_address, v, "")
             for i, v in enumerate(_strings(raw.get("dns")))
@@ -57,7 +82,6 @@ def parse_runtime(raw: dict[str, Any], where: Where) -> Runtime:
             for name, value in (raw.get("ulimits") or {}).items()
         },
         logging=_logging(raw["logging"]) if "logging" in raw else None,
-        **flags,
     )
 
 

@@ -283,8 +283,6 @@ _COMPOSE_KEYS = {
     ("service", "links"): "services reach each other by name on the networks they share: remove it",
     ("service", "mem_limit"): "use resources: {memory: 512m}",
     ("service", "cpus"): "use resources: {cpus: 0.5}",
-    ("service", "hostname"): "a replica answers to its service's name on its networks",
-    ("service", "domainname"): "a replica answers to its service's name on its networks",
     ("service", "scale"): "use replicas: N",
     ("service", "network_mode"): "each container joins the stack's networks (networks: [...]); "
     "host networking is not supported",
@@ -295,18 +293,7 @@ _COMPOSE_KEYS = {
     ("service", "platform"): "not supported: the engine runs images of its own platform",
     **{
         ("service", key): "not supported by stackr: remove it"
-        for key in (
-            "devices",
-            "pid",
-            "ipc",
-            "mem_reservation",
-            "memswap_limit",
-            "pids_limit",
-            "cpu_shares",
-            "group_add",
-            "oom_score_adj",
-            "runtime",
-        )
+        for key in ("pid", "ipc", "memswap_limit", "runtime", "cgroup_parent", "userns_mode")
     },
     ("dependency", "restart"): "stackr does not restart a service when its dependency changes: "
     "remove it",

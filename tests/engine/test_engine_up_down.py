@@ -533,6 +533,13 @@ def test_runtime_options_reach_the_engine(stack: StackFixture) -> None:
         "ulimits": {"nofile": {"soft": 512, "hard": 1024}},
         "logging": {"driver": "json-file", "options": {"max-size": "1m"}},
         "restart": "on-failure:2",
+        "hostname": "rabbit",
+        "pids_limit": 100,
+        "oom_score_adj": 500,
+        "cpu_shares": 512,
+        "mem_reservation": "32m",
+        "group_add": ["1001"],
+        "devices": ["/dev/null:/dev/app-null:rw"],
     }
     path = stack.write({"services": {"app": app}})
     stack.up(path)
@@ -549,6 +556,12 @@ def test_runtime_options_reach_the_engine(stack: StackFixture) -> None:
     assert host["Ulimits"] == [{"Name": "nofile", "Soft": 512, "Hard": 1024}]
     assert host["LogConfig"] == {"Type": "json-file", "Config": {"max-size": "1m"}}
     assert host["RestartPolicy"] == {"Name": "on-failure", "MaximumRetryCount": 2}
+    assert container.attrs["Config"]["Hostname"] == "rabbit"
+    assert (host["PidsLimit"], host["OomScoreAdj"], host["CpuShares"]) == (100, 500, 512)
+    assert (host["MemoryReservation"], host["GroupAdd"]) == (32 * 1024**2, ["1001"])
+    assert host["Devices"] == [
+        {"PathOnHost": "/dev/null", "PathInContainer": "/dev/app-null", "CgroupPermissions": "rw"}
+    ]
     said = container.exec_run(["sh", "-c", "touch /x 2>&1; touch /run/x && ulimit -n"]).output
     assert said.decode().split("\n")[-2:] == ["512", ""] and b"Read-only" in said
     assert api.plan(stack.load(path), stack.engine).pending() == ()
