@@ -67,6 +67,33 @@ class PlainCommand(TyperCommand):
                 param.display_type_rich = _no_type
         return params
 
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        _refuse_repeats(self.get_params(ctx), args)
+        result: list[str] = super().parse_args(ctx, args)
+        return result
+
+
+def _refuse_repeats(params: list[Any], args: list[str]) -> None:
+    """An option that takes one value, given twice: click would quietly keep the last, and
+    `--profile dev --profile prod` would act on prod alone."""
+    words = args[: args.index("--")] if "--" in args else args
+    for param in params:
+        if param.param_type_name != "option" or param.multiple or param.is_flag or param.count:
+            continue
+        given = [w for w in words for opt in param.opts if _names(w, opt)]
+        if len(given) > 1:
+            name = max(param.opts, key=len)
+            raise typer.BadParameter(
+                f"given {len(given)} times; give it once", param_hint=f"'{name}'"
+            )
+
+
+def _names(word: str, option: str) -> bool:
+    # `--profile`, `--profile=prod`; `-j`, `-j4`.
+    if option.startswith("--"):
+        return word == option or word.startswith(option + "=")
+    return word.startswith(option) and not word.startswith("--")
+
 
 def _no_type(ctx: Any) -> None:
     return None

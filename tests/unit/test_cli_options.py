@@ -191,3 +191,25 @@ def test_an_arguments_help_names_it_without_its_python_type(
     out = capsys.readouterr().out
     assert "SERVICE  Only these services." in out
     assert "list[str]" not in out
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["validate", "--profile", "dev", "--profile", "prod"],
+        ["validate", "--profile=dev", "--profile", "prod"],
+        ["up", "-j", "2", "--jobs=3"],
+    ],
+)
+def test_an_option_of_one_value_given_twice_is_bad_usage(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # click would keep the last quietly: `--profile dev --profile prod` would act on prod alone.
+    assert main(argv) == 2
+    assert "given 2 times; give it once" in capsys.readouterr().err
+
+
+def test_repeatable_options_may_repeat(tmp_path: Path) -> None:
+    path = tmp_path / "stack.yml"
+    path.write_text("services:\n  web:\n    image: shop/web:1\n")
+    assert main(["validate", "-f", str(path), "-f", str(path)]) == 0
