@@ -380,13 +380,19 @@ def run() -> NoReturn:
     """
     import signal
 
+    from stackr.cli.stream import guard_stdout
+
     # A CI job cancelled, a `docker stop` of a runner: SIGTERM stops stackr as Ctrl-C does.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
+    stdout = guard_stdout()
     code = main()
-    for stream in (sys.stdout, sys.stderr):
-        # A closed pipe (`stackr plan | head`) or stream has nothing left to take.
-        with suppress(OSError, ValueError):
-            stream.flush()
+    stdout.flush()
+    lost = stdout.lost()
+    if lost:  # the work is done, but what it said is not all there
+        render.err(f"error: stackr's output could not be written: {lost}")
+        code = code or 1
+    with suppress(OSError, ValueError):
+        sys.stderr.flush()
     os._exit(code)
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 
 import pytest
 from conftest import IMAGE, SLEEPER, StackFixture
@@ -302,3 +304,21 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("0.0.0.0", 0))
         return int(probe.getsockname()[1])
+
+
+def test_a_reader_that_goes_away_does_not_stop_up_or_down(stack: StackFixture) -> None:
+    # `stackr up | head -1`: the rest of the progress has nowhere to go, the work goes on.
+    services = {f"s{i}": {"image": IMAGE, "command": SLEEPER} for i in range(4)}
+    path = str(stack.write({"services": services}))
+    for command in ("up", "down"):
+        stackr = subprocess.Popen(
+            [sys.executable, "-m", "stackr", command, "-f", path, "--progress", "plain"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        assert stackr.stdout is not None and stackr.stderr is not None
+        stackr.stdout.readline()
+        stackr.stdout.close()
+        assert stackr.wait(timeout=60) == 0, stackr.stderr.read().decode()
+        running = [c for c in stack.containers().values() if c.status == "running"]
+        assert len(running) == (4 if command == "up" else 0)
