@@ -84,7 +84,8 @@ class ApplyError(StackrError):
 
 
 class LockError(StackrError):
-    """Another stackr run holds the lock of this stack and profile."""
+    """The lock of this stack and profile cannot be had: another stackr run holds it, or its
+    folder cannot be written."""
 
 
 class Interrupted(StackrError):

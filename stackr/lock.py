@@ -21,6 +21,7 @@ from pathlib import Path
 from stackr.errors import LockError
 
 POLL_SECONDS = 0.1
+READABLE = 100  # characters of the stack and profile in a lock file's name
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"  # the Docker SDK's, when DOCKER_HOST is unset
 
 
@@ -37,11 +38,20 @@ def stack_lock(engine: str, stack: str, profile: str, *, timeout: float) -> Iter
         LockError: another run holds it and did not let go within `timeout` seconds.
     """
     folder = lock_dir()
-    folder.mkdir(parents=True, exist_ok=True)
     key = hashlib.sha256(f"{engine_key(engine)}\0{stack}\0{profile}".encode()).hexdigest()[:24]
-    readable = re.sub(r"[^A-Za-z0-9_.-]", "_", f"{stack}-{profile}")
+    # Readable, but short enough for any file system (a name's limit is 255 bytes).
+    readable = re.sub(r"[^A-Za-z0-9_.-]", "_", f"{stack}-{profile}")[:READABLE]
     path = folder / f"{readable}-{key}.lock"
-    with open(path, "a+", encoding="utf-8") as handle:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - closed below
+    except OSError as error:
+        raise LockError(
+            f"cannot take the lock of {stack}/{profile} in {folder}: {error.strerror or error}",
+            hint="stackr keeps its locks under $XDG_CACHE_HOME (else ~/.cache)/stackr/locks: "
+            "make that folder writable, or point XDG_CACHE_HOME at one that is",
+        ) from None
+    with handle:
         _acquire(handle.fileno(), path, stack, profile, timeout)
         try:
             handle.seek(0)

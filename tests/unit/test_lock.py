@@ -98,3 +98,28 @@ def test_killed_holder_leaves_no_lock(tmp_path: Path) -> None:
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_a_very_long_stack_or_profile_name_still_locks() -> None:
+    long = "x" * 300
+    with (
+        stack_lock("local", long, "p" * 240, timeout=0),
+        pytest.raises(LockError, match="is busy"),
+        stack_lock("local", long, "p" * 240, timeout=0),
+    ):
+        pass
+
+
+def test_a_lock_folder_that_cannot_be_made_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
+    refused = f"cannot take the lock of shop/dev in {blocker}"
+    with (
+        pytest.raises(LockError, match=refused) as caught,
+        stack_lock("local", "shop", "dev", timeout=0),
+    ):
+        pass
+    assert "XDG_CACHE_HOME" in caught.value.hint
