@@ -30,9 +30,9 @@ class SpecArgs:
     def paths(self) -> list[str]:
         if self.files:
             return [str(f) for f in self.files]
-        found = next((name for name in DEFAULT_FILES if Path(name).exists()), None)
+        found = next((name for name in DEFAULT_FILES if _exists(name)), None)
         if found is None:
-            compose = next((name for name in COMPOSE_FILES if Path(name).exists()), None)
+            compose = next((name for name in COMPOSE_FILES if _exists(name)), None)
             if compose is not None:
                 raise StackrError(
                     f"no {DEFAULT_FILES[0]} here, only Compose's {compose}",
@@ -84,6 +84,14 @@ class SpecArgs:
             )
             return None, name, chosen, engine
         return loaded, loaded.stack.name, chosen, loaded.stack.engine
+
+
+def _exists(name: str) -> bool:
+    # In a folder it may not search, nothing is found: the loader then says why it cannot read.
+    try:
+        return Path(name).exists()
+    except OSError:
+        return False
 
 
 def _warn(stack: Stack) -> None:

@@ -36,17 +36,32 @@ _SECONDS = re.compile(r"\d+(?:\.\d+)?")
 _DURATION_UNITS = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 _SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s*([bkmg]?)b?$", re.IGNORECASE)
 _SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
-_DIGITS = re.compile(r"\d+")
+_DIGITS = re.compile(r"\d{1,5}")  # a port: more digits are out of range anyway
+# The engine keeps durations in nanoseconds and sizes in bytes, each in 64 bits: far below its
+# limits, and far above anything meant.
+MAX_SECONDS = 10**9  # about 31 years
+MAX_BYTES = 2**62
+MAX_CPUS = 10**6
+MIN_CPUS = 0.01  # as the docker CLI: below, the engine's nano-CPUs round to 0, no limit at all
 _PORT = re.compile(
     r"^(?:(?P<ip>\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-fA-F:]+\]):)?"
     # After a host IP, an empty host port (`127.0.0.1::80`) lets the engine pick one.
-    r"(?:(?P<start>\d+)(?:-(?P<end>\d+))?:|(?<=:):)?"
-    r"(?P<container>\d+)(?:/(?P<proto>tcp|udp|sctp))?$"
+    r"(?:(?P<start>\d{1,5})(?:-(?P<end>\d{1,5}))?:|(?<=:):)?"
+    r"(?P<container>\d{1,5})(?:/(?P<proto>tcp|udp|sctp))?$"
 )
 
 
 def parse_duration(value: object) -> float:
-    """`2s`, `1m30s`, `500ms` or a number of seconds → seconds."""
+    """`2s`, `1m30s`, `500ms` or a number of seconds → seconds, up to MAX_SECONDS."""
+    seconds = _duration(value)
+    if seconds > MAX_SECONDS:
+        raise ValueProblem(
+            f"{value!r} is far too long", f"a duration goes up to {MAX_SECONDS}s (about 31 years)"
+        )
+    return seconds
+
+
+def _duration(value: object) -> float:
     if isinstance(value, bool):
         raise ValueProblem(f"{value!r} is not a duration", _DURATION_HINT)
     if isinstance(value, int | float):
@@ -61,11 +76,16 @@ def parse_duration(value: object) -> float:
 
 
 def parse_cpus(value: object) -> float:
-    """A number of CPUs (`0.5`, `"2"`), finite and above zero."""
+    """A number of CPUs (`0.5`, `"2"`), from MIN_CPUS to MAX_CPUS."""
     number = value if isinstance(value, int | float) else str(value)
     cpus = _finite(float(_bounded(number)), "CPU count")
     if cpus <= 0:
         raise ValueProblem(f"{value!r} is not a CPU count above 0", "e.g. 0.5 for half a CPU")
+    if not MIN_CPUS <= cpus <= MAX_CPUS:
+        raise ValueProblem(
+            f"{value!r} CPUs is out of range",
+            f"give from {MIN_CPUS} (a hundredth of a CPU) up to the engine's CPUs, e.g. 0.5",
+        )
     return cpus
 
 
@@ -80,7 +100,7 @@ def _bounded(value: _T) -> _T:
 
 def _finite(number: float, what: str) -> float:
     if number != number or number in (float("inf"), float("-inf")):
-        raise ValueError(f"{number} is not a usable {what}")
+        raise ValueProblem(f"{number} is not a usable {what}", "give a finite number")
     return number
 
 
@@ -91,7 +111,10 @@ def parse_size(value: object) -> int:
     match = _SIZE.match(str(_bounded(str(value))).strip())
     if not match:
         raise ValueProblem(f"{value!r} is not a size", 'e.g. "512m" or "1g"')
-    return int(float(match.group(1)) * _SIZE_UNITS[match.group(2).lower()])
+    size = int(float(match.group(1)) * _SIZE_UNITS[match.group(2).lower()])
+    if size > MAX_BYTES:
+        raise ValueProblem(f"{value!r} is far too large", 'a size such as "512m" or "64g"')
+    return size
 
 
 def parse_port(value: object) -> PortRule:
