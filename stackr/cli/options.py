@@ -11,6 +11,7 @@ typer's.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable
 from enum import Enum
@@ -156,6 +157,8 @@ def _number(kind: type[int] | type[float], low: float | None, high: float | None
                 number = kind(value)
             except (TypeError, ValueError):
                 raise ValueError(f"{value!r} is not a valid {name}.") from None
+        if not math.isfinite(number):  # `nan` would never end a wait, `inf` never time out
+            raise ValueError(f"{value!r} is not a finite {name}.")
         if (low is not None and number < low) or (high is not None and number > high):
             raise ValueError(f"{value} is not in the range {_range(low, high)}.")
         return number

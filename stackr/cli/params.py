@@ -66,8 +66,13 @@ Services = Annotated[
         show_default=False,
     ),
 ]
+# Each worker holds a connection; beyond a few dozen they only queue in the engine.
+MAX_JOBS = 256
 Jobs = Annotated[
-    int, typer.Option("--jobs", "-j", min=1, metavar="N", help="Engine calls in parallel.")
+    int,
+    typer.Option(
+        "--jobs", "-j", min=1, max=MAX_JOBS, metavar="N", help="Engine calls in parallel."
+    ),
 ]
 
 

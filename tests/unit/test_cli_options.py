@@ -43,7 +43,7 @@ def test_every_command_is_a_plain_command() -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--jobs", "0"], "Invalid value for '--jobs' / '-j': 0 is not in the range x>=1."),
+        (["--jobs", "0"], "Invalid value for '--jobs' / '-j': 0 is not in the range 1<=x<=256."),
         (["--jobs", "x"], "Invalid value for '--jobs' / '-j': 'x' is not a valid integer."),
         (
             ["--lock-timeout", "-1"],
@@ -56,6 +56,13 @@ def test_every_command_is_a_plain_command() -> None:
         (
             ["--progress", "fancy"],
             "Invalid value for '--progress': 'fancy' is not one of 'auto', 'plain', 'json'.",
+        ),
+        # A wait that could never end, or a pool as large as memory.
+        (["--wait-timeout", "nan"], "Invalid value for '--wait-timeout': 'nan' is not a finite"),
+        (["--lock-timeout", "inf"], "Invalid value for '--lock-timeout': 'inf' is not a finite"),
+        (
+            ["-j", "100000"],
+            "Invalid value for '--jobs' / '-j': 100000 is not in the range 1<=x<=256.",
         ),
     ],
 )
