@@ -254,12 +254,14 @@ def load_variables(
     which ones secrets are made from.
 
     Raises:
-        SpecError: a file cannot be read or parsed, or an env file is broken.
+        SpecError: a file cannot be read or parsed, the profile is not in it, or an env file
+            is broken.
     """
     from stackr.spec.interpolate import made_from, variable_uses
 
     files = tuple(paths) or ("stack.yml",)
     raw = [_load(path) for path in files]
+    refuse_unknown_profile(raw, profile)  # its variables would be another profile's
     variables, missing = _variables(
         raw, files, profile, os.environ if env is None else env, env_files
     )

@@ -237,3 +237,9 @@ def test_a_nested_default_reads_as_the_variables_at_hand_and_hides_a_secrets_def
     }
     assert rows["UNSETPLAIN"] == ("debug", "info")  # its default, with LEVEL as it is set
     assert rows["PLAINVAR"] == ("***", "***")
+
+
+def test_the_variables_of_a_profile_the_file_lacks_are_refused(write_stack) -> None:  # type: ignore[no-untyped-def]
+    path = write_stack("services:\n  web:\n    image: ${IMAGE}\nprofiles:\n  prod: {}\n")
+    with pytest.raises(SpecError, match="no profile 'staging' in this file"):
+        load_variables([str(path)], profile="staging", env={})
