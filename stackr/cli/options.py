@@ -12,7 +12,6 @@ typer's.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
@@ -199,8 +198,5 @@ def _flag(value: Any) -> bool:
 
 
 def _path(value: Any) -> Path:
-    # typer refuses an existing path that cannot be read, before the command runs.
-    path = Path(value)
-    if os.path.exists(path) and not os.access(path, os.R_OK):
-        raise ValueError(f"Path {str(value)!r} is not readable.")
-    return path
+    # A file that cannot be read is not bad usage: reading it says why, located (exit 1).
+    return Path(value)

@@ -24,6 +24,23 @@ _LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*=\s*(.*)$", 
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\", "$": "$$"}
 
 
+def _text(data: bytes, display: str) -> str:
+    # UTF-8, as the stack file: a byte that is not would reach the container as U+FFFD. A
+    # byte-order mark some editors write first is no part of the first name.
+    try:
+        return data.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        issue = Issue(
+            file=display,
+            line=line,
+            column=1,
+            message=f"not UTF-8: byte 0x{data[error.start]:02x} cannot be read",
+            hint="save the file as UTF-8",
+        )
+        raise SpecError([issue]) from None
+
+
 def read_env_file(
     path: Path,
     *,
@@ -40,11 +57,12 @@ def read_env_file(
             substituted (an unset `${VAR:?...}`, a malformed `${`).
     """
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        data = path.read_bytes()
     except OSError as error:
         hint = "check that the file is readable"
         issue = Issue(file=display, message=f"cannot read: {error.strerror}", hint=hint)
         raise SpecError([issue]) from None
+    text = _text(data, display)
     values: dict[str, tuple[str, int]] = {}
     above: dict[str, str] = {}  # what the lines so far set, for the values below them
     known = ChainMap(dict(lookup or {}), above)

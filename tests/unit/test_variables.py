@@ -243,3 +243,14 @@ def test_the_variables_of_a_profile_the_file_lacks_are_refused(write_stack) -> N
     path = write_stack("services:\n  web:\n    image: ${IMAGE}\nprofiles:\n  prod: {}\n")
     with pytest.raises(SpecError, match="no profile 'staging' in this file"):
         load_variables([str(path)], profile="staging", env={})
+
+
+def test_an_env_file_is_utf8_and_may_start_with_a_byte_order_mark(write_stack) -> None:  # type: ignore[no-untyped-def]
+    path = write_stack(STACK)
+    (path.parent / "bom.env").write_bytes(b"\xef\xbb\xbfTAG=from-bom\n")
+    assert _image(path, env={}, env_files=[str(path.parent / "bom.env")]) == "shop/web:from-bom"
+    (path.parent / "latin1.env").write_bytes(b"# caf\xe9\nTAG=x\n")
+    with pytest.raises(SpecError) as caught:
+        load_stack([str(path)], profile="dev", env={}, env_files=[str(path.parent / "latin1.env")])
+    (issue,) = caught.value.issues
+    assert (issue.line, issue.message) == (1, "not UTF-8: byte 0xe9 cannot be read")
