@@ -57,6 +57,11 @@ def env_file_values(
         name = entry if isinstance(entry, str) else str(entry.get("path", ""))
         required = isinstance(entry, str) or bool(entry.get("required", True))
         path = _absolute(name, project_dir)
+        if path.is_dir():
+            report.report(
+                where, f"env file {name} is a directory", "name a file of KEY=value lines"
+            )
+            continue
         if not path.is_file():
             if required:
                 report.report(
@@ -142,6 +147,8 @@ def _read(report: Reporter, at: Path_, path: Path, written: str) -> bytes:
             f"file {written} not found",
             "create it, or fix the path (relative to the stack file)",
         )
+    except IsADirectoryError:
+        report.report(at, f"{written} is a directory, not a file", "name a file in it")
     except OSError as error:
         report.report(at, f"cannot read {written}: {error.strerror}", "check its permissions")
     return b""
