@@ -243,7 +243,8 @@ def up(
         loaded = SpecArgs(files, profile, env_file).load().only(services or ())
         engine = _engine(loaded.stack, jobs=jobs)
         if dry_run:
-            render.plan(api.plan(loaded, engine), fmt="text", services=services or ())
+            fmt = "json" if progress is ProgressMode.JSON else "text"  # as plan --format json
+            render.plan(api.plan(loaded, engine), fmt=fmt, services=services or ())
             return 0
         options = api.UpOptions(jobs=jobs, build=build, wait=wait, wait_timeout=wait_timeout)
         with _locked(loaded.stack, lock_timeout), show_progress(progress.value) as on_event:

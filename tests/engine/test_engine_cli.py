@@ -32,6 +32,18 @@ def test_up_ps_plan_down(stack: StackFixture, capsys: pytest.CaptureFixture[str]
     assert stack.containers() == {}
 
 
+def test_up_dry_run_with_json_progress_prints_the_plan_as_json(
+    stack: StackFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    path = _simple(stack)
+    assert main(["up", "-f", path, "--dry-run", "--progress", "json"]) == 0
+    plan = json.loads(capsys.readouterr().out)
+    assert [a["action"] for a in plan["actions"]] == ["create", "create"]
+    assert stack.containers() == {}
+
+
 def test_plan_detailed_exitcode_tells_pending_from_nothing_and_errors(
     stack: StackFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
