@@ -1,5 +1,5 @@
 """`python -m stackr` runs the command line."""
 
-from stackr.cli.app import run
+from stackr.cli.entry import run
 
 run()

@@ -16,8 +16,7 @@ INTERRUPTED_TEXT = (
     "interrupted: no new work was started; the work in flight, and the replacements of "
     "containers already stopped, were finished or put back; run the command again to converge"
 )
-# What `up` and `down` return after a second Ctrl-C; `main` says so and exits 130.
-ABANDONED = -INTERRUPTED
+# What `up` and `down` say after a second Ctrl-C.
 ABANDONED_TEXT = (
     "interrupted twice: stackr stopped waiting for the work in flight, which may be left half "
     "done (a replica stopped and not yet replaced); run the command again to converge"
@@ -25,21 +24,27 @@ ABANDONED_TEXT = (
 
 
 def interrupted(interrupt: KeyboardInterrupt, *, fmt: str) -> int:
-    """What `up` and `down` return on Ctrl-C, after a JSON record when the output is JSON."""
+    """What `up` and `down` return on Ctrl-C, once they said what it left (and, when the
+    output is JSON, ended it with a record)."""
     twice = isinstance(interrupt, Abandoned)
-    render.interrupted_record(ABANDONED_TEXT if twice else INTERRUPTED_TEXT, fmt=fmt)
-    return ABANDONED if twice else INTERRUPTED
+    text = ABANDONED_TEXT if twice else INTERRUPTED_TEXT
+    render.interrupted_record(text, fmt=fmt)
+    render.err(text)
+    _told["interrupted"] = True
+    return INTERRUPTED
+
+
+# Whether the command that ran said what its interruption left: only `up` and `down` change
+# anything worth telling.
+_told: dict[str, bool] = {}
 
 
 def said(result: int) -> int:
-    """The exit code of a command's `result`, once what an interruption means is said."""
-    if result == INTERRUPTED:
-        # `up` and `down` return it on Ctrl-C, and typer 0.29 turns Ctrl-C anywhere else in a
-        # command into it.
-        render.err(INTERRUPTED_TEXT)
-    if result == ABANDONED:
-        render.err(ABANDONED_TEXT)
-        return INTERRUPTED
+    """The exit code of a command's `result`, once an interruption is said."""
+    told = _told.pop("interrupted", False)
+    if result == INTERRUPTED and not told:
+        # Ctrl-C in a command that changes nothing (typer 0.29 turns it into this result).
+        render.err("interrupted")
     return result
 
 

@@ -220,3 +220,36 @@ def test_repeatable_options_may_repeat(tmp_path: Path) -> None:
     path = tmp_path / "stack.yml"
     path.write_text("services:\n  web:\n    image: shop/web:1\n")
     assert main(["validate", "-f", str(path), "-f", str(path)]) == 0
+
+
+_CTRL_C_WHILE_STARTING = """
+import builtins
+real = builtins.__import__
+def importing(name, *args, **kwargs):
+    if name == "stackr.cli.app":
+        raise KeyboardInterrupt
+    return real(name, *args, **kwargs)
+builtins.__import__ = importing
+from stackr.cli.entry import run
+run()
+"""
+
+
+def test_ctrl_c_while_the_program_starts_ends_it_quietly() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _CTRL_C_WHILE_STARTING], capture_output=True, text=True, timeout=60
+    )
+    assert (done.returncode, done.stderr) == (130, "interrupted\n")
+
+
+def test_ctrl_c_in_a_command_that_changes_nothing_says_only_that(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from stackr.cli import specargs
+
+    def interrupt(self: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(specargs.SpecArgs, "validate", interrupt)
+    assert main(["validate"]) == 130
+    assert capsys.readouterr().err == "interrupted\n"
