@@ -13,8 +13,16 @@ from stackr.errors import EngineError
 
 T = TypeVar("T")
 ENGINE_HINT = (
-    "start the Docker engine (on Debian as root: scripts/dev engine), "
-    "or point DOCKER_HOST at a running one"
+    "start the Docker engine (`sudo systemctl start docker`; in a checkout of stackr, "
+    "`scripts/dev engine`), or point DOCKER_HOST at a running one"
+)
+ADDRESS_HINT = (
+    "check DOCKER_HOST (or the profile's engine:): unix:///path/to/docker.sock, "
+    "tcp://host:2376, ssh://user@host, or a docker context's name"
+)
+SOCKET_HINT = (
+    "add your user to the docker group (`sudo usermod -aG docker $USER`, then log in again), "
+    "or run stackr as a user that may use the socket"
 )
 
 LOCAL = "unix:///var/run/docker.sock"
@@ -39,11 +47,30 @@ def translate(
     """The one place an SDK or transport failure becomes a StackrError; `api`, the client
     that failed (or `where`, before there is one), names the engine a failed connection was
     for."""
+    if isinstance(error, requests.exceptions.ConnectionError | OSError) and _denied(error):
+        where = address(api) if api is not None else where or LOCAL
+        return EngineError(
+            f"permission denied on the Docker engine's socket {where} while trying to {what}",
+            hint=SOCKET_HINT,
+        )
+    if isinstance(error, requests.exceptions.Timeout):
+        where = address(api) if api is not None else where or LOCAL
+        return EngineError(
+            f"the Docker engine at {where} did not answer in time while trying to {what}",
+            hint="check that it is a Docker engine and not overloaded; " + ADDRESS_HINT,
+        )
     if isinstance(error, requests.exceptions.ConnectionError | FileNotFoundError):
         where = address(api) if api is not None else where or LOCAL
         hint = ENGINE_HINT if where == LOCAL else REMOTE_HINT
         return EngineError(
             f"cannot reach the Docker engine at {where} while trying to {what}", hint=hint
+        )
+    if isinstance(error, docker.errors.APIError) and _not_docker(error):
+        where = address(api) if api is not None else where or LOCAL
+        return EngineError(
+            f"{where} answered, but not as a Docker engine (HTTP {error.status_code}) while "
+            f"trying to {what}",
+            hint=ADDRESS_HINT,
         )
     if isinstance(error, docker.errors.ImageNotFound):
         return EngineError(f"image not found while trying to {what}: {explain(error)}")
@@ -55,8 +82,28 @@ def translate(
             hint="install stackr with its ssh extra: pip install 'stackr[ssh]'",
         )
     if isinstance(error, docker.errors.DockerException):
-        return EngineError(f"Docker client error while trying to {what}: {error}", hint=ENGINE_HINT)
+        hint = ADDRESS_HINT if what == "connect" else ENGINE_HINT
+        return EngineError(f"Docker client error while trying to {what}: {error}", hint=hint)
     return EngineError(f"failed to {what}: {error}")
+
+
+def _denied(error: BaseException) -> bool:
+    # requests wraps the socket's PermissionError a few causes (or arguments) deep.
+    seen: BaseException | None = error
+    for _ in range(6):
+        if seen is None:
+            return False
+        if isinstance(seen, PermissionError) or "Permission denied" in str(seen):
+            return True
+        inner = seen.args[0] if seen.args and isinstance(seen.args[0], BaseException) else None
+        seen = seen.__cause__ or seen.__context__ or inner
+    return False
+
+
+def _not_docker(error: docker.errors.APIError) -> bool:
+    # An HTTP server that is not an engine answers a Docker API call with its own page.
+    text = explain(error).lstrip().lower()
+    return text.startswith(("<!doctype", "<html", "<?xml"))
 
 
 def address(api: Any) -> str:

@@ -231,3 +231,58 @@ def test_a_taken_port_names_the_containers_that_publish_it() -> None:
     assert (
         hint == "host port 8080 is published by other, shop-dev-web-1: stop it, or change 'ports'"
     )
+
+
+def test_a_socket_stackr_may_not_use_says_so_and_how_to_fix_it() -> None:
+    from stackr.docker_engine.errors import SOCKET_HINT, translate
+
+    local = _StubClient("http+docker://localhost", socket_path="/var/run/docker.sock")
+    denied = requests.exceptions.ConnectionError(PermissionError(13, "Permission denied"))
+    error = translate(denied, "list containers", local)
+    assert str(error) == (
+        "permission denied on the Docker engine's socket unix:///var/run/docker.sock while "
+        "trying to list containers"
+    )
+    assert error.hint == SOCKET_HINT
+
+
+def test_an_engine_that_does_not_answer_in_time_is_not_called_unreachable() -> None:
+    from stackr.docker_engine.errors import translate
+
+    remote = _StubClient("http://10.0.0.5:2375")
+    error = translate(requests.exceptions.ReadTimeout("read timed out"), "list containers", remote)
+    assert str(error) == (
+        "the Docker engine at tcp://10.0.0.5:2375 did not answer in time while trying to list "
+        "containers"
+    )
+
+
+@pytest.mark.usefixtures("client_for_nowhere")  # a web server of the test's own, no engine
+def test_a_web_server_that_is_not_an_engine_is_named_so() -> None:
+    import http.server
+    import threading
+
+    class Page(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = b"<!DOCTYPE html><html><body>Not Found</body></html>"
+            self.send_response(404)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            return None
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        where = f"tcp://127.0.0.1:{server.server_address[1]}"
+        with pytest.raises(EngineError) as caught:
+            DockerEngine(target=where).observe("shop", "dev")
+    finally:
+        server.shutdown()
+    assert str(caught.value) == (
+        f"{where} answered, but not as a Docker engine (HTTP 404) while trying to list containers"
+    )
+    assert "check DOCKER_HOST" in caught.value.hint
