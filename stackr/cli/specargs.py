@@ -29,6 +29,12 @@ class SpecArgs:
 
     def paths(self) -> list[str]:
         if self.files:
+            if any(str(f) == "-" for f in self.files):
+                raise StackrError(
+                    "-f -: stackr does not read a stack file from standard input",
+                    hint="save it to a file first (its relative paths are relative to it): "
+                    "... > stack.yml && stackr ... -f stack.yml",
+                )
             return [str(f) for f in self.files]
         found = next((name for name in DEFAULT_FILES if _exists(name)), None)
         if found is None:

@@ -474,3 +474,10 @@ def test_composes_up_d_and_remove_orphans_are_accepted(
     for argv in (["up", "-d", "--remove-orphans"], ["down", "--remove-orphans"]):
         assert main([*argv, "-f", missing]) == 1
         assert "file not found" in capsys.readouterr().err
+
+
+def test_a_stack_from_standard_input_is_refused_with_a_way_round(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["validate", "-f", "-"]) == 1
+    assert "does not read a stack file from standard input" in capsys.readouterr().err
