@@ -273,6 +273,7 @@ def _unknown_keys(error: ValidationError, path: Path_) -> Iterator[_Finding]:
 # Compose keys a stackr file says otherwise, and how: (where, key) -> hint. `where` is
 # "top" for the file, "service" for a service.
 _COMPOSE_KEYS = {
+    ("top", "include"): "give the files with -f, in order: stackr up -f base.yml -f more.yml",
     ("service", "deploy"): "stackr has these at the service's top: replicas, resources "
     "(cpus, memory), update (parallelism, order, ...), restart",
     ("service", "profiles"): "a service only some profiles run is declared under them: "
