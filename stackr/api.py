@@ -177,7 +177,8 @@ def plan(loaded: Loaded, engine: Engine) -> Plan:
     Raises:
         EngineError: the engine cannot be reached.
         StackrError: services were named and a network they use must be recreated while
-            containers of other services are on it.
+            containers of other services are on it; or an external network or volume the
+            services use is missing.
     """
     return _plan(images.with_build_digests(loaded.stack, engine), engine, narrowed=loaded.narrowed)[
         0
@@ -218,6 +219,17 @@ def _plan(stack: Stack, engine: Engine, *, narrowed: bool) -> tuple[Plan, Observ
     return the_plan, observed
 
 
+def _check_externals(stack: Stack, engine: Engine) -> None:
+    from stackr.desired import externals
+
+    networks, volumes = externals(stack)
+    if networks or volumes:
+        observed = engine.observe(
+            stack.name, stack.profile, external_networks=networks, external_volumes=volumes
+        )
+        _refuse_missing_externals(stack, observed, networks, volumes)
+
+
 def _refuse_missing_externals(
     stack: Stack, observed: ObservedState, networks: tuple[str, ...], volumes: tuple[str, ...]
 ) -> None:
@@ -243,7 +255,8 @@ def up(
     Raises:
         EngineError: the engine cannot be reached, or an image can be neither found nor built.
         StackrError: services were named and a network they use must be recreated while
-            containers of other services are on it.
+            containers of other services are on it; or an external network or volume the
+            services use is missing (before anything changes).
         ApplyError: some objects failed; the others were applied.
     """
     from stackr.plan import ActionKind
@@ -252,6 +265,7 @@ def up(
     deadline = started + options.wait_timeout  # all of this run's waits, together
     stack = images.with_build_digests(loaded.stack, engine)
     if options.build:
+        _check_externals(stack, engine)  # before builds that may take minutes
         images.ensure_images(
             stack, engine, build=True, services=set(stack.services), on_event=on_event
         )

@@ -155,6 +155,8 @@ def _masked(value: Any) -> Any:
 # Fields held in bytes or seconds, written with a unit in the file.
 _UNITS_OF = {
     "memory": "bytes",
+    "shm_size": "bytes",
+    "mem_reservation": "bytes",
     "stop_grace_period": "seconds",
     **{f"healthcheck.{k}": "seconds" for k in ("interval", "timeout", "start_period")},
 }

@@ -25,9 +25,10 @@ from stackr.observed import (
     LABEL_VOLUME,
     container_name,
     network_name,
+    network_settings,
     spec_hash,
-    user_labels,
     volume_name,
+    volume_settings,
 )
 from stackr.sensitive import MIN_HUNTED, is_secret, masked_spec
 from stackr.spec.model import (
@@ -135,11 +136,7 @@ class NetworkSpec:
 
     def settings(self) -> dict[str, Any]:
         """The options its spec hash covers: the file's labels, not stackr's own."""
-        return {
-            "driver": self.driver,
-            "internal": self.internal,
-            "labels": user_labels(self.labels),
-        }
+        return network_settings(self.driver, self.internal, self.labels)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -154,11 +151,7 @@ class VolumeSpec:
 
     def settings(self) -> dict[str, Any]:
         """The options its spec hash covers: the file's labels, not stackr's own."""
-        return {
-            "driver": self.driver,
-            "driver_opts": dict(self.driver_opts),
-            "labels": user_labels(self.labels),
-        }
+        return volume_settings(self.driver, self.driver_opts, self.labels)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

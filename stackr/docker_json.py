@@ -23,7 +23,8 @@ from stackr.observed import (
     ObservedNetwork,
     ObservedState,
     ObservedVolume,
-    user_labels,
+    network_settings,
+    volume_settings,
 )
 
 
@@ -42,11 +43,9 @@ def observed_state(
                 id=n["Id"],
                 network=(n.get("Labels") or {}).get(LABEL_NETWORK, ""),
                 spec_hash=(n.get("Labels") or {}).get(LABEL_SPEC_HASH, ""),
-                settings={
-                    "driver": n.get("Driver") or "",
-                    "internal": bool(n.get("Internal")),
-                    "labels": user_labels(n.get("Labels") or {}),
-                },
+                settings=network_settings(
+                    n.get("Driver") or "", bool(n.get("Internal")), n.get("Labels") or {}
+                ),
             )
             for n in networks
         ),
@@ -55,11 +54,9 @@ def observed_state(
                 name=v["Name"],
                 volume=(v.get("Labels") or {}).get(LABEL_VOLUME, ""),
                 spec_hash=(v.get("Labels") or {}).get(LABEL_SPEC_HASH, ""),
-                settings={
-                    "driver": v.get("Driver") or "",
-                    "driver_opts": dict(v.get("Options") or {}),
-                    "labels": user_labels(v.get("Labels") or {}),
-                },
+                settings=volume_settings(
+                    v.get("Driver") or "", v.get("Options") or {}, v.get("Labels") or {}
+                ),
             )
             for v in (volumes or {}).get("Volumes") or []
         ),

@@ -55,6 +55,18 @@ def user_labels(labels: Mapping[str, str]) -> dict[str, str]:
     return {k: v for k, v in labels.items() if not k.startswith(LABEL_NAMESPACE)}
 
 
+def network_settings(driver: str, internal: bool, labels: Mapping[str, str]) -> dict[str, Any]:
+    """What a network's spec hash covers, in one shape for the file's side and the engine's."""
+    return {"driver": driver, "internal": internal, "labels": user_labels(labels)}
+
+
+def volume_settings(
+    driver: str, driver_opts: Mapping[str, str], labels: Mapping[str, str]
+) -> dict[str, Any]:
+    """What a volume's spec hash covers, in one shape for the file's side and the engine's."""
+    return {"driver": driver, "driver_opts": dict(driver_opts), "labels": user_labels(labels)}
+
+
 def spec_hash(canonical: object) -> str:
     """A short, stable hash of a JSON-able value (keys sorted, no whitespace)."""
     text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), default=str)

@@ -23,6 +23,7 @@ from stackr.observed import (
     ObservedState,
     ObservedVolume,
 )
+from stackr.sensitive import masked_settings
 from stackr.spec.model import RestartPolicy, Service, Stack, UpdateOrder
 
 
@@ -100,11 +101,11 @@ class Plan:
 def make_plan(stack: Stack, observed: ObservedState) -> Plan:
     """What `up` must do to make the engine hold `stack`. Never removes a volume."""
     desired = desired_state(stack)
-    networks = list(_network_actions(desired, observed))
+    networks = list(_network_actions(desired, observed, stack.sensitive))
     recreated = frozenset(a.name for a in networks if a.kind is ActionKind.RECREATE)
     actions = [
         *networks,
-        *_volume_actions(desired, observed),
+        *_volume_actions(desired, observed, stack.sensitive),
         *_container_actions(stack, desired, observed, recreated_networks=recreated),
     ]
     return Plan(stack=stack.name, profile=stack.profile, actions=tuple(actions))
@@ -151,7 +152,9 @@ def make_down_plan(stack: str, profile: str, observed: ObservedState, *, volumes
     return Plan(stack=stack, profile=profile, actions=tuple(actions))
 
 
-def _network_actions(desired: DesiredState, observed: ObservedState) -> Iterator[Action]:
+def _network_actions(
+    desired: DesiredState, observed: ObservedState, sensitive: frozenset[str]
+) -> Iterator[Action]:
     found = {n.name: n for n in observed.networks}
     for name, spec in desired.networks.items():
         have = found.get(name)
@@ -160,7 +163,7 @@ def _network_actions(desired: DesiredState, observed: ObservedState) -> Iterator
             kind, reason = ActionKind.CREATE, "not on the engine"
         elif have.spec_hash != desired.spec_hash_of(name):
             kind, reason = ActionKind.RECREATE, "network options changed"
-            changes = _option_changes(have, spec.settings())
+            changes = _option_changes(have, spec.settings(), sensitive)
         else:
             kind, reason = ActionKind.KEEP, "up to date"
         yield Action(
@@ -182,7 +185,9 @@ def _network_actions(desired: DesiredState, observed: ObservedState) -> Iterator
             )
 
 
-def _volume_actions(desired: DesiredState, observed: ObservedState) -> Iterator[Action]:
+def _volume_actions(
+    desired: DesiredState, observed: ObservedState, sensitive: frozenset[str]
+) -> Iterator[Action]:
     found = {v.name: v for v in observed.volumes}
     for name, spec in desired.volumes.items():
         have = found.get(name)
@@ -194,7 +199,7 @@ def _volume_actions(desired: DesiredState, observed: ObservedState) -> Iterator[
             reason = (
                 "options changed but kept with its data (down --volumes, then up, applies them)"
             )
-            changes = _option_changes(have, spec.settings())
+            changes = _option_changes(have, spec.settings(), sensitive)
         else:
             kind, reason = ActionKind.KEEP, "up to date"
         yield Action(
@@ -217,13 +222,14 @@ def _volume_actions(desired: DesiredState, observed: ObservedState) -> Iterator[
 
 
 def _option_changes(
-    have: ObservedNetwork | ObservedVolume, settings: Mapping[str, Any]
+    have: ObservedNetwork | ObservedVolume, settings: Mapping[str, Any], sensitive: frozenset[str]
 ) -> tuple[Change, ...]:
-    """Which of a network's or volume's options differ from what the engine lists. None
-    found (a spec hash of another stackr version): the reason alone says it."""
+    """Which of a network's or volume's options differ from what the engine lists, secret
+    values masked. None found (a spec hash of another stackr version): the reason says it."""
     if not have.settings:
         return ()
-    return tuple(spec_changes(have.settings, settings))
+    before, after = (masked_settings(s, sensitive) for s in (have.settings, settings))
+    return tuple(spec_changes(before, after))
 
 
 def _container_actions(

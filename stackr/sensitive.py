@@ -92,3 +92,18 @@ def masked_spec(canonical: Mapping[str, Any], sensitive: Iterable[str]) -> dict[
         test = [digest(v) if is_secret("", v, hunted) else v for v in check["test"]]
         out["healthcheck"] = {**check, "test": test}
     return out
+
+
+def masked_settings(settings: Mapping[str, Any], sensitive: Iterable[str]) -> dict[str, Any]:
+    """A network's or volume's options (`driver_opts`, `labels`), secret values replaced by
+    digests, so a plan that names a changed option shows none (`driver_opts.password`)."""
+    hunted = tuple(sensitive)
+    out = dict(settings)
+    for section in ("driver_opts", "labels"):
+        values = settings.get(section)
+        if isinstance(values, Mapping):
+            out[section] = {
+                k: digest(v) if isinstance(v, str) and is_secret(k, v, hunted) else v
+                for k, v in values.items()
+            }
+    return out

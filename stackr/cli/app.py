@@ -399,6 +399,7 @@ def run() -> NoReturn:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; the one place errors turn into exit codes."""
+    exits.begin()
     try:
         result = app(args=argv, standalone_mode=False, prog_name="stackr")
     except StackrError as error:

@@ -8,7 +8,7 @@ import os
 import sys
 from typing import NoReturn
 
-INTERRUPTED = 130
+INTERRUPTED = 130  # as cli.exits says it, which this module must not import yet
 
 
 def run() -> NoReturn:

@@ -39,6 +39,11 @@ def interrupted(interrupt: KeyboardInterrupt, *, fmt: str) -> int:
 _told: dict[str, bool] = {}
 
 
+def begin() -> None:
+    """Forget what an earlier command run in this process said (tests run many)."""
+    _told.clear()
+
+
 def said(result: int) -> int:
     """The exit code of a command's `result`, once an interruption is said."""
     told = _told.pop("interrupted", False)

@@ -12,7 +12,7 @@ typer's.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from enum import Enum
 from pathlib import Path
 from typing import Any, get_args, get_origin
@@ -76,23 +76,52 @@ class PlainCommand(TyperCommand):
 def _refuse_repeats(params: list[Any], args: list[str]) -> None:
     """An option that takes one value, given twice: click would quietly keep the last, and
     `--profile dev --profile prod` would act on prod alone."""
-    words = args[: args.index("--")] if "--" in args else args
-    for param in params:
-        if param.param_type_name != "option" or param.multiple or param.is_flag or param.count:
-            continue
-        given = [w for w in words for opt in param.opts if _names(w, opt)]
-        if len(given) > 1:
-            name = max(param.opts, key=len)
-            raise typer.BadParameter(
-                f"given {len(given)} times; give it once", param_hint=f"'{name}'"
-            )
+    options = {opt: p for p in params if p.param_type_name == "option" for opt in p.opts}
+    given: dict[str, int] = {}
+    for param in _options_in(args, options):
+        if not (param.multiple or param.is_flag or param.count):
+            given[param.name] = given.get(param.name, 0) + 1
+            if given[param.name] > 1:
+                raise typer.BadParameter(
+                    f"given {given[param.name]} times; give it once",
+                    param_hint=f"'{max(param.opts, key=len)}'",
+                )
 
 
-def _names(word: str, option: str) -> bool:
-    # `--profile`, `--profile=prod`; `-j`, `-j4`.
-    if option.startswith("--"):
-        return word == option or word.startswith(option + "=")
-    return word.startswith(option) and not word.startswith("--")
+def _options_in(args: list[str], options: dict[str, Any]) -> Iterator[Any]:
+    """The options `args` give, as click reads them: the word after an option that takes a
+    value is that value (`--env-file --profile`), short options may be clustered (`-dj4`)."""
+    words = iter(args)
+    for word in words:
+        if word == "--":
+            return
+        found, value_follows = _read_option(word, options)
+        yield from found
+        if value_follows:
+            next(words, None)
+
+
+def _read_option(word: str, options: dict[str, Any]) -> tuple[list[Any], bool]:
+    # The options one word gives, and whether the next word is the last one's value.
+    if word.startswith("--"):
+        param = options.get(word.partition("=")[0])
+        if param is None:
+            return [], False
+        return [param], "=" not in word and _takes_value(param)
+    found: list[Any] = []
+    if word.startswith("-"):
+        for i, letter in enumerate(word[1:], start=1):
+            param = options.get(f"-{letter}")
+            if param is None:
+                break
+            found.append(param)
+            if _takes_value(param):  # its value is the rest of the word, else the next word
+                return found, i == len(word) - 1
+    return found, False
+
+
+def _takes_value(param: Any) -> bool:
+    return not (param.is_flag or param.count)
 
 
 def _no_type(ctx: Any) -> None:

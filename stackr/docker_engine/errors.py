@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import re
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -47,26 +48,23 @@ def translate(
     """The one place an SDK or transport failure becomes a StackrError; `api`, the client
     that failed (or `where`, before there is one), names the engine a failed connection was
     for."""
-    if isinstance(error, requests.exceptions.ConnectionError | OSError) and _denied(error):
-        where = address(api) if api is not None else where or LOCAL
+    where = address(api) if api is not None else where or LOCAL
+    if isinstance(error, requests.exceptions.ConnectionError) and _denied(error):
         return EngineError(
             f"permission denied on the Docker engine's socket {where} while trying to {what}",
             hint=SOCKET_HINT,
         )
     if isinstance(error, requests.exceptions.Timeout):
-        where = address(api) if api is not None else where or LOCAL
         return EngineError(
             f"the Docker engine at {where} did not answer in time while trying to {what}",
             hint="check that it is a Docker engine and not overloaded; " + ADDRESS_HINT,
         )
     if isinstance(error, requests.exceptions.ConnectionError | FileNotFoundError):
-        where = address(api) if api is not None else where or LOCAL
         hint = ENGINE_HINT if where == LOCAL else REMOTE_HINT
         return EngineError(
             f"cannot reach the Docker engine at {where} while trying to {what}", hint=hint
         )
     if isinstance(error, docker.errors.APIError) and _not_docker(error):
-        where = address(api) if api is not None else where or LOCAL
         return EngineError(
             f"{where} answered, but not as a Docker engine (HTTP {error.status_code}) while "
             f"trying to {what}",
@@ -88,15 +86,17 @@ def translate(
 
 
 def _denied(error: BaseException) -> bool:
-    # requests wraps the socket's PermissionError a few causes (or arguments) deep.
-    seen: BaseException | None = error
-    for _ in range(6):
-        if seen is None:
+    """Whether a connection failed because the socket refused this user: urllib3 carries the
+    socket's PermissionError in an argument of its error, requests in a cause."""
+    pending: list[BaseException] = [error]
+    for _ in range(12):
+        if not pending:
             return False
-        if isinstance(seen, PermissionError) or "Permission denied" in str(seen):
+        seen = pending.pop()
+        if isinstance(seen, PermissionError) or getattr(seen, "errno", None) == errno.EACCES:
             return True
-        inner = seen.args[0] if seen.args and isinstance(seen.args[0], BaseException) else None
-        seen = seen.__cause__ or seen.__context__ or inner
+        pending += [a for a in seen.args if isinstance(a, BaseException)]
+        pending += [e for e in (seen.__cause__, seen.__context__) if e is not None]
     return False
 
 

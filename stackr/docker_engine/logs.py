@@ -16,7 +16,9 @@ import requests.exceptions
 
 from stackr.docker_engine.errors import call
 
-START_SLACK = 0.25  # seconds before a container's recorded start its latest run's output may come
+# Seconds before a container's recorded start its latest run's output may come: under the
+# engine's first restart delay (0.1 s), so a restart policy's quick reruns do not mix in.
+START_SLACK = 0.09
 
 
 def log_lines(
@@ -37,7 +39,8 @@ def latest_run_lines(api: docker.APIClient, name: str, count: int) -> list[str]:
     found = call(f"inspect container {name}", api.inspect_container, name)
     started = _unix_time(str(found["State"].get("StartedAt") or ""))
     # The engine notes the start once its process runs, and a quick job may have written by
-    # then: look a little earlier. Earlier runs ended long before (`up` starts a job again).
+    # then: look a little earlier. An earlier run ended before (`up` starts a job again, a
+    # restart policy after its delay).
     return log_lines(api, name, count, since=None if started is None else started - START_SLACK)
 
 

@@ -49,9 +49,29 @@ def check_stack(stack: Stack, doc: Document, *, pruned: Pruned | None = None) ->
         if not pruned.without(service.name, "replicas"):  # a refused count says nothing
             issues += _port_ranges(service, doc)
     issues += _port_clashes(stack, doc)
+    issues += _externals_of_its_own(stack, doc)
     issues += _cycles(stack, doc)
     issues += _image_built_two_ways(stack, doc)
     return issues
+
+
+def _externals_of_its_own(stack: Stack, doc: Document) -> Iterator[Issue]:
+    """An external network or volume named as the stack names its own for this profile: it
+    carries the stack's labels, so a plan would remove or recreate it as one of them (and
+    `down --volumes` would delete a volume the file says is not the stack's)."""
+    own = f"{stack.name}-{stack.profile}-"
+    for section, entries in (("networks", stack.networks), ("volumes", stack.volumes)):
+        for key, entry in entries.items():
+            if entry.external.startswith(own):
+                at: Path_ = (section, key, "name")
+                yield _issue(
+                    doc,
+                    at if at in doc.positions else (section, key, "external"),
+                    f"{entry.external} is named as this stack names its own {section} for "
+                    f"profile {stack.profile}: stackr would take it for one of them",
+                    f"declare it without external: true (stackr makes it, and keeps a volume "
+                    f"unless `down --volumes`), or give it a name outside {own}*",
+                )
 
 
 def _issue(doc: Document, path: Path_, message: str, hint: str = "") -> Issue:

@@ -7,9 +7,10 @@ profile) by one table of rules. Pure.
 | anything    | scalar or list        | the overlay's value replaces it             |
 | anything    | `!override` value     | the overlay's value replaces it, a mapping too |
 | anything    | `!reset` (any value)  | the key is removed                          |
+| `logging`   | another `driver`      | the overlay's replaces it (as in Compose)   |
 
-`environment` and `labels` in their list form (`["KEY=value"]`) are turned into mappings before
-merging, so the two forms mix and merge key by key.
+`environment`, `labels`, `sysctls` and build `args` in their list form (`["KEY=value"]`) are
+turned into mappings before merging, so the two forms mix and merge key by key.
 
 Positions follow the values: a merged value is located where the layer that set it wrote it,
 with that layer's name, so an error can say `(set by profile prod)`.
@@ -197,7 +198,10 @@ class _Merger:
             if tag == "reset":
                 result.pop(key, None)
                 continue
-            result[key] = self.merge(None if tag else base.get(key), value, child)
+            replaced = tag is not None or _other_driver(child, base.get(key), value)
+            if replaced and tag is None:
+                self._forget(base.get(key), child)
+            result[key] = self.merge(None if replaced else base.get(key), value, child)
             if child in self.overlay_positions:
                 self.positions[child] = self.overlay_positions[child]
         return result
@@ -210,6 +214,20 @@ class _Merger:
         for sub in _below(value, path):
             if sub in self.overlay_positions:
                 self.positions[sub] = self.overlay_positions[sub]
+
+
+def _other_driver(path: Path_, base: Any, overlay: Any) -> bool:
+    """Whether `overlay` is a service's `logging` with another driver than `base`'s: it then
+    replaces it whole, as in Compose (one driver's options mean nothing to another)."""
+    return (
+        len(path) == 3
+        and path[0] == "services"
+        and path[2] == "logging"
+        and isinstance(base, dict)
+        and isinstance(overlay, dict)
+        and "driver" in overlay
+        and overlay.get("driver") != base.get("driver")
+    )
 
 
 def _below(value: Any, path: Path_) -> Iterator[Path_]:

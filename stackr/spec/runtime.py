@@ -64,11 +64,12 @@ def parse_runtime(raw: dict[str, Any], where: Where) -> Runtime:
         pids_limit=number("pids_limit"),
         oom_score_adj=number("oom_score_adj"),
         cpu_shares=number("cpu_shares"),
-        cap_add=words("cap_add"),
-        cap_drop=words("cap_drop"),
-        security_opt=words("security_opt"),
-        group_add=words("group_add"),
-        devices=words("devices"),
+        cap_add=_capabilities(words("cap_add")),
+        cap_drop=_capabilities(words("cap_drop")),
+        # Sets, as the engine applies them: written in another order, the same spec.
+        security_opt=tuple(sorted(words("security_opt"))),
+        group_add=tuple(sorted(words("group_add"))),
+        devices=tuple(sorted(words("devices"))),
         dns=tuple(
             parse(("dns", i) if isinstance(raw["dns"], list) else ("dns",), ip_address, v, "")
             for i, v in enumerate(_strings(raw.get("dns")))
@@ -83,6 +84,11 @@ def parse_runtime(raw: dict[str, Any], where: Where) -> Runtime:
         },
         logging=_logging(raw["logging"]) if "logging" in raw else None,
     )
+
+
+def _capabilities(names: tuple[str, ...]) -> tuple[str, ...]:
+    # `CAP_NET_ADMIN` and `NET_ADMIN` are one capability to the engine, in any order.
+    return tuple(sorted({name.removeprefix("CAP_") for name in names}))
 
 
 def signal(value: object) -> str:

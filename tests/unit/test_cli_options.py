@@ -206,6 +206,7 @@ def test_an_arguments_help_names_it_without_its_python_type(
         ["validate", "--profile", "dev", "--profile", "prod"],
         ["validate", "--profile=dev", "--profile", "prod"],
         ["up", "-j", "2", "--jobs=3"],
+        ["up", "-j", "2", "-dj4"],  # clustered short options
     ],
 )
 def test_an_option_of_one_value_given_twice_is_bad_usage(
@@ -214,6 +215,17 @@ def test_an_option_of_one_value_given_twice_is_bad_usage(
     # click would keep the last quietly: `--profile dev --profile prod` would act on prod alone.
     assert main(argv) == 2
     assert "given 2 times; give it once" in capsys.readouterr().err
+
+
+def test_an_options_value_that_looks_like_an_option_is_a_value(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # click reads `--env-file --profile` as an env file named "--profile": not a second one.
+    path = tmp_path / "stack.yml"
+    path.write_text("services:\n  web:\n    image: shop/web:1\n")
+    argv = ["config", "-f", str(path), "--env-file", "--profile", "--profile", "prod"]
+    assert main(argv) == 1
+    assert "--profile: env file not found" in capsys.readouterr().err
 
 
 def test_repeatable_options_may_repeat(tmp_path: Path) -> None:

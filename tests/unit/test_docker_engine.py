@@ -234,16 +234,23 @@ def test_a_taken_port_names_the_containers_that_publish_it() -> None:
 
 
 def test_a_socket_stackr_may_not_use_says_so_and_how_to_fix_it() -> None:
+    import urllib3.exceptions
+
     from stackr.docker_engine.errors import SOCKET_HINT, translate
 
     local = _StubClient("http+docker://localhost", socket_path="/var/run/docker.sock")
-    denied = requests.exceptions.ConnectionError(PermissionError(13, "Permission denied"))
-    error = translate(denied, "list containers", local)
+    # As urllib3 and requests wrap it: the socket's PermissionError is an argument, not text.
+    aborted = urllib3.exceptions.ProtocolError("Connection aborted.", PermissionError(13, "no"))
+    error = translate(requests.exceptions.ConnectionError(aborted), "list containers", local)
     assert str(error) == (
         "permission denied on the Docker engine's socket unix:///var/run/docker.sock while "
         "trying to list containers"
     )
     assert error.hint == SOCKET_HINT
+    # A file of a build context stackr may not read is no socket problem.
+    unreadable = OSError("Can not read file in context: secret.key")
+    unreadable.__cause__ = PermissionError(13, "Permission denied")
+    assert "socket" not in str(translate(unreadable, "build image shop/web", local))
 
 
 def test_an_engine_that_does_not_answer_in_time_is_not_called_unreachable() -> None:

@@ -481,6 +481,29 @@ def test_a_recreated_network_and_a_kept_volume_say_which_option_changed(write_st
     )
 
 
+def test_a_volume_options_secret_is_masked_in_its_change_line(write_stack) -> None:  # type: ignore[no-untyped-def]
+    from stackr.plan import ObjectKind
+
+    def stack(password: str) -> dict[str, object]:
+        opts = {"type": "cifs", "device": "//nas/share", "o": "addr=nas", "password": password}
+        service = {"image": "shop/web:1", "volumes": ["media:/media"]}
+        return {
+            "name": "shop",
+            "services": {"web": service},
+            "volumes": {"media": {"driver_opts": opts}},
+        }
+
+    path = write_stack(stack("hunter2-old"))
+    engine = FakeEngine(images=dict(IMAGES))
+    _apply(path, engine)
+    write_stack(stack("hunter2-new"))
+    volume = api.plan(api.load([str(path)], profile="dev", env={}), engine).action_for(
+        ObjectKind.VOLUME, "shop-dev-media"
+    )
+    assert volume is not None
+    assert volume.change_lines() == ("driver_opts.password: *** → ***",)
+
+
 def test_a_change_is_data_with_secrets_masked_however_deep_and_survives_a_copy() -> None:
     import copy
     import pickle

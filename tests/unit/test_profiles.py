@@ -135,6 +135,33 @@ def test_override_replaces_a_mapping_wholesale(write_stack) -> None:  # type: ig
     assert dict(web.environment) == {"C": "3"}
 
 
+@pytest.mark.parametrize(
+    ("overlay", "options"),
+    [
+        # Another driver: its options only, the base's would mean nothing to it.
+        (
+            "{driver: syslog, options: {syslog-address: 'udp://log:514'}}",
+            {"syslog-address": "udp://log:514"},
+        ),
+        # The same driver, or none said: merged key by key, as any mapping.
+        ("{driver: json-file, options: {max-file: '3'}}", {"max-size": "10m", "max-file": "3"}),
+        ("{options: {max-file: '3'}}", {"max-size": "10m", "max-file": "3"}),
+    ],
+)
+def test_logging_with_another_driver_replaces_the_bases(
+    write_stack,
+    overlay: str,
+    options: dict[str, str],  # type: ignore[no-untyped-def]
+) -> None:
+    web = _web(
+        write_stack,
+        "services:\n  web: {image: x, logging: {driver: json-file, options: {max-size: 10m}}}\n"
+        f"profiles:\n  prod:\n    services:\n      web: {{logging: {overlay}}}\n",
+    )
+    assert web.runtime.logging is not None
+    assert dict(web.runtime.logging.options) == options
+
+
 def test_environment_list_and_map_forms_merge_by_key(write_stack) -> None:  # type: ignore[no-untyped-def]
     web = _web(
         write_stack,

@@ -98,3 +98,52 @@ def test_a_log_options_secret_is_not_stored(write_stack) -> None:  # type: ignor
     stored = engine.containers["shop-dev-web-1"].spec.labels["io.stackr.spec"]
     assert token not in stored
     assert "splunk-token" in stored
+
+
+def test_sets_of_options_written_otherwise_are_one_spec(write_stack) -> None:  # type: ignore[no-untyped-def]
+    first = _runtime(
+        _service(write_stack, cap_add=["CAP_NET_ADMIN", "SYS_TIME"], group_add=["b", "a"])
+    )
+    second = _runtime(
+        _service(write_stack, cap_add=["SYS_TIME", "NET_ADMIN"], group_add=["a", "b"])
+    )
+    assert first == second
+    assert first.cap_add == ("NET_ADMIN", "SYS_TIME")
+
+
+# Spec hashes of an ordinary stack as stackr made them before its runtime options, external
+# networks and volumes, and restart limits: an upgrade must recreate nothing of it.
+_HASHES_BEFORE = {
+    "shop-dev-back": "2cc4c223d2c9fae3bc63",
+    "shop-dev-data": "31d1aa3a0c78cfc23d6e",
+    "shop-dev-db-1": "061bef09c5c3ffa56876",
+    "shop-dev-front": "85f626f3cc9990ff38e7",
+    "shop-dev-web-1": "57d24151da863631752b",
+}
+
+
+def test_an_ordinary_stack_keeps_the_spec_hashes_it_had(write_stack) -> None:  # type: ignore[no-untyped-def]
+    web = {
+        "image": "shop/web:1",
+        "command": ["httpd", "-f"],
+        "environment": {"LOG_LEVEL": "info"},
+        "ports": ["8080:80"],
+        "volumes": ["data:/data", "/cache", "/srv/conf:/etc/conf:ro"],
+        "networks": ["front", "back"],
+        "healthcheck": {"test": ["CMD", "true"], "interval": "2s"},
+        "restart": "unless-stopped",
+        "resources": {"cpus": 0.5, "memory": "256m"},
+        "stop_grace_period": "5s",
+    }
+    db = {"image": "shop/db:1", "networks": {"back": {"aliases": ["database"]}}}
+    path = write_stack(
+        {
+            "name": "shop",
+            "services": {"web": web, "db": db},
+            "volumes": {"data": {}},
+            "networks": {"front": {}, "back": {"internal": True}},
+        }
+    )
+    desired = desired_state(api.load([str(path)], profile="dev", env={}).stack)
+    objects = {**desired.containers, **desired.networks, **desired.volumes}
+    assert {n: s.labels["io.stackr.spec-hash"] for n, s in objects.items()} == _HASHES_BEFORE
