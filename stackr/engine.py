@@ -24,7 +24,13 @@ class ContainerStatus:
     probe: str = ""  # what the last health check printed: why a container is unhealthy
     restarts: int = 0  # how often its restart policy restarted it, in all its life
     probed: str = ""  # when its last health check ended, as the engine says: tells new from old
+    # `on-failure:N`: the engine gives up by itself after N restarts (0: no limit).
+    restart_limit: int = 0
 
+
+# A container without a healthcheck counts as running once it has run this long without being
+# restarted: seen running once, a crash-looping one (`restart: always`) would pass for up.
+STEADY = 0.5
 
 # Restarts during one wait that make a container crash-looping rather than slow to come up (a
 # service that exits until its database answers, a job run again by `on-failure`, is restarted
@@ -45,6 +51,10 @@ class RestartWatch:
         return status.restarts - self.first.setdefault(name, status.restarts)
 
     def crash_looping(self, name: str, status: ContainerStatus) -> bool:
+        if status.restart_limit:
+            # The engine stops at its limit, and then the container's exit says it failed;
+            # until then each restart is a try the file asked for (`on-failure:5`).
+            return False
         if name not in self.first and status.state == "restarting":
             self.first[name] = 0  # found down and restarting: count all its restarts
         return self.restarted(name, status) >= CRASH_LOOP

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from stackr.desired import ContainerSpec, desired_state
-from stackr.engine import ContainerStatus, Engine, RestartWatch
+from stackr.engine import STEADY, ContainerStatus, Engine, RestartWatch
 from stackr.errors import EngineError, Interrupted
 from stackr.events import Event, OnEvent, Phase, ignore_event
 from stackr.sensitive import hide
@@ -95,9 +95,6 @@ def wait_until_ready(
     on_event(Event(stack.name, Phase.DONE, "ready"))
 
 
-# A container without a healthcheck counts as running once it has run this long without being
-# restarted: seen running once, a crash-looping one (`restart: always`) would pass for up.
-STEADY = 0.5
 CRASH_HINT = "stackr logs {service} shows why it exits"
 
 

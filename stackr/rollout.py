@@ -32,7 +32,7 @@ from contextlib import suppress
 from dataclasses import replace
 
 from stackr.desired import ContainerSpec, anonymous_targets, with_carried
-from stackr.engine import Engine, RestartWatch
+from stackr.engine import STEADY, ContainerStatus, Engine, RestartWatch
 from stackr.errors import EngineError, Interrupted
 from stackr.sensitive import hide
 from stackr.spec.model import FailureAction, Service
@@ -303,31 +303,42 @@ class Rollout:
         )
         stable_since: float | None = None
         restarts = RestartWatch()
+        count: int | None = None  # its restarts when first seen: one more starts the clock again
         while True:
             if self.stopped():
                 raise _Interrupted("interrupted")
             status = self.engine.container_status(name)
             if self._finished(status.state, status.exit_code):
                 return  # a one-shot that ran to its end is as ready as it gets
-            if restarts.crash_looping(name, status):
-                # Restarted by `on-failure` or `always` again and again: it will not come up.
-                words = restarts.words(name, status)
-                raise EngineError(f"the new replica {words} (last output: {self._said(name)})")
-            if status.state in ("exited", "dead") or status.health == "unhealthy":
-                what = "is unhealthy" if status.health == "unhealthy" else "stopped"
-                if status.state == "exited" and status.exit_code is not None:
-                    what = f"exited with code {status.exit_code}"
-                if status.probe:
-                    what += f" (its last health check said: {hide(status.probe, self.secrets)})"
-                raise EngineError(f"the new replica {what} (last output: {self._said(name)})")
+            self._refuse_failed(name, status, restarts)
             running = status.state == "running" and not self.job  # a job: only its exit 0
-            # Checked by its own healthcheck or its image's: ready once healthy.
+            count = status.restarts if count is None else count
+            if status.restarts != count:
+                count, running = status.restarts, False
+            # Checked by its own healthcheck or its image's: ready once healthy. Unchecked,
+            # once it has run STEADY without a restart: seen running once, a replica that
+            # exits at once (and is restarted by its policy) would pass for ready.
             checked = has_check or bool(status.health)
             ready = running and (status.health == "healthy" or not checked)
+            monitor = self.service.update.monitor
+            monitor = monitor if checked else max(monitor, STEADY)
             now = time.monotonic()
             stable_since = (stable_since or now) if ready else None
-            if stable_since is not None and now - stable_since >= self.service.update.monitor:
+            if stable_since is not None and now - stable_since >= monitor:
                 return
             if now > deadline:
                 raise EngineError(f"the new replica was not ready within {self.wait_timeout:g}s")
             time.sleep(self.poll_interval)
+
+    def _refuse_failed(self, name: str, status: ContainerStatus, restarts: RestartWatch) -> None:
+        if restarts.crash_looping(name, status):
+            # Restarted by `on-failure` or `always` again and again: it will not come up.
+            words = restarts.words(name, status)
+            raise EngineError(f"the new replica {words} (last output: {self._said(name)})")
+        if status.state in ("exited", "dead") or status.health == "unhealthy":
+            what = "is unhealthy" if status.health == "unhealthy" else "stopped"
+            if status.state == "exited" and status.exit_code is not None:
+                what = f"exited with code {status.exit_code}"
+            if status.probe:
+                what += f" (its last health check said: {hide(status.probe, self.secrets)})"
+            raise EngineError(f"the new replica {what} (last output: {self._said(name)})")

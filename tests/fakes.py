@@ -281,6 +281,7 @@ class FakeEngine:
             probe=probe,
             restarts=c.restarts,
             probed=probed,
+            restart_limit=c.spec.restart_tries if c.spec.restart == "on-failure" else 0,
         )
 
     def logs(

@@ -376,6 +376,12 @@ class DockerEngine:
             probe=str(probes[-1].get("Output") or "").strip(),
             restarts=int(found.get("RestartCount") or 0),
             probed=str(probes[-1].get("End") or ""),
+            restart_limit=int(
+                ((found.get("HostConfig") or {}).get("RestartPolicy") or {}).get(
+                    "MaximumRetryCount"
+                )
+                or 0
+            ),
         )
 
     # -- logs -----------------------------------------------------------------------------

@@ -124,3 +124,27 @@ def test_a_changed_job_that_fails_fails_up_and_never_runs_its_old_version_again(
     assert log == ["v1", "v2"]  # the old migration did not run again
     migrate = stack.containers()[f"{stack.name}-dev-migrate-1"]
     assert migrate.attrs["State"]["ExitCode"] == 3
+
+
+def test_an_unchecked_replica_that_exits_at_once_is_not_taken_for_ready(
+    stack: StackFixture,
+) -> None:
+    from stackr.errors import ApplyError
+
+    def spec(command: str) -> dict[str, Any]:
+        app = {
+            "image": IMAGE,
+            "command": ["sh", "-c", command],
+            "replicas": 2,
+            "restart": "unless-stopped",  # an exit is restarted: it may be seen running
+            "update": {"order": "start-first"},
+        }
+        return {"services": {"app": app}}
+
+    stack.up(stack.write(spec("trap 'exit 0' TERM; sleep 86400 & wait")))
+    before = {name: c.id for name, c in stack.containers().items()}
+    with pytest.raises(ApplyError, match="rolled back"):
+        stack.up(stack.write(spec("exit 7")), wait_timeout=10.0)
+    after = {name: c.id for name, c in stack.containers().items()}
+    assert after == before
+    assert all(c.status == "running" for c in stack.containers().values())

@@ -437,6 +437,18 @@ def test_a_job_that_on_failure_runs_again_and_then_completes_lets_its_dependents
     assert engine.containers["shop-dev-app-1"].state == "running"
 
 
+def test_a_job_with_a_restart_limit_gets_every_try_it_asked_for(write_stack) -> None:  # type: ignore[no-untyped-def]
+    # `on-failure:5`: five failed runs are the file's own tries, not a crash loop to give up on.
+    job = {"image": "img:1", "restart": "on-failure:5"}
+    app = {"image": "img:1", "depends_on": {"migrate": {"condition": "completed"}}}
+    path = write_stack({"name": "shop", "services": {"migrate": job, "app": app}})
+    engine = FakeEngine(images=dict(IMAGES), recovering={"migrate": 5})
+    loaded = api.load([str(path)], profile="dev", env={})
+    result = api.up(loaded, engine, options=api.UpOptions(wait_timeout=5))
+    assert result.result is not None and not result.result.failures()
+    assert engine.containers["shop-dev-app-1"].state == "running"
+
+
 def test_a_recreated_network_with_dependencies_recreates_everything_on_it(write_stack) -> None:  # type: ignore[no-untyped-def]
     spec = {
         "name": "shop",
