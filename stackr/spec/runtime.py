@@ -8,6 +8,7 @@ soft limit above its hard one) raises `ValueProblem`, which the caller locates.
 from __future__ import annotations
 
 import ipaddress
+import signal as signals
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
@@ -38,6 +39,10 @@ def parse_runtime(raw: dict[str, Any], where: Where) -> Runtime:
     def flag(name: str) -> bool | None:
         return bool(raw[name]) if name in raw else None
 
+    def on(name: str) -> bool | None:
+        # Off is the engine's only default for these: `false` and leaving it out are one spec.
+        return True if raw.get(name) else None
+
     def number(name: str) -> int | None:
         return int(raw[name]) if name in raw else None
 
@@ -55,10 +60,10 @@ def parse_runtime(raw: dict[str, Any], where: Where) -> Runtime:
         hostname=text("hostname"),
         domainname=text("domainname"),
         init=flag("init"),
-        read_only=flag("read_only"),
-        privileged=flag("privileged"),
-        tty=flag("tty"),
-        stdin_open=flag("stdin_open"),
+        read_only=on("read_only"),
+        privileged=on("privileged"),
+        tty=on("tty"),
+        stdin_open=on("stdin_open"),
         shm_size=size("shm_size"),
         mem_reservation=size("mem_reservation"),
         pids_limit=number("pids_limit"),
@@ -69,7 +74,7 @@ def parse_runtime(raw: dict[str, Any], where: Where) -> Runtime:
         # Sets, as the engine applies them: written in another order, the same spec.
         security_opt=tuple(sorted(words("security_opt"))),
         group_add=tuple(sorted(words("group_add"))),
-        devices=tuple(sorted(words("devices"))),
+        devices=tuple(sorted(_device(d) for d in words("devices"))),
         dns=tuple(
             parse(("dns", i) if isinstance(raw["dns"], list) else ("dns",), ip_address, v, "")
             for i, v in enumerate(_strings(raw.get("dns")))
@@ -87,15 +92,29 @@ def parse_runtime(raw: dict[str, Any], where: Where) -> Runtime:
 
 
 def _capabilities(names: tuple[str, ...]) -> tuple[str, ...]:
-    # `CAP_NET_ADMIN` and `NET_ADMIN` are one capability to the engine, in any order.
-    return tuple(sorted({name.removeprefix("CAP_") for name in names}))
+    # `CAP_NET_ADMIN`, `net_admin` and `NET_ADMIN` are one capability to the engine, in any
+    # order.
+    return tuple(sorted({name.upper().removeprefix("CAP_") for name in names}))
 
 
 def signal(value: object) -> str:
-    """`SIGINT`, `INT` or `2` → the name or number the engine takes; `INT` reads as `SIGINT`,
-    so the two spellings are one spec."""
-    text = str(value)
-    return text if text.isdigit() or text.startswith("SIG") else f"SIG{text}"
+    """`SIGINT`, `sigint`, `INT` or `2` → `SIGINT`, so every spelling of a signal is one spec;
+    a number without a name (a real-time signal) stays a number."""
+    text = str(value).upper()
+    if text.isdigit():
+        try:
+            return signals.Signals(int(text)).name
+        except ValueError:
+            return text
+    return text if text.startswith("SIG") else f"SIG{text}"
+
+
+def _device(entry: str) -> str:
+    # `/dev/x`, `/dev/x:/dev/y` and `/dev/x:/dev/y:rwm` as the engine reads them: the same path
+    # inside, all permissions, unless said.
+    host, _, rest = entry.partition(":")
+    inside, _, permissions = rest.partition(":")
+    return f"{host}:{inside or host}:{permissions or 'rwm'}"
 
 
 def ip_address(value: object) -> str:
@@ -149,6 +168,7 @@ def _tmpfs(raw: object, where: Where) -> dict[str, str]:
         at: Path_ = ("tmpfs", i) if isinstance(raw, list) else ("tmpfs",)
         path, _, options = entry.partition(":")
         path = path.rstrip("/") or "/"
+        options = ",".join(sorted(o for o in options.split(",") if o))  # in any order, one spec
         if path in mounts:
             where.report(at, f"tmpfs {path} is mounted twice", "mount each path once")
         mounts[path] = options

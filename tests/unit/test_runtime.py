@@ -56,7 +56,14 @@ def test_every_option_reads_into_the_engines_terms(write_stack) -> None:  # type
 
 
 @pytest.mark.parametrize(
-    ("written", "signal_name"), [("SIGTERM", "SIGTERM"), ("TERM", "SIGTERM"), (15, "15")]
+    ("written", "signal_name"),
+    [
+        ("SIGTERM", "SIGTERM"),
+        ("TERM", "SIGTERM"),
+        ("sigterm", "SIGTERM"),
+        (15, "SIGTERM"),
+        ("35", "35"),
+    ],
 )
 def test_a_signal_reads_as_one_spelling(written: object, signal_name: str) -> None:
     assert signal(written) == signal_name
@@ -147,3 +154,22 @@ def test_an_ordinary_stack_keeps_the_spec_hashes_it_had(write_stack) -> None:  #
     desired = desired_state(api.load([str(path)], profile="dev", env={}).stack)
     objects = {**desired.containers, **desired.networks, **desired.volumes}
     assert {n: s.labels["io.stackr.spec-hash"] for n, s in objects.items()} == _HASHES_BEFORE
+
+
+def test_spellings_the_engine_reads_alike_are_one_spec(write_stack) -> None:  # type: ignore[no-untyped-def]
+    written = _runtime(
+        _service(
+            write_stack,
+            read_only=False,
+            tty=False,
+            devices=["/dev/null"],
+            tmpfs=["/run:size=16m,mode=1777"],
+        )
+    )
+    spelled = _runtime(
+        _service(
+            write_stack, devices=["/dev/null:/dev/null:rwm"], tmpfs=["/run:mode=1777,size=16m"]
+        )
+    )
+    assert written == spelled
+    assert (written.read_only, written.devices) == (None, ("/dev/null:/dev/null:rwm",))
