@@ -387,7 +387,11 @@ class DockerEngine:
     # -- logs -----------------------------------------------------------------------------
 
     def last_log_lines(self, name: str, count: int) -> list[str]:
-        return latest_run_lines(self._api, name, count)
+        try:
+            return latest_run_lines(self._api, name, count)
+        except EngineError as error:
+            # Told beside a failure: what failed must still be said (`logging: {driver: none}`).
+            return [f"(its output cannot be read back: {error})"]
 
     def logs(
         self, names: list[str], *, follow: bool, tail: int | None

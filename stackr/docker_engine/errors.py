@@ -142,6 +142,11 @@ def hint_for(error: docker.errors.APIError) -> str:
     text = explain(error).lower()
     if port_taken(error):
         return "another process or container holds that host port: free it or change 'ports'"
+    if "does not support reading" in text:
+        return (
+            "its logging driver keeps no output the engine can give back: json-file, local and "
+            "journald do (the service's logging: key)"
+        )
     if "active endpoints" in text:
         return "the engine still lists endpoints on it; restarting dockerd clears them"
     if "is already in use by container" in text:

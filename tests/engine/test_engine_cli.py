@@ -118,6 +118,24 @@ def test_a_failed_job_run_again_shows_its_latest_run_only(
     assert logs.count("migration-refused") == 2  # both runs happened
 
 
+def test_a_failure_is_told_when_the_output_cannot_be_read_back(
+    stack: StackFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    job = {
+        "image": IMAGE,
+        "command": ["sh", "-c", "echo boom; exit 5"],
+        "logging": {"driver": "none"},
+    }
+    web = {"image": IMAGE, "command": SLEEPER, "depends_on": {"job": {"condition": "completed"}}}
+    path = str(stack.write({"services": {"job": job, "web": web}}))
+    assert main(["up", "-f", path, "--wait-timeout", "60"]) == 1
+    err = capsys.readouterr().err
+    assert "exited with code 5" in err
+    assert "its output cannot be read back" in err
+    assert main(["logs", "--file", path, "job"]) == 1
+    assert "json-file, local and journald do" in capsys.readouterr().err
+
+
 def test_logs_prefix_lines_with_container(
     stack: StackFixture, capsys: pytest.CaptureFixture[str]
 ) -> None:
