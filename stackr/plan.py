@@ -242,7 +242,8 @@ def _container_actions(
     found = {c.name: c for c in observed.containers}
     jobs = stack.jobs()
     decided = {
-        name: _decide(spec, found.get(name), observed) for name, spec in desired.containers.items()
+        name: _decide(spec, found.get(name), observed, job=spec.service in jobs)
+        for name, spec in desired.containers.items()
     }
     moving = _port_moves(desired, found, decided)
     for name, spec in desired.containers.items():
@@ -359,7 +360,7 @@ def _made_with_grace(container: ObservedContainer) -> float | None:
 
 
 def _decide(
-    spec: ContainerSpec, have: ObservedContainer | None, observed: ObservedState
+    spec: ContainerSpec, have: ObservedContainer | None, observed: ObservedState, *, job: bool
 ) -> tuple[ActionKind, str]:
     if have is None:
         return ActionKind.CREATE, "not on the engine"
@@ -381,7 +382,7 @@ def _decide(
         return ActionKind.RECREATE, "never started, so its secret and config files may be partial"
     if have.running:
         return ActionKind.KEEP, "up to date"
-    return _stopped(spec, have)
+    return _stopped(spec, have, job=job)
 
 
 def _networks_reordered(spec: ContainerSpec, have: ObservedContainer) -> bool:
@@ -408,11 +409,15 @@ def _replaced_networks(
     return [n for n in spec.networks if have.network_ids.get(n, "") not in ("", ids.get(n))]
 
 
-def _stopped(spec: ContainerSpec, have: ObservedContainer) -> tuple[ActionKind, str]:
+def _stopped(spec: ContainerSpec, have: ObservedContainer, *, job: bool) -> tuple[ActionKind, str]:
     # A one-shot that exited 0 has done its work. Any other stop is drift, a failed one-shot
     # included: it runs again, as a fixed cause may now let it succeed.
-    if have.state == "exited" and RestartPolicy(spec.restart).one_shot and have.exit_code == 0:
+    one_shot = RestartPolicy(spec.restart).one_shot
+    if have.state == "exited" and one_shot and have.exit_code == 0:
         return ActionKind.KEEP, "one-shot container has run (exited 0)"
+    if have.state == "exited" and one_shot and job:
+        # A job (others wait for it to complete): its failure is no drift, and it runs again.
+        return ActionKind.START, f"the job failed (exit code {have.exit_code}): it runs again"
     if have.state == "paused":
         return ActionKind.START, "drift: container was paused outside stackr (up unpauses it)"
     code = f" (exit code {have.exit_code})" if have.exit_code is not None else ""

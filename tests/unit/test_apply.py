@@ -511,7 +511,7 @@ def test_a_changed_job_that_fails_fails_up_and_its_old_run_is_not_run_again(writ
     engine.exit_codes["migrate"] = 0
     result = _up(write_stack(_job_stack("2")), engine)
     assert [a.describe() for a in result.plan.pending()] == [
-        "start container shop-dev-migrate-1 — drift: container is exited (exit code 1), not running"
+        "start container shop-dev-migrate-1 — the job failed (exit code 1): it runs again"
     ]
 
 
