@@ -237,13 +237,12 @@ def _refuse_missing_externals(
     missing = [f"network {n}" for n in networks if n not in observed.external_networks]
     missing += [f"volume {v}" for v in volumes if v not in observed.external_volumes]
     if missing:
-        first = missing[0].split()
-        make = "docker network create" if first[0] == "network" else "docker volume create"
+        make = [f"`docker {kind} create {name}`" for kind, name in (m.split() for m in missing)]
         raise StackrError(
             f"stack {stack.name} uses external {', '.join(missing)}, which the engine does not "
             "have",
-            hint=f"make it first (`{make} {first[1]}`, or up the stack that owns it), or drop "
-            "external: true to let stackr make it",
+            hint=f"make them first ({', '.join(make)}, or up the stack that owns them), or drop "
+            "external: true to let stackr make them",
         )
 
 

@@ -131,7 +131,7 @@ def _change(path: str, before: Any, after: Any) -> Change:
         return Change("networks", note="a network it joins was changed")
     if path == "build":
         return Change(
-            "build", note="its context, Dockerfile or args changed (the image is rebuilt)"
+            "build", note="its context, Dockerfile, args or target changed (the image is rebuilt)"
         )
     if path.startswith("network_aliases"):  # by engine network: `networks.aliases.shop-dev-front`
         path = "networks.aliases" + path.removeprefix("network_aliases")
@@ -139,6 +139,9 @@ def _change(path: str, before: Any, after: Any) -> Change:
     secret = path.startswith(("environment.", "labels.")) and secret_name(key)
     if secret or is_digest(before) or is_digest(after):
         before, after = (MASK if v is not UNSET else v for v in (before, after))
+    if path in _UNITS_OF or path == "cpus":
+        # No limit is written as null in the spec: it reads as the field left out.
+        before, after = (UNSET if v is None else v for v in (before, after))
     return Change(path, _masked(before), _masked(after), unit=_UNITS_OF.get(path, ""))
 
 

@@ -225,11 +225,13 @@ def _files_in_a_read_only_container(service: Service, doc: Document) -> Iterator
         return
     for section, grants in (("secrets", service.secrets), ("configs", service.configs)):
         if grants:
+            at: Path_ = ("services", service.name, section)
+            said = _set_apart(doc, ("services", service.name, "read_only"), at, "read_only ")
             yield _issue(
                 doc,
-                ("services", service.name, section),
-                f"a container with read_only: true cannot be given {section}: stackr writes "
-                "them into its filesystem, which the engine then refuses",
+                at,
+                f"a container with read_only: true{said} cannot be given {section}: stackr "
+                "writes them into its filesystem, which the engine then refuses",
                 "leave out read_only, or pass the values some other way (environment)",
             )
 

@@ -370,11 +370,21 @@ def _external(b: _Builder, at: Path_, raw: dict[str, Any], options: tuple[str, .
                 "outside the stack, add external: true",
             )
         return ""
+    made_by = b.doc.positions.get((*at, "external"))
     for option in options:
         if option in raw:
+            hint = f"set it where the {what} is made, and remove it here"
+            said = b.doc.positions.get((*at, option))
+            if made_by is not None and said is not None and made_by.layer not in ("", said.layer):
+                # A profile makes a base entry external: the base's options still merge in.
+                hint = (
+                    f"external: true is {made_by.layer}: write the {what} there as "
+                    f"`{at[1]}: !override {{external: true}}`, so the base's {option} does not "
+                    "apply"
+                )
             b.report(
                 (*at, option),
                 f"an external {what} is made outside the stack: stackr cannot set its {option}",
-                f"set it where the {what} is made, and remove it here",
+                hint,
             )
     return str(raw.get("name") or at[1])

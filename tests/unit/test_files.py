@@ -380,7 +380,7 @@ def test_a_changed_build_context_rebuilds_and_recreates_only_its_service(tmp_pat
     assert [(a.name, a.change_lines()) for a in result.plan.pending()] == [
         (
             "shop-dev-web-1",
-            ("build: its context, Dockerfile or args changed (the image is rebuilt)",),
+            ("build: its context, Dockerfile, args or target changed (the image is rebuilt)",),
         )
     ]
     assert engine.calls["build"] == 2
@@ -463,7 +463,7 @@ def test_a_service_running_an_image_another_builds_is_recreated_with_it(tmp_path
     assert engine.calls["build"] == 1
     (tmp_path / "web" / "app.txt").write_text("v2\n")
     result = api.up(api.load([str(path)], profile="dev", env={}), engine, options=api.UpOptions())
-    rebuilt = ("build: its context, Dockerfile or args changed (the image is rebuilt)",)
+    rebuilt = ("build: its context, Dockerfile, args or target changed (the image is rebuilt)",)
     assert [(a.name, a.change_lines()) for a in result.plan.pending()] == [
         ("shop-dev-web-1", rebuilt),
         ("shop-dev-worker-1", rebuilt),

@@ -298,7 +298,7 @@ def test_a_memory_change_reads_in_the_files_units_and_stays_bytes_as_data() -> N
     assert change.line() == "memory: 256m → 1536m"
     assert change.data() == {"field": "memory", "before": 268435456, "after": 1610612736}
     (added,) = spec_changes({"memory": None}, {"memory": 2 * 1024**3 + 1})
-    assert added.line() == "memory: null → 2147483649b"
+    assert added.line() == "memory: (unset) → 2147483649b"  # no limit: as left out
     (whole,) = spec_changes({"memory": 1024**3}, {"memory": 4 * 1024})
     assert whole.line() == "memory: 1g → 4k"
 
