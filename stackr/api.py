@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from stackr import images
 from stackr.errors import ApplyError, StackrError
 from stackr.events import OnEvent, ignore_event
+from stackr.externals import externals, refuse_missing
 from stackr.fileviews import VariableRow, diff, variables
 from stackr.spec import load_stack
 from stackr.spec.model import Stack
@@ -186,7 +187,6 @@ def plan(loaded: Loaded, engine: Engine) -> Plan:
 
 
 def _plan(stack: Stack, engine: Engine, *, narrowed: bool) -> tuple[Plan, ObservedState]:
-    from stackr.desired import externals
     from stackr.plan import make_plan
 
     networks, volumes = externals(stack)
@@ -197,7 +197,7 @@ def _plan(stack: Stack, engine: Engine, *, narrowed: bool) -> tuple[Plan, Observ
         external_networks=networks,
         external_volumes=volumes,
     )
-    _refuse_missing_externals(stack, observed, networks, volumes)
+    refuse_missing(stack, observed, networks, volumes)
     if not narrowed:
         return make_plan(stack, observed), observed
     from stackr.plan import ActionKind, ObjectKind
@@ -220,30 +220,12 @@ def _plan(stack: Stack, engine: Engine, *, narrowed: bool) -> tuple[Plan, Observ
 
 
 def _check_externals(stack: Stack, engine: Engine) -> None:
-    from stackr.desired import externals
-
     networks, volumes = externals(stack)
     if networks or volumes:
         observed = engine.observe(
             stack.name, stack.profile, external_networks=networks, external_volumes=volumes
         )
-        _refuse_missing_externals(stack, observed, networks, volumes)
-
-
-def _refuse_missing_externals(
-    stack: Stack, observed: ObservedState, networks: tuple[str, ...], volumes: tuple[str, ...]
-) -> None:
-    # stackr never makes them, and the engine would refuse the first container that uses one.
-    missing = [f"network {n}" for n in networks if n not in observed.external_networks]
-    missing += [f"volume {v}" for v in volumes if v not in observed.external_volumes]
-    if missing:
-        make = [f"`docker {kind} create {name}`" for kind, name in (m.split() for m in missing)]
-        raise StackrError(
-            f"stack {stack.name} uses external {', '.join(missing)}, which the engine does not "
-            "have",
-            hint=f"make them first ({', '.join(make)}, or up the stack that owns them), or drop "
-            "external: true to let stackr make them",
-        )
+        refuse_missing(stack, observed, networks, volumes)
 
 
 def up(
@@ -353,7 +335,7 @@ def down(
         ApplyError: a container or volume could not be removed.
     """
     from stackr.apply import ApplyOptions, apply_removals
-    from stackr.plan import make_down_plan
+    from stackr.downplan import make_down_plan
 
     started = time.monotonic()
     observed = engine.observe(stack, profile)

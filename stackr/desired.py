@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from stackr.externals import engine_network, engine_volume
 from stackr.observed import (
     LABEL_CARRIED,
     LABEL_NETWORK,
@@ -198,37 +199,6 @@ def desired_state(stack: Stack) -> DesiredState:
             spec = _container(stack, service, replica, networks)
             containers[spec.name] = spec
     return DesiredState(containers=containers, networks=networks, volumes=volumes)
-
-
-def engine_network(stack: Stack, logical: str) -> str:
-    """The engine's name of the stack's network `logical`: an external one's own."""
-    network = stack.networks.get(logical)
-    if network is not None and network.external:
-        return network.external
-    return network_name(stack.name, stack.profile, logical)
-
-
-def engine_volume(stack: Stack, logical: str) -> str:
-    """The engine's name of the stack's volume `logical`: an external one's own."""
-    volume = stack.volumes.get(logical)
-    if volume is not None and volume.external:
-        return volume.external
-    return volume_name(stack.name, stack.profile, logical)
-
-
-def externals(stack: Stack) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """The engine names of the external networks and volumes the stack's services use."""
-    used_networks = {n for s in stack.services.values() for n in s.networks}
-    used_volumes = {
-        m.source for s in stack.services.values() for m in s.mounts if m.kind is MountKind.VOLUME
-    }
-    networks = sorted(
-        n.external for k, n in stack.networks.items() if n.external and k in used_networks
-    )
-    volumes = sorted(
-        v.external for k, v in stack.volumes.items() if v.external and k in used_volumes
-    )
-    return tuple(networks), tuple(volumes)
 
 
 def _owner(stack: Stack) -> dict[str, str]:

@@ -97,6 +97,14 @@ class ObservedContainer:
     def running(self) -> bool:
         return self.state in ("running", "restarting")
 
+    @property
+    def made_with_grace(self) -> float | None:
+        """The stop_grace_period it was made with (its spec label), if it says one."""
+        grace = self.spec.get("stop_grace_period")
+        return (
+            float(grace) if isinstance(grace, int | float) and not isinstance(grace, bool) else None
+        )
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ObservedNetwork:

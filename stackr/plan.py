@@ -23,6 +23,7 @@ from stackr.observed import (
     ObservedState,
     ObservedVolume,
 )
+from stackr.portmoves import port_moves
 from stackr.sensitive import masked_settings
 from stackr.spec.model import RestartPolicy, Service, Stack, UpdateOrder
 
@@ -109,47 +110,6 @@ def make_plan(stack: Stack, observed: ObservedState) -> Plan:
         *_container_actions(stack, desired, observed, recreated_networks=recreated),
     ]
     return Plan(stack=stack.name, profile=stack.profile, actions=tuple(actions))
-
-
-def make_down_plan(stack: str, profile: str, observed: ObservedState, *, volumes: bool) -> Plan:
-    """What `down` must do: remove every container and network, and volumes if asked."""
-    actions = [
-        Action(
-            kind=ActionKind.REMOVE,
-            object=ObjectKind.CONTAINER,
-            name=c.name,
-            reason="down --volumes" if volumes else "down",
-            service=c.service,
-            replica=c.replica,
-            volumes=c.carried_volumes if volumes else (),
-            with_volumes=volumes,
-            stop_grace=_made_with_grace(c),
-        )
-        for c in sorted(observed.containers, key=lambda c: c.name)
-    ]
-    actions += [
-        Action(
-            kind=ActionKind.REMOVE,
-            object=ObjectKind.NETWORK,
-            name=n.name,
-            reason="down",
-            logical=n.network,
-        )
-        for n in sorted(observed.networks, key=lambda n: n.name)
-    ]
-    for vol in sorted(observed.volumes, key=lambda v: v.name):
-        kind = ActionKind.REMOVE if volumes else ActionKind.KEEP
-        reason = "down --volumes" if volumes else "kept with its data (--volumes removes it)"
-        actions.append(
-            Action(
-                kind=kind,
-                object=ObjectKind.VOLUME,
-                name=vol.name,
-                reason=reason,
-                logical=vol.volume,
-            )
-        )
-    return Plan(stack=stack, profile=profile, actions=tuple(actions))
 
 
 def _network_actions(
@@ -245,7 +205,12 @@ def _container_actions(
         name: _decide(spec, found.get(name), observed, job=spec.service in jobs)
         for name, spec in desired.containers.items()
     }
-    moving = _port_moves(desired, found, decided)
+    moving = port_moves(
+        desired,
+        found,
+        recreated={n for n, (kind, _) in decided.items() if kind is ActionKind.RECREATE},
+        created={n for n, (kind, _) in decided.items() if kind is ActionKind.CREATE},
+    )
     for name, spec in desired.containers.items():
         have = found.get(name)
         kind, reason = decided[name]
@@ -276,43 +241,6 @@ def _container_actions(
     for name, have in sorted(found.items()):
         if name not in desired.containers:
             yield _surplus(stack, desired, name, have)
-
-
-def _port_moves(
-    desired: DesiredState,
-    found: Mapping[str, ObservedContainer],
-    decided: Mapping[str, tuple[ActionKind, str]],
-) -> dict[str, str]:
-    """The recreated containers a fixed host port moves between (a shifted range of replicas,
-    two services swapping ports), each with why: the old one holding a port that another
-    new container takes must stop before that one starts, whatever their update policies and
-    `depends_on` order say, so all of them are stopped first, together (`Action.parked`)."""
-    held = {
-        port: name
-        for name, have in found.items()
-        if decided.get(name, (ActionKind.KEEP, ""))[0] is ActionKind.RECREATE
-        for port in _host_ports(have.spec.get("ports"))
-    }
-    moving: dict[str, str] = {}
-    for name, spec in desired.containers.items():
-        if decided[name][0] not in (ActionKind.CREATE, ActionKind.RECREATE):
-            continue
-        for p in spec.ports:
-            holder = held.get((p.host_port, p.protocol)) if p.host_port else None
-            if holder is not None and holder != name:
-                moving.setdefault(holder, f"its host port {p.host_port} goes to {name}")
-                if decided[name][0] is ActionKind.RECREATE:
-                    moving.setdefault(name, f"it takes host port {p.host_port} from {holder}")
-    return moving
-
-
-def _host_ports(written: object) -> Iterator[tuple[int, str]]:
-    # A spec label's ports: `[IP:]HOST:CONTAINER/PROTO` where a host port is fixed.
-    for entry in written if isinstance(written, list) else []:
-        body, _, protocol = str(entry).rpartition("/")
-        parts = body.rsplit(":", 2)
-        if len(parts) >= 2 and parts[-2].isdigit():
-            yield int(parts[-2]), protocol
 
 
 def _changes(
@@ -350,13 +278,8 @@ def _surplus(stack: Stack, desired: DesiredState, name: str, have: ObservedConta
         service=have.service,
         replica=have.replica,
         successor=successor if successor != name else "",
-        stop_grace=_made_with_grace(have),
+        stop_grace=have.made_with_grace,
     )
-
-
-def _made_with_grace(container: ObservedContainer) -> float | None:
-    grace = container.spec.get("stop_grace_period")
-    return float(grace) if isinstance(grace, int | float) and not isinstance(grace, bool) else None
 
 
 def _decide(

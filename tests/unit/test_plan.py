@@ -9,7 +9,8 @@ import pytest
 from fakes import FakeEngine
 
 from stackr import api
-from stackr.plan import ActionKind, make_down_plan, make_plan
+from stackr.downplan import make_down_plan
+from stackr.plan import ActionKind, make_plan
 
 CASES = Path(__file__).parent.parent / "cases" / "plan"
 IMAGES = {"shop/web:1": "sha256:aaa", "shop/db:1": "sha256:ddd", "shop/web:2": "sha256:bbb"}
