@@ -228,7 +228,7 @@ class DockerEngine:
             working_dir=spec.working_dir,
             healthcheck=specs.healthcheck(spec),
             stop_timeout=math.ceil(spec.stop_grace_period),
-            host_config=self._host_config(spec, first),
+            host_config=self._api.create_host_config(**specs.host_config(spec, first)),
             networking_config=networking,
             **specs.container_options(spec.runtime),
         )
@@ -252,36 +252,6 @@ class DockerEngine:
             raise translate(
                 e, f"write secret and config files into {spec.name}", self._api
             ) from None
-
-    def _host_config(self, spec: ContainerSpec, network: str) -> Any:
-        bindings: dict[str, list[tuple[str, str]]] = {}
-        for port in spec.ports:
-            host = "" if port.host_port is None else str(port.host_port)
-            bindings.setdefault(f"{port.container_port}/{port.protocol}", []).append(
-                (port.host_ip, host)
-            )
-        restart = None
-        if spec.restart != "no":
-            restart = {"Name": spec.restart, "MaximumRetryCount": spec.restart_tries}
-        return self._api.create_host_config(
-            port_bindings=bindings or None,
-            # A bind mount goes as a `Binds` entry, as `docker run -v` and Compose send it: the
-            # engine then creates a missing host directory instead of refusing the container.
-            # (A path with a ':' cannot be written there: it goes as a mount, not created.)
-            binds=[
-                f"{m.source}:{m.target}:{'ro' if m.read_only else 'rw'}"
-                + (f",{m.relabel}" if m.relabel else "")
-                for m in spec.mounts
-                if specs.as_bind(m)
-            ]
-            or None,
-            mounts=[specs.mount(m) for m in spec.mounts if not specs.as_bind(m)],
-            restart_policy=restart,
-            nano_cpus=int(spec.cpus * specs.NANO) if spec.cpus else None,
-            mem_limit=spec.memory,
-            network_mode=network,
-            **specs.host_options(spec.runtime),
-        )
 
     def start_container(self, name: str) -> None:
         # dockerd releases a stopped container's host ports a moment after `stop` returns, so a

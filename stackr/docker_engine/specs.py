@@ -1,5 +1,5 @@
-"""A container's spec as the Docker SDK's arguments: its healthcheck, its mounts and its
-runtime options."""
+"""A container's spec as the Docker SDK's arguments: its host config (ports, mounts, restart
+policy, limits, runtime options), its healthcheck, and the options `create_container` takes."""
 
 from __future__ import annotations
 
@@ -100,4 +100,36 @@ def mount(mount: MountSpec) -> SdkMount:
         type=kind,
         read_only=mount.read_only,
         no_copy=mount.no_copy,
+    )
+
+
+def host_config(spec: ContainerSpec, network: str) -> dict[str, Any]:
+    """The arguments of the SDK's `create_host_config` for `spec`, joined first to `network`."""
+    bindings: dict[str, list[tuple[str, str]]] = {}
+    for port in spec.ports:
+        host = "" if port.host_port is None else str(port.host_port)
+        bindings.setdefault(f"{port.container_port}/{port.protocol}", []).append(
+            (port.host_ip, host)
+        )
+    restart = None
+    if spec.restart != "no":
+        restart = {"Name": spec.restart, "MaximumRetryCount": spec.restart_tries}
+    return dict(
+        port_bindings=bindings or None,
+        # A bind mount goes as a `Binds` entry, as `docker run -v` and Compose send it: the
+        # engine then creates a missing host directory instead of refusing the container.
+        # (A path with a ':' cannot be written there: it goes as a mount, not created.)
+        binds=[
+            f"{m.source}:{m.target}:{'ro' if m.read_only else 'rw'}"
+            + (f",{m.relabel}" if m.relabel else "")
+            for m in spec.mounts
+            if as_bind(m)
+        ]
+        or None,
+        mounts=[mount(m) for m in spec.mounts if not as_bind(m)],
+        restart_policy=restart,
+        nano_cpus=int(spec.cpus * NANO) if spec.cpus else None,
+        mem_limit=spec.memory,
+        network_mode=network,
+        **host_options(spec.runtime),
     )
