@@ -118,7 +118,11 @@ def _device(entry: str) -> str:
 
 
 def ip_address(value: object) -> str:
-    """An IPv4 or IPv6 address, brackets dropped."""
+    """An IPv4 or IPv6 address, brackets dropped.
+
+    Raises:
+        ValueProblem: `value` is no IP address.
+    """
     text = str(value).strip().strip("[]")
     try:
         return str(ipaddress.ip_address(text))
@@ -127,7 +131,11 @@ def ip_address(value: object) -> str:
 
 
 def ulimit(value: object) -> tuple[int, int]:
-    """A limit for both soft and hard, or `{soft, hard}` → (soft, hard); -1 is unlimited."""
+    """A limit for both soft and hard, or `{soft, hard}` → (soft, hard); -1 is unlimited.
+
+    Raises:
+        ValueProblem: the soft limit is above the hard one.
+    """
     if isinstance(value, dict):
         soft, hard = int(value["soft"]), int(value["hard"])
     else:
