@@ -97,6 +97,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     jobs = ["--jobs", str(args.jobs)] if args.jobs else []
     revision = stackr_revision()
     with tempfile.TemporaryDirectory(prefix="stackr-engine-bench-") as tmp:
+        # The lock files of every round's stack go with the run, not into the user's cache.
+        os.environ["XDG_CACHE_HOME"] = str(Path(tmp) / "cache")
         env = child_env(None if args.keep_env else Path(tmp) / "pycache")
         bench = Bench(Cleaner(), Results(), jobs, env)
         projects = write_projects(scenarios, tools, Path(tmp))
