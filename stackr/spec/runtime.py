@@ -7,8 +7,6 @@ soft limit above its hard one) raises `ValueProblem`, which the caller locates.
 
 from __future__ import annotations
 
-import ipaddress
-import signal as signals
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
@@ -102,6 +100,8 @@ def signal(value: object) -> str:
     a number without a name (a real-time signal) stays a number."""
     text = str(value).upper()
     if text.isdigit():
+        import signal as signals  # only for a number: `validate` of most files never needs it
+
         try:
             return signals.Signals(int(text)).name
         except ValueError:
@@ -123,6 +123,8 @@ def ip_address(value: object) -> str:
     Raises:
         ValueProblem: `value` is no IP address.
     """
+    import ipaddress  # only for files that name addresses: most never do
+
     text = str(value).strip().strip("[]")
     try:
         return str(ipaddress.ip_address(text))
