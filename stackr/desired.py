@@ -44,6 +44,7 @@ from stackr.spec.model import (
     Service,
     Stack,
     mount_options,
+    restart_text,
 )
 
 
@@ -358,7 +359,7 @@ def canonical_container(spec: ContainerSpec) -> dict[str, Any]:
         "networks": list(spec.networks),
         "healthcheck": _canonical_check(check) if check is not None else None,
         # `on-failure:3` as Compose writes it; a policy without a limit as it always was.
-        "restart": spec.restart + (f":{spec.restart_tries}" if spec.restart_tries else ""),
+        "restart": restart_text(spec.restart, spec.restart_tries),
         "cpus": spec.cpus,
         "memory": spec.memory,
         "user": spec.user,

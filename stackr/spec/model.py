@@ -35,6 +35,11 @@ class RestartPolicy(enum.Enum):
         return self in (RestartPolicy.NO, RestartPolicy.ON_FAILURE)
 
 
+def restart_text(policy: str, tries: int) -> str:
+    """A restart policy as Compose writes it: `on-failure:3` with a limit, else the policy."""
+    return f"{policy}:{tries}" if tries else policy
+
+
 class MountKind(enum.Enum):
     BIND = "bind"
     VOLUME = "volume"

@@ -23,6 +23,7 @@ from stackr.spec.model import (
     Runtime,
     Service,
     Stack,
+    restart_text,
 )
 
 
@@ -117,8 +118,7 @@ def _service(service: Service, mask: _Mask) -> dict[str, Any]:
         "networks": _networks(service),
         "depends_on": {d.service: {"condition": d.condition.value} for d in service.depends_on},
         "replicas": service.replicas,
-        "restart": service.restart.value
-        + (f":{service.restart_tries}" if service.restart_tries else ""),
+        "restart": restart_text(service.restart.value, service.restart_tries),
         "labels": mask.pairs(service.labels),
         "resources": _resources(service),
         "stop_grace_period": _seconds(service.stop_grace_period),
