@@ -109,6 +109,7 @@ class ContainerSpec:
     aliases: tuple[str, ...]  # DNS names on every network: the service name
     # More DNS names on some networks, by engine network name (`networks: {front: {aliases}}`).
     network_aliases: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    network_mode: str = ""  # "host" or "none" in place of networks (then there are none)
     healthcheck: Healthcheck | None
     restart: str
     restart_tries: int = 0
@@ -259,7 +260,9 @@ def _container(
         ),
         mounts=tuple(_mount(stack, m) for m in service.mounts),
         networks=engine_networks,
-        aliases=(service.name,),
+        # On the host's network or none, there is no DNS of the engine's to answer to.
+        aliases=() if service.network_mode else (service.name,),
+        network_mode=service.network_mode,
         network_aliases={
             engine_network(stack, net): aliases for net, aliases in service.network_aliases.items()
         },
@@ -368,6 +371,8 @@ def canonical_container(spec: ContainerSpec) -> dict[str, Any]:
     }
     # Only the options the file gives: the hash of a container without them is as it was.
     canonical.update(spec.runtime.written())
+    if spec.network_mode:  # only then, as network_aliases below
+        canonical["network_mode"] = spec.network_mode
     if spec.network_aliases:  # only then: the hash of a container without them is as it was
         # Sorted: the order aliases are written in changes nothing the engine does.
         canonical["network_aliases"] = {

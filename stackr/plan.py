@@ -373,6 +373,8 @@ def _update_note(service: Service, on_recreated_network: bool, *, job: bool) -> 
         return " (stop-first: a recreated network must first lose every old container)"
     if service.start_first():
         return " (start-first: no downtime)"
+    if service.update.order is UpdateOrder.START_FIRST and service.network_mode == "host":
+        return " (stop-first: on the host's network, a port is held by one replica at a time)"
     if service.update.order is UpdateOrder.START_FIRST:
         return " (stop-first: a fixed host port is held by one replica at a time)"
     return ""

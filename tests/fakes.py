@@ -184,7 +184,8 @@ class FakeEngine:
         self.containers[spec.name] = FakeContainer(
             spec=spec,
             image_id=image_id,
-            networks=list(spec.networks),
+            # As the engine lists it: a container in a network mode is on the network so named.
+            networks=[spec.network_mode] if spec.network_mode else list(spec.networks),
             network_ids={
                 n: self.network_ids.get(n) or self.foreign_networks.get(n, "")
                 for n in spec.networks

@@ -210,10 +210,13 @@ class DockerEngine:
 
     def create_container(self, spec: ContainerSpec) -> None:
         what = f"create container {spec.name}"
-        first, *others = spec.networks
-        networking = self._api.create_networking_config(
-            {first: self._api.create_endpoint_config(aliases=list(spec.aliases_on(first)))}
-        )
+        networking = None
+        first, others = spec.network_mode, list[str]()
+        if not spec.network_mode:
+            first, *others = spec.networks
+            networking = self._api.create_networking_config(
+                {first: self._api.create_endpoint_config(aliases=list(spec.aliases_on(first)))}
+            )
         call(
             what,
             self._api.create_container,

@@ -104,7 +104,8 @@ def mount(mount: MountSpec) -> SdkMount:
 
 
 def host_config(spec: ContainerSpec, network: str) -> dict[str, Any]:
-    """The arguments of the SDK's `create_host_config` for `spec`, joined first to `network`."""
+    """The arguments of the SDK's `create_host_config` for `spec`, joined first to `network`
+    (or with `network` its network mode: host, none)."""
     bindings: dict[str, list[tuple[str, str]]] = {}
     for port in spec.ports:
         host = "" if port.host_port is None else str(port.host_port)

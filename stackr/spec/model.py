@@ -290,6 +290,9 @@ class Service:
     networks: tuple[str, ...] = ("default",)
     # More DNS names of its replicas, by network (Compose's `networks: {front: {aliases: [..]}}`).
     network_aliases: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # Compose's `network_mode`: "host" or "none" instead of the stack's networks (then `networks`
+    # is empty); "" joins `networks`.
+    network_mode: str = ""
     depends_on: tuple[Dependency, ...] = ()
     healthcheck: Healthcheck | None = None
     replicas: int = 1
@@ -304,10 +307,12 @@ class Service:
     runtime: Runtime = field(default_factory=Runtime)
 
     def start_first(self) -> bool:
-        """Whether replicas can be replaced start-first: asked for, and no fixed host port
-        (a host port is held by one container at a time)."""
+        """Whether replicas can be replaced start-first: asked for, no fixed host port (a host
+        port is held by one container at a time), and not on the host's network (where every
+        port a replica listens on is a host port)."""
         fixed = any(rule.host_start is not None for rule in self.ports)
-        return self.update.order is UpdateOrder.START_FIRST and not fixed
+        host = self.network_mode == "host"
+        return self.update.order is UpdateOrder.START_FIRST and not fixed and not host
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

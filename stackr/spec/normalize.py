@@ -165,8 +165,10 @@ def _service(b: _Builder, key: str, raw: dict[str, Any], *, name: str, project_d
         ),
         secrets=file_grants(b, (*at, "secrets"), FileKind.SECRET, raw.get("secrets")),
         configs=file_grants(b, (*at, "configs"), FileKind.CONFIG, raw.get("configs")),
-        networks=tuple(raw.get("networks") or [DEFAULT_NETWORK]),
-        network_aliases=_network_aliases(raw.get("networks")),
+        # A network mode replaces the networks (`checks` refuses the two together).
+        networks=() if raw.get("network_mode") else tuple(raw.get("networks") or [DEFAULT_NETWORK]),
+        network_aliases={} if raw.get("network_mode") else _network_aliases(raw.get("networks")),
+        network_mode=str(raw.get("network_mode") or ""),
         depends_on=_dependencies(raw.get("depends_on")),
         healthcheck=_healthcheck(b, (*at, "healthcheck"), raw.get("healthcheck")),
         replicas=int(raw.get("replicas", 1)),

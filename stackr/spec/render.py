@@ -115,7 +115,12 @@ def _service(service: Service, mask: _Mask) -> dict[str, Any]:
         "environment": mask.pairs(service.environment),
         "ports": [rule.render() for rule in service.ports],
         "volumes": [_mount(m) for m in service.mounts],
-        "networks": _networks(service),
+        # A network mode replaces the networks: the file may not give both.
+        **(
+            {"network_mode": service.network_mode}
+            if service.network_mode
+            else {"networks": _networks(service)}
+        ),
         "depends_on": {d.service: {"condition": d.condition.value} for d in service.depends_on},
         "replicas": service.replicas,
         "restart": restart_text(service.restart.value, service.restart_tries),

@@ -285,8 +285,6 @@ _COMPOSE_KEYS = {
     ("service", "mem_limit"): "use resources: {memory: 512m}",
     ("service", "cpus"): "use resources: {cpus: 0.5}",
     ("service", "scale"): "use replicas: N",
-    ("service", "network_mode"): "each container joins the stack's networks (networks: [...]); "
-    "host networking is not supported",
     ("service", "extends"): "share settings with YAML anchors (&web, <<: *web) and x- keys, or "
     "put them in a file given first with -f",
     ("service", "pull_policy"): "stackr pulls an image only when the engine does not have it "

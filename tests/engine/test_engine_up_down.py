@@ -601,3 +601,33 @@ def test_an_external_network_and_volume_are_used_and_left_in_place(stack: StackF
         stack.down(path)
         network.remove()
         volume.remove()
+
+
+def test_a_network_mode_puts_replicas_on_the_hosts_network_or_on_none(stack: StackFixture) -> None:
+    agent = {"image": IMAGE, "command": SLEEPER, "network_mode": "host"}
+    batch = {"image": IMAGE, "command": SLEEPER, "network_mode": "none"}
+    path = stack.write({"services": {"agent": agent, "batch": batch}})
+    stack.up(path)
+    assert stack.networks() == []  # no service joins the stack's default network
+    interfaces = {}
+    for service, mode in (("agent", "host"), ("batch", "none")):
+        container = stack.sdk.containers.get(f"{stack.name}-dev-{service}-1")
+        assert container.attrs["HostConfig"]["NetworkMode"] == mode
+        said = container.exec_run(["cat", "/proc/net/dev"]).output.decode()
+        interfaces[mode] = {line.split(":")[0].strip() for line in said.splitlines()[2:]}
+    assert interfaces["none"] == {"lo"}
+    assert "docker0" in interfaces["host"]  # the host's own interfaces
+    assert api.plan(stack.load(path), stack.engine).pending() == ()
+    # Back to the stack's network: recreated, and joined to it under its service name.
+    batch = {"image": IMAGE, "command": SLEEPER}
+    path = stack.write({"services": {"agent": agent, "batch": batch}})
+    pending = api.plan(stack.load(path), stack.engine).pending()
+    assert [(a.kind.value, a.name) for a in pending] == [
+        ("create", f"{stack.name}-dev-default"),
+        ("recreate", f"{stack.name}-dev-batch-1"),
+    ]
+    stack.up(path)
+    batch_container = stack.sdk.containers.get(f"{stack.name}-dev-batch-1")
+    endpoint = batch_container.attrs["NetworkSettings"]["Networks"][f"{stack.name}-dev-default"]
+    assert "batch" in endpoint["Aliases"]
+    assert api.plan(stack.load(path), stack.engine).pending() == ()
