@@ -139,10 +139,20 @@ def _change(path: str, before: Any, after: Any) -> Change:
     secret = path.startswith(("environment.", "labels.")) and secret_name(key)
     if secret or is_digest(before) or is_digest(after):
         before, after = (MASK if v is not UNSET else v for v in (before, after))
+    if path in ("healthcheck", "healthcheck.test"):
+        before, after = (_check_said(v) for v in (before, after))
     if path in _UNITS_OF or path == "cpus":
         # No limit is written as null in the spec: it reads as the field left out.
         before, after = (UNSET if v is None else v for v in (before, after))
     return Change(path, _masked(before), _masked(after), unit=_UNITS_OF.get(path, ""))
+
+
+def _check_said(value: Any) -> Any:
+    # The engine's word for a disabled healthcheck (`disable: true`) means nothing to a reader;
+    # none written (the image's, if any) is null in the spec, as a field left out.
+    if value is None:
+        return UNSET
+    return "disabled" if value in (["NONE"], {"test": ["NONE"]}) else value
 
 
 def _masked(value: Any) -> Any:

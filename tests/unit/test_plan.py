@@ -304,6 +304,20 @@ def test_a_memory_change_reads_in_the_files_units_and_stays_bytes_as_data() -> N
     assert whole.line() == "memory: 1g → 4k"
 
 
+def test_a_disabled_healthcheck_reads_as_disabled_not_as_the_engines_none() -> None:
+    from stackr.changes import spec_changes
+
+    disabled, check = {"test": ["NONE"]}, {"test": ["CMD", "true"], "interval": 2.0}
+    (removed,) = spec_changes({"healthcheck": disabled}, {"healthcheck": None})
+    assert removed.line() == "healthcheck: disabled → (unset)"
+    assert removed.data() == {"field": "healthcheck", "before": "disabled"}
+    (added,) = spec_changes({"healthcheck": None}, {"healthcheck": disabled})
+    assert added.line() == "healthcheck: (unset) → disabled"
+    interval, test = spec_changes({"healthcheck": check}, {"healthcheck": disabled})
+    assert interval.line() == "healthcheck.interval: 2s → (unset)"
+    assert test.line() == 'healthcheck.test: ["CMD", "true"] → disabled'
+
+
 def test_container_stopped_outside_stackr_is_drift(write_stack) -> None:  # type: ignore[no-untyped-def]
     service = {"image": "shop/web:1", "restart": "always"}
     path = write_stack({"name": "shop", "services": {"web": service}})
