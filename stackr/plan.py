@@ -292,6 +292,10 @@ def _decide(
     moved = _image_moved(spec, have, observed)
     if moved:
         return ActionKind.RECREATE, f"image {moved}"
+    if _has_run(spec, have):
+        # Its work is done, and it never starts again: its network connections no longer
+        # matter, and replacing it would run its work again.
+        return ActionKind.KEEP, "one-shot container has run (exited 0)"
     missing = [n for n in spec.networks if n not in have.networks]
     if missing:
         # Reconnecting by hand would skip its aliases and order: replace it instead.
@@ -332,12 +336,16 @@ def _replaced_networks(
     return [n for n in spec.networks if have.network_ids.get(n, "") not in ("", ids.get(n))]
 
 
-def _stopped(spec: ContainerSpec, have: ObservedContainer, *, job: bool) -> tuple[ActionKind, str]:
-    # A one-shot that exited 0 has done its work. Any other stop is drift, a failed one-shot
-    # included: it runs again, as a fixed cause may now let it succeed.
+def _has_run(spec: ContainerSpec, have: ObservedContainer) -> bool:
+    """A one-shot container that exited 0: it has done its work."""
     one_shot = RestartPolicy(spec.restart).one_shot
-    if have.state == "exited" and one_shot and have.exit_code == 0:
-        return ActionKind.KEEP, "one-shot container has run (exited 0)"
+    return one_shot and have.state == "exited" and have.exit_code == 0
+
+
+def _stopped(spec: ContainerSpec, have: ObservedContainer, *, job: bool) -> tuple[ActionKind, str]:
+    # A one-shot that exited 0 has done its work (`_decide` keeps it). Any other stop is drift,
+    # a failed one-shot included: it runs again, as a fixed cause may now let it succeed.
+    one_shot = RestartPolicy(spec.restart).one_shot
     if have.state == "exited" and one_shot and job:
         # A job (others wait for it to complete): its failure is no drift, and it runs again.
         return ActionKind.START, f"the job failed (exit code {have.exit_code}): it runs again"

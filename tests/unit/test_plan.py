@@ -422,6 +422,27 @@ def test_container_disconnected_outside_stackr_is_drift(write_stack) -> None:  #
     )
 
 
+def test_a_job_that_has_run_is_kept_though_disconnected_or_its_network_removed(write_stack) -> None:  # type: ignore[no-untyped-def]
+    # Replacing it would run its work (a migration) again for no change of the file.
+    job = {"image": "shop/web:1", "command": ["migrate"], "restart": "no"}
+    path = write_stack({"name": "shop", "services": {"migrate": job}})
+    engine = FakeEngine(images=dict(IMAGES))
+    _apply(path, engine)
+    container = engine.containers["shop-dev-migrate-1"]
+    container.state, container.exit_code = "exited", 0
+    container.networks.clear()
+    kept = "keep container shop-dev-migrate-1 — one-shot container has run (exited 0)"
+    assert _plan_line(path, engine, "shop-dev-migrate-1") == kept
+    container.networks.append("shop-dev-default")
+    container.network_ids["shop-dev-default"] = "an-old-network-id"
+    assert _plan_line(path, engine, "shop-dev-migrate-1") == kept
+    container.exit_code = 1  # failed: it runs again, on the stack's network as it is now
+    assert _plan_line(path, engine, "shop-dev-migrate-1") == (
+        "recreate container shop-dev-migrate-1 — drift: network shop-dev-default was removed "
+        "outside stackr"
+    )
+
+
 def test_reordering_a_services_networks_recreates_nothing(write_stack) -> None:  # type: ignore[no-untyped-def]
     # The engine orders a container's networks by name, whatever order the list has.
     def stack(networks: list[str]) -> dict[str, object]:
