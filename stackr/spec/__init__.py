@@ -1,9 +1,9 @@
 """Everything between the YAML text and the typed model; `load_stack` is the one entry point.
 
-load (safe YAML, positions) → collect variables → interpolate → normalise pairs → merge the
-files in order → validate against the schema → overlay the profile → validate again → build the
-model → cross-checks. Every problem found on the way is reported at once, sorted, as one
-SpecError.
+load (safe YAML, positions) → collect variables → interpolate → normalise pairs → resolve each
+file's `extends` → merge the files in order → validate against the schema → overlay the profile
+→ validate again → build the model → cross-checks. Every problem found on the way is reported
+at once, sorted, as one SpecError.
 """
 
 from __future__ import annotations
@@ -77,11 +77,11 @@ def _load_stack(
     )
     warnings: list[Issue] = [*variables.warnings]
     try:
-        merged = _interpolate_and_merge(raw, variables, profile, warnings)
+        merged, extended = _interpolate_and_merge(raw, variables, profile, warnings)
     except SpecError as error:
         # A variable the missing env file would have set: say that first.
         raise SpecError([*missing, *error.issues]) from None
-    issues = [*missing, *_rendered_here(validate_document(merged), raw, profile)]
+    issues = [*missing, *extended, *_rendered_here(validate_document(merged), raw, profile)]
     settings = profile_settings(merged, profile)
     try:
         rendered = apply_profile(merged, profile)
@@ -89,6 +89,10 @@ def _load_stack(
         raise SpecError([*issues, *error.issues]) from None
     rendered_issues = validate_document(rendered)
     issues += _new_places(rendered_issues, issues)
+    if any("extends" in body for body in _bodies(rendered)):
+        from stackr.spec.extends import extends_from_profiles
+
+        issues += extends_from_profiles(merged, rendered)
     engine = settings.get("engine")
     stack, more = _built_and_checked(
         rendered,
@@ -106,6 +110,13 @@ def _load_stack(
         # One of each: `.env` may be read for the variables and as a service's env_file too.
         warnings=tuple(sorted(dict.fromkeys([*warnings, *stack.warnings]), key=Issue.sort_key)),
     )
+
+
+def _bodies(doc: Document) -> list[dict[str, object]]:
+    services = doc.data.get("services") if isinstance(doc.data, dict) else None
+    if not isinstance(services, dict):
+        return []
+    return [body for body in services.values() if isinstance(body, dict)]
 
 
 def _rendered_here(issues: list[Issue], raw: list[Document], profile: str) -> list[Issue]:
@@ -313,23 +324,41 @@ def _variables(
 
 def _interpolate_and_merge(
     raw: list[Document], variables: Variables, profile: str, warnings: list[Issue]
-) -> Document:
+) -> tuple[Document, list[Issue]]:
+    """The files, their variables substituted and each one's `extends` resolved, merged in
+    order; and the problems `extends` met."""
+    from stackr.spec.extends import resolve_extends
     from stackr.spec.interpolate import interpolate_document
     from stackr.spec.profiles import merge_documents, normalise_pairs
 
-    docs = [
-        normalise_pairs(interpolate_document(doc, variables, profile=profile, warnings=warnings))
-        for doc in raw
-    ]
+    cache: dict[str, Document] = {}
+
+    def load(path: str) -> Document:
+        # A file another one's `extends` names, read once however often it is named.
+        key = os.path.realpath(path)
+        if key not in cache:
+            doc = interpolate_document(_load(path), variables, profile=profile, warnings=warnings)
+            cache[key] = normalise_pairs(doc)
+        return cache[key]
+
+    project_dir = str(Path(raw[0].file).parent)
+    docs, problems = [], []
+    for doc in raw:
+        interpolated = interpolate_document(doc, variables, profile=profile, warnings=warnings)
+        resolved, found = resolve_extends(
+            normalise_pairs(interpolated), load, project_dir=project_dir
+        )
+        docs.append(resolved)
+        problems += found
     if len(docs) == 1 and not docs[0].tags:
         # Merged onto the empty layer, one file without merge tags would only be copied: its
         # positions name exactly the paths in its data, and its root is at 1:1.
-        return docs[0]
+        return docs[0], problems
     # Merging onto an empty layer applies the first file's own `!reset`s too.
     merged = Document(file=docs[0].file, data={}, positions={(): Position(docs[0].file, 1, 1)})
     for doc in docs:
         merged = merge_documents(merged, doc)
-    return merged
+    return merged, problems
 
 
 def _load(path: str) -> Document:

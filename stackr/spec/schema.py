@@ -246,7 +246,7 @@ def _needs_one_of(error: ValidationError, path: Path_) -> Iterator[_Finding]:
     if not missing or any(close_match(str(key), missing) for key in instance):
         return  # the unknown-key issue already says "did you mean ...?"
     hints = {
-        ("image", "build"): "e.g. image: nginx:1.25, or build: ./web",
+        ("image", "build", "extends"): "e.g. image: nginx:1.25, or build: ./web",
         ("file", "environment", "content"): "e.g. file: ./db_password.txt, or environment: "
         "DB_PASSWORD",
         ("file", "environment"): "e.g. file: ./db_password.txt, or environment: DB_PASSWORD",
@@ -285,8 +285,6 @@ _COMPOSE_KEYS = {
     ("service", "mem_limit"): "use resources: {memory: 512m}",
     ("service", "cpus"): "use resources: {cpus: 0.5}",
     ("service", "scale"): "use replicas: N",
-    ("service", "extends"): "share settings with YAML anchors (&web, <<: *web) and x- keys, or "
-    "put them in a file given first with -f",
     ("service", "pull_policy"): "stackr pulls an image only when the engine does not have it "
     "(Compose's missing): remove it",
     ("service", "platform"): "not supported: the engine runs images of its own platform",

@@ -472,7 +472,7 @@ def test_service_without_image_or_build() -> None:
             2,
             3,
             "services.web",
-            "needs 'image' or 'build'",
+            "needs 'image' or 'build' or 'extends'",
             "e.g. image: nginx:1.25, or build: ./web",
         )
     ]

@@ -1,0 +1,303 @@
+"""Compose's `extends`: a service that starts from another service's settings, in the same file
+or in another one (`extends: {service: base, file: common.yml}`, or `extends: base`), and
+overlays its own by the merge rules (`profiles.merge_documents`).
+
+Resolved in each file once its variables are substituted and before the files merge, as Compose
+does. A base may extend another in turn; a loop is refused. A base from another file keeps its
+relative paths (build context, env files, bind mounts) relative to that file: they are written
+out as absolute paths. Values a base gives are located where its file writes them, marked
+`extended from <base>`. Pure but for reading the other files, through the loader it is given.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from stackr.errors import Issue, SpecError
+from stackr.spec.document import Document, Position
+from stackr.spec.profiles import merge_documents
+
+__all__ = ["Loader", "extends_from_profiles", "resolve_extends"]
+
+Path_ = tuple[str | int, ...]
+# Reads another stack file for its services: parsed, its variables substituted.
+Loader = Callable[[str], Document]
+
+
+@dataclass(frozen=True, slots=True)
+class _Reference:
+    """What one service's `extends` names, and where it is written."""
+
+    service: str
+    file: str | None
+    at: Path_  # the `extends` key
+
+
+def resolve_extends(
+    doc: Document, load: Loader, *, project_dir: str
+) -> tuple[Document, list[Issue]]:
+    """`doc` with every service's `extends` resolved, and the problems found doing it (a base
+    that is not there, a file that does not load, a loop). A service whose `extends` is
+    malformed keeps it, for the schema to report; one whose base cannot be found loses it.
+
+    `project_dir` is where relative paths are read from (the first stack file's folder).
+    """
+    services = doc.data.get("services") if isinstance(doc.data, dict) else None
+    if not isinstance(services, dict) or not any(
+        isinstance(body, dict) and "extends" in body for body in services.values()
+    ):
+        return doc, []
+    resolver = _Resolver(load, project_dir)
+    resolved = {name: resolver.service(doc, str(name), ()) for name in services}
+    positions = {
+        path: pos
+        for path, pos in doc.positions.items()
+        if path[:1] != ("services",) or len(path) < 2
+    }
+    data = dict(doc.data)
+    data["services"] = {}
+    for name, sub in resolved.items():
+        data["services"][name] = sub.data["services"][name]
+        positions.update(sub.positions)
+    # The tags of a service that extends were applied as it was merged onto its base.
+    here = os.path.realpath(doc.file)
+    tags = {
+        path: tag
+        for path, tag in doc.tags.items()
+        if path[:1] != ("services",) or (here, str(path[1])) not in resolver.consumed
+    }
+    return Document(file=doc.file, data=data, positions=positions, tags=tags), resolver.issues
+
+
+def extends_from_profiles(merged: Document, rendered: Document) -> list[Issue]:
+    """An `extends` the profile's overlay gave (`rendered` against `merged`, the files before
+    it): refused, since the overlay applies to the service already resolved."""
+    before, after = (_services(d) for d in (merged, rendered))
+    return [
+        rendered.issue(
+            ("services", name, "extends"),
+            "a profile cannot make a service extend another: extends is resolved before "
+            "profiles apply",
+            "write extends in the service itself, and give the profile only what changes",
+        )
+        for name, body in after.items()
+        if isinstance(body, dict)
+        and "extends" in body
+        and body["extends"] != (before.get(name) or {}).get("extends")
+    ]
+
+
+def _services(doc: Document) -> dict[Any, Any]:
+    services = doc.data.get("services") if isinstance(doc.data, dict) else None
+    return services if isinstance(services, dict) else {}
+
+
+class _Resolver:
+    def __init__(self, load: Loader, project_dir: str) -> None:
+        self.load = load
+        self.project_dir = os.path.realpath(project_dir)
+        self.issues: list[Issue] = []
+        self.done: dict[tuple[str, str], Document] = {}
+        # The services (file, name) that extend: their tags are applied as they are merged.
+        self.consumed: set[tuple[str, str]] = set()
+
+    def service(self, doc: Document, name: str, chain: tuple[tuple[str, str], ...]) -> Document:
+        """Service `name` of `doc` with its `extends` resolved, as a document holding only it
+        (at `services.<name>`)."""
+        key = (os.path.realpath(doc.file), name)
+        if key not in self.done:
+            self.done[key] = self._resolve(doc, name, (*chain, key))
+        return self.done[key]
+
+    def _resolve(self, doc: Document, name: str, chain: tuple[tuple[str, str], ...]) -> Document:
+        own = _only(doc, name)
+        body = own.data["services"][name]
+        reference = _reference(body, ("services", name, "extends"))
+        if reference is None:
+            return own  # none, or malformed: the schema says how
+        # Not found, its `extends` stays (reported here, and standing in for `image`).
+        found = self._base(doc, reference)
+        if found is None:
+            return own
+        base_doc, base = found
+        if (os.path.realpath(base_doc.file), base) in chain:
+            loop = " → ".join([*(n for _, n in chain), base])
+            self.issues.append(
+                doc.issue(
+                    reference.at,
+                    f"extends loops back on itself: {loop}",
+                    "make one of them stop extending the other",
+                )
+            )
+            return own
+        self.consumed.add(chain[-1])
+        own = Document(
+            file=own.file,
+            data={"services": {name: {k: v for k, v in body.items() if k != "extends"}}},
+            positions=_without(own.positions, reference.at),
+            tags=own.tags,
+        )
+        resolved = self.service(base_doc, base, chain)
+        under = _renamed(resolved, base, name, f"extended from {base}")
+        if os.path.dirname(os.path.realpath(base_doc.file)) != self.project_dir:
+            under = _paths_from(under, name, os.path.dirname(os.path.abspath(base_doc.file)))
+        empty = Document(file=doc.file, data={}, positions={(): Position(doc.file, 1, 1)})
+        merged = merge_documents(merge_documents(empty, under), own)
+        return Document(
+            file=doc.file,
+            data=merged.data,
+            positions={
+                p: pos for p, pos in merged.positions.items() if p[:2] == ("services", name)
+            },
+        )
+
+    def _base(self, doc: Document, reference: _Reference) -> tuple[Document, str] | None:
+        """The document the base is in, and its name; None (and an issue) when not found."""
+        base_doc = doc
+        if reference.file is not None:
+            path = Path(doc.file).parent / reference.file
+            try:
+                base_doc = self.load(str(path))
+            except SpecError as error:
+                self.issues += _about_file(doc, reference, str(path), error)
+                return None
+        services = base_doc.data.get("services") if isinstance(base_doc.data, dict) else None
+        if isinstance(services, dict) and isinstance(services.get(reference.service), dict):
+            return base_doc, reference.service
+        where = "" if reference.file is None else f" in {reference.file}"
+        known = sorted(map(str, services)) if isinstance(services, dict) else []
+        at = reference.at if reference.file is None else (*reference.at, "service")
+        import difflib  # only to word this problem
+
+        close = difflib.get_close_matches(reference.service, known, n=1)
+        hint = (
+            f"did you mean '{close[0]}'?"
+            if close
+            else f"services there: {', '.join(known)}"
+            if known
+            else "declare it under services:"
+        )
+        self.issues.append(
+            doc.issue(at, f"extends undeclared service '{reference.service}'{where}", hint)
+        )
+        return None
+
+
+def _reference(body: Any, at: Path_) -> _Reference | None:
+    value = body.get("extends") if isinstance(body, dict) else None
+    if isinstance(value, str) and value:
+        return _Reference(value, None, at)
+    if not isinstance(value, dict) or not set(value) <= {"service", "file"}:
+        return None
+    service, file = value.get("service"), value.get("file")
+    if isinstance(service, str) and service and (file is None or (isinstance(file, str) and file)):
+        return _Reference(service, file, at)
+    return None
+
+
+def _about_file(doc: Document, reference: _Reference, path: str, error: SpecError) -> list[Issue]:
+    # A file that is not there is told where `extends` names it; a broken one, where it breaks.
+    if os.path.exists(path):
+        return list(error.issues)
+    return [
+        doc.issue(
+            (*reference.at, "file"),
+            f"extends a service in {reference.file}, which is not there",
+            "fix the path: it is relative to the file that says extends",
+        )
+    ]
+
+
+def _only(doc: Document, name: str) -> Document:
+    """A document holding only service `name` of `doc`, with its positions and tags."""
+    prefix: Path_ = ("services", name)
+    return Document(
+        file=doc.file,
+        data={"services": {name: doc.data["services"][name]}},
+        positions={p: pos for p, pos in doc.positions.items() if p[:2] == prefix},
+        tags={p: t for p, t in doc.tags.items() if p[:2] == prefix},
+    )
+
+
+def _without(positions: Mapping[Path_, Position], at: Path_) -> dict[Path_, Position]:
+    return {p: pos for p, pos in positions.items() if p[: len(at)] != at}
+
+
+def _renamed(sub: Document, old: str, new: str, layer: str) -> Document:
+    """`sub` (service `old` alone) as service `new`, every value marked with `layer` unless
+    already marked (a value from a base's base says so)."""
+    positions = {
+        ("services", new, *path[2:]): pos if pos.layer else pos._replace(layer=layer)
+        for path, pos in sub.positions.items()
+        if len(path) >= 2
+    }
+    tags = {("services", new, *path[2:]): tag for path, tag in sub.tags.items() if len(path) >= 2}
+    return Document(
+        file=sub.file,
+        data={"services": {new: sub.data["services"][old]}},
+        positions=positions,
+        tags=tags,
+    )
+
+
+def _paths_from(sub: Document, name: str, folder: str) -> Document:
+    """`sub` with the relative paths of service `name` made absolute from `folder` (the base's
+    file's): the build context, env files and bind mount sources."""
+    body = dict(sub.data["services"][name])
+    if "build" in body:
+        body["build"] = _build(body["build"], folder)
+    if "env_file" in body:
+        body["env_file"] = _env_files(body["env_file"], folder)
+    if isinstance(body.get("volumes"), list):
+        body["volumes"] = [_volume(v, folder) for v in body["volumes"]]
+    return Document(
+        file=sub.file, data={"services": {name: body}}, positions=sub.positions, tags=sub.tags
+    )
+
+
+def _absolute(path: str, folder: str) -> str:
+    if path.startswith(("/", "~")) or "$" in path:
+        return path
+    return posixpath.normpath(posixpath.join(folder, path))
+
+
+def _build(value: Any, folder: str) -> Any:
+    if isinstance(value, str):
+        return _absolute(value, folder)
+    if isinstance(value, dict):
+        context = value.get("context", ".")
+        return {
+            **value,
+            "context": _absolute(context, folder) if isinstance(context, str) else context,
+        }
+    return value
+
+
+def _env_files(value: Any, folder: str) -> Any:
+    if isinstance(value, str):
+        return _absolute(value, folder)
+    if isinstance(value, list):
+        return [_env_files(item, folder) for item in value]
+    if isinstance(value, dict) and isinstance(value.get("path"), str):
+        return {**value, "path": _absolute(value["path"], folder)}
+    return value
+
+
+def _volume(value: Any, folder: str) -> Any:
+    # A bind mount's source is a path: `./data:/data`, `../x:/y`, `.:/app` (a named volume's
+    # is a plain name, kept as it is).
+    if isinstance(value, str) and value.startswith("."):
+        source, sep, rest = value.partition(":")
+        return _absolute(source, folder) + sep + rest
+    if (
+        isinstance(value, dict)
+        and value.get("type") == "bind"
+        and isinstance(value.get("source"), str)
+    ):
+        return {**value, "source": _absolute(value["source"], folder)}
+    return value
