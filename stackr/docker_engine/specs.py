@@ -46,6 +46,8 @@ def host_options(runtime: Runtime) -> dict[str, Any]:
     so the engine's default holds (`Init` unset follows the daemon's own setting)."""
     options: dict[str, Any] = {
         "init": runtime.init,
+        "pid_mode": runtime.pid,
+        "ipc_mode": runtime.ipc,
         "read_only": runtime.read_only,
         "privileged": runtime.privileged,
         "shm_size": runtime.shm_size,

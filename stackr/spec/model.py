@@ -204,6 +204,8 @@ class Runtime:
     stop_signal: str | None = None  # SIGINT, or a signal number as text
     hostname: str | None = None
     domainname: str | None = None
+    pid: str | None = None  # "host"
+    ipc: str | None = None  # "host", "private", "shareable", "none"
     init: bool | None = None
     read_only: bool | None = None
     privileged: bool | None = None
@@ -245,7 +247,8 @@ class Runtime:
         return out
 
 
-_RUNTIME_SCALARS: tuple[str, ...] = ("stop_signal", "hostname", "domainname", "init")
+_RUNTIME_SCALARS: tuple[str, ...] = ("stop_signal", "hostname", "domainname", "pid", "ipc")
+_RUNTIME_SCALARS += ("init",)
 _RUNTIME_SCALARS += ("read_only", "privileged", "tty", "stdin_open", "shm_size")
 _RUNTIME_SCALARS += ("mem_reservation", "pids_limit", "oom_score_adj", "cpu_shares")
 _RUNTIME_COLLECTIONS: tuple[str, ...] = ("cap_add", "cap_drop", "security_opt", "group_add")

@@ -57,6 +57,8 @@ def parse_runtime(raw: dict[str, Any], where: Where) -> Runtime:
         stop_signal=signal(raw["stop_signal"]) if "stop_signal" in raw else None,
         hostname=text("hostname"),
         domainname=text("domainname"),
+        pid=text("pid"),
+        ipc=text("ipc"),
         init=flag("init"),
         read_only=on("read_only"),
         privileged=on("privileged"),

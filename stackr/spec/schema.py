@@ -290,7 +290,7 @@ _COMPOSE_KEYS = {
     ("service", "platform"): "not supported: the engine runs images of its own platform",
     **{
         ("service", key): "not supported by stackr: remove it"
-        for key in ("pid", "ipc", "memswap_limit", "runtime", "cgroup_parent", "userns_mode")
+        for key in ("memswap_limit", "runtime", "cgroup_parent", "userns_mode")
     },
     ("dependency", "restart"): "stackr does not restart a service when its dependency changes: "
     "remove it",

@@ -534,6 +534,7 @@ def test_runtime_options_reach_the_engine(stack: StackFixture) -> None:
         "logging": {"driver": "json-file", "options": {"max-size": "1m"}},
         "restart": "on-failure:2",
         "hostname": "rabbit",
+        "ipc": "shareable",
         "pids_limit": 100,
         "oom_score_adj": 500,
         "cpu_shares": 512,
@@ -556,7 +557,7 @@ def test_runtime_options_reach_the_engine(stack: StackFixture) -> None:
     assert host["Ulimits"] == [{"Name": "nofile", "Soft": 512, "Hard": 1024}]
     assert host["LogConfig"] == {"Type": "json-file", "Config": {"max-size": "1m"}}
     assert host["RestartPolicy"] == {"Name": "on-failure", "MaximumRetryCount": 2}
-    assert container.attrs["Config"]["Hostname"] == "rabbit"
+    assert (container.attrs["Config"]["Hostname"], host["IpcMode"]) == ("rabbit", "shareable")
     assert (host["PidsLimit"], host["OomScoreAdj"], host["CpuShares"]) == (100, 500, 512)
     assert (host["MemoryReservation"], host["GroupAdd"]) == (32 * 1024**2, ["1001"])
     assert host["Devices"] == [
@@ -604,7 +605,7 @@ def test_an_external_network_and_volume_are_used_and_left_in_place(stack: StackF
 
 
 def test_a_network_mode_puts_replicas_on_the_hosts_network_or_on_none(stack: StackFixture) -> None:
-    agent = {"image": IMAGE, "command": SLEEPER, "network_mode": "host"}
+    agent = {"image": IMAGE, "command": SLEEPER, "network_mode": "host", "pid": "host"}
     batch = {"image": IMAGE, "command": SLEEPER, "network_mode": "none"}
     path = stack.write({"services": {"agent": agent, "batch": batch}})
     stack.up(path)
@@ -617,6 +618,10 @@ def test_a_network_mode_puts_replicas_on_the_hosts_network_or_on_none(stack: Sta
         interfaces[mode] = {line.split(":")[0].strip() for line in said.splitlines()[2:]}
     assert interfaces["none"] == {"lo"}
     assert "docker0" in interfaces["host"]  # the host's own interfaces
+    agent_container = stack.sdk.containers.get(f"{stack.name}-dev-agent-1")
+    assert agent_container.attrs["HostConfig"]["PidMode"] == "host"
+    processes = agent_container.exec_run(["ps", "-o", "comm"]).output.decode().split()
+    assert "dockerd" in processes  # the host's processes
     assert api.plan(stack.load(path), stack.engine).pending() == ()
     # Back to the stack's network: recreated, and joined to it under its service name.
     batch = {"image": IMAGE, "command": SLEEPER}
