@@ -29,7 +29,7 @@ import math
 import time
 from collections.abc import Callable
 from contextlib import suppress
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 
 from stackr.desired import ContainerSpec, anonymous_targets, with_carried
 from stackr.engine import STEADY, ContainerStatus, Engine, RestartWatch
@@ -43,6 +43,33 @@ PREV = "-prev"
 
 class _Interrupted(EngineError):
     """Ctrl-C (or SIGTERM) while a batch waited for its new replicas: not their failure."""
+
+
+class _NotReady(EngineError):
+    """A new replica that will not be ready, or was not in time: `name` says which."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(message)
+        self.name = name
+
+
+@dataclass
+class _Watch:
+    """A new replica being waited for: its restarts, and since when it has been ready."""
+
+    name: str
+    restarts: RestartWatch = field(default_factory=RestartWatch)
+    count: int | None = None  # its restarts when first seen: one more starts the clock again
+    stable_since: float | None = None
+
+
+def _failed(batch: list[ContainerSpec], error: EngineError, at: ContainerSpec) -> ContainerSpec:
+    """The replica of `batch` a failure is about: the one named by a readiness failure, else
+    `at`, the one being worked on when it came."""
+    if isinstance(error, _NotReady):
+        named = (s for s in batch if error.name in (s.name, s.name + NEXT))
+        return next(named, at)
+    return at
 
 
 class Rollout:
@@ -75,6 +102,11 @@ class Rollout:
         # new run is ready when it exits 0, and there is no old run to keep serving.
         self.job = job
         self.start_first = service.start_first() and not job
+        # A test of its own is checked for sure; without one, the image's may check it, and
+        # then the engine reports a health.
+        self._has_check = any(
+            s.healthcheck and s.healthcheck.test not in ((), ("NONE",)) for s in specs
+        )
 
     def run(self) -> None:
         policy = self.service.update
@@ -130,8 +162,10 @@ class Rollout:
             raise _Interrupted("interrupted")
 
     def _batch(self, batch: list[ContainerSpec]) -> None:
+        at = batch[0]
         try:
-            for spec in batch:
+            for at in batch:
+                spec = at
                 self._check()
                 self.report(spec.name, "creating", "new replica beside the old one")
                 # It shares the old one's anonymous volumes, so their data carries over.
@@ -141,8 +175,7 @@ class Rollout:
                 )
                 self.engine.create_container(next_spec)
                 self.engine.start_container(spec.name + NEXT)
-            for spec in batch:
-                self._await_ready(spec.name + NEXT, self._ready_by())
+            self._await_ready([spec.name + NEXT for spec in batch], self._ready_by())
         except EngineError as error:
             for spec in batch:
                 # A failed clean-up must not hide why the update failed: the next plan
@@ -151,7 +184,7 @@ class Rollout:
                     self.engine.remove_container(spec.name + NEXT, timeout=0, keep_volumes=True)
             if isinstance(error, _Interrupted):
                 self._interrupted()
-            self._give_up(batch[0], error)
+            self._give_up(_failed(batch, error, at), error)
         for spec in batch:
             self._swap(spec)
             self.replaced.append(spec)
@@ -161,8 +194,10 @@ class Rollout:
         touched: list[ContainerSpec] = []  # its stop was asked for
         parked: list[ContainerSpec] = []
         created: list[ContainerSpec] = []
+        at = batch[0]
         try:
-            for spec in batch:
+            for at in batch:
+                spec = at
                 self._check()
                 self.report(spec.name, "removing", "stopping the old replica")
                 touched.append(spec)
@@ -175,18 +210,17 @@ class Rollout:
                 self.engine.create_container(with_carried(spec, carried))
                 created.append(spec)
                 self.engine.start_container(spec.name)
-            for spec in batch:
-                self._await_ready(spec.name, self._ready_by())
+            self._await_ready([spec.name for spec in batch], self._ready_by())
         except EngineError as error:
             if self.job:
                 self._job_settle(parked, created)
                 if isinstance(error, _Interrupted):
                     self._interrupted(new_runs=len(created))
-                self._job_failed(batch[0], error)
+                self._job_failed(_failed(batch, error, at), error)
             self._put_back(touched, parked, created)
             if isinstance(error, _Interrupted):
                 self._interrupted()
-            self._give_up(batch[0], error)
+            self._give_up(_failed(batch, error, at), error)
         for spec in batch:
             self.replaced.append(spec)
             self.report(spec.name, "done", "recreated")
@@ -271,7 +305,7 @@ class Rollout:
             # Its own wait_timeout, whatever the failed forward step used up of the run's;
             # not ready in time, it is still the previous spec and takes the names anyway.
             with suppress(EngineError):
-                self._await_ready(prev, time.monotonic() + self.wait_timeout)
+                self._await_ready([prev], time.monotonic() + self.wait_timeout)
             for network in spec.networks:
                 self.engine.disconnect_container(prev, network)
                 self.engine.connect_container(prev, network, aliases=spec.aliases_on(network))
@@ -295,50 +329,55 @@ class Rollout:
         # `deadline`.
         return min(time.monotonic() + self.wait_timeout, self.deadline)
 
-    def _await_ready(self, name: str, deadline: float) -> None:
-        # A test of its own is checked for sure; without one, the image's may check it, and
-        # then the engine reports a health.
-        has_check = any(
-            s.healthcheck and s.healthcheck.test not in ((), ("NONE",)) for s in self.specs
-        )
-        stable_since: float | None = None
-        restarts = RestartWatch()
-        count: int | None = None  # its restarts when first seen: one more starts the clock again
+    def _await_ready(self, names: list[str], deadline: float) -> None:
+        """Wait until every one of `names` (the new replicas of one batch) is ready. They are
+        watched together: a batch waits `monitor` once, not once per replica.
+
+        Raises:
+            _NotReady: one of them will not be ready, or was not in time (it is named).
+        """
+        watches = [_Watch(name) for name in names]
         while True:
             if self.stopped():
                 raise _Interrupted("interrupted")
-            status = self.engine.container_status(name)
-            if self._finished(status.state, status.exit_code):
-                return  # a one-shot that ran to its end is as ready as it gets
-            self._refuse_failed(name, status, restarts)
-            running = status.state == "running" and not self.job  # a job: only its exit 0
-            count = status.restarts if count is None else count
-            if status.restarts != count:
-                count, running = status.restarts, False
-            # Checked by its own healthcheck or its image's: ready once healthy. Unchecked,
-            # once it has run STEADY without a restart: seen running once, a replica that
-            # exits at once (and is restarted by its policy) would pass for ready.
-            checked = has_check or bool(status.health)
-            ready = running and (status.health == "healthy" or not checked)
-            monitor = self.service.update.monitor
-            monitor = monitor if checked else max(monitor, STEADY)
-            now = time.monotonic()
-            stable_since = (stable_since or now) if ready else None
-            if stable_since is not None and now - stable_since >= monitor:
+            watches = [watch for watch in watches if not self._ready(watch)]
+            if not watches:
                 return
-            if now > deadline:
-                raise EngineError(f"the new replica was not ready within {self.wait_timeout:g}s")
+            if time.monotonic() > deadline:
+                raise _NotReady(
+                    watches[0].name, f"the new replica was not ready within {self.wait_timeout:g}s"
+                )
             time.sleep(self.poll_interval)
+
+    def _ready(self, watch: _Watch) -> bool:
+        status = self.engine.container_status(watch.name)
+        if self._finished(status.state, status.exit_code):
+            return True  # a one-shot that ran to its end is as ready as it gets
+        self._refuse_failed(watch.name, status, watch.restarts)
+        running = status.state == "running" and not self.job  # a job: only its exit 0
+        watch.count = status.restarts if watch.count is None else watch.count
+        if status.restarts != watch.count:
+            watch.count, running = status.restarts, False
+        # Checked by its own healthcheck or its image's: ready once healthy. Unchecked, once
+        # it has run STEADY without a restart: seen running once, a replica that exits at once
+        # (and is restarted by its policy) would pass for ready.
+        checked = self._has_check or bool(status.health)
+        ready = running and (status.health == "healthy" or not checked)
+        monitor = self.service.update.monitor
+        monitor = monitor if checked else max(monitor, STEADY)
+        now = time.monotonic()
+        watch.stable_since = (watch.stable_since or now) if ready else None
+        return watch.stable_since is not None and now - watch.stable_since >= monitor
 
     def _refuse_failed(self, name: str, status: ContainerStatus, restarts: RestartWatch) -> None:
         if restarts.crash_looping(name, status):
             # Restarted by `on-failure` or `always` again and again: it will not come up.
             words = restarts.words(name, status)
-            raise EngineError(f"the new replica {words} (last output: {self._said(name)})")
+            raise _NotReady(name, f"the new replica {words} (last output: {self._said(name)})")
         if status.state in ("exited", "dead") or status.health == "unhealthy":
             what = "is unhealthy" if status.health == "unhealthy" else "stopped"
             if status.state == "exited" and status.exit_code is not None:
                 what = f"exited with code {status.exit_code}"
             if status.probe:
                 what += f" (its last health check said: {hide(status.probe, self.secrets)})"
-            raise EngineError(f"the new replica {what} (last output: {self._said(name)})")
+            raise _NotReady(name, f"the new replica {what} (last output: {self._said(name)})")

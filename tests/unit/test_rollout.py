@@ -456,3 +456,43 @@ def _web_rollout(  # type: ignore[no-untyped-def]
         stopped=stopped,
         report=report,
     )
+
+
+@pytest.mark.parametrize("order", ["start-first", "stop-first"])
+def test_a_failed_update_names_the_replica_that_failed(write_stack, order: str) -> None:  # type: ignore[no-untyped-def]
+    engine = FakeEngine(images=dict(IMAGES))
+    _up(write_stack, engine, "info", order=order, parallelism=2)
+    suffix = "-next" if order == "start-first" else ""
+    engine.unhealthy_names = {f"shop-dev-web-2{suffix}"}
+    with pytest.raises(ApplyError, match="update of web failed at shop-dev-web-2: the new replica"):
+        _up(write_stack, engine, "debug", order=order, parallelism=2)
+
+
+class _Clock:
+    """Time that passes only when the rollout sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.mark.parametrize("order", ["start-first", "stop-first"])
+def test_the_replicas_of_a_batch_are_watched_together(  # type: ignore[no-untyped-def]
+    write_stack, monkeypatch: pytest.MonkeyPatch, order: str
+) -> None:
+    # `monitor` is how long each new replica must stay ready: the batch's replicas serve that
+    # time side by side, so a batch of three takes it once, not three times.
+    engine = FakeEngine(images=dict(IMAGES))
+    _up(write_stack, engine, "info", order=order, parallelism=2)
+    clock = _Clock()
+    monkeypatch.setattr("stackr.rollout.time", clock)
+    spec = _spec("debug", order=order, parallelism=2, monitor="2s")
+    loaded = api.load([str(write_stack(spec))], profile="dev", env={})
+    api.up(loaded, engine, options=api.UpOptions(wait_timeout=10))
+    assert _levels(engine) == {"shop-dev-web-1": "debug", "shop-dev-web-2": "debug"}
+    assert 2 <= clock.now < 3
