@@ -40,6 +40,22 @@ def hunted_values(
     )
 
 
+def hunted_contents(contents: Iterable[bytes]) -> frozenset[str]:
+    """What to look for of secrets read from files: each one's text, and each of its lines
+    (a container may print one line of a key file), where long enough. A secret that is not
+    text cannot be found in text output anyway."""
+    found: set[str] = set()
+    for data in contents:
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        found.update(
+            part.strip() for part in (text, *text.splitlines()) if len(part.strip()) >= MIN_HUNTED
+        )
+    return frozenset(found)
+
+
 def is_secret(name: str, value: str, sensitive: Iterable[str]) -> bool:
     """Whether `value`, set under `name`, must not be shown."""
     return (

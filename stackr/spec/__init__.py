@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from stackr.errors import Issue, SpecError
-from stackr.sensitive import hunted_values
+from stackr.sensitive import hunted_contents, hunted_values
 from stackr.spec.model import Stack
 from stackr.spec.profiles import profile_settings, refuse_unknown_profile
 from stackr.spec.prune import prune_invalid
@@ -106,7 +106,9 @@ def _load_stack(
     return replace(
         stack,
         sensitive=hunted_values(variables.values, _secret_sources(stack))
-        | _secret_environment(stack),
+        | _secret_environment(stack)
+        # A secret read from a file is as secret as one read from a variable.
+        | hunted_contents(s.data for s in stack.secrets.values() if s.file),
         # One of each: `.env` may be read for the variables and as a service's env_file too.
         warnings=tuple(sorted(dict.fromkeys([*warnings, *stack.warnings]), key=Issue.sort_key)),
     )

@@ -611,6 +611,28 @@ def test_a_failed_containers_last_output_shows_no_secret_value(write_stack) -> N
     assert "devpass123" not in str(caught.value)
 
 
+def test_a_failed_containers_last_output_shows_no_secret_read_from_a_file(write_stack) -> None:  # type: ignore[no-untyped-def]
+    from stackr.errors import EngineError
+
+    migrate = {"image": "img:1", "secrets": ["db", "key"]}
+    spec = {
+        "name": "shop",
+        "services": {"migrate": migrate},
+        "secrets": {"db": {"file": "db.txt"}, "key": {"file": "key.pem"}},
+    }
+    path = write_stack(spec)
+    (path.parent / "db.txt").write_text("file-secret-value-42\n")
+    (path.parent / "key.pem").write_text(
+        "-----BEGIN KEY-----\nc2VjcmV0LWtleS1ib2R5\n-----END KEY-----\n"
+    )
+    engine = FakeEngine(images=dict(IMAGES), exit_codes={"migrate": 1})
+    said = "connecting with file-secret-value-42, key line c2VjcmV0LWtleS1ib2R5"
+    engine.last_log_lines = lambda name, count: [said]  # type: ignore[method-assign]
+    with pytest.raises(EngineError) as caught:
+        _up_wait(path, engine)
+    assert "connecting with ***, key line ***" in str(caught.value)
+
+
 def test_a_recreated_network_parks_only_the_containers_on_it(write_stack) -> None:  # type: ignore[no-untyped-def]
     spec = {
         "name": "shop",
