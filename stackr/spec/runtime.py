@@ -167,6 +167,9 @@ def _extra_hosts(raw: object, where: Where) -> tuple[str, ...]:
             # The host name holds neither `:` nor `=`; an IPv6 address after it may hold `:`.
             cut = min((entry.find(s) for s in ":=" if s in entry), default=-1)
             pairs.append((("extra_hosts", i), entry[:cut], entry[cut + 1 :]))
+    # By host name, as /etc/hosts is read: written in another order, the same spec. Stable, so
+    # a host given twice keeps its first address first (the one a lookup finds).
+    pairs.sort(key=lambda pair: pair[1])
     return tuple(f"{host}:{where.parse(at, _host_ip, ip, '')}" for at, host, ip in pairs)
 
 

@@ -13,6 +13,7 @@ from fakes import FakeEngine
 from stackr import api
 from stackr.desired import canonical_container, desired_state
 from stackr.plan import ActionKind, ObjectKind
+from stackr.spec import load_stack
 from stackr.spec.model import LogConfig, Runtime
 from stackr.spec.runtime import signal, ulimit
 from stackr.spec.values import ValueProblem
@@ -47,7 +48,7 @@ def test_every_option_reads_into_the_engines_terms(write_stack) -> None:  # type
         init=False,
         shm_size=64 * 1024**2,
         dns=("10.0.0.2",),
-        extra_hosts=("db.internal:10.0.0.5", "v6:::1", "gw:host-gateway"),
+        extra_hosts=("db.internal:10.0.0.5", "gw:host-gateway", "v6:::1"),  # by host
         tmpfs={"/run": "", "/tmp": "size=1m"},
         sysctls={"net.core.somaxconn": "1024"},
         ulimits={"nofile": (10, 20), "core": (-1, -1)},
@@ -173,3 +174,19 @@ def test_spellings_the_engine_reads_alike_are_one_spec(write_stack) -> None:  # 
     )
     assert written == spelled
     assert (written.read_only, written.devices) == (None, ("/dev/null:/dev/null:rwm",))
+
+
+def test_extra_hosts_in_another_order_are_the_same_spec(write_stack) -> None:  # type: ignore[no-untyped-def]
+    def hosts(written: object) -> tuple[str, ...]:
+        path = write_stack({"services": {"a": {"image": "img:1", "extra_hosts": written}}})
+        return load_stack([str(path)], profile="dev", env={}).services["a"].runtime.extra_hosts
+
+    mapping = hosts({"h2": "10.0.0.2", "h1": "10.0.0.1"})
+    assert mapping == hosts({"h1": "10.0.0.1", "h2": "10.0.0.2"}) == ("h1:10.0.0.1", "h2:10.0.0.2")
+    assert hosts(["h2:10.0.0.2", "h1=10.0.0.1"]) == mapping
+    # A host given twice keeps its first address first: that is the one a lookup finds.
+    assert hosts(["h:10.0.0.9", "a:10.0.0.1", "h:10.0.0.8"]) == (
+        "a:10.0.0.1",
+        "h:10.0.0.9",
+        "h:10.0.0.8",
+    )
