@@ -33,8 +33,10 @@ def observed_state(
     networks: list[dict[str, Any]],
     volumes: dict[str, Any] | None,
     images: Mapping[str, str],
+    built_from: Mapping[str, str] | None = None,
 ) -> ObservedState:
-    """The state the list replies describe; `images` maps image refs to ids."""
+    """The state the list replies describe; `images` maps image refs to ids, `built_from` those
+    stackr built to their build's digest."""
     return ObservedState(
         containers=tuple(observed_container(c) for c in containers),
         networks=tuple(
@@ -61,6 +63,7 @@ def observed_state(
             for v in (volumes or {}).get("Volumes") or []
         ),
         images=dict(images),
+        built_from=dict(built_from or {}),
     )
 
 

@@ -137,6 +137,9 @@ class ObservedState:
     networks: tuple[ObservedNetwork, ...] = ()
     volumes: tuple[ObservedVolume, ...] = ()
     images: Mapping[str, str] = field(default_factory=dict)  # image reference → image id
+    # Image reference → the digest of the build its image was made from, for images stackr
+    # built (a tag moved to another image outside stackr has none, or another).
+    built_from: Mapping[str, str] = field(default_factory=dict)
     # The external networks and volumes the stack uses that the engine has: name → network id,
     # and the volumes' names.
     external_networks: Mapping[str, str] = field(default_factory=dict)

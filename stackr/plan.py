@@ -356,7 +356,15 @@ def _stopped(spec: ContainerSpec, have: ObservedContainer, *, job: bool) -> tupl
 
 
 def _image_moved(spec: ContainerSpec, have: ObservedContainer, observed: ObservedState) -> str:
-    """`shop/web:1 now is 5d2c… (runs 9a1b…)` when the image's tag moved to another image."""
+    """`shop/web:1 now is 5d2c… (runs 9a1b…)` when the image's tag moved to another image.
+
+    A service stackr builds runs a build of its inputs (their digest is in its spec): its tag
+    counts only where it is on a build of the same inputs (`up --build` made again, say). A
+    tag moved to another image outside stackr changes nothing the container runs; a new
+    replica would build the image again first."""
+    built = observed.built_from.get(spec.image)
+    if spec.build is not None and spec.build.digest and built != spec.build.digest:
+        return ""
     image_id = observed.images.get(spec.image, "")
     if image_id and have.image_id and image_id != have.image_id:
         return f"{spec.image} now is {_short(image_id)} (runs {_short(have.image_id)})"
@@ -367,10 +375,16 @@ def _image_note(spec: ContainerSpec, kind: ActionKind, observed: ObservedState) 
     # A build or a pull is a step `up` takes first, slow or (offline) failing: say so where
     # the plan knows it must.
     made = kind in (ActionKind.CREATE, ActionKind.RECREATE)
-    if not made or spec.image in observed.images:
+    if not made:
         return ""
     if spec.build is not None:
-        return f" (its image {spec.image} is built first)"
+        # Missing, or not a build of the present inputs: `up` builds it (as ensure_image).
+        digest = spec.build.digest
+        stale = digest and observed.built_from.get(spec.image) != digest
+        built_first = spec.image not in observed.images or stale
+        return f" (its image {spec.image} is built first)" if built_first else ""
+    if spec.image in observed.images:
+        return ""
     return f" (its image {spec.image} is not on the engine: it is pulled first)"
 
 

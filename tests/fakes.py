@@ -130,6 +130,7 @@ class FakeEngine:
                 if owned(dict(s.labels))
             ),
             images={ref: self.images[ref] for ref in images if ref in self.images},
+            built_from={ref: self.built[ref] for ref in images if ref in self.built},
             external_networks={
                 n: i for n, i in self.foreign_networks.items() if n in external_networks
             },

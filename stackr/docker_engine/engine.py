@@ -31,7 +31,7 @@ from stackr.docker_engine.errors import (
     port_taken,
     translate,
 )
-from stackr.docker_engine.images import context_files, ensure_image, image_ids
+from stackr.docker_engine.images import context_files, ensure_image, observed_images
 from stackr.docker_engine.logs import follow as follow_logs
 from stackr.docker_engine.logs import latest_run_lines, log_lines
 from stackr.docker_json import observed_state
@@ -113,8 +113,8 @@ class DockerEngine:
         raw_containers = call("list containers", self._api.containers, all=True, filters=filters)
         raw_networks = call("list networks", self._api.networks, filters=filters)
         raw_volumes = call("list volumes", self._api.volumes, filters=filters)
-        ids = image_ids(self._api, images) if images else {}
-        observed = observed_state(raw_containers, raw_networks, raw_volumes, ids)
+        ids, built = observed_images(self._api, images) if images else ({}, {})
+        observed = observed_state(raw_containers, raw_networks, raw_volumes, ids, built)
         if not (external_networks or external_volumes):
             return observed
         return replace(

@@ -26,11 +26,26 @@ _ID_PREFIX = re.compile(r"(?:sha256:)?([0-9a-f]{12,64})")
 
 def image_ids(api: docker.APIClient, refs: tuple[str, ...]) -> dict[str, str]:
     """The id each of `refs` points at, for those on the engine: one list call."""
+    return _ids(call("list images", api.images), refs)
+
+
+def observed_images(
+    api: docker.APIClient, refs: tuple[str, ...]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The id each of `refs` points at (those on the engine), and the build digest of those
+    stackr built (its label): one list call."""
+    images = call("list images", api.images)
+    ids = _ids(images, refs)
+    labels = {image["Id"]: image.get("Labels") or {} for image in images}
+    built = {ref: labels[i].get(LABEL_BUILD_DIGEST, "") for ref, i in ids.items() if i in labels}
+    return ids, {ref: digest for ref, digest in built.items() if digest}
+
+
+def _ids(images: list[dict[str, Any]], refs: tuple[str, ...]) -> dict[str, str]:
     wanted: dict[str, list[str]] = {}
     for ref in refs:
         wanted.setdefault(full_ref(ref), []).append(ref)
     found: dict[str, str] = {}
-    images = call("list images", api.images)
     for image in images:
         # Named by a tag, by a digest (`shop/web@sha256:...`) or by its id.
         names = [*(image.get("RepoTags") or []), *(image.get("RepoDigests") or [])]

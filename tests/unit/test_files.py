@@ -373,6 +373,36 @@ def test_an_unchanged_build_context_is_neither_rebuilt_nor_recreated(tmp_path: P
     assert engine.calls["build"] == 1
 
 
+def test_a_tag_moved_off_a_built_image_outside_stackr_recreates_nothing(tmp_path: Path) -> None:
+    # The container runs a build of the service's inputs (their digest is in its spec): another
+    # image under its tag changes nothing it runs.
+    path, engine = _built(tmp_path)
+    image = api.load([str(path)], profile="dev", env={}).stack.services["web"].image
+    engine.images[image] = "sha256:someone-elses-image"
+    del engine.built[image]
+    result = api.up(api.load([str(path)], profile="dev", env={}), engine, options=api.UpOptions())
+    assert result.plan.pending() == ()
+    assert engine.calls["build"] == 1
+    # A new replica would run the tag: the plan says it is built again first.
+    _stack_dir(tmp_path, BUILT.replace("  web:\n", "  web:\n    replicas: 2\n"), {})
+    loaded = api.load([str(path)], profile="dev", env={})
+    lines = [a.describe() for a in api.plan(loaded, engine).pending()]
+    assert lines == [
+        f"create container shop-dev-web-2 — not on the engine (its image {image} is built first)"
+    ]
+
+
+def test_up_build_making_another_image_of_the_same_inputs_recreates(tmp_path: Path) -> None:
+    path, engine = _built(tmp_path)
+    loaded = api.load([str(path)], profile="dev", env={})
+    result = api.up(loaded, engine, options=api.UpOptions(build=True))
+    image = loaded.stack.services["web"].image
+    (action,) = result.plan.pending()
+    assert (action.name, action.kind) == ("shop-dev-web-1", ActionKind.RECREATE)
+    assert action.reason.startswith(f"image {image} now is ")
+    assert engine.containers["shop-dev-web-1"].image_id == f"sha256:built-{image}-2"
+
+
 def test_a_changed_build_context_rebuilds_and_recreates_only_its_service(tmp_path: Path) -> None:
     path, engine = _built(tmp_path)
     (tmp_path / "web" / "app.txt").write_text("v2\n")
