@@ -10,7 +10,7 @@ import enum
 import json
 from collections import Counter
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from stackr.changes import Change, spec_changes
@@ -69,6 +69,9 @@ class Action:
     # A container removal: the stop_grace_period its container was made with (its spec label),
     # for a container whose service the file no longer has (or a file that does not load).
     stop_grace: float | None = None
+    # A recreate: the networks its old container is on, each with its DNS names there, as it
+    # was made (what an update takes it off, and a rollback gives back).
+    endpoints: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def describe(self) -> str:
         """One plain line: `create container shop-dev-web-1 — not on the engine`."""
@@ -237,10 +240,20 @@ def _container_actions(
             replica=spec.replica,
             changes=changes,
             parked=parked,
+            endpoints=_endpoints(have) if kind is ActionKind.RECREATE and have else {},
         )
     for name, have in sorted(found.items()):
         if name not in desired.containers:
             yield _surplus(stack, desired, name, have)
+
+
+def _endpoints(have: ObservedContainer) -> dict[str, tuple[str, ...]]:
+    """The stack's networks `have` is on, each with the DNS names its spec gave it there (a
+    network joined outside stackr, or a network mode's, is none of the stack's)."""
+    joined = have.spec.get("networks") if have.spec else None
+    ours = set(joined) if isinstance(joined, list) else set(have.networks)
+    extra = have.spec.get("network_aliases") or {} if have.spec else {}
+    return {n: (have.service, *extra.get(n, ())) for n in have.networks if n in ours}
 
 
 def _changes(

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
 
@@ -89,8 +89,12 @@ class Rollout:
         stopped: Callable[[], bool],
         report: Callable[[str, str, str], None],
         secrets: frozenset[str] = frozenset(),
+        endpoints: Mapping[str, Mapping[str, tuple[str, ...]]] | None = None,
     ) -> None:
         self.engine, self.service, self.specs = engine, service, specs
+        # Each old replica's networks, with its DNS names there (`Action.endpoints`): where a
+        # swap takes it off, and a rollback puts it back, though the new spec's differ.
+        self.endpoints = endpoints or {}
         self.secrets = secrets  # masked in the output a failure shows
         # Each new replica may wait `wait_timeout`, and all of them no later than `deadline`:
         # `--wait-timeout` bounds all of an `up`'s waits together.
@@ -271,11 +275,16 @@ class Rollout:
             self.engine.connect_container(
                 spec.name + NEXT, network, aliases=spec.aliases_on(network)
             )
-        for network in spec.networks:
+        for network in self._old_endpoints(spec):
             self.engine.disconnect_container(spec.name, network)
         self.engine.stop_container(spec.name, timeout=spec.stop_grace_period)
         self.engine.rename_container(spec.name, spec.name + PREV)
         self.engine.rename_container(spec.name + NEXT, spec.name)
+
+    def _old_endpoints(self, spec: ContainerSpec) -> Mapping[str, tuple[str, ...]]:
+        """The networks the old replica of `spec` is on, with its DNS names there."""
+        found = self.endpoints.get(spec.name)
+        return found if found is not None else {n: spec.aliases_on(n) for n in spec.networks}
 
     def _give_up(self, spec: ContainerSpec, error: EngineError) -> None:
         rollback = self.service.update.failure_action is FailureAction.ROLLBACK
@@ -298,17 +307,19 @@ class Rollout:
         prev = spec.name + PREV
         if self.start_first:
             # As going forward: the previous replica starts beside the new one, off the
-            # service's names, and takes them back only once ready; the new one serves until then.
-            for network in spec.networks:
+            # service's names, and takes them back only once ready; the new one serves until
+            # then. It goes back on its own networks, with its own names, as it was made.
+            old = self._old_endpoints(spec)
+            for network in old:
                 self.engine.connect_container(prev, network, aliases=())
             self.engine.start_container(prev)
             # Its own wait_timeout, whatever the failed forward step used up of the run's;
             # not ready in time, it is still the previous spec and takes the names anyway.
             with suppress(EngineError):
                 self._await_ready([prev], time.monotonic() + self.wait_timeout)
-            for network in spec.networks:
+            for network, aliases in old.items():
                 self.engine.disconnect_container(prev, network)
-                self.engine.connect_container(prev, network, aliases=spec.aliases_on(network))
+                self.engine.connect_container(prev, network, aliases=aliases)
         # Off the service's DNS name first, as in a swap, so no request reaches it as it stops.
         for network in spec.networks:
             self.engine.disconnect_container(spec.name, network)

@@ -356,14 +356,15 @@ class UpTasks:
         self.tasks[f"remove:{action.name}"] = Task(run, needs)
 
     def _rollout(self, service: Service) -> Callable[[], None]:
-        specs = [
-            self.desired.containers[a.name]
+        actions = [
+            a
             for a in self.plan.actions
             if a.object is ObjectKind.CONTAINER
             and a.service == service.name
             and a.kind is ActionKind.RECREATE
             and not a.parked  # a replica on a recreated network is parked instead
         ]
+        specs = [self.desired.containers[a.name] for a in actions]
         on_event = self.on_event
 
         def report(subject: str, phase: str, detail: str) -> None:
@@ -380,6 +381,7 @@ class UpTasks:
             stopped=self.options.stop.is_set,
             report=report,
             secrets=self.options.secrets,
+            endpoints={a.name: a.endpoints for a in actions},
         )
         return rollout.run
 

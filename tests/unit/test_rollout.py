@@ -496,3 +496,31 @@ def test_the_replicas_of_a_batch_are_watched_together(  # type: ignore[no-untype
     api.up(loaded, engine, options=api.UpOptions(wait_timeout=10))
     assert _levels(engine) == {"shop-dev-web-1": "debug", "shop-dev-web-2": "debug"}
     assert 2 <= clock.now < 3
+
+
+def test_a_rollback_puts_the_old_replicas_back_on_their_own_networks(write_stack) -> None:  # type: ignore[no-untyped-def]
+    # The update moves the service from `front` to `back` and fails: the old replicas serve
+    # again where they did, under their own names, and never join the new spec's network.
+    def up(level: str, networks: object) -> None:
+        spec = _spec(level)
+        spec["services"]["web"]["networks"] = networks  # type: ignore[index]
+        spec["networks"] = {"front": {}, "back": {}}
+        loaded = api.load([str(write_stack(spec))], profile="dev", env={})
+        api.up(loaded, engine, options=api.UpOptions(wait_timeout=1))
+
+    engine = FakeEngine(images=dict(IMAGES))
+    up("info", {"front": {"aliases": ["api"]}})
+    engine.unhealthy_names = {"shop-dev-web-2-next"}
+    with pytest.raises(ApplyError, match="rolled back"):
+        up("debug", ["back"])
+    for name in ("shop-dev-web-1", "shop-dev-web-2"):
+        container = engine.containers[name]
+        assert container.spec.environment["LEVEL"] == "info"
+        assert (container.networks, container.aliases) == (
+            ["shop-dev-front"],
+            {"shop-dev-front": ("web", "api")},
+        )
+    engine.unhealthy_names = set()
+    up("debug", ["back"])  # the next `up` moves them, and takes the old ones off `front`
+    for name in ("shop-dev-web-1", "shop-dev-web-2"):
+        assert engine.containers[name].aliases == {"shop-dev-back": ("web",)}
