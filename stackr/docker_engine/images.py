@@ -5,6 +5,7 @@ and the files a build context sends (`.dockerignore` applied, as `docker build` 
 from __future__ import annotations
 
 import os
+import posixpath
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -91,7 +92,8 @@ def ensure_image(
 
 
 def context_files(build: Build) -> list[str]:
-    """The files (relative paths) a build of `build.context` sends to the engine."""
+    """The files a build of `build.context` sends to the engine, and the folders it sends with
+    nothing under them (relative paths)."""
     ignore = os.path.join(build.context, ".dockerignore")
     patterns: list[str] = []
     if os.path.exists(ignore):
@@ -105,7 +107,13 @@ def context_files(build: Build) -> list[str]:
             f"cannot read build context {build.context}: {error.strerror}",
             hint="check that the directory exists and is readable",
         ) from None
-    return sorted(p for p in found if not os.path.isdir(os.path.join(build.context, p)))
+    folders = {p for p in found if os.path.isdir(os.path.join(build.context, p))}
+    files = found - folders
+    # A folder counts only when nothing under it is sent (empty, or all of it ignored): it is
+    # still in the image (`COPY . /app` makes it), and its files already speak for the others.
+    inside = {posixpath.dirname(p) for p in found if posixpath.dirname(p)}
+    parents = {"/".join(p.split("/")[:i]) for p in inside for i in range(1, p.count("/") + 2)}
+    return sorted(files | (folders - parents))
 
 
 def _build(api: docker.APIClient, spec: ContainerSpec) -> None:

@@ -293,3 +293,30 @@ def test_a_web_server_that_is_not_an_engine_is_named_so() -> None:
         f"{where} answered, but not as a Docker engine (HTTP 404) while trying to list containers"
     )
     assert "check DOCKER_HOST" in caught.value.hint
+
+
+def test_a_build_context_counts_its_files_and_its_folders_with_nothing_sent_under_them(
+    tmp_path: Any,
+) -> None:
+    from stackr.docker_engine.images import context_files
+    from stackr.spec.model import Build
+
+    (tmp_path / "Dockerfile").write_text("FROM scratch\nCOPY . /app\n")
+    (tmp_path / "src" / "lib").mkdir(parents=True)
+    (tmp_path / "src" / "lib" / "a.py").write_text("a\n")
+    build = Build(context=str(tmp_path))
+    before = context_files(build)
+    assert before == ["Dockerfile", "src/lib/a.py"]  # a folder with files: its files say it
+    # An empty folder is in the image all the same (COPY makes it), and so is one whose
+    # files are all ignored.
+    (tmp_path / "src" / "empty").mkdir()
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "x.log").write_text("x\n")
+    (tmp_path / ".dockerignore").write_text("logs/*.log\n")
+    assert context_files(build) == [
+        ".dockerignore",
+        "Dockerfile",
+        "logs",
+        "src/empty",
+        "src/lib/a.py",
+    ]
