@@ -167,7 +167,14 @@ def test_up_repairs_drift_made_outside_stackr(stack: StackFixture) -> None:
         "services": {
             "killed": {"image": IMAGE, "command": SLEEPER},
             "paused": {"image": IMAGE, "command": SLEEPER, "restart": "unless-stopped"},
-            "orphaned": {"image": IMAGE, "command": SLEEPER, "networks": ["side"]},
+            # A policy: without one, a container that exits 0 when stopped is taken for a
+            # one-shot that has done its work, whatever became of its network.
+            "orphaned": {
+                "image": IMAGE,
+                "command": SLEEPER,
+                "networks": ["side"],
+                "restart": "unless-stopped",
+            },
         },
         "networks": {"side": {}},
     }
