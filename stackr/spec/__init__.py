@@ -279,13 +279,32 @@ def load_variables(
         raw, files, profile, os.environ if env is None else env, env_files
     )
     _raise_if(missing)
-    uses = [use for doc in raw for use in variable_uses(doc)]
+    uses = [use for doc in _with_extended(raw) for use in variable_uses(doc)]
     return FileVariables(
         uses=uses,
         found=variables,
         # `secrets: {db: {environment: DBPW}}`, in the base and in every profile.
         secret_sources=frozenset(u.name for u in uses if made_from(u.path) == "secrets"),
     )
+
+
+def _with_extended(raw: list[Document]) -> list[Document]:
+    """`raw`, and the files their services extend, and those theirs, each once (one that does
+    not load is left out: loading the stack says why)."""
+    from stackr.spec.extends import extended_files
+
+    docs = list(raw)
+    seen = {os.path.realpath(doc.file) for doc in docs}
+    for doc in docs:  # grows as it goes
+        for path in extended_files(doc):
+            if os.path.realpath(path) in seen:
+                continue
+            seen.add(os.path.realpath(path))
+            try:
+                docs.append(_load(path))
+            except SpecError:
+                continue
+    return docs
 
 
 def _variables(

@@ -22,7 +22,7 @@ from stackr.errors import Issue, SpecError
 from stackr.spec.document import Document, Position
 from stackr.spec.profiles import merge_documents
 
-__all__ = ["Loader", "extends_from_profiles", "resolve_extends"]
+__all__ = ["Loader", "extended_files", "extends_from_profiles", "resolve_extends"]
 
 Path_ = tuple[str | int, ...]
 # Reads another stack file for its services: parsed, its variables substituted.
@@ -72,6 +72,16 @@ def resolve_extends(
         if path[:1] != ("services",) or (here, str(path[1])) not in resolver.consumed
     }
     return Document(file=doc.file, data=data, positions=positions, tags=tags), resolver.issues
+
+
+def extended_files(doc: Document) -> list[str]:
+    """The other files the services of `doc` extend, as paths from where `doc` is read."""
+    found = []
+    for name, body in _services(doc).items():
+        reference = _reference(body, ("services", name, "extends"))
+        if reference is not None and reference.file is not None:
+            found.append(str(Path(doc.file).parent / reference.file))
+    return found
 
 
 def extends_from_profiles(merged: Document, rendered: Document) -> list[Issue]:

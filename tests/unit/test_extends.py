@@ -110,3 +110,21 @@ def test_a_required_variable_a_base_in_another_file_needs_is_asked_for(
     stack = load_stack([str(path)], profile="dev", env={"TAG": "7"})
     assert stack.services["web"].image == "shop/web:7"
     assert api.config(stack)["services"]["web"]["image"] == "shop/web:7"
+
+
+def test_the_variables_of_an_extended_file_are_listed_with_the_stacks(
+    write_stack,  # type: ignore[no-untyped-def]
+) -> None:
+    from stackr.spec import load_variables
+
+    base = {"image": "shop/web:${TAG:-1}"}
+    write_stack({"services": {"base": base}}, "common.yml", directory="ops")
+    path = write_stack(
+        {
+            "name": "shop",
+            "services": {"web": {"extends": {"service": "base", "file": "../ops/common.yml"}}},
+        }
+    )
+    found = load_variables([str(path)], profile="dev", env={})
+    (use,) = found.uses
+    assert (use.name, Path(use.position.file).name) == ("TAG", "common.yml")
