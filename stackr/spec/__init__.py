@@ -362,13 +362,10 @@ def _interpolate_and_merge(
             cache[key] = normalise_pairs(doc)
         return cache[key]
 
-    project_dir = str(Path(raw[0].file).parent)
     docs, problems = [], []
     for doc in raw:
         interpolated = interpolate_document(doc, variables, profile=profile, warnings=warnings)
-        resolved, found = resolve_extends(
-            normalise_pairs(interpolated), load, project_dir=project_dir
-        )
+        resolved, found = resolve_extends(normalise_pairs(interpolated), load)
         docs.append(resolved)
         problems += found
     if len(docs) == 1 and not docs[0].tags:

@@ -36,23 +36,20 @@ class _Reference:
     service: str
     file: str | None
     at: Path_  # the `extends` key
+    keyed: bool = False  # written as a mapping, `{service: ...}`
 
 
-def resolve_extends(
-    doc: Document, load: Loader, *, project_dir: str
-) -> tuple[Document, list[Issue]]:
+def resolve_extends(doc: Document, load: Loader) -> tuple[Document, list[Issue]]:
     """`doc` with every service's `extends` resolved, and the problems found doing it (a base
     that is not there, a file that does not load, a loop). A service whose `extends` is
-    malformed keeps it, for the schema to report; one whose base cannot be found loses it.
-
-    `project_dir` is where relative paths are read from (the first stack file's folder).
+    malformed keeps it, for the schema to report, and so does one whose base is not found.
     """
     services = doc.data.get("services") if isinstance(doc.data, dict) else None
     if not isinstance(services, dict) or not any(
         isinstance(body, dict) and "extends" in body for body in services.values()
     ):
         return doc, []
-    resolver = _Resolver(load, project_dir)
+    resolver = _Resolver(load)
     resolved = {name: resolver.service(doc, str(name), ()) for name in services}
     positions = {
         path: pos
@@ -64,13 +61,11 @@ def resolve_extends(
     for name, sub in resolved.items():
         data["services"][name] = sub.data["services"][name]
         positions.update(sub.positions)
-    # The tags of a service that extends were applied as it was merged onto its base.
-    here = os.path.realpath(doc.file)
-    tags = {
-        path: tag
-        for path, tag in doc.tags.items()
-        if path[:1] != ("services",) or (here, str(path[1])) not in resolver.consumed
-    }
+    # A service's own tags go on with it: they apply again as the files merge (`!reset` in
+    # a later file's service resets what an earlier file gave it too).
+    tags = {path: tag for path, tag in doc.tags.items() if path[:1] != ("services",)}
+    for sub in resolved.values():
+        tags.update(sub.tags)
     return Document(file=doc.file, data=data, positions=positions, tags=tags), resolver.issues
 
 
@@ -98,8 +93,12 @@ def extends_from_profiles(merged: Document, rendered: Document) -> list[Issue]:
         for name, body in after.items()
         if isinstance(body, dict)
         and "extends" in body
-        and body["extends"] != (before.get(name) or {}).get("extends")
+        and body["extends"] != _extends_of(before.get(name))
     ]
+
+
+def _extends_of(body: Any) -> Any:
+    return body.get("extends") if isinstance(body, dict) else None
 
 
 def _services(doc: Document) -> dict[Any, Any]:
@@ -108,13 +107,11 @@ def _services(doc: Document) -> dict[Any, Any]:
 
 
 class _Resolver:
-    def __init__(self, load: Loader, project_dir: str) -> None:
+    def __init__(self, load: Loader) -> None:
         self.load = load
-        self.project_dir = os.path.realpath(project_dir)
         self.issues: list[Issue] = []
         self.done: dict[tuple[str, str], Document] = {}
-        # The services (file, name) that extend: their tags are applied as they are merged.
-        self.consumed: set[tuple[str, str]] = set()
+        self.failed: set[str] = set()  # files that did not load: reported once
 
     def service(self, doc: Document, name: str, chain: tuple[tuple[str, str], ...]) -> Document:
         """Service `name` of `doc` with its `extends` resolved, as a document holding only it
@@ -145,43 +142,49 @@ class _Resolver:
                 )
             )
             return own
-        self.consumed.add(chain[-1])
         own = Document(
             file=own.file,
             data={"services": {name: {k: v for k, v in body.items() if k != "extends"}}},
             positions=_without(own.positions, reference.at),
-            tags=own.tags,
+            tags={p: t for p, t in own.tags.items() if p[: len(reference.at)] != reference.at},
         )
         resolved = self.service(base_doc, base, chain)
         under = _renamed(resolved, base, name, f"extended from {base}")
-        if os.path.dirname(os.path.realpath(base_doc.file)) != self.project_dir:
-            under = _paths_from(under, name, os.path.dirname(os.path.abspath(base_doc.file)))
+        if os.path.realpath(base_doc.file) != os.path.realpath(doc.file):
+            # Another file's relative paths are that file's: every one, its own bases' too
+            # (made absolute as they were resolved), as Compose reads them.
+            folder = os.path.dirname(os.path.realpath(base_doc.file))
+            under = _paths_from(under, name, folder)
         empty = Document(file=doc.file, data={}, positions={(): Position(doc.file, 1, 1)})
         merged = merge_documents(merge_documents(empty, under), own)
+        positions = {p: pos for p, pos in merged.positions.items() if p[:2] == ("services", name)}
         return Document(
             file=doc.file,
-            data=merged.data,
-            positions={
-                p: pos for p, pos in merged.positions.items() if p[:2] == ("services", name)
-            },
+            data=_reset_kept(merged.data, own, positions),
+            positions=positions,
+            tags=own.tags,
         )
 
     def _base(self, doc: Document, reference: _Reference) -> tuple[Document, str] | None:
         """The document the base is in, and its name; None (and an issue) when not found."""
         base_doc = doc
         if reference.file is not None:
-            path = Path(doc.file).parent / reference.file
+            path = os.path.normpath(Path(doc.file).parent / reference.file)
             try:
-                base_doc = self.load(str(path))
+                base_doc = self.load(path)
             except SpecError as error:
-                self.issues += _about_file(doc, reference, str(path), error)
+                if os.path.realpath(path) not in self.failed:
+                    self.failed.add(os.path.realpath(path))
+                    self.issues += _about_file(doc, reference, path, error)
                 return None
         services = base_doc.data.get("services") if isinstance(base_doc.data, dict) else None
         if isinstance(services, dict) and isinstance(services.get(reference.service), dict):
             return base_doc, reference.service
+        if isinstance(services, dict) and reference.service in services:
+            return None  # there, but not a mapping: the schema says so, where it is written
         where = "" if reference.file is None else f" in {reference.file}"
         known = sorted(map(str, services)) if isinstance(services, dict) else []
-        at = reference.at if reference.file is None else (*reference.at, "service")
+        at = (*reference.at, "service") if reference.keyed else reference.at
         import difflib  # only to word this problem
 
         close = difflib.get_close_matches(reference.service, known, n=1)
@@ -206,21 +209,39 @@ def _reference(body: Any, at: Path_) -> _Reference | None:
         return None
     service, file = value.get("service"), value.get("file")
     if isinstance(service, str) and service and (file is None or (isinstance(file, str) and file)):
-        return _Reference(service, file, at)
+        return _Reference(service, file, at, keyed=True)
     return None
 
 
 def _about_file(doc: Document, reference: _Reference, path: str, error: SpecError) -> list[Issue]:
     # A file that is not there is told where `extends` names it; a broken one, where it breaks.
-    if os.path.exists(path):
+    if os.path.isfile(path):
         return list(error.issues)
+    what = "a folder, not a file" if os.path.isdir(path) else "not there"
     return [
         doc.issue(
             (*reference.at, "file"),
-            f"extends a service in {reference.file}, which is not there",
+            f"extends a service in {reference.file}, which is {what}",
             "fix the path: it is relative to the file that says extends",
         )
     ]
+
+
+def _reset_kept(data: Any, own: Document, positions: dict[Path_, Position]) -> Any:
+    """`data` (the merged service) with each key the service itself resets (`!reset`) put
+    back as it writes it: the merge onto the base removed it, and the tag, which goes on with
+    the service, removes it again from what earlier files give as the files merge."""
+    for path, tag in own.tags.items():
+        if tag != "reset":
+            continue
+        parent, value = data, own.data
+        for key in path[:-1]:
+            parent = parent.get(key) if isinstance(parent, dict) else None
+            value = value.get(key) if isinstance(value, dict) else None
+        if isinstance(parent, dict) and isinstance(value, dict) and path[-1] in value:
+            parent[path[-1]] = value[path[-1]]
+            positions.update((p, pos) for p, pos in own.positions.items() if p[: len(path)] == path)
+    return data
 
 
 def _only(doc: Document, name: str) -> Document:

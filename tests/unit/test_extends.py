@@ -128,3 +128,95 @@ def test_the_variables_of_an_extended_file_are_listed_with_the_stacks(
     found = load_variables([str(path)], profile="dev", env={})
     (use,) = found.uses
     assert (use.name, Path(use.position.file).name) == ("TAG", "common.yml")
+
+
+def test_a_chain_across_folders_reads_each_files_paths_from_its_own_folder(
+    write_stack,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+) -> None:
+    write_stack({"services": {"c": {"image": "x", "volumes": ["./data:/data"]}}}, "common.yml")
+    middle = {"a": {"extends": {"service": "c", "file": "../common.yml"}, "build": "./ctx"}}
+    write_stack({"services": middle}, "a.yml", directory="shop/shared")
+    (tmp_path / "shop" / "shared" / "ctx").mkdir()
+    (tmp_path / "shop" / "shared" / "ctx" / "Dockerfile").write_text("FROM scratch\n")
+    path = write_stack(
+        {"name": "shop", "services": {"w": {"extends": {"service": "a", "file": "shared/a.yml"}}}}
+    )
+    worker = load_stack([str(path)], profile="dev", env={}).services["w"]
+    assert worker.mounts[0].source == str((tmp_path / "shop" / "data").resolve())
+    assert worker.build is not None
+    assert worker.build.context == str((tmp_path / "shop" / "shared" / "ctx").resolve())
+
+
+def test_a_base_in_the_same_later_file_keeps_the_paths_of_every_file(
+    write_stack,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+) -> None:
+    # Every -f file's relative paths are the project folder's, a base's in it included.
+    (tmp_path / "shop" / "ctx").mkdir(parents=True)
+    (tmp_path / "shop" / "ctx" / "Dockerfile").write_text("FROM scratch\n")
+    first = write_stack({"name": "shop", "services": {"web": {"image": "shop/web:1"}}})
+    later = {"base": {"image": "shop/base:1", "build": "./ctx"}, "api": {"extends": "base"}}
+    second = write_stack({"services": later}, "dev.yml", directory="shop/over")
+    stack = load_stack([str(first), str(second)], profile="dev", env={})
+    contexts = {n: s.build.context for n, s in stack.services.items() if s.build}
+    assert contexts == dict.fromkeys(("api", "base"), str((tmp_path / "shop" / "ctx").resolve()))
+
+
+def test_reset_and_override_in_a_service_that_extends_apply_to_earlier_files_too(
+    write_stack,  # type: ignore[no-untyped-def]
+) -> None:
+    first = write_stack(
+        {
+            "name": "shop",
+            "services": {
+                "web": {"image": "x", "environment": {"A": "1"}, "labels": {"k": "v"}},
+            },
+        }
+    )
+    second = write_stack(
+        "services:\n"
+        "  tmpl: {image: y, labels: {t: '1'}}\n"
+        "  web:\n"
+        "    extends: tmpl\n"
+        "    environment: !reset {}\n"
+        "    labels: !override {own: '1'}\n",
+        "override.yml",
+    )
+    web = load_stack([str(first), str(second)], profile="dev", env={}).services["web"]
+    assert (dict(web.environment), dict(web.labels), web.image) == ({}, {"own": "1"}, "y")
+
+
+def test_odd_shapes_beside_extends_are_told_not_crashed_on(
+    write_stack,  # type: ignore[no-untyped-def]
+) -> None:
+    path = write_stack(
+        "name: shop\n"
+        "services:\n"
+        "  web: oops\n"
+        "  api: {image: x}\n"
+        "  nul:\n"
+        "  one: {extends: nul}\n"
+        "  two: {extends: {service: apx}}\n"
+        "profiles:\n"
+        "  dev:\n"
+        "    services:\n"
+        "      web: {extends: api}\n"
+    )
+    with pytest.raises(SpecError) as caught:
+        load_stack([str(path)], profile="dev", env={})
+    found = {(i.path, i.message.split(" (")[0]) for i in caught.value.issues}
+    assert ("services.two.extends.service", "extends undeclared service 'apx'") in found
+    assert not any("'nul'" in message for _, message in found)  # the schema tells of `nul`
+    assert any(path == "services.web.extends" for path, _ in found)
+
+
+def test_a_broken_file_two_services_extend_is_told_once(
+    write_stack,  # type: ignore[no-untyped-def]
+) -> None:
+    write_stack("services: [\n", "common.yml")
+    ref = {"service": "base", "file": "common.yml"}
+    path = write_stack({"name": "shop", "services": {"a": {"extends": ref}, "b": {"extends": ref}}})
+    with pytest.raises(SpecError) as caught:
+        load_stack([str(path)], profile="dev", env={})
+    assert len(caught.value.issues) == 1
