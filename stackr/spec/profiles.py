@@ -8,6 +8,7 @@ profile) by one table of rules. Pure.
 | anything    | `!override` value     | the overlay's value replaces it, a mapping too |
 | anything    | `!reset` (any value)  | the key is removed                          |
 | `logging`   | another `driver`      | the overlay's replaces it (as in Compose)   |
+| `build`     | the other form        | `./web` is `{context: ./web}`: merged        |
 
 `environment`, `labels`, `sysctls` and build `args` in their list form (`["KEY=value"]`) are
 turned into mappings before merging, so the two forms mix and merge key by key.
@@ -201,10 +202,32 @@ class _Merger:
             replaced = tag is not None or _other_driver(child, base.get(key), value)
             if replaced and tag is None:
                 self._forget(base.get(key), child)
-            result[key] = self.merge(None if replaced else base.get(key), value, child)
+            under = None if replaced else self._build_as_mapping(child, base.get(key), value)
+            if not replaced and isinstance(under, dict) and _is_build(child):
+                value = self._context_as_mapping(child, value)
+            result[key] = self.merge(under, value, child)
             if child in self.overlay_positions:
                 self.positions[child] = self.overlay_positions[child]
         return result
+
+    def _build_as_mapping(self, path: Path_, base: Any, overlay: Any) -> Any:
+        """A service's `build` written as a context (`build: ./web`) under one written as a
+        mapping (`build: {args: ...}`) is its `{context: ./web}`, as in Compose: the overlay's
+        keys merge onto it, and the context stays."""
+        if _is_build(path) and isinstance(base, str) and isinstance(overlay, dict):
+            if path in self.positions:
+                self.positions[(*path, "context")] = self.positions[path]
+            return {"context": base}
+        return base
+
+    def _context_as_mapping(self, path: Path_, overlay: Any) -> Any:
+        # `build: ./other` onto a mapping changes its context only.
+        if not isinstance(overlay, str):
+            return overlay
+        if path in self.overlay_positions:
+            self.positions[path] = self.overlay_positions[path]
+            self.positions[(*path, "context")] = self.overlay_positions[path]
+        return {"context": overlay}
 
     def _forget(self, value: Any, path: Path_) -> None:
         for sub in _below(value, path):
@@ -214,6 +237,10 @@ class _Merger:
         for sub in _below(value, path):
             if sub in self.overlay_positions:
                 self.positions[sub] = self.overlay_positions[sub]
+
+
+def _is_build(path: Path_) -> bool:
+    return len(path) == 3 and path[0] == "services" and path[2] == "build"
 
 
 def _other_driver(path: Path_, base: Any, overlay: Any) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from stackr.errors import SpecError, StackrError
@@ -208,3 +210,31 @@ def test_a_value_another_profile_makes_from_variables_is_not_asked_for(write_sta
         load_stack([str(path)], profile="prod", env={})
     with pytest.raises(SpecError, match="'' is not a valid replica count"):
         load_stack([str(path)], profile="p2", env={})
+
+
+def test_a_build_written_as_a_context_merges_with_one_written_as_a_mapping(
+    write_stack,  # type: ignore[no-untyped-def]
+) -> None:
+    # As in Compose: `build: ./web` is `{context: ./web}`, so a layer giving only `args` keeps
+    # the context, and one giving only a context keeps the args.
+    path = write_stack(
+        "name: shop\n"
+        "services:\n"
+        "  a: {image: a, build: ./ctx}\n"
+        "  b: {image: b, build: {context: ./ctx, args: {X: '1'}}}\n"
+        "profiles:\n"
+        "  dev:\n"
+        "    services:\n"
+        "      a: {build: {args: {A: '1'}}}\n"
+        "      b: {build: ./other}\n"
+    )
+    for folder in ("ctx", "other"):
+        (path.parent / folder).mkdir()
+        (path.parent / folder / "Dockerfile").write_text("FROM scratch\n")
+    stack = load_stack([str(path)], profile="dev", env={})
+    builds = {
+        n: (Path(s.build.context).name, dict(s.build.args))
+        for n, s in stack.services.items()
+        if s.build
+    }
+    assert builds == {"a": ("ctx", {"A": "1"}), "b": ("other", {"X": "1"})}
