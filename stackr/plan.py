@@ -248,12 +248,13 @@ def _container_actions(
 
 
 def _endpoints(have: ObservedContainer) -> dict[str, tuple[str, ...]]:
-    """The stack's networks `have` is on, each with the DNS names its spec gave it there (a
-    network joined outside stackr, or a network mode's, is none of the stack's)."""
+    """The networks `have` was made to join, each with the DNS names its spec gave it there:
+    where a rollback puts it back, though it was disconnected since (a network joined outside
+    stackr is not the stack's to give back)."""
     joined = have.spec.get("networks") if have.spec else None
-    ours = set(joined) if isinstance(joined, list) else set(have.networks)
-    extra = have.spec.get("network_aliases") or {} if have.spec else {}
-    return {n: (have.service, *extra.get(n, ())) for n in have.networks if n in ours}
+    names = joined if isinstance(joined, list) else have.networks
+    extra = (have.spec.get("network_aliases") if have.spec else None) or {}
+    return {str(n): (have.service, *extra.get(n, ())) for n in names}
 
 
 def _changes(

@@ -524,3 +524,19 @@ def test_a_rollback_puts_the_old_replicas_back_on_their_own_networks(write_stack
     up("debug", ["back"])  # the next `up` moves them, and takes the old ones off `front`
     for name in ("shop-dev-web-1", "shop-dev-web-2"):
         assert engine.containers[name].aliases == {"shop-dev-back": ("web",)}
+
+
+def test_a_rollback_reconnects_an_old_replica_disconnected_outside_stackr(write_stack) -> None:  # type: ignore[no-untyped-def]
+    # Disconnected by hand, then replaced; the update fails at the next replica, and the old
+    # one comes back on the networks it was made for, under the service's name.
+    engine = FakeEngine(images=dict(IMAGES))
+    _up(write_stack, engine, "info")
+    old = engine.containers["shop-dev-web-1"]
+    old.networks.clear()
+    old.aliases.clear()
+    engine.unhealthy_names = {"shop-dev-web-2-next"}
+    with pytest.raises(ApplyError, match="rolled back"):
+        _up(write_stack, engine, "debug")
+    back = engine.containers["shop-dev-web-1"]
+    assert back.spec.environment["LEVEL"] == "info"
+    assert (back.networks, back.aliases) == (["shop-dev-default"], {"shop-dev-default": ("web",)})
