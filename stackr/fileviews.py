@@ -88,8 +88,10 @@ def variables(
             defaults.setdefault(use.name, use)
     # A value holding a secret one (`URL=http://x?t=${API_TOKEN}`, or a secret's default
     # nested in another default) is hidden, as `config` does.
-    hunted = hunted_values(found.values, secrets) | hunted_values(
-        {n: u.default or "" for n, u in defaults.items()}, secrets
+    hunted = (
+        hunted_values(found.values, secrets)
+        | hunted_values({n: u.default or "" for n, u in defaults.items()}, secrets)
+        | read.secret_contents
     )
     rows: dict[str, VariableRow] = {}
     for use in read.uses:

@@ -8,6 +8,7 @@ at once, sorted, as one SpecError.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import re
@@ -254,6 +255,8 @@ class FileVariables:
     uses: list[VariableUse]  # every use, in file order
     found: Variables  # the values and origins they would get for the profile
     secret_sources: frozenset[str]  # those a secret is made from, in any profile
+    # What secrets read from files hold (`sensitive.hunted_contents`): hidden in values too.
+    secret_contents: frozenset[str] = frozenset()
 
 
 def load_variables(
@@ -285,7 +288,27 @@ def load_variables(
         found=variables,
         # `secrets: {db: {environment: DBPW}}`, in the base and in every profile.
         secret_sources=frozenset(u.name for u in uses if made_from(u.path) == "secrets"),
+        secret_contents=hunted_contents(_secret_files(raw)),
     )
+
+
+def _secret_files(raw: list[Document]) -> list[bytes]:
+    """The content of each secret read from a file, as the base and every profile name them
+    (a path made from variables is left out): what the stack, not loaded here, would hide."""
+    folder = Path(raw[0].file).parent  # where a secret's file is read from
+    contents: list[bytes] = []
+    for doc in raw:
+        data = doc.data if isinstance(doc.data, dict) else {}
+        profiles = data.get("profiles")
+        layers = [data, *(profiles.values() if isinstance(profiles, dict) else ())]
+        for layer in layers:
+            section = layer.get("secrets") if isinstance(layer, dict) else None
+            for entry in section.values() if isinstance(section, dict) else ():
+                file = entry.get("file") if isinstance(entry, dict) else None
+                if isinstance(file, str) and "$" not in file and is_file(folder / file):
+                    with contextlib.suppress(OSError):
+                        contents.append((folder / file).read_bytes())
+    return contents
 
 
 def _with_extended(raw: list[Document]) -> list[Document]:

@@ -122,6 +122,23 @@ def test_secret_variables_stay_hidden_in_config_and_the_variable_list(write_stac
     assert rows == {"TAG": "1.5", "DB_PASSWORD": "***"}
 
 
+def test_a_variable_holding_a_secret_files_content_is_hidden_in_the_list(write_stack) -> None:  # type: ignore[no-untyped-def]
+    from stackr import api
+
+    spec = {
+        "name": "shop",
+        "services": {"web": {"image": "shop/web:1", "environment": {"COPY": "${DBPW_COPY}"}}},
+        "secrets": {"db": {"file": "db.txt"}},
+    }
+    path = write_stack(spec)
+    (path.parent / "db.txt").write_text("hunter2hunter2\n")
+    env = {"DBPW_COPY": "hunter2hunter2"}
+    rows = {r.name: r.value for r in api.variables([str(path)], profile="dev", env=env)}
+    assert rows == {"DBPW_COPY": "***"}
+    stack = load_stack([str(path)], profile="dev", env=env)
+    assert api.config(stack)["services"]["web"]["environment"] == {"COPY": "***"}
+
+
 def test_a_secret_variables_default_is_hidden_too(write_stack) -> None:  # type: ignore[no-untyped-def]
     from stackr import api
 
