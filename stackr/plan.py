@@ -301,7 +301,7 @@ def _decide(
 ) -> tuple[ActionKind, str]:
     if have is None:
         return ActionKind.CREATE, "not on the engine"
-    if have.spec_hash != spec.labels.get(LABEL_SPEC_HASH) and not _networks_reordered(spec, have):
+    if have.spec_hash != spec.labels.get(LABEL_SPEC_HASH) and not _only_reordered(spec, have):
         return ActionKind.RECREATE, "its spec changed"
     moved = _image_moved(spec, have, observed)
     if moved:
@@ -326,11 +326,12 @@ def _decide(
     return _stopped(spec, have, job=job)
 
 
-def _networks_reordered(spec: ContainerSpec, have: ObservedContainer) -> bool:
-    """Whether the only change is the order of the service's `networks:` list. The engine
-    orders a container's networks itself (the default route goes by network name), so a
-    reordered list changes nothing a container would notice."""
-    if not have.spec or len(spec.networks) < 2:
+def _only_reordered(spec: ContainerSpec, have: ObservedContainer) -> bool:
+    """Whether the only change is an order that changes nothing a container would notice: the
+    service's `networks:` list (the engine orders a container's networks itself, the default
+    route going by network name), or `extra_hosts` an earlier stackr kept as written (it now
+    sorts them, and a container made then stays)."""
+    if not have.spec:
         return False
     old, new = have.spec, json.loads(spec.labels[LABEL_SPEC])
     return old != new and _unordered(old) == _unordered(new)
@@ -339,7 +340,11 @@ def _networks_reordered(spec: ContainerSpec, have: ObservedContainer) -> bool:
 def _unordered(spec: Mapping[str, Any]) -> dict[str, Any]:
     # Each network keeps its own spec: options swapped between two networks are a change.
     pairs = sorted(zip(spec.get("networks") or [], spec.get("network_specs") or [], strict=False))
-    return {**spec, "networks": pairs, "network_specs": None}
+    unordered = {**spec, "networks": pairs, "network_specs": None}
+    hosts = spec.get("extra_hosts")
+    if isinstance(hosts, list):  # stable: a host given twice keeps its first address first
+        unordered["extra_hosts"] = sorted(hosts, key=lambda entry: str(entry).split(":")[0])
+    return unordered
 
 
 def _replaced_networks(

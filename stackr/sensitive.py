@@ -2,10 +2,10 @@
 
 A value is secret when its name says so (an environment variable or label whose name contains
 PASSWORD, SECRET, TOKEN, KEY, ...), when it holds a URL's password (`postgres://u:pw@db`), or
-when it contains the value of a variable whose name says so (`AUTH: "Bearer ${API_TOKEN}"`):
-`Stack.sensitive` holds those values. Plans, `stackr config` and the `io.stackr.spec` label
-show such a value masked; the label keeps a digest of it instead, so a plan still knows it
-changed. Pure.
+when it contains the value of a variable whose name says so (`AUTH: "Bearer ${API_TOKEN}"`)
+or the content of a secret read from a file: `Stack.sensitive` holds those values. Plans,
+`stackr config` and the `io.stackr.spec` label show such a value masked; the label keeps a
+digest of it instead, so a plan still knows it changed. Pure.
 """
 
 from __future__ import annotations

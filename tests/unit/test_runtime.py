@@ -190,3 +190,31 @@ def test_extra_hosts_in_another_order_are_the_same_spec(write_stack) -> None:  #
         "h:10.0.0.9",
         "h:10.0.0.8",
     )
+
+
+def test_a_container_made_with_extra_hosts_unsorted_is_kept(write_stack) -> None:  # type: ignore[no-untyped-def]
+    # An earlier stackr kept them as written: its containers stay, though the hash now differs.
+    import json
+    from dataclasses import replace
+
+    from stackr.observed import LABEL_SPEC, LABEL_SPEC_HASH
+
+    hosts = ["h2:10.0.0.2", "h1:10.0.0.1"]
+    path = write_stack({"services": {"a": {"image": "img:1", "extra_hosts": hosts}}})
+    engine = FakeEngine(images={"img:1": "sha256:1"})
+    api.up(api.load([str(path)], profile="dev", env={}), engine, options=api.UpOptions())
+    container = engine.containers["shop-dev-a-1"]
+    made = json.loads(container.spec.labels[LABEL_SPEC])
+    assert made["extra_hosts"] == ["h1:10.0.0.1", "h2:10.0.0.2"]
+    as_before = {**made, "extra_hosts": hosts}
+    labels = {
+        **container.spec.labels,
+        LABEL_SPEC: json.dumps(as_before, sort_keys=True, separators=(",", ":")),
+        LABEL_SPEC_HASH: "sha256:made-by-an-earlier-stackr",
+    }
+    container.spec = replace(container.spec, labels=labels)
+    assert api.plan(api.load([str(path)], profile="dev", env={}), engine).pending() == ()
+    # A real change of them is one all the same.
+    write_stack({"services": {"a": {"image": "img:1", "extra_hosts": ["h1:10.0.0.9"]}}})
+    (action,) = api.plan(api.load([str(path)], profile="dev", env={}), engine).pending()
+    assert action.reason == "its spec changed"
