@@ -4,9 +4,11 @@ overlays its own by the merge rules (`profiles.merge_documents`).
 
 Resolved in each file once its variables are substituted and before the files merge, as Compose
 does. A base may extend another in turn; a loop is refused. A base from another file keeps its
-relative paths (build context, env files, bind mounts) relative to that file: they are written
-out as absolute paths. Values a base gives are located where its file writes them, marked
-`extended from <base>`. Pure but for reading the other files, through the loader it is given.
+relative paths (build context, env files, bind mounts), and those of its own bases, relative
+to the file that writes them: they are written out as absolute paths. A service's own `!reset`
+and `!override` go on with it, to apply against earlier files as the files merge. Values a
+base gives are located where its file writes them, marked `extended from <base>`. Pure but for
+reading the other files, through the loader it is given.
 """
 
 from __future__ import annotations
