@@ -53,7 +53,7 @@ class _NotReady(EngineError):
         self.name = name
 
 
-@dataclass
+@dataclass(slots=True)
 class _Watch:
     """A new replica being waited for: its restarts, and since when it has been ready."""
 

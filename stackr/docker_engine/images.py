@@ -25,11 +25,6 @@ from stackr.spec.model import Build
 _ID_PREFIX = re.compile(r"(?:sha256:)?([0-9a-f]{12,64})")
 
 
-def image_ids(api: docker.APIClient, refs: tuple[str, ...]) -> dict[str, str]:
-    """The id each of `refs` points at, for those on the engine: one list call."""
-    return _ids(call("list images", api.images), refs)
-
-
 def observed_images(
     api: docker.APIClient, refs: tuple[str, ...]
 ) -> tuple[dict[str, str], dict[str, str]]:

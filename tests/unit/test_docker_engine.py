@@ -10,7 +10,7 @@ import requests
 
 import stackr.docker_engine.engine
 from stackr.docker_engine import DockerEngine
-from stackr.docker_engine.images import image_ids
+from stackr.docker_engine.images import observed_images
 from stackr.errors import EngineError
 
 # Taken before the autouse guard replaces it: the tests below build clients for addresses where
@@ -94,7 +94,11 @@ class _ImagesStub:
                 "RepoTags": ["busybox:latest", "rv/bb:cur"],
                 "RepoDigests": ["busybox@sha256:d1"],
             },
-            {"Id": "sha256:own", "RepoTags": ["registry.example:5000/library/app:1"]},
+            {
+                "Id": "sha256:own",
+                "RepoTags": ["registry.example:5000/library/app:1"],
+                "Labels": {"io.stackr.build-digest": "sha256:inputs", "other": "x"},
+            },
             {"Id": "sha256:" + "0123456789abcdef" * 4, "RepoTags": []},
         ]
 
@@ -115,7 +119,13 @@ def test_image_ids_match_docker_hub_references_however_they_are_written() -> Non
         "sha256:0123456789ab",
         "busybox:1.36@sha256:d1",
     )
-    assert image_ids(_ImagesStub(), refs) == {  # type: ignore[arg-type]
+    ids, built = observed_images(_ImagesStub(), refs)  # type: ignore[arg-type]
+    # The digest of the build an image was made from, for those stackr built.
+    assert built == {
+        "registry.example:5000/library/app:1": "sha256:inputs",
+        "sha256:own": "sha256:inputs",
+    }
+    assert ids == {
         "busybox": "sha256:bb",
         "docker.io/library/busybox:latest": "sha256:bb",
         "library/busybox": "sha256:bb",
