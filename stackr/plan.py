@@ -26,6 +26,7 @@ from stackr.observed import (
 from stackr.portmoves import port_moves
 from stackr.sensitive import masked_settings
 from stackr.spec.model import RestartPolicy, Service, Stack, UpdateOrder
+from stackr.spec.normalize import DEFAULT_NETWORK
 
 
 class ActionKind(enum.Enum):
@@ -143,7 +144,12 @@ def _network_actions(
                 kind=ActionKind.REMOVE,
                 object=ObjectKind.NETWORK,
                 name=name,
-                reason=f"network '{have.network}' is no longer in the file",
+                reason=(
+                    # The one network a file need not declare: it goes once nothing joins it.
+                    "no service joins network 'default' any more"
+                    if have.network == DEFAULT_NETWORK
+                    else f"network '{have.network}' is no longer in the file"
+                ),
                 logical=have.network,
             )
 

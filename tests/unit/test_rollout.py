@@ -540,3 +540,30 @@ def test_a_rollback_reconnects_an_old_replica_disconnected_outside_stackr(write_
     back = engine.containers["shop-dev-web-1"]
     assert back.spec.environment["LEVEL"] == "info"
     assert (back.networks, back.aliases) == (["shop-dev-default"], {"shop-dev-default": ("web",)})
+
+
+def test_an_update_between_the_hosts_network_and_the_stacks_goes_either_way(write_stack) -> None:  # type: ignore[no-untyped-def]
+    def up(**web: object) -> api.UpResult:
+        spec = _spec("info")
+        spec["services"]["web"].update(web)  # type: ignore[index, union-attr]
+        loaded = api.load([str(write_stack(spec))], profile="dev", env={})
+        return api.up(loaded, engine, options=api.UpOptions(wait_timeout=1))
+
+    engine = FakeEngine(images=dict(IMAGES))
+    up()
+    # Onto the host's network: stop-first, as the plan says.
+    reasons = {a.name: a.reason for a in up(network_mode="host").plan.pending()}
+    assert reasons["shop-dev-default"] == "no service joins network 'default' any more"
+    assert reasons["shop-dev-web-1"].endswith(
+        "(stop-first: on the host's network, a port is held by one replica at a time)"
+    )
+    assert {n: c.networks for n, c in engine.containers.items()} == {
+        "shop-dev-web-1": ["host"],
+        "shop-dev-web-2": ["host"],
+    }
+    # Back: start-first; the old replicas are on no network of the stack's to leave.
+    up()
+    assert {n: c.aliases for n, c in engine.containers.items()} == {
+        "shop-dev-web-1": {"shop-dev-default": ("web",)},
+        "shop-dev-web-2": {"shop-dev-default": ("web",)},
+    }
