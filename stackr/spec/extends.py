@@ -52,12 +52,13 @@ def resolve_extends(doc: Document, load: Loader) -> tuple[Document, list[Issue]]
     ):
         return doc, []
     resolver = _Resolver(load)
-    resolved = {name: resolver.service(doc, str(name), ()) for name in services}
-    positions = {
-        path: pos
-        for path, pos in doc.positions.items()
-        if path[:1] != ("services",) or len(path) < 2
+    # A name that is not text is the schema's to report: that service is left as it is.
+    resolved = {
+        name: resolver.service(doc, name, ()) if isinstance(name, str) else _only(doc, name)
+        for name in services
     }
+    outside = [path for path in doc.positions if path[:1] != ("services",) or len(path) < 2]
+    positions = {path: doc.positions[path] for path in outside}
     data = dict(doc.data)
     data["services"] = {}
     for name, sub in resolved.items():
@@ -65,7 +66,7 @@ def resolve_extends(doc: Document, load: Loader) -> tuple[Document, list[Issue]]
         positions.update(sub.positions)
     # A service's own tags go on with it: they apply again as the files merge (`!reset` in
     # a later file's service resets what an earlier file gave it too).
-    tags = {path: tag for path, tag in doc.tags.items() if path[:1] != ("services",)}
+    tags = {p: t for p, t in doc.tags.items() if p[:1] != ("services",) or len(p) < 2}
     for sub in resolved.values():
         tags.update(sub.tags)
     return Document(file=doc.file, data=data, positions=positions, tags=tags), resolver.issues
@@ -246,7 +247,7 @@ def _reset_kept(data: Any, own: Document, positions: dict[Path_, Position]) -> A
     return data
 
 
-def _only(doc: Document, name: str) -> Document:
+def _only(doc: Document, name: Any) -> Document:
     """A document holding only service `name` of `doc`, with its positions and tags."""
     prefix: Path_ = ("services", name)
     return Document(
