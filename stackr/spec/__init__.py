@@ -81,13 +81,13 @@ def _load_stack(
         merged, extended = _interpolate_and_merge(raw, variables, profile, warnings)
     except SpecError as error:
         # A variable the missing env file would have set: say that first.
-        raise SpecError([*missing, *error.issues]) from None
+        raise SpecError([*missing, *error.issues], subject=_subject(files)) from None
     issues = [*missing, *extended, *_rendered_here(validate_document(merged), raw, profile)]
     settings = profile_settings(merged, profile)
     try:
         rendered = apply_profile(merged, profile)
     except SpecError as error:
-        raise SpecError([*issues, *error.issues]) from None
+        raise SpecError([*issues, *error.issues], subject=_subject(files)) from None
     rendered_issues = validate_document(rendered)
     issues += _new_places(rendered_issues, issues)
     if any("extends" in body for body in _bodies(rendered)):
@@ -103,7 +103,7 @@ def _load_stack(
         env=variables.values,
         engine=engine if isinstance(engine, str) else None,
     )
-    _raise_if([*issues, *more])
+    _raise_if([*issues, *more], subject=_subject(files))
     return replace(
         stack,
         sensitive=hunted_values(variables.values, _secret_sources(stack))
@@ -419,6 +419,12 @@ def _load(path: str) -> Document:
     return doc
 
 
-def _raise_if(issues: list[Issue]) -> None:
+def _raise_if(issues: list[Issue], *, subject: str = "") -> None:
     if issues:
-        raise SpecError(issues)
+        raise SpecError(issues, subject=subject)
+
+
+def _subject(files: tuple[str, ...]) -> str:
+    # What the user asked to load, whichever file a problem is in (an env file, a base that
+    # `extends` names, a later -f file).
+    return files[0] if len(files) == 1 else "the file set " + ", ".join(files)

@@ -161,6 +161,9 @@ class _Resolver:
         empty = Document(file=doc.file, data={}, positions={(): Position(doc.file, 1, 1)})
         merged = merge_documents(merge_documents(empty, under), own)
         positions = {p: pos for p, pos in merged.positions.items() if p[:2] == ("services", name)}
+        # (A base whose own `extends` failed keeps it: that failure is told instead.)
+        if not {"image", "build", "extends"} & set(merged.data["services"][name]):
+            return self._imageless(doc, name, reference, own)
         return Document(
             file=doc.file,
             data=_reset_kept(merged.data, own, positions),
@@ -168,17 +171,39 @@ class _Resolver:
             tags=own.tags,
         )
 
+    def _imageless(
+        self, doc: Document, name: str, reference: _Reference, own: Document
+    ) -> Document:
+        """Told at `extends` when neither the base nor the service gives an image or a build
+        (the schema's own wording would ask for `extends`, which is there); the service keeps
+        its `extends`, so that is not said twice."""
+        where = f" in {reference.file}" if reference.file else ""
+        self.issues.append(
+            doc.issue(
+                reference.at,
+                f"extends {reference.service}{where}, and the result has neither an image "
+                "nor a build",
+                "give it image: or build: (a !reset of them removes the base's too; each "
+                "file's extends is resolved within that file, so what another -f file gives "
+                "the base does not count)",
+            )
+        )
+        return _only(doc, name)
+
     def _base(self, doc: Document, reference: _Reference) -> tuple[Document, str] | None:
         """The document the base is in, and its name; None (and an issue) when not found."""
         base_doc = doc
         if reference.file is not None:
             path = os.path.normpath(Path(doc.file).parent / reference.file)
+            if not os.path.isfile(path):
+                self.issues.append(_not_a_file(doc, reference, path))
+                return None
             try:
                 base_doc = self.load(path)
             except SpecError as error:
-                if os.path.realpath(path) not in self.failed:
+                if os.path.realpath(path) not in self.failed:  # its problems, told once
                     self.failed.add(os.path.realpath(path))
-                    self.issues += _about_file(doc, reference, path, error)
+                    self.issues += error.issues
                 return None
         services = base_doc.data.get("services") if isinstance(base_doc.data, dict) else None
         if isinstance(services, dict) and isinstance(services.get(reference.service), dict):
@@ -216,18 +241,14 @@ def _reference(body: Any, at: Path_) -> _Reference | None:
     return None
 
 
-def _about_file(doc: Document, reference: _Reference, path: str, error: SpecError) -> list[Issue]:
-    # A file that is not there is told where `extends` names it; a broken one, where it breaks.
-    if os.path.isfile(path):
-        return list(error.issues)
+def _not_a_file(doc: Document, reference: _Reference, path: str) -> Issue:
+    # Told where `extends` names it, for every service that does.
     what = "a folder, not a file" if os.path.isdir(path) else "not there"
-    return [
-        doc.issue(
-            (*reference.at, "file"),
-            f"extends a service in {reference.file}, which is {what}",
-            "fix the path: it is relative to the file that says extends",
-        )
-    ]
+    return doc.issue(
+        (*reference.at, "file"),
+        f"extends a service in {reference.file}, which is {what}",
+        "fix the path: it is relative to the file that says extends",
+    )
 
 
 def _reset_kept(data: Any, own: Document, positions: dict[Path_, Position]) -> Any:

@@ -220,3 +220,44 @@ def test_a_broken_file_two_services_extend_is_told_once(
     with pytest.raises(SpecError) as caught:
         load_stack([str(path)], profile="dev", env={})
     assert len(caught.value.issues) == 1
+
+
+def test_a_service_left_without_an_image_by_its_extends_is_told_so(
+    write_stack,  # type: ignore[no-untyped-def]
+) -> None:
+    path = write_stack(
+        "name: shop\n"
+        "services:\n"
+        "  base: {image: x}\n"
+        "  m: {extends: base, image: !reset null}\n"
+        "  n: {extends: {service: base, file: ./}}\n"
+        "  o: {extends: {service: base, file: ../shop}}\n"
+    )
+    with pytest.raises(SpecError) as caught:
+        load_stack([str(path)], profile="dev", env={})
+    found = {i.path: i.message for i in caught.value.issues}
+    assert found == {
+        "services.m.extends": "extends base, and the result has neither an image nor a build",
+        # Each service that names a folder is told, not only the first.
+        "services.n.extends.file": "extends a service in ./, which is a folder, not a file",
+        "services.o.extends.file": "extends a service in ../shop, which is a folder, not a file",
+    }
+
+
+def test_a_problem_in_a_base_elsewhere_is_told_as_the_stacks(
+    write_stack,  # type: ignore[no-untyped-def]
+) -> None:
+    base = {"image": "x", "volumes": ["data:/data"]}
+    write_stack({"services": {"lb": base}, "volumes": {"data": {}}}, "b.yml", directory="common")
+    path = write_stack(
+        {
+            "name": "shop",
+            "services": {"u": {"extends": {"service": "lb", "file": "../common/b.yml"}}},
+        }
+    )
+    with pytest.raises(SpecError) as caught:
+        load_stack([str(path)], profile="dev", env={})
+    header = str(caught.value).splitlines()[0]
+    assert header == f"{path} is invalid (1 problem):"  # the file asked for, not the base's
+    (issue,) = caught.value.issues
+    assert Path(issue.file).name == "b.yml" and "(extended from lb)" in issue.message
