@@ -163,7 +163,7 @@ class _Resolver:
         positions = {p: pos for p, pos in merged.positions.items() if p[:2] == ("services", name)}
         # (A base whose own `extends` failed keeps it: that failure is told instead.)
         if not {"image", "build", "extends"} & set(merged.data["services"][name]):
-            return self._imageless(doc, name, reference, own)
+            return self._imageless(doc, name, reference)
         return Document(
             file=doc.file,
             data=_reset_kept(merged.data, own, positions),
@@ -171,9 +171,7 @@ class _Resolver:
             tags=own.tags,
         )
 
-    def _imageless(
-        self, doc: Document, name: str, reference: _Reference, own: Document
-    ) -> Document:
+    def _imageless(self, doc: Document, name: str, reference: _Reference) -> Document:
         """Told at `extends` when neither the base nor the service gives an image or a build
         (the schema's own wording would ask for `extends`, which is there); the service keeps
         its `extends`, so that is not said twice."""
@@ -209,7 +207,16 @@ class _Resolver:
         if isinstance(services, dict) and isinstance(services.get(reference.service), dict):
             return base_doc, reference.service
         if isinstance(services, dict) and reference.service in services:
-            return None  # there, but not a mapping: the schema says so, where it is written
+            if reference.file is not None:  # the schema reads the stack's services only
+                self.issues.append(
+                    doc.issue(
+                        (*reference.at, "service"),
+                        f"extends {reference.service} in {reference.file}, which is not a "
+                        "mapping of settings",
+                        f"give {reference.service} its keys there, or extend another service",
+                    )
+                )
+            return None  # in this file, the schema says so where it is written
         where = "" if reference.file is None else f" in {reference.file}"
         known = sorted(map(str, services)) if isinstance(services, dict) else []
         at = (*reference.at, "service") if reference.keyed else reference.at

@@ -261,3 +261,16 @@ def test_a_problem_in_a_base_elsewhere_is_told_as_the_stacks(
     assert header == f"{path} is invalid (1 problem):"  # the file asked for, not the base's
     (issue,) = caught.value.issues
     assert Path(issue.file).name == "b.yml" and "(extended from lb)" in issue.message
+
+
+def test_a_base_in_another_file_that_is_no_mapping_is_told(
+    write_stack,  # type: ignore[no-untyped-def]
+) -> None:
+    write_stack("services:\n  base: oops\n", "common.yml")
+    ref = {"service": "base", "file": "common.yml"}
+    path = write_stack({"name": "shop", "services": {"web": {"extends": ref}}})
+    with pytest.raises(SpecError) as caught:
+        load_stack([str(path)], profile="dev", env={})
+    (issue,) = caught.value.issues
+    assert issue.path == "services.web.extends.service"
+    assert issue.message == "extends base in common.yml, which is not a mapping of settings"
