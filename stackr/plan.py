@@ -70,8 +70,8 @@ class Action:
     # A container removal: the stop_grace_period its container was made with (its spec label),
     # for a container whose service the file no longer has (or a file that does not load).
     stop_grace: float | None = None
-    # A recreate: the networks its old container is on, each with its DNS names there, as it
-    # was made (what an update takes it off, and a rollback gives back).
+    # A recreate: the networks its old container was made to join, each with its DNS names
+    # there (what an update takes it off, and a rollback gives back).
     endpoints: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def describe(self) -> str:

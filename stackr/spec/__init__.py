@@ -305,7 +305,8 @@ def _secret_files(raw: list[Document]) -> list[bytes]:
             section = layer.get("secrets") if isinstance(layer, dict) else None
             for entry in section.values() if isinstance(section, dict) else ():
                 file = entry.get("file") if isinstance(entry, dict) else None
-                if isinstance(file, str) and "$" not in file and is_file(folder / file):
+                # A regular file only: a pipe read here would be gone for the load.
+                if isinstance(file, str) and "$" not in file and (folder / file).is_file():
                     with contextlib.suppress(OSError):
                         contents.append((folder / file).read_bytes())
     return contents
