@@ -78,13 +78,20 @@ def _issue(doc: Document, path: Path_, message: str, hint: str = "") -> Issue:
     return doc.issue(path, message, hint)
 
 
-def _suggest(name: str, known: list[str], what: str) -> str:
+def _suggest(name: str, known: list[str], what: str, *, extended: bool = False) -> str:
     close = difflib.get_close_matches(name, known, n=1)
     if close:
         return f"did you mean '{close[0]}'?"
     if known:
         return f"declared {what}: {', '.join(sorted(known))}"
+    if extended:  # written in a base another file gives: that file is read for it alone
+        return f"declare it under top-level '{what}:' in the stack's own files"
     return f"declare it under top-level '{what}:'"
+
+
+def _extended(doc: Document, path: Path_) -> bool:
+    """Whether the value at `path` comes from a base that `extends` named."""
+    return doc.locate(path).layer.startswith("extended from")
 
 
 # The key of a dependency that says whether a condition on it can hold.
@@ -99,16 +106,18 @@ def _references(stack: Stack, service: Service, doc: Document, pruned: Pruned) -
             yield from _dependency(stack, dep, doc, _dependency_path(doc, at, dep.service), pruned)
     for i, mount in enumerate(service.mounts):
         if mount.kind is MountKind.VOLUME and mount.source not in {*stack.volumes, *broken}:
-            hint = _suggest(mount.source, list(stack.volumes), "volumes")
+            extended = _extended(doc, (*at, "volumes", i))
+            hint = _suggest(mount.source, list(stack.volumes), "volumes", extended=extended)
             yield _issue(doc, (*at, "volumes", i), f"uses undeclared volume '{mount.source}'", hint)
     for network in service.networks:
         if network not in {*stack.networks, *broken}:
-            hint = _suggest(network, [n for n in stack.networks if n != "default"], "networks")
             # The mapping form (`{front: {aliases: [...]}}`) is located by name, a list by index.
             keyed: Path_ = (*at, "networks", network)
             path = (
                 keyed if keyed in doc.positions else (*keyed[:-1], service.networks.index(network))
             )
+            known = [n for n in stack.networks if n != "default"]
+            hint = _suggest(network, known, "networks", extended=_extended(doc, path))
             yield _issue(doc, path, f"joins undeclared network '{network}'", hint)
 
 
@@ -152,7 +161,8 @@ def _file_references(
         for i, grant in enumerate(grants):
             path: Path_ = ("services", service.name, section, i)
             if grant.source not in {*declared, *broken}:
-                hint = _suggest(grant.source, list(declared), section)
+                extended = _extended(doc, path)
+                hint = _suggest(grant.source, list(declared), section, extended=extended)
                 yield _issue(doc, path, f"uses undeclared {section[:-1]} '{grant.source}'", hint)
 
 

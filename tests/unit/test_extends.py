@@ -274,3 +274,19 @@ def test_a_base_in_another_file_that_is_no_mapping_is_told(
     (issue,) = caught.value.issues
     assert issue.path == "services.web.extends.service"
     assert issue.message == "extends base in common.yml, which is not a mapping of settings"
+
+
+def test_an_undeclared_volume_a_base_elsewhere_uses_is_declared_in_the_stacks_files(
+    write_stack,  # type: ignore[no-untyped-def]
+) -> None:
+    base = {"image": "x", "volumes": ["data:/data"], "networks": ["back"]}
+    write_stack({"services": {"lb": base}}, "b.yml", directory="common")
+    ref = {"service": "lb", "file": "../common/b.yml"}
+    path = write_stack({"name": "shop", "services": {"u": {"extends": ref}}})
+    with pytest.raises(SpecError) as caught:
+        load_stack([str(path)], profile="dev", env={})
+    hints = sorted(issue.hint for issue in caught.value.issues)
+    assert hints == [
+        "declare it under top-level 'networks:' in the stack's own files",
+        "declare it under top-level 'volumes:' in the stack's own files",
+    ]
