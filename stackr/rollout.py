@@ -168,8 +168,8 @@ class Rollout:
     def _batch(self, batch: list[ContainerSpec]) -> None:
         at = batch[0]
         try:
-            for at in batch:
-                spec = at
+            for spec in batch:
+                at = spec  # the replica a failure here is about
                 self._check()
                 self.report(spec.name, "creating", "new replica beside the old one")
                 # It shares the old one's anonymous volumes, so their data carries over.
@@ -200,8 +200,8 @@ class Rollout:
         created: list[ContainerSpec] = []
         at = batch[0]
         try:
-            for at in batch:
-                spec = at
+            for spec in batch:
+                at = spec  # the replica a failure here is about
                 self._check()
                 self.report(spec.name, "removing", "stopping the old replica")
                 touched.append(spec)

@@ -67,6 +67,7 @@ def _load_stack(
     env: Mapping[str, str] | None,
     env_files: Sequence[str],
 ) -> Stack:
+    from stackr.spec.extends import extends_from_profiles
     from stackr.spec.profiles import apply_profile
     from stackr.spec.schema import validate_document
 
@@ -90,10 +91,7 @@ def _load_stack(
         raise SpecError([*issues, *error.issues], subject=_subject(files)) from None
     rendered_issues = validate_document(rendered)
     issues += _new_places(rendered_issues, issues)
-    if any("extends" in body for body in _bodies(rendered)):
-        from stackr.spec.extends import extends_from_profiles
-
-        issues += extends_from_profiles(merged, rendered)
+    issues += extends_from_profiles(merged, rendered)
     engine = settings.get("engine")
     stack, more = _built_and_checked(
         rendered,
@@ -113,13 +111,6 @@ def _load_stack(
         # One of each: `.env` may be read for the variables and as a service's env_file too.
         warnings=tuple(sorted(dict.fromkeys([*warnings, *stack.warnings]), key=Issue.sort_key)),
     )
-
-
-def _bodies(doc: Document) -> list[dict[str, object]]:
-    services = doc.data.get("services") if isinstance(doc.data, dict) else None
-    if not isinstance(services, dict):
-        return []
-    return [body for body in services.values() if isinstance(body, dict)]
 
 
 def _rendered_here(issues: list[Issue], raw: list[Document], profile: str) -> list[Issue]:
