@@ -390,7 +390,7 @@ def _interpolate_and_merge(
     # Merging onto an empty layer applies the first file's own `!reset`s too.
     merged = Document(file=docs[0].file, data={}, positions={(): Position(docs[0].file, 1, 1)})
     for doc in docs:
-        merged = merge_documents(merged, doc)
+        merged = merge_documents(merged, doc, compose_lists=True)
     return merged, problems
 
 

@@ -6,7 +6,7 @@ validation, the model) reads and locates its problems through.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -82,3 +82,18 @@ def dotted(path: Path_) -> str:
     for part in path:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
     return text
+
+
+def paths_below(value: Any, path: Path_) -> Iterator[Path_]:
+    """Every path strictly inside `value`, which sits at `path`."""
+    items: Iterable[tuple[str | int, Any]]
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return
+    for key, item in items:
+        child = (*path, key)
+        yield child
+        yield from paths_below(item, child)

@@ -159,7 +159,7 @@ class _Resolver:
             folder = os.path.dirname(os.path.realpath(base_doc.file))
             under = _paths_from(under, name, folder)
         empty = Document(file=doc.file, data={}, positions={(): Position(doc.file, 1, 1)})
-        merged = merge_documents(merge_documents(empty, under), own)
+        merged = merge_documents(merge_documents(empty, under), own, compose_lists=True)
         positions = {p: pos for p, pos in merged.positions.items() if p[:2] == ("services", name)}
         # (A base whose own `extends` failed keeps it: that failure is told instead.)
         if not {"image", "build", "extends"} & set(merged.data["services"][name]):

@@ -4,11 +4,14 @@ profile) by one table of rules. Pure.
 | in the base | in the overlay        | result                                      |
 |-------------|-----------------------|---------------------------------------------|
 | mapping     | mapping               | merged key by key (recursively)             |
-| anything    | scalar or list        | the overlay's value replaces it             |
+| anything    | scalar or list        | the overlay's value replaces it (*)         |
 | anything    | `!override` value     | the overlay's value replaces it, a mapping too |
 | anything    | `!reset` (any value)  | the key is removed                          |
 | `logging`   | another `driver`      | the overlay's replaces it (as in Compose)   |
 | `build`     | the other form        | `./web` is `{context: ./web}`: merged        |
+
+(*) Where a later `-f` file or `extends` gives a service's list, it merges as Compose merges it
+(`listmerge`); a profile's overlay replaces it.
 
 `environment`, `labels`, `sysctls` and build `args` in their list form (`["KEY=value"]`) are
 turned into mappings before merging, so the two forms mix and merge key by key.
@@ -21,10 +24,12 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 from stackr.errors import Issue, SpecError, StackrError
+from stackr.spec import listmerge
+from stackr.spec.document import paths_below
 from stackr.spec.source import Document, Position
 
 DEFAULT_PROFILE = "dev"
@@ -138,15 +143,17 @@ def _strip(table: Mapping[Path_, Any], prefix: Path_) -> dict[Path_, Any]:
     return found
 
 
-def merge_documents(base: Document, overlay: Document) -> Document:
-    """`overlay` merged onto `base` by the table above.
+def merge_documents(base: Document, overlay: Document, *, compose_lists: bool = False) -> Document:
+    """`overlay` merged onto `base` by the table above; with `compose_lists` (a later `-f`
+    file, or a service onto the base it `extends`), a service's lists merge as Compose merges
+    them (`listmerge`) instead of being replaced.
 
     Tags inside `profiles` are not applied here but carried, with their values, to the profile
     overlay still to come (a second file's `!reset` in a profile resets the stack's key).
     """
     positions = dict(base.positions)
     now = {path: tag for path, tag in overlay.tags.items() if path[:1] != ("profiles",)}
-    merger = _Merger(positions, overlay.positions, now)
+    merger = _Merger(positions, overlay.positions, now, compose_lists=compose_lists)
     data = merger.merge(_without_resets(base.data, (), base.tags), overlay.data, ())
     tags = {
         path: tag
@@ -176,12 +183,18 @@ class _Merger:
         positions: dict[Path_, Position],
         overlay_positions: Mapping[Path_, Position],
         tags: Mapping[Path_, str],
+        *,
+        compose_lists: bool,
     ) -> None:
         self.positions = positions
         self.overlay_positions = overlay_positions
         self.tags = tags
+        self.compose_lists = compose_lists
 
     def merge(self, base: Any, overlay: Any, path: Path_) -> Any:
+        merged = self._merged_list(base, overlay, path)
+        if merged is not None:
+            return merged
         if not isinstance(overlay, dict):
             self._forget(base, path)
             self._adopt(overlay, path)
@@ -210,6 +223,11 @@ class _Merger:
                 self.positions[child] = self.overlay_positions[child]
         return result
 
+    def _merged_list(self, base: Any, overlay: Any, path: Path_) -> Any:
+        """A service's list merged as Compose merges it, where that is asked for; else None."""
+        found = listmerge.rule(path) if self.compose_lists and base is not None else None
+        return None if found is None else listmerge.merge_list(self, found, base, overlay, path)
+
     def _build_as_mapping(self, path: Path_, base: Any, overlay: Any) -> Any:
         """A service's `build` written as a context (`build: ./web`) under one written as a
         mapping (`build: {args: ...}`) is its `{context: ./web}`, as in Compose: the overlay's
@@ -230,11 +248,11 @@ class _Merger:
         return {"context": overlay}
 
     def _forget(self, value: Any, path: Path_) -> None:
-        for sub in _below(value, path):
+        for sub in paths_below(value, path):
             self.positions.pop(sub, None)
 
     def _adopt(self, value: Any, path: Path_) -> None:
-        for sub in _below(value, path):
+        for sub in paths_below(value, path):
             if sub in self.overlay_positions:
                 self.positions[sub] = self.overlay_positions[sub]
 
@@ -255,21 +273,6 @@ def _other_driver(path: Path_, base: Any, overlay: Any) -> bool:
         and "driver" in overlay
         and overlay.get("driver") != base.get("driver")
     )
-
-
-def _below(value: Any, path: Path_) -> Iterator[Path_]:
-    """Every path strictly inside `value`, which sits at `path`."""
-    items: Iterable[tuple[str | int, Any]]
-    if isinstance(value, dict):
-        items = value.items()
-    elif isinstance(value, list):
-        items = enumerate(value)
-    else:
-        return
-    for key, item in items:
-        child = (*path, key)
-        yield child
-        yield from _below(item, child)
 
 
 def normalise_pairs(doc: Document) -> Document:
