@@ -59,6 +59,9 @@ def bring_up(
         if kind in (ActionKind.CREATE, ActionKind.RECREATE):
             on_event(Event(spec.name, Phase.CREATING))
             engine.create_container(spec)
+        if kind is ActionKind.RESTART:
+            on_event(Event(spec.name, Phase.REMOVING, "stopping, to restart"))
+            engine.stop_container(spec.name, timeout=spec.stop_grace_period)
         if kind is not ActionKind.KEEP:
             on_event(Event(spec.name, Phase.STARTING))
             engine.start_container(spec.name)
@@ -70,4 +73,9 @@ def bring_up(
 
 
 def _done_word(kind: ActionKind) -> str:
-    return {ActionKind.CREATE: "created", ActionKind.RECREATE: "recreated"}.get(kind, "started")
+    words = {
+        ActionKind.CREATE: "created",
+        ActionKind.RECREATE: "recreated",
+        ActionKind.RESTART: "restarted",
+    }
+    return words.get(kind, "started")

@@ -33,6 +33,7 @@ class ActionKind(enum.Enum):
     CREATE = "create"
     RECREATE = "recreate"
     START = "start"
+    RESTART = "restart"  # kept, stopped and started again: a dependency with restart: true changed
     REMOVE = "remove"
     KEEP = "keep"
 
@@ -220,6 +221,7 @@ def _container_actions(
         recreated={n for n, (kind, _) in decided.items() if kind is ActionKind.RECREATE},
         created={n for n, (kind, _) in decided.items() if kind is ActionKind.CREATE},
     )
+    decided |= _restarts(stack, desired, decided)
     for name, spec in desired.containers.items():
         have = found.get(name)
         kind, reason = decided[name]
@@ -251,6 +253,29 @@ def _container_actions(
     for name, have in sorted(found.items()):
         if name not in desired.containers:
             yield _surplus(stack, desired, name, have)
+
+
+def _restarts(
+    stack: Stack, desired: DesiredState, decided: Mapping[str, tuple[ActionKind, str]]
+) -> dict[str, tuple[ActionKind, str]]:
+    """The kept containers to restart: their service depends with `restart: true` on one
+    being recreated (as Compose, a created or started dependency restarts nothing)."""
+    recreated = {
+        desired.containers[n].service
+        for n, (kind, _) in decided.items()
+        if kind is ActionKind.RECREATE
+    }
+    restarts: dict[str, tuple[ActionKind, str]] = {}
+    for name, (kind, _) in decided.items():
+        service = stack.services[desired.containers[name].service]
+        causes = [d.service for d in service.depends_on if d.restart and d.service in recreated]
+        if kind is ActionKind.KEEP and causes:
+            which = ", ".join(causes)
+            restarts[name] = (
+                ActionKind.RESTART,
+                f"{which}, which it depends on with restart: true, is recreated",
+            )
+    return restarts
 
 
 def _endpoints(have: ObservedContainer) -> dict[str, tuple[str, ...]]:

@@ -34,6 +34,7 @@ _KIND_STYLE = {
     "create": "green",
     "recreate": "yellow",
     "start": "cyan",
+    "restart": "cyan",
     "remove": "red",
     "keep": "dim",
 }
@@ -305,6 +306,7 @@ def up_summary(result: UpResult, *, fmt: str = "auto", services: Sequence[str] =
         ActionKind.CREATE: "created",
         ActionKind.RECREATE: "recreated",
         ActionKind.START: "started",
+        ActionKind.RESTART: "restarted",
         ActionKind.REMOVE: "removed",
         ActionKind.KEEP: "unchanged",
     }

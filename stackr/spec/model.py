@@ -176,6 +176,7 @@ class Dependency:
     service: str
     condition: Condition = Condition.STARTED
     required: bool = True  # false: skipped where the stack does not have the service
+    restart: bool = False  # true: restarted once the dependency is recreated and ready again
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -244,6 +244,7 @@ def _dependencies(raw: Any) -> tuple[Dependency, ...]:
             service=str(name),
             condition=_condition(str((opts or {}).get("condition", "started"))),
             required=bool((opts or {}).get("required", True)),
+            restart=bool((opts or {}).get("restart", False)),
         )
         for name, opts in raw.items()
     )

@@ -121,7 +121,10 @@ def _service(service: Service, mask: _Mask) -> dict[str, Any]:
             if service.network_mode
             else {"networks": _networks(service)}
         ),
-        "depends_on": {d.service: {"condition": d.condition.value} for d in service.depends_on},
+        "depends_on": {
+            d.service: {"condition": d.condition.value, **({"restart": True} if d.restart else {})}
+            for d in service.depends_on
+        },
         "replicas": service.replicas,
         "restart": restart_text(service.restart.value, service.restart_tries),
         "labels": mask.pairs(service.labels),

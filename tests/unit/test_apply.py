@@ -7,7 +7,7 @@ from fakes import FakeEngine
 
 from stackr import api
 from stackr.errors import ApplyError
-from stackr.plan import ObjectKind
+from stackr.plan import ActionKind, ObjectKind
 
 IMAGES = {"img:1": "sha256:111"}
 
@@ -786,3 +786,65 @@ def test_up_wait_fails_at_once_on_a_container_found_crash_looping(write_stack) -
     with pytest.raises(EngineError, match="keeps exiting and being restarted"):
         _up_wait(path, engine, timeout=60)
     assert time.monotonic() - started < 1
+
+
+RESTARTING = {
+    "name": "shop",
+    "services": {
+        "db": {"image": "img:1", "healthcheck": {"test": ["CMD", "true"]}},
+        "web": {
+            "image": "img:1",
+            "replicas": 2,
+            "depends_on": {"db": {"condition": "healthy", "restart": True}},
+        },
+        "cache": {"image": "img:1"},
+        "worker": {"image": "img:1", "depends_on": {"db": {"condition": "started"}}},
+    },
+}
+
+
+def test_a_recreated_dependency_restarts_its_restart_true_dependents_once_ready(
+    write_stack,
+) -> None:  # type: ignore[no-untyped-def]
+    engine = FakeEngine(images=dict(IMAGES))
+    _up(write_stack(RESTARTING), engine)
+    changed = {**RESTARTING, "services": {**RESTARTING["services"]}}
+    changed["services"]["db"] = {**RESTARTING["services"]["db"], "environment": {"V": "2"}}  # type: ignore[index,dict-item]
+    path = write_stack(changed)
+    loaded = api.load([str(path)], profile="dev", env={})
+    plan = api.plan(loaded, engine)
+    kinds = {
+        a.name: (a.kind.value, a.reason) for a in plan.actions if a.object is ObjectKind.CONTAINER
+    }
+    assert kinds["shop-dev-web-1"] == (
+        "restart",
+        "db, which it depends on with restart: true, is recreated",
+    )
+    assert kinds["shop-dev-web-2"][0] == "restart"
+    # Without restart: true, or without depending on db, a container is kept.
+    assert kinds["shop-dev-worker-1"][0] == "keep"
+    assert kinds["shop-dev-cache-1"][0] == "keep"
+    engine.log.clear()
+    result = _up(path, engine)
+    log = engine.log
+    # The same containers, stopped and started again once the new db has started.
+    ready = log.index("start_container shop-dev-db-1")
+    for n in (1, 2):
+        stop = log.index(f"stop_container shop-dev-web-{n}")
+        assert ready < stop < log.index(f"start_container shop-dev-web-{n}")
+        assert f"create_container shop-dev-web-{n}" not in log
+    assert "stop_container shop-dev-worker-1" not in log
+    assert result.plan.counts()[ActionKind.RESTART] == 2
+    # Nothing to do the next time.
+    assert api.plan(api.load([str(path)], profile="dev", env={}), engine).pending() == ()
+
+
+def test_a_dependent_recreated_itself_is_not_restarted_too(write_stack) -> None:  # type: ignore[no-untyped-def]
+    engine = FakeEngine(images=dict(IMAGES))
+    _up(write_stack(RESTARTING), engine)
+    changed = {**RESTARTING, "services": {**RESTARTING["services"]}}
+    changed["services"]["db"] = {**RESTARTING["services"]["db"], "environment": {"V": "2"}}  # type: ignore[index,dict-item]
+    changed["services"]["web"] = {**RESTARTING["services"]["web"], "environment": {"V": "2"}}  # type: ignore[index,dict-item]
+    plan = api.plan(api.load([str(write_stack(changed))], profile="dev", env={}), engine)
+    web = [a.kind.value for a in plan.actions if a.service == "web"]
+    assert web == ["recreate", "recreate"]
