@@ -115,7 +115,8 @@ def _db(revision: str, extra_volumes: tuple[str, ...]) -> dict[str, Any]:
 
 
 def _spec(*, db_revision: str = "1", db_volumes: tuple[str, ...] = ()) -> dict[str, Any]:
-    """A migration job, a database and a replicated web service gated on both."""
+    """A migration job, a database and a replicated web service gated on both (and
+    restarted when the database is recreated)."""
     return {
         "services": {
             "migrate": {
@@ -135,7 +136,8 @@ def _spec(*, db_revision: str = "1", db_volumes: tuple[str, ...] = ()) -> dict[s
                 "restart": "unless-stopped",
                 "depends_on": {
                     "migrate": {"condition": "completed"},
-                    "db": {"condition": "healthy"},
+                    # A recreated db restarts the web replicas once it is healthy again.
+                    "db": {"condition": "healthy", "restart": True},
                 },
                 "healthcheck": {
                     "test": ["CMD", "wget", "-q", "-O", "/dev/null", "http://localhost:8080/"],
@@ -289,7 +291,11 @@ def test_named_volume_keeps_its_data_when_db_is_recreated(stack: StackFixture) -
     before = stack.sdk.containers.get(db).id
     _write(stack, db, "/data/sentinel", "kept")
     result = stack.up(stack.write(_spec(db_revision="2")))
-    assert [(a.kind.value, a.name) for a in result.plan.pending()] == [("recreate", db)]
+    assert [(a.kind.value, a.name) for a in result.plan.pending()] == [
+        ("recreate", db),
+        ("restart", f"{stack.name}-dev-web-1"),
+        ("restart", f"{stack.name}-dev-web-2"),
+    ]
     after = stack.sdk.containers.get(db)
     assert after.id != before
     assert "DB_REVISION=2" in after.attrs["Config"]["Env"]
@@ -307,12 +313,14 @@ def test_anonymous_volume_keeps_its_data_when_db_is_recreated(
     _write(stack, db, "/cache/sentinel", "kept")
     result = stack.up(stack.write(_spec(db_revision="2", db_volumes=("/cache",))))
     unlabelled_volumes.append(_volume_at(stack, db, "/cache"))
-    assert [(a.kind.value, a.name) for a in result.plan.pending()] == [("recreate", db)]
+    assert [a.name for a in result.plan.pending() if a.kind.value == "recreate"] == [db]
     assert stack.sdk.containers.get(db).id != before
     assert _read(stack, db, "/cache/sentinel") == "kept"
 
 
-RECREATE_CALLS = 5  # stop and park the old db, create and start the new one, remove the parked
+# Stop and park the old db, create and start the new one, remove the parked; then stop and
+# start each web replica.
+RECREATE_CALLS = 9
 
 
 def test_a_recreate_makes_the_expected_mutating_calls(stack: StackFixture) -> None:
