@@ -1,24 +1,26 @@
 """How several `-f` files and a service's `extends` merge a service's lists: as Compose merges
 them (its merge rules), where a profile's overlay replaces a list whole. Pure.
 
-- `ports`: appended; one with an earlier one's host IP, host port(s), container port and
-  protocol replaces it;
+- `ports`: appended; one with an earlier one's host IP (none is `0.0.0.0`), host port(s),
+  container port and protocol replaces it;
 - `volumes`, `devices`, `tmpfs`: appended; one with an earlier one's target path replaces it;
-- `secrets`, `configs`: appended; one with an earlier one's target file replaces it;
+- `secrets`, `configs`: appended; one that writes an earlier one's file replaces it;
 - `cap_add`, `cap_drop`: appended; a capability already there is not added again;
 - `dns`, `dns_search`, `security_opt`, `group_add`, `extra_hosts` and a network's `aliases`:
-  appended; an entry already there is not added again;
+  appended; an entry already there is not added again (`extra_hosts` as mappings in both
+  layers merge host by host);
 - `env_file`: appended; a file already there is not added again;
-- `networks`, `depends_on`: merged by name (a list and a mapping mix);
+- `networks`, `depends_on`: merged by name (a list and a mapping mix; a dependency listed
+  again is started-and-required again, as Compose reads a list);
 - `command`, `entrypoint`, `healthcheck.test` and anything else: replaced (the default rule).
 
-A value written as one string where a list may be (`dns: 8.8.8.8`) is a list of it here.
-`extra_hosts` written as a mapping in one layer and a list in another is merged as the list
-(`HOST=IP`). An entry whose key cannot be read (it does not parse: the schema or the model
-reports it) is appended as it is.
+A value written as one string where the key takes one (`dns: 8.8.8.8`) is a list of it here;
+any other value not of the rule's shape is replaced, for the schema to judge. An entry whose
+key cannot be read (it does not parse: the model reports it) is appended as it is; two entries
+of one layer with one key are kept, for the checks to report.
 
-The merge itself, with the positions of the entries, is `profiles.merge_documents`'s: this
-module says which rule a path takes and what keys an entry.
+`profiles.merge_documents` asks `rule` which rule a path takes and hands such a value to
+`merge_list`, which merges it with the positions of its entries kept true.
 """
 
 from __future__ import annotations
@@ -26,13 +28,13 @@ from __future__ import annotations
 import enum
 import posixpath
 from collections.abc import Callable, Hashable, Mapping
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from stackr.spec.document import Position, paths_below
 from stackr.spec.values import ValueProblem, parse_mount, parse_port
 
 Path_ = tuple[str | int, ...]
-Found = tuple["Rule", Callable[[Any], Hashable]]
 
 
 class Layers(Protocol):
@@ -54,15 +56,28 @@ class Rule(enum.Enum):
     HOSTS = "hosts"  # extra_hosts: a list of HOST:IP, or a mapping
 
 
+@dataclass(frozen=True, slots=True)
+class Found:
+    """The rule a list merges by, the key of its entries, and whether one string may stand
+    for a list of it (`dns: 10.0.0.1`); `listed` is what a name listed (not mapped) means."""
+
+    rule: Rule
+    key: Callable[[Any], Hashable]
+    one_string: bool = False
+    listed: Mapping[str, Any] | None = None
+
+
 def _exact(entry: Any) -> Hashable:
     return ("exact", repr(entry))
 
 
 def _port(entry: Any) -> Hashable:
     try:
-        return parse_port(entry)
+        rule = parse_port(entry)
     except (ValueProblem, ValueError, TypeError):
         return _exact(entry)
+    # No host IP is every IPv4 address, as Compose reads it.
+    return replace(rule, host_ip="") if rule.host_ip == "0.0.0.0" else rule
 
 
 def _mount_target(entry: Any) -> Hashable:
@@ -127,7 +142,13 @@ _KEYS: dict[str, Callable[[Any], Hashable]] = {
     "group_add": _exact,
     "env_file": _env_file,
 }
-_BY_NAME = ("networks", "depends_on")
+_ONE_STRING = ("dns", "dns_search", "tmpfs", "env_file")  # a string is a list of it
+# A name listed, not mapped: a network keeps the settings given earlier; a dependency is
+# started-and-required again, as Compose reads the list.
+_LISTED: dict[str, Mapping[str, Any] | None] = {
+    "networks": None,
+    "depends_on": {"condition": "started", "required": True},
+}
 
 
 def _service_key(path: Path_) -> Path_ | None:
@@ -142,47 +163,50 @@ def _service_key(path: Path_) -> Path_ | None:
 def rule(path: Path_) -> Found | None:
     """The rule the list (or the value that may be one) at `path` merges by, and the key of
     its entries; None: the later layer's value replaces it (the default)."""
-    if len(path) == 3 and path[0] == "profiles" and path[2] == "env_file":
-        return Rule.KEYED, _env_file  # a profile's own env files
     below = _service_key(path)
     if below is None:
         return None
     if len(below) == 1 and isinstance(below[0], str):
         name = below[0]
         if name in _KEYS:
-            return Rule.KEYED, _KEYS[name]
-        if name in _BY_NAME:
-            return Rule.BY_NAME, _exact
+            return Found(Rule.KEYED, _KEYS[name], one_string=name in _ONE_STRING)
+        if name in _LISTED:
+            return Found(Rule.BY_NAME, _exact, listed=_LISTED[name])
         if name == "extra_hosts":
-            return Rule.HOSTS, _exact
+            return Found(Rule.HOSTS, _exact)
     if len(below) == 3 and below[0] == "networks" and below[2] == "aliases":
-        return Rule.KEYED, _exact
+        return Found(Rule.KEYED, _exact)
     return None
 
 
-def as_list(value: Any) -> list[Any] | None:
-    """A list rule's value as a list: one string is a list of it; None: not a list's shape
-    (a mapping, say), which the later layer then replaces and the schema judges."""
+def as_list(value: Any, *, one_string: bool) -> list[Any] | None:
+    """A list rule's value as a list (one string is a list of it where the key takes one);
+    None: not of a list's shape, which the later layer then replaces and the schema judges."""
     if isinstance(value, list):
         return value
-    if isinstance(value, str):
+    if one_string and isinstance(value, str):
         return [value]
     return None
 
 
 def hosts_as_list(value: Any) -> list[Any] | None:
-    """`extra_hosts` as `HOST=IP` entries, from either form."""
+    """`extra_hosts` as `HOST=IP` entries, from either form (a mapping with a value that is
+    not text is left to the schema)."""
     if isinstance(value, dict):
+        if not all(isinstance(ip, str) for ip in value.values()):
+            return None
         return [f"{host}={ip}" for host, ip in value.items()]
     return value if isinstance(value, list) else None
 
 
 def names_as_mapping(value: Any) -> dict[Any, Any] | None:
-    """`networks` or `depends_on` as a mapping: a name listed is one with no settings."""
+    """`networks` or `depends_on` as a mapping of name → settings (None for a name listed);
+    None for a list that names one twice or holds other than names, left to the schema."""
     if isinstance(value, dict):
         return value
     if isinstance(value, list) and all(isinstance(e, str) for e in value):
-        return dict.fromkeys(value)
+        mapping = dict.fromkeys(value)
+        return mapping if len(mapping) == len(value) else None
     return None
 
 
@@ -190,63 +214,87 @@ def merge_list(layers: Layers, found: Found, base: Any, overlay: Any, path: Path
     """`overlay` merged onto `base` at `path` by `found`, the positions of the entries kept
     true; None where the two are not lists (or mappings) of that rule's shape: the later
     value then replaces the earlier one, by the default rule."""
-    kind, key = found
-    if kind is Rule.BY_NAME:
-        return _by_name(layers, base, overlay, path)
-    if kind is Rule.HOSTS and isinstance(base, dict) and isinstance(overlay, dict):
-        return None  # merged host by host: a later address for a host replaces the earlier one
-    entries = hosts_as_list if kind is Rule.HOSTS else as_list
-    earlier, later = entries(base), entries(overlay)
+    if found.rule is Rule.BY_NAME:
+        return _by_name(layers, found, base, overlay, path)
+    if found.rule is Rule.HOSTS:
+        if isinstance(base, dict) and isinstance(overlay, dict):
+            return None  # merged host by host: a later address for a host replaces the earlier
+        earlier, later = hosts_as_list(base), hosts_as_list(overlay)
+    else:
+        earlier = as_list(base, one_string=found.one_string)
+        later = as_list(overlay, one_string=found.one_string)
     if earlier is None or later is None:
         return None
     _renumber(layers.positions, base, path)
     result = list(earlier)
     index: dict[Hashable, int] = {}
     for i, entry in enumerate(result):
-        index.setdefault(key(entry), i)
-    # Only an earlier layer's entries are matched: two entries of one layer with one key are
-    # left for the checks to report, as in a single file.
+        index.setdefault(found.key(entry), i)
+    sources = _sources(overlay, path, len(later))
     for j, entry in enumerate(later):
-        at = index.get(key(entry))
+        # An earlier entry is replaced once: two entries of one layer with one key are left for
+        # the checks to report, as in a single file.
+        at = index.pop(found.key(entry), None)
         if at is None:
             at = len(result)
             result.append(entry)
         else:
             _forget(layers, result[at], (*path, at))
             result[at] = entry
-        _adopt(layers, entry, _source(overlay, path, j), (*path, at))
+        _adopt(layers, entry, sources[j], (*path, at))
     return result
 
 
-def _by_name(layers: Layers, base: Any, overlay: Any, path: Path_) -> Any:
+def _by_name(layers: Layers, found: Found, base: Any, overlay: Any, path: Path_) -> Any:
     if isinstance(base, list) and isinstance(overlay, list):
-        names_of_base = names_as_mapping(base)
-        if names_of_base is None or names_as_mapping(overlay) is None:
-            return None
-        result = list(base)
-        for j, name in enumerate(overlay):
-            if name not in names_of_base:
-                _adopt(layers, name, (*path, j), (*path, len(result)))
-                result.append(name)
-        return result
+        return _union(layers, base, overlay, path)
     earlier, later = names_as_mapping(base), names_as_mapping(overlay)
     if earlier is None or later is None:
         return None
     if isinstance(base, list):
         for i, name in enumerate(base):
-            if (found := layers.positions.pop((*path, i), None)) is not None:
-                layers.positions[(*path, name)] = found
+            if (position := layers.positions.pop((*path, i), None)) is not None:
+                layers.positions[(*path, name)] = position
     merged = dict(earlier)
+    listed = isinstance(overlay, list)
     for j, (name, settings) in enumerate(later.items()):
-        _one_name(
-            layers,
-            merged,
-            name,
-            settings,
-            path,
-            (*path, j) if isinstance(overlay, list) else (*path, name),
-        )
+        source = (*path, j) if listed else (*path, name)
+        if listed and found.listed is not None and name in merged:
+            _relisted(layers, merged, name, found.listed, source, (*path, name))
+        else:
+            _one_name(layers, merged, name, settings, path, source)
     return merged
+
+
+def _union(layers: Layers, base: list[Any], overlay: list[Any], path: Path_) -> Any:
+    """Two lists of names: the earlier one's, then the names only the later one has."""
+    names_of_base = names_as_mapping(base)
+    if names_of_base is None or names_as_mapping(overlay) is None:
+        return None
+    result = list(base)
+    for j, name in enumerate(overlay):
+        if name not in names_of_base:
+            _adopt(layers, name, (*path, j), (*path, len(result)))
+            result.append(name)
+    return result
+
+
+def _relisted(
+    layers: Layers,
+    merged: dict[Any, Any],
+    name: Any,
+    defaults: Mapping[str, Any],
+    source: Path_,
+    at: Path_,
+) -> None:
+    """A dependency an earlier layer mapped, listed again: read with the list's defaults (its
+    other settings stay), as Compose reads it."""
+    before = merged[name] if isinstance(merged[name], dict) else {}
+    merged[name] = {**before, **defaults}
+    position = layers.overlay_positions.get(source)
+    if position is not None:
+        for sub in (at, *((*at, key) for key in defaults)):
+            layers.positions[sub] = position
 
 
 def _one_name(
@@ -269,12 +317,14 @@ def _one_name(
     _adopt(layers, settings, source, at)
 
 
-def _source(overlay: Any, path: Path_, j: int) -> Path_:
-    """Where the overlay wrote its `j`th entry: one string is at `path` itself, a mapping's
-    entry (`extra_hosts`) at its key."""
+def _sources(overlay: Any, path: Path_, count: int) -> list[Path_]:
+    """Where the overlay wrote each of its `count` entries: one string is at `path` itself, a
+    mapping's entry (`extra_hosts`) at its key."""
     if isinstance(overlay, dict):
-        return (*path, list(overlay)[j])
-    return (*path, j) if isinstance(overlay, list) else path
+        return [(*path, host) for host in overlay]
+    if isinstance(overlay, list):
+        return [(*path, j) for j in range(count)]
+    return [path]
 
 
 def _renumber(positions: dict[Path_, Position], base: Any, path: Path_) -> None:

@@ -153,7 +153,9 @@ def merge_documents(base: Document, overlay: Document, *, compose_lists: bool = 
     """
     positions = dict(base.positions)
     now = {path: tag for path, tag in overlay.tags.items() if path[:1] != ("profiles",)}
-    merger = _Merger(positions, overlay.positions, now, compose_lists=compose_lists)
+    # An `!override` in a later file's profile also replaces the earlier files' value there.
+    held = frozenset(path for path, tag in overlay.tags.items() if tag == "override")
+    merger = _Merger(positions, overlay.positions, now, compose_lists=compose_lists, held=held)
     data = merger.merge(_without_resets(base.data, (), base.tags), overlay.data, ())
     tags = {
         path: tag
@@ -185,11 +187,13 @@ class _Merger:
         tags: Mapping[Path_, str],
         *,
         compose_lists: bool,
+        held: frozenset[Path_] = frozenset(),
     ) -> None:
         self.positions = positions
         self.overlay_positions = overlay_positions
         self.tags = tags
         self.compose_lists = compose_lists
+        self.held = held  # carried `!override`s: they replace here too, and apply again later
 
     def merge(self, base: Any, overlay: Any, path: Path_) -> Any:
         merged = self._merged_list(base, overlay, path)
@@ -212,7 +216,9 @@ class _Merger:
             if tag == "reset":
                 result.pop(key, None)
                 continue
-            replaced = tag is not None or _other_driver(child, base.get(key), value)
+            replaced = (
+                tag is not None or child in self.held or _other_driver(child, base.get(key), value)
+            )
             if replaced and tag is None:
                 self._forget(base.get(key), child)
             under = None if replaced else self._build_as_mapping(child, base.get(key), value)

@@ -180,3 +180,94 @@ def test_two_entries_of_one_file_with_one_target_are_still_refused(write_stack: 
     with pytest.raises(SpecError) as caught:
         _web(write_stack, "services:\n  web:\n    volumes: ['logs:/logs', '/logs']\n")
     assert "already the target" in str(caught.value)
+
+
+def _merged(write_stack: Any, first: str, second: str, profile: str = "dev") -> Service:
+    files = [str(write_stack(first)), str(write_stack(second, "ops.yml"))]
+    return load_stack(files, profile=profile, env={}).services["web"]
+
+
+def test_override_in_a_later_files_profile_replaces_the_earlier_files_list(
+    write_stack: Any,
+) -> None:
+    web = _merged(
+        write_stack,
+        "services: {web: {image: x, ports: ['8080:80'], environment: {A: '1'}}}\n"
+        "profiles: {prod: {services: {web: {ports: ['80:80'], environment: {B: '2'}}}}}\n",
+        "profiles:\n  prod:\n    services:\n"
+        "      web: {ports: !override ['443:443'], environment: !override {C: '3'}}\n",
+        profile="prod",
+    )
+    assert [p.host_start for p in web.ports] == [443]
+    assert dict(web.environment) == {"C": "3"}
+
+
+@pytest.mark.parametrize(
+    ("key", "one"), [("ports", "'9090:90'"), ("cap_add", "SYS_TIME"), ("volumes", "/logs")]
+)
+def test_a_string_where_only_a_list_is_valid_is_still_refused(
+    write_stack: Any, key: str, one: str
+) -> None:
+    with pytest.raises(SpecError) as caught:
+        _merged(
+            write_stack,
+            "services: {web: {image: x, ports: ['8080:80'], cap_add: [NET_ADMIN], "
+            "volumes: ['/data']}}\n",
+            f"services: {{web: {{{key}: {one}}}}}\n",
+        )
+    assert f"services.web.{key}" in str(caught.value)
+
+
+def test_a_dependency_listed_again_is_read_with_the_lists_defaults(write_stack: Any) -> None:
+    web = _merged(
+        write_stack,
+        "services:\n  db: {image: x}\n  web:\n    image: x\n"
+        "    depends_on: {db: {condition: healthy, required: false, restart: true}}\n",
+        "services: {web: {depends_on: [db]}}\n",
+    )
+    (db,) = web.depends_on
+    assert (db.condition.value, db.required, db.restart) == ("started", True, True)
+
+
+def test_a_profiles_env_file_in_a_later_file_replaces_the_earlier_ones(write_stack: Any) -> None:
+    first = write_stack(
+        "services: {web: {image: x, environment: {A: $A}}}\nprofiles: {prod: {env_file: [a.env]}}\n"
+    )
+    (first.parent / "a.env").write_text("A=from-a\n")
+    (first.parent / "b.env").write_text("A=from-b\n")
+    second = write_stack("profiles: {prod: {env_file: b.env}}\n", "ops.yml")
+    stack = load_stack([str(first), str(second)], profile="prod", env={})
+    assert stack.services["web"].environment["A"] == "from-b"
+
+
+def test_extra_hosts_a_mapping_with_other_than_text_is_left_to_the_schema(
+    write_stack: Any,
+) -> None:
+    with pytest.raises(SpecError) as caught:
+        _merged(
+            write_stack,
+            "services: {web: {image: x, extra_hosts: {h1: ['1.1.1.1']}}}\n",
+            "services: {web: {extra_hosts: ['x:1.2.3.4'], ports: 80}}\n",
+        )
+    # The list replaces the mapping (as any value of another shape); the later file's own
+    # mistake is still told.
+    assert "services.web.ports" in str(caught.value)
+
+
+def test_no_host_ip_and_every_ipv4_address_are_one_port(write_stack: Any) -> None:
+    web = _merged(
+        write_stack,
+        "services: {web: {image: x, ports: ['8080:80']}}\n",
+        "services: {web: {ports: ['0.0.0.0:8080:80']}}\n",
+    )
+    assert [(p.host_ip, p.host_start) for p in web.ports] == [("0.0.0.0", 8080)]
+
+
+def test_two_later_entries_with_an_earlier_ones_target_are_refused(write_stack: Any) -> None:
+    with pytest.raises(SpecError) as caught:
+        _merged(
+            write_stack,
+            "services: {web: {image: x, volumes: ['/data']}}\n",
+            "services: {web: {volumes: ['/data', '/data:ro']}}\n",
+        )
+    assert "already the target" in str(caught.value)
