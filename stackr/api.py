@@ -18,6 +18,7 @@ from stackr.errors import ApplyError, StackrError
 from stackr.events import OnEvent, ignore_event
 from stackr.externals import externals, refuse_missing
 from stackr.fileviews import VariableRow, diff, variables
+from stackr.restarts import asked_times, with_times
 from stackr.spec import load_stack
 from stackr.spec.model import Stack
 
@@ -198,6 +199,10 @@ def _plan(stack: Stack, engine: Engine, *, narrowed: bool) -> tuple[Plan, Observ
         external_volumes=volumes,
     )
     refuse_missing(stack, observed, networks, volumes)
+    asked = asked_times(stack, observed)
+    if asked:
+        # Whether a `depends_on.restart` dependent started after its dependency was made.
+        observed = with_times(observed, engine.start_times(asked))
     if not narrowed:
         return make_plan(stack, observed), observed
     from stackr.plan import ActionKind, ObjectKind

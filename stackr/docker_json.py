@@ -2,13 +2,16 @@
 are plain data, whichever client fetched them.
 
 Everything stackr needs comes from the list calls and the labels stackr wrote, so observing a
-stack needs no per-container inspect.
+stack needs no per-container inspect; only the exact start times `depends_on.restart` may ask
+for come from one (`start_times`).
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from stackr.observed import (
@@ -88,7 +91,26 @@ def observed_container(raw: dict[str, Any]) -> ObservedContainer:
         exit_code=_exit_code(raw.get("Status", "")),
         spec=_spec_label(labels.get(LABEL_SPEC, "")),
         carried_volumes=tuple(v for v in labels.get(LABEL_CARRIED, "").split(",") if v),
+        created=float(raw.get("Created") or 0),
     )
+
+
+def start_times(raw: dict[str, Any]) -> tuple[float, float]:
+    """When an inspected container was made and last started, in seconds since the epoch."""
+    state = raw.get("State") or {}
+    return _instant(str(raw.get("Created") or "")), _instant(str(state.get("StartedAt") or ""))
+
+
+def _instant(stamp: str) -> float:
+    """The engine's RFC 3339 time (`2026-11-27T19:45:01.123456789Z`, trailing zeros cut) in
+    seconds since the epoch; 0 for none (a container never started says `0001-01-01...`)."""
+    whole, _, fraction = stamp.removesuffix("Z").partition(".")
+    try:
+        moment = datetime.fromisoformat(whole).replace(tzinfo=UTC)
+    except ValueError:
+        return 0.0
+    digits = "".join(itertools.takewhile(str.isdigit, fraction))
+    return max(moment.timestamp() + (int(digits) / 10 ** len(digits) if digits else 0.0), 0.0)
 
 
 def _spec_label(text: str) -> dict[str, Any]:

@@ -60,10 +60,11 @@ def bring_up(
             on_event(Event(spec.name, Phase.CREATING))
             engine.create_container(spec)
         if kind is ActionKind.RESTART:
-            on_event(Event(spec.name, Phase.REMOVING, "stopping, to restart"))
+            on_event(Event(spec.name, Phase.STARTING, "restarting"))
             engine.stop_container(spec.name, timeout=spec.stop_grace_period)
-        if kind is not ActionKind.KEEP:
+        elif kind is not ActionKind.KEEP:
             on_event(Event(spec.name, Phase.STARTING))
+        if kind is not ActionKind.KEEP:
             engine.start_container(spec.name)
             if parked:
                 engine.remove_container(spec.name + PREV, timeout=0, keep_volumes=True)

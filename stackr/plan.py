@@ -24,6 +24,7 @@ from stackr.observed import (
     ObservedVolume,
 )
 from stackr.portmoves import port_moves
+from stackr.restarts import restart_reasons
 from stackr.sensitive import masked_settings
 from stackr.spec.model import RestartPolicy, Service, Stack, UpdateOrder
 from stackr.spec.normalize import DEFAULT_NETWORK
@@ -221,7 +222,7 @@ def _container_actions(
         recreated={n for n, (kind, _) in decided.items() if kind is ActionKind.RECREATE},
         created={n for n, (kind, _) in decided.items() if kind is ActionKind.CREATE},
     )
-    decided |= _restarts(stack, desired, decided)
+    decided |= _restarts(stack, observed, decided)
     for name, spec in desired.containers.items():
         have = found.get(name)
         kind, reason = decided[name]
@@ -256,26 +257,14 @@ def _container_actions(
 
 
 def _restarts(
-    stack: Stack, desired: DesiredState, decided: Mapping[str, tuple[ActionKind, str]]
+    stack: Stack, observed: ObservedState, decided: Mapping[str, tuple[ActionKind, str]]
 ) -> dict[str, tuple[ActionKind, str]]:
-    """The kept containers to restart: their service depends with `restart: true` on one
-    being recreated (as Compose, a created or started dependency restarts nothing)."""
-    recreated = {
-        desired.containers[n].service
-        for n, (kind, _) in decided.items()
-        if kind is ActionKind.RECREATE
-    }
-    restarts: dict[str, tuple[ActionKind, str]] = {}
-    for name, (kind, _) in decided.items():
-        service = stack.services[desired.containers[name].service]
-        causes = [d.service for d in service.depends_on if d.restart and d.service in recreated]
-        if kind is ActionKind.KEEP and causes:
-            which = ", ".join(causes)
-            restarts[name] = (
-                ActionKind.RESTART,
-                f"{which}, which it depends on with restart: true, is recreated",
-            )
-    return restarts
+    """The kept containers to restart for `depends_on.restart` (see `restarts`)."""
+    words = {ActionKind.CREATE: "created", ActionKind.RECREATE: "recreated"}
+    remade = {n: words[kind] for n, (kind, _) in decided.items() if kind in words}
+    kept = {n for n, (kind, _) in decided.items() if kind is ActionKind.KEEP}
+    reasons = restart_reasons(stack, observed, kept=kept, remade=remade)
+    return {name: (ActionKind.RESTART, reason) for name, reason in reasons.items()}
 
 
 def _endpoints(have: ObservedContainer) -> dict[str, tuple[str, ...]]:

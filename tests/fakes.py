@@ -4,6 +4,7 @@ containers exit with a code or turn unhealthy."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 from collections import Counter
@@ -42,6 +43,8 @@ class FakeContainer:
     network_ids: dict[str, str] = field(default_factory=dict)  # as attached at create
     restarts: int = 0
     aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)  # DNS names by network
+    created: float = 0.0  # ticks of the engine's clock
+    started: float | None = None
 
 
 @dataclass
@@ -67,6 +70,12 @@ class FakeEngine:
     log: list[str] = field(default_factory=list)  # mutating calls, in order
     stop_timeouts: dict[str, float] = field(default_factory=dict)  # container -> last timeout
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    # The engine's clock: one tick per create and start, so times order as they happened.
+    _clock: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+
+    def _now(self) -> float:
+        with self._lock:
+            return float(next(self._clock))
 
     def _record(self, call: str, subject: str = "") -> None:
         with self._lock:
@@ -104,6 +113,7 @@ class FakeEngine:
                     networks=tuple(c.networks),
                     network_ids={n: c.network_ids.get(n, "") for n in c.networks},
                     exit_code=c.exit_code if c.state == "exited" else None,
+                    created=c.created,
                 )
                 for name, c in sorted(self.containers.items())
                 if owned(dict(c.spec.labels))
@@ -192,11 +202,13 @@ class FakeEngine:
                 for n in spec.networks
             },
             aliases={n: spec.aliases_on(n) for n in spec.networks},
+            created=self._now(),
         )
 
     def start_container(self, name: str) -> None:
         self._record("start_container", name)
         container = self.containers[name]
+        container.started = self._now()
         service = container.spec.service
         if service in self.restarting or self.recovering.get(service):
             container.state, container.exit_code = "restarting", 1
@@ -238,6 +250,14 @@ class FakeEngine:
             m.target: m.source or f"anon-{container.spec.name}-{m.target.strip('/')}"
             for m in container.spec.mounts
             if m.target in targets
+        }
+
+    def start_times(self, names: tuple[str, ...]) -> dict[str, tuple[float, float]]:
+        self._record("start_times")
+        return {
+            n: (self.containers[n].created, self.containers[n].started or 0.0)
+            for n in names
+            if n in self.containers
         }
 
     def stop_container(self, name: str, *, timeout: float) -> None:

@@ -34,7 +34,7 @@ from stackr.docker_engine.errors import (
 from stackr.docker_engine.images import context_files, ensure_image, observed_images
 from stackr.docker_engine.logs import follow as follow_logs
 from stackr.docker_engine.logs import latest_run_lines, log_lines
-from stackr.docker_json import observed_state
+from stackr.docker_json import observed_state, start_times
 from stackr.engine import ContainerStatus
 from stackr.errors import EngineError
 from stackr.observed import LABEL_PROFILE, LABEL_STACK, ObservedState, owner_filters
@@ -311,6 +311,17 @@ class DockerEngine:
             for m in mounts
             if m.get("Type") == "volume" and m.get("Destination") in targets and m.get("Name")
         }
+
+    def start_times(self, names: tuple[str, ...]) -> dict[str, tuple[float, float]]:
+        times: dict[str, tuple[float, float]] = {}
+        for name in names:
+            try:
+                times[name] = start_times(self._api.inspect_container(name))
+            except docker.errors.NotFound:
+                continue
+            except (docker.errors.DockerException, requests.exceptions.RequestException) as e:
+                raise translate(e, f"inspect container {name}", self._api) from None
+        return times
 
     def stop_container(self, name: str, *, timeout: float) -> None:
         call(f"stop container {name}", self._api.stop, name, timeout=math.ceil(timeout))

@@ -292,8 +292,6 @@ _COMPOSE_KEYS = {
         ("service", key): "not supported by stackr: remove it"
         for key in ("memswap_limit", "runtime", "cgroup_parent", "userns_mode")
     },
-    ("dependency", "restart"): "stackr does not restart a service when its dependency changes: "
-    "remove it",
 }
 
 

@@ -44,6 +44,7 @@ READ_ONLY = frozenset(
         "ensure_image",  # makes an image exist; it changes nothing stackr owns
         "context_files",
         "anonymous_volumes",
+        "start_times",
         "container_status",
         "logs",
         "last_log_lines",

@@ -201,6 +201,28 @@ def test_a_recreated_dependency_restarts_dependents_that_ask_for_it(stack: Stack
     # Without restart: true, kept as it was.
     assert after[worker]["State"]["StartedAt"] == before[worker]["State"]["StartedAt"]
     assert [a.name for a in result.plan.actions if a.kind.value == "restart"] == [web]
+    # The engine's times tell web started after the new db was made: nothing more to do.
+    assert api.plan(stack.load(stack.folder / "stack.yml"), stack.engine).pending() == ()
+    # db made again after drift: web restarts in the same up, and nothing is left to do.
+    stack.sdk.containers.get(db).remove(force=True)
+    replaced = stack.up(stack.write(spec))
+    assert [(a.kind.value, a.name) for a in replaced.plan.pending()] == [
+        ("create", db),
+        ("restart", web),
+    ]
+    assert api.plan(stack.load(stack.folder / "stack.yml"), stack.engine).pending() == ()
+    # An up that recreated db but did not restart web (`up db` names db only; a failed or
+    # interrupted up leaves the same): the next plan tells from the engine's times.
+    spec["services"]["db"]["environment"] = {"V": "3"}  # type: ignore[index]
+    path = stack.write(spec)
+    only_db = stack.load(path).only(["db"])
+    api.up(only_db, stack.engine, options=api.UpOptions(wait_timeout=60.0))
+    again = api.plan(stack.load(path), stack.engine)
+    assert [(a.kind.value, a.name, a.reason) for a in again.pending()] == [
+        ("restart", web, "restart: true on its dependency: db was recreated after it last started")
+    ]
+    stack.up(path)
+    assert api.plan(stack.load(path), stack.engine).pending() == ()
 
 
 def test_up_repairs_drift_made_outside_stackr(stack: StackFixture) -> None:
