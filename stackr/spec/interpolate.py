@@ -5,6 +5,10 @@
 Pure: the variables come in as an explicit `Variables`. Defaults may themselves hold
 substitutions (`${A:-${B:-x}}`). Keys are never interpolated, only values. A value built from a
 variable that came from an env file is located with that origin (`from .env.prod:3`).
+
+Where the file takes a boolean (`read_only`, `depends_on.*.restart`, a network's `internal`,
+...), a value made from variables that reads `true`, `yes`, `on`, `y` (or `false`, `no`, `off`,
+`n`), in any case, is that boolean, as Compose casts it: `tty: ${TTY:-false}`.
 """
 
 from __future__ import annotations
@@ -20,6 +24,24 @@ from stackr.spec.variables import Variables
 
 Path_ = tuple[str | int, ...]
 _CONTAINERS = (dict, list)
+_TRUE, _FALSE = frozenset({"true", "yes", "on", "y"}), frozenset({"false", "no", "off", "n"})
+# Where a service takes a boolean, below `services.<name>` ("*": any key, 0: any list index).
+_SERVICE_FLAGS = frozenset(
+    {
+        ("init",),
+        ("read_only",),
+        ("privileged",),
+        ("tty",),
+        ("stdin_open",),
+        ("healthcheck", "disable"),
+        ("depends_on", "*", "required"),
+        ("depends_on", "*", "restart"),
+        ("volumes", 0, "read_only"),
+        ("volumes", 0, "volume", "nocopy"),
+        ("volumes", 0, "bind", "create_host_path"),
+        ("env_file", 0, "required"),
+    }
+)
 
 
 def interpolate_document(
@@ -98,6 +120,29 @@ def _bare_key(value: Any, path: Path_) -> str:
     return ""
 
 
+def takes_flag(path: Path_) -> bool:
+    """Whether the value at `path` is one the file takes as a boolean."""
+    if path[:1] == ("profiles",):
+        path = path[2:]
+    if len(path) == 3 and path[0] in ("networks", "volumes") and path[2] == "external":
+        return True
+    if len(path) == 3 and path[0] == "networks" and path[2] == "internal":
+        return True
+    if len(path) < 3 or path[0] != "services":
+        return False
+    shape = tuple(0 if isinstance(p, int) else p for p in path[2:])
+    return shape in _SERVICE_FLAGS or (
+        len(shape) == 3 and (shape[0], "*", shape[2]) in _SERVICE_FLAGS
+    )
+
+
+def _as_flag(text: str) -> bool | str:
+    """`text` as Compose casts a boolean made from variables; anything else stays text, for the
+    schema to refuse."""
+    word = text.strip().lower()
+    return True if word in _TRUE else False if word in _FALSE else text
+
+
 def made_from(path: Path_) -> str:
     """ "secrets" or "configs" when `path` is the `environment` a secret or config is made from
     (`secrets.db.environment`, in the base or a profile), else ""."""
@@ -135,7 +180,7 @@ class _Walker:
         self._attribute(path, used)
         if self.warnings is not None and not self._inactive(path):
             self._warn_unset(path, used, self.warnings)
-        return result
+        return _as_flag(result) if takes_flag(path) else result
 
     def _warn_unset(self, path: Path_, used: list[VariableUse], warnings: list[Issue]) -> None:
         env = self.variables.values

@@ -52,3 +52,39 @@ def test_unterminated_brace() -> None:
 def test_a_required_variable_set_but_empty_is_said_to_be_empty() -> None:
     with pytest.raises(Missing, match=r"tag needed \(\$\{TAG\} is empty\)"):
         substitute("${TAG:?tag needed}", {"TAG": ""})
+
+
+def test_a_boolean_made_from_variables_is_cast_as_compose_casts_it(write_stack) -> None:  # type: ignore[no-untyped-def]
+    from stackr.spec import load_stack
+
+    path = write_stack(
+        "services:\n"
+        "  db: {image: x}\n"
+        "  web:\n"
+        "    image: x\n"
+        "    tty: ${TTY:-false}\n"
+        "    read_only: ${RO}\n"
+        "    environment: {FLAG: '${RO}'}\n"
+        "    depends_on: {db: {condition: started, restart: '${R:-True}'}}\n"
+        "    networks: [back]\n"
+        "networks:\n  back: {internal: '${INTERNAL:-on}'}\n"
+    )
+    stack = load_stack([str(path)], profile="dev", env={"RO": "yes"})
+    web = stack.services["web"]
+    assert (web.runtime.tty, web.runtime.read_only) == (None, True)  # false is left out
+    assert web.environment["FLAG"] == "yes"  # text where the file takes text
+    assert web.depends_on[0].restart is True
+    assert stack.networks["back"].internal is True
+
+
+def test_a_flag_from_a_variable_that_reads_as_no_boolean_is_refused_where_written(
+    write_stack,
+) -> None:  # type: ignore[no-untyped-def]
+    from stackr.errors import SpecError
+    from stackr.spec import load_stack
+
+    path = write_stack("services:\n  web:\n    image: x\n    privileged: ${P:-maybe}\n")
+    with pytest.raises(SpecError) as caught:
+        load_stack([str(path)], profile="dev", env={})
+    (issue,) = caught.value.issues
+    assert (issue.line, issue.path) == (4, "services.web.privileged")
