@@ -1,15 +1,17 @@
 """Which kept containers `up` restarts for `depends_on: {db: {restart: true}}`. Pure.
 
 A dependent's kept container restarts (stopped and started again, once `db` is ready) when
-every container of `db` is newer than its last start, or will be once this `up` has made
-them: `up` recreates (or creates again) every replica of `db`; or an earlier `up` did and then
-failed, was cut short or crashed before it restarted the dependent. The engine's times tell
-that, so nothing is kept to remember it, and an `up` leaves nothing for the next one to do.
+this `up` recreates a replica of `db`, as in Compose; or when every container of `db` is newer
+than its last start or made by this `up`: every replica created again, or an earlier `up`
+recreated them and then failed, was cut short or crashed before it restarted the dependent.
+The engine's times tell that, so nothing is kept to remember it, and after an `up` a second
+one has nothing to do.
 
-A replica of `db` restarted by its restart policy (the same container) or added by scaling
-(its older replicas stay) restarts nothing, as in Compose. The list call gives creation times
-in whole seconds and no start times: where those cannot tell, `asked_times` names the
-containers whose exact times (one inspect each) the plan needs.
+A replica of `db` restarted by its restart policy (the same container), or one added by
+scaling or made again after drift beside older ones, restarts nothing, as in Compose.
+
+The list call gives creation times in whole seconds and no start times: where those cannot
+tell, `asked_times` names the containers whose exact times (one inspect each) the plan needs.
 """
 
 from __future__ import annotations
@@ -31,8 +33,10 @@ def asked_times(stack: Stack, observed: ObservedState) -> tuple[str, ...]:
         theirs, mine = replicas.get(dependency, []), replicas.get(service.name, [])
         if not theirs or not mine:
             continue
-        newest = max(c.created for c in theirs)
-        unsure = [c.name for c in mine if c.created <= newest]
+        # Made in a later second than one of the dependency's containers, a dependent started
+        # after it: not every one of them is newer than its start.
+        oldest = min(c.created for c in theirs)
+        unsure = [c.name for c in mine if c.created <= oldest]
         if unsure:
             asked |= dict.fromkeys([*unsure, *(c.name for c in theirs)])
     return tuple(asked)
@@ -53,25 +57,30 @@ def restart_reasons(
     stack: Stack, observed: ObservedState, *, kept: set[str], remade: Mapping[str, str]
 ) -> dict[str, str]:
     """Container name → why it restarts, for the `kept` containers (up to date, not otherwise
-    changed) whose service depends with `restart: true` on a service all of whose containers
-    are newer than their last start, or are among those this `up` makes (`remade`: name →
-    "created" or "recreated")."""
+    changed) whose service depends with `restart: true` on a service this `up` recreates a
+    replica of, or all of whose containers are newer than their last start or made by this
+    `up` (`remade`: name → "created" or "recreated")."""
     found = {c.name: c for c in observed.containers}
     reasons: dict[str, list[str]] = {}
     for service, dependency in _restart_pairs(stack):
         theirs = _names(stack, dependency)
         new = [n for n in theirs if n in remade]
         old = [found.get(n) for n in theirs if n not in remade]
+        recreated = any(remade[n] == "recreated" for n in new)
         for name in _names(stack, service.name):
             if name not in kept or not theirs:
                 continue
-            if all(_made_after_start(c, found.get(name)) for c in old):
+            if recreated:
+                cause = f"{dependency} is recreated"
+            elif all(_made_after_start(c, found.get(name)) for c in old):
                 cause = (
-                    f"{dependency} is {remade[new[0]]}"
+                    f"{dependency} is created"
                     if new
                     else f"{dependency} was recreated after it last started"
                 )
-                reasons.setdefault(name, []).append(cause)
+            else:
+                continue
+            reasons.setdefault(name, []).append(cause)
     return {name: _reason(causes) for name, causes in reasons.items()}
 
 

@@ -899,3 +899,26 @@ def test_a_replica_the_dependency_gains_restarts_nothing(write_stack) -> None:  
     scaled["services"]["db"] = {**RESTARTING["services"]["db"], "replicas": 2}  # type: ignore[index,dict-item]
     plan = api.plan(api.load([str(write_stack(scaled))], profile="dev", env={}), engine)
     assert [(a.kind.value, a.name) for a in plan.pending()] == [("create", "shop-dev-db-2")]
+
+
+def test_a_dependency_recreated_in_part_restarts_its_dependents(write_stack) -> None:  # type: ignore[no-untyped-def]
+    spec = {
+        **RESTARTING,
+        "services": {
+            **RESTARTING["services"],
+            "db": {**RESTARTING["services"]["db"], "replicas": 2},  # type: ignore[dict-item]
+        },
+    }
+    engine = FakeEngine(images=dict(IMAGES))
+    path = write_stack(spec)
+    _up(path, engine)
+    # db-1 drifted off its network: recreated alone, and web restarts, as Compose would.
+    engine.containers["shop-dev-db-1"].networks.clear()
+    plan = api.plan(api.load([str(path)], profile="dev", env={}), engine)
+    assert [(a.kind.value, a.name) for a in plan.pending()] == [
+        ("recreate", "shop-dev-db-1"),
+        ("restart", "shop-dev-web-1"),
+        ("restart", "shop-dev-web-2"),
+    ]
+    _up(path, engine)
+    assert api.plan(api.load([str(path)], profile="dev", env={}), engine).pending() == ()
