@@ -27,9 +27,12 @@ def asked_times(stack: Stack, observed: ObservedState) -> tuple[str, ...]:
     """The containers whose exact creation and start times tell whether a dependent started
     after its `restart: true` dependency's containers were made; () when the whole seconds of
     the list call already tell (a dependent made a second or more after them started after)."""
+    pairs = list(_restart_pairs(stack))
+    if not pairs:
+        return ()  # most stacks: nothing to look at
     replicas = _replicas(stack, observed)
     asked: dict[str, None] = {}
-    for service, dependency in _restart_pairs(stack):
+    for service, dependency in pairs:
         theirs, mine = replicas.get(dependency, []), replicas.get(service.name, [])
         if not theirs or not mine:
             continue
