@@ -32,6 +32,9 @@ from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from stackr.spec.document import Position, paths_below
+from stackr.spec.files import DEFAULT_DIRECTORY
+from stackr.spec.model import FileKind
+from stackr.spec.runtime import capability
 from stackr.spec.values import ValueProblem, parse_mount, parse_port
 
 Path_ = tuple[str | int, ...]
@@ -118,8 +121,7 @@ def _file_target(directory: str) -> Callable[[Any], Hashable]:
 
 
 def _capability(entry: Any) -> Hashable:
-    # The model reads `net_admin`, `NET_ADMIN` and `CAP_NET_ADMIN` as one capability.
-    return entry.upper().removeprefix("CAP_") if isinstance(entry, str) else _exact(entry)
+    return capability(entry) if isinstance(entry, str) else _exact(entry)
 
 
 def _env_file(entry: Any) -> Hashable:
@@ -132,8 +134,8 @@ _KEYS: dict[str, Callable[[Any], Hashable]] = {
     "volumes": _mount_target,
     "devices": _device_target,
     "tmpfs": _tmpfs_target,
-    "secrets": _file_target("/run/secrets"),
-    "configs": _file_target("/"),
+    "secrets": _file_target(DEFAULT_DIRECTORY[FileKind.SECRET]),
+    "configs": _file_target(DEFAULT_DIRECTORY[FileKind.CONFIG]),
     "cap_add": _capability,
     "cap_drop": _capability,
     "dns": _exact,

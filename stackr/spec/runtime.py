@@ -91,10 +91,14 @@ def parse_runtime(raw: dict[str, Any], where: Where) -> Runtime:
     )
 
 
+def capability(name: str) -> str:
+    """A capability as the engine takes it: `CAP_NET_ADMIN`, `net_admin` and `NET_ADMIN` are
+    one capability (`NET_ADMIN`)."""
+    return name.upper().removeprefix("CAP_")
+
+
 def _capabilities(names: tuple[str, ...]) -> tuple[str, ...]:
-    # `CAP_NET_ADMIN`, `net_admin` and `NET_ADMIN` are one capability to the engine, in any
-    # order.
-    return tuple(sorted({name.upper().removeprefix("CAP_") for name in names}))
+    return tuple(sorted({capability(name) for name in names}))  # in any order
 
 
 def signal(value: object) -> str:
