@@ -24,7 +24,11 @@ from stackr.spec.variables import Variables
 
 Path_ = tuple[str | int, ...]
 _CONTAINERS = (dict, list)
-_TRUE, _FALSE = frozenset({"true", "yes", "on", "y"}), frozenset({"false", "no", "off", "n"})
+# The words Compose casts to a boolean where a variable makes one, in any case.
+FLAG_WORDS = {
+    True: frozenset({"true", "yes", "on", "y"}),
+    False: frozenset({"false", "no", "off", "n"}),
+}
 # Where a service takes a boolean, below `services.<name>` ("*": any key, 0: any list index).
 _SERVICE_FLAGS = frozenset(
     {
@@ -140,7 +144,7 @@ def _as_flag(text: str) -> bool | str:
     """`text` as Compose casts a boolean made from variables; anything else stays text, for the
     schema to refuse."""
     word = text.strip().lower()
-    return True if word in _TRUE else False if word in _FALSE else text
+    return True if word in FLAG_WORDS[True] else False if word in FLAG_WORDS[False] else text
 
 
 def made_from(path: Path_) -> str:

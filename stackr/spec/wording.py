@@ -10,6 +10,8 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from stackr.spec.interpolate import FLAG_WORDS
+
 if TYPE_CHECKING:
     from jsonschema.exceptions import ValidationError
 
@@ -49,11 +51,24 @@ def _type(error: ValidationError) -> tuple[str, str]:
     types = as_list(error.validator_value)
     message = f"expected {expected(types)}, got {got(error.instance)}"
     hint = example_hint(schema_of(error))
-    if not hint and error.instance is None and "object" in types:
+    if types == ["boolean"] and isinstance(error.instance, str):
+        hint = _boolean_hint(error.instance)
+    elif not hint and error.instance is None and "object" in types:
         hint = "a key with nothing after it: give it its keys, indented below it, or remove it"
     elif not hint and "object" in types and isinstance(error.instance, list):
         hint = "write it as keys with values (key: value), not as a list (- item)"
     return message, hint
+
+
+def _boolean_hint(text: str) -> str:
+    # A variable's yes/no is cast before the schema sees it, so a word here was written in the
+    # file, where YAML 1.2 reads only true and false as booleans.
+    meant = next(
+        (flag for flag, words in FLAG_WORDS.items() if text.strip().lower() in words), None
+    )
+    if meant is not None:
+        return f"write {json.dumps(meant)}: in the file only true and false are booleans"
+    return "write true or false (a ${VARIABLE} here may also give yes/no, on/off or y/n)"
 
 
 def _pattern(error: ValidationError) -> tuple[str, str]:

@@ -88,3 +88,15 @@ def test_a_flag_from_a_variable_that_reads_as_no_boolean_is_refused_where_writte
         load_stack([str(path)], profile="dev", env={})
     (issue,) = caught.value.issues
     assert (issue.line, issue.path) == (4, "services.web.privileged")
+    assert "may also give yes/no, on/off or y/n" in issue.hint
+
+
+def test_a_yaml_11_word_written_in_the_file_is_told_to_be_true_or_false(write_stack) -> None:  # type: ignore[no-untyped-def]
+    from stackr.errors import SpecError
+    from stackr.spec import load_stack
+
+    path = write_stack("services:\n  web:\n    image: x\n    privileged: 'Off'\n")
+    with pytest.raises(SpecError) as caught:
+        load_stack([str(path)], profile="dev", env={})
+    (issue,) = caught.value.issues
+    assert issue.hint == "write false: in the file only true and false are booleans"
