@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from stackr import images
+from stackr import images, joins
 from stackr.errors import ApplyError, StackrError
 from stackr.events import OnEvent, ignore_event
 from stackr.externals import externals, refuse_missing
@@ -199,10 +199,13 @@ def _plan(stack: Stack, engine: Engine, *, narrowed: bool) -> tuple[Plan, Observ
         external_volumes=volumes,
     )
     refuse_missing(stack, observed, networks, volumes)
-    asked = asked_times(stack, observed)
+    asked = tuple(
+        dict.fromkeys((*asked_times(stack, observed), *joins.asked_times(stack, observed)))
+    )
     if asked:
-        # Whether a `depends_on.restart` dependent started after its dependency was made.
-        observed = with_times(observed, engine.start_times(asked))
+        # Whether a `depends_on.restart` dependent started after its dependency was made, and
+        # whether a network's owner started after a replica joined it.
+        observed = with_times(observed, engine.start_times(tuple(dict.fromkeys(asked))))
     if not narrowed:
         return make_plan(stack, observed), observed
     from stackr.plan import ActionKind, ObjectKind

@@ -260,9 +260,10 @@ def _container(
         ),
         mounts=tuple(_mount(stack, m) for m in service.mounts),
         networks=engine_networks,
-        # On the host's network or none, there is no DNS of the engine's to answer to.
+        # On the host's network, none or another's, there is no DNS of the engine's to answer
+        # to: the other services reach it under its network's owner's name.
         aliases=() if service.network_mode else (service.name,),
-        network_mode=service.network_mode,
+        network_mode=_network_mode(stack, service),
         network_aliases={
             engine_network(stack, net): aliases for net, aliases in service.network_aliases.items()
         },
@@ -298,6 +299,16 @@ def _container(
         ),
     }
     return replace(spec, labels=labels)
+
+
+def _network_mode(stack: Stack, service: Service) -> str:
+    """The engine's network mode: `service:NAME` is the network of NAME's first replica, as in
+    Compose (the engine fixes the container's id at create: `joins` recreates the replicas when
+    that container is replaced)."""
+    owner = service.shares_network_of()
+    if owner:
+        return f"container:{container_name(stack.name, stack.profile, owner, 1)}"
+    return service.network_mode
 
 
 def _files(grants: tuple[FileGrant, ...], sources: Mapping[str, FileSource]) -> list[FileSpec]:

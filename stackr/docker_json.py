@@ -91,8 +91,14 @@ def observed_container(raw: dict[str, Any]) -> ObservedContainer:
         exit_code=_exit_code(raw.get("Status", "")),
         spec=_spec_label(labels.get(LABEL_SPEC, "")),
         carried_volumes=tuple(v for v in labels.get(LABEL_CARRIED, "").split(",") if v),
+        joined=_joined(str((raw.get("HostConfig") or {}).get("NetworkMode") or "")),
         created=float(raw.get("Created") or 0),
     )
+
+
+def _joined(mode: str) -> str:
+    # The engine lists a shared network as `container:<id>`, the id it resolved at create.
+    return mode.removeprefix("container:") if mode.startswith("container:") else ""
 
 
 def start_times(raw: dict[str, Any]) -> tuple[float, float]:

@@ -92,6 +92,9 @@ class ObservedContainer:
     exit_code: int | None = None  # an exited container's, from the engine's status text
     spec: Mapping[str, Any] = field(default_factory=dict)  # from its io.stackr.spec label
     carried_volumes: tuple[str, ...] = ()  # from its io.stackr.carried-volumes label
+    # The id of the container whose network it shares (`network_mode: service:NAME`), as the
+    # engine fixed it at create; "" for none.
+    joined: str = ""
     # When it was made, in seconds since the epoch: whole seconds as the list call gives them,
     # exact once looked up (`with_times`), as is `started`, when it last started (None: not
     # looked up). `restarts` asks for them.

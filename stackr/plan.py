@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from stackr import joins
 from stackr.changes import Change, spec_changes
 from stackr.desired import ContainerSpec, DesiredState, desired_state
 from stackr.observed import (
@@ -216,6 +217,7 @@ def _container_actions(
         name: _decide(spec, found.get(name), observed, job=spec.service in jobs)
         for name, spec in desired.containers.items()
     }
+    decided |= _shared_networks(stack, observed, decided)
     moving = port_moves(
         desired,
         found,
@@ -260,11 +262,34 @@ def _restarts(
     stack: Stack, observed: ObservedState, decided: Mapping[str, tuple[ActionKind, str]]
 ) -> dict[str, tuple[ActionKind, str]]:
     """The kept containers to restart for `depends_on.restart` (see `restarts`)."""
-    words = {ActionKind.CREATE: "created", ActionKind.RECREATE: "recreated"}
-    remade = {n: words[kind] for n, (kind, _) in decided.items() if kind in words}
-    kept = {n for n, (kind, _) in decided.items() if kind is ActionKind.KEEP}
-    reasons = restart_reasons(stack, observed, kept=kept, remade=remade)
+    reasons = restart_reasons(stack, observed, kept=_kept(decided), remade=_remade(decided))
     return {name: (ActionKind.RESTART, reason) for name, reason in reasons.items()}
+
+
+def _shared_networks(
+    stack: Stack, observed: ObservedState, decided: Mapping[str, tuple[ActionKind, str]]
+) -> dict[str, tuple[ActionKind, str]]:
+    """The replicas on another's network to recreate or restart with it (see `joins`)."""
+    remade = _remade(decided)
+    running = {c.name for c in observed.containers if c.running}
+    finished = _kept(decided) - running  # a one-shot that has run
+    recreated = joins.recreate_reasons(stack, observed, remade=remade, finished=finished)
+    started = {n for n, (kind, _) in decided.items() if kind is ActionKind.START}
+    kept = _kept(decided) - recreated.keys()
+    restarted = joins.restart_reasons(stack, observed, kept=kept, started=started)
+    return {
+        **{n: (ActionKind.RECREATE, reason) for n, reason in recreated.items()},
+        **{n: (ActionKind.RESTART, reason) for n, reason in restarted.items()},
+    }
+
+
+def _remade(decided: Mapping[str, tuple[ActionKind, str]]) -> dict[str, str]:
+    words = {ActionKind.CREATE: "created", ActionKind.RECREATE: "recreated"}
+    return {n: words[kind] for n, (kind, _) in decided.items() if kind in words}
+
+
+def _kept(decided: Mapping[str, tuple[ActionKind, str]]) -> set[str]:
+    return {n for n, (kind, _) in decided.items() if kind is ActionKind.KEEP}
 
 
 def _endpoints(have: ObservedContainer) -> dict[str, tuple[str, ...]]:
@@ -436,6 +461,9 @@ def _update_note(service: Service, on_recreated_network: bool, *, job: bool) -> 
         return " (start-first: no downtime)"
     if service.update.order is UpdateOrder.START_FIRST and service.network_mode == "host":
         return " (stop-first: on the host's network, a port is held by one replica at a time)"
+    if service.update.order is UpdateOrder.START_FIRST and service.shares_network_of():
+        owner = service.shares_network_of()
+        return f" (stop-first: on {owner}'s network, a port is held by one replica at a time)"
     if service.update.order is UpdateOrder.START_FIRST:
         return " (stop-first: a fixed host port is held by one replica at a time)"
     return ""

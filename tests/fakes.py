@@ -45,6 +45,8 @@ class FakeContainer:
     aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)  # DNS names by network
     created: float = 0.0  # ticks of the engine's clock
     started: float | None = None
+    id: str = ""  # a new one on every create, kept by a rename
+    joined: str = ""  # the id of the container whose network it shares, fixed at create
 
 
 @dataclass
@@ -102,7 +104,7 @@ class FakeEngine:
             containers=tuple(
                 ObservedContainer(
                     name=name,
-                    id=f"id-{name}",
+                    id=c.id,
                     service=c.spec.labels[LABEL_SERVICE],
                     replica=int(c.spec.labels[LABEL_REPLICA]),
                     spec_hash=c.spec.labels[LABEL_SPEC_HASH],
@@ -114,6 +116,7 @@ class FakeEngine:
                     network_ids={n: c.network_ids.get(n, "") for n in c.networks},
                     exit_code=c.exit_code if c.state == "exited" else None,
                     created=c.created,
+                    joined=c.joined,
                 )
                 for name, c in sorted(self.containers.items())
                 if owned(dict(c.spec.labels))
@@ -192,22 +195,36 @@ class FakeEngine:
             if network not in self.networks and network not in self.foreign_networks:
                 raise EngineError(f"network {network} not found")
         image_id = self.images.get(spec.image, "")
+        owner = spec.network_mode.removeprefix("container:")
+        if owner != spec.network_mode and owner not in self.containers:
+            raise EngineError(f"No such container: {owner}")
+        created = self._now()
         self.containers[spec.name] = FakeContainer(
             spec=spec,
             image_id=image_id,
-            # As the engine lists it: a container in a network mode is on the network so named.
-            networks=[spec.network_mode] if spec.network_mode else list(spec.networks),
+            # As the engine lists it: a container on the host's network or none is on the
+            # network so named; one sharing another's is on none of its own.
+            networks=[spec.network_mode]
+            if spec.network_mode in ("host", "none")
+            else list(spec.networks),
             network_ids={
                 n: self.network_ids.get(n) or self.foreign_networks.get(n, "")
                 for n in spec.networks
             },
             aliases={n: spec.aliases_on(n) for n in spec.networks},
-            created=self._now(),
+            created=created,
+            id=f"id-{spec.name}-{int(created)}",
+            # As the engine: the owner's id, resolved at create.
+            joined=self.containers[owner].id if owner != spec.network_mode else "",
         )
 
     def start_container(self, name: str) -> None:
         self._record("start_container", name)
         container = self.containers[name]
+        if container.joined and not any(
+            c.id == container.joined and c.state == "running" for c in self.containers.values()
+        ):
+            raise EngineError(f"cannot join network of a non running container: {container.joined}")
         container.started = self._now()
         service = container.spec.service
         if service in self.restarting or self.recovering.get(service):
@@ -319,5 +336,12 @@ class FakeEngine:
         return sum(
             n
             for call, n in self.calls.items()
-            if call not in ("observe", "container_status", "ensure_image", "anonymous_volumes")
+            if call
+            not in (
+                "observe",
+                "container_status",
+                "ensure_image",
+                "anonymous_volumes",
+                "start_times",
+            )
         )

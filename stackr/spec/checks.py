@@ -1,8 +1,9 @@
 """Cross-checks the schema cannot express: references to undeclared services, volumes,
 networks, secrets and configs; two volumes, secrets or configs of a service at one target path;
 host ports that do not give one port per replica; host ports two replicas would share; what a
-`network_mode` rules out; a `healthy` condition on a service without a healthcheck; one image
-tag built by two services from different builds. Pure; every problem is an Issue.
+`network_mode` rules out (`netmode`); a `healthy` condition on a service without a
+healthcheck; one image tag built by two services from different builds. Pure; every problem is
+an Issue.
 
 A `depends_on` cycle is found here too, so it is reported with everything else, located.
 """
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 
 from stackr.errors import Issue
 from stackr.spec.model import Condition, Dependency, Mount, MountKind, Service, Stack
+from stackr.spec.netmode import network_mode_issues
 from stackr.spec.prune import Pruned
 from stackr.spec.source import Document
 from stackr.spec.values import UNPARSED_MOUNT
@@ -45,7 +47,7 @@ def check_stack(stack: Stack, doc: Document, *, pruned: Pruned | None = None) ->
         issues += _references(stack, service, doc, pruned)
         issues += _file_references(stack, service, doc, pruned.broken)
         issues += _targets(service, doc)
-        issues += _network_mode(service, doc)
+        issues += network_mode_issues(stack, service, doc, broken=pruned.broken)
         if not pruned.without(service.name, "replicas"):  # a refused count says nothing
             issues += _port_ranges(service, doc)
     issues += _port_clashes(stack, doc)
@@ -166,42 +168,6 @@ def _file_references(
                 yield _issue(doc, path, f"uses undeclared {section[:-1]} '{grant.source}'", hint)
 
 
-def _network_mode(service: Service, doc: Document) -> Iterator[Issue]:
-    """What a `network_mode` leaves no room for: other networks, published ports, and (on the
-    host's network) `net.*` sysctls, which the engine refuses only once the replica starts."""
-    mode = service.network_mode
-    if not mode:
-        return
-    at: Path_ = ("services", service.name)
-    written = (doc.data.get("services") or {}).get(service.name) or {}
-    if "networks" in written:
-        yield _issue(
-            doc,
-            (*at, "networks"),
-            f"joins networks, but network_mode: {mode} replaces them",
-            "remove one of the two (a profile that sets network_mode removes the base's "
-            "networks with networks: !reset [])",
-        )
-    if service.ports:
-        where = "listens on the host's own" if mode == "host" else "has only its loopback"
-        yield _issue(
-            doc,
-            (*at, "ports"),
-            f"publishes ports, but with network_mode: {mode} there is no port to publish "
-            f"(a replica {where})",
-            "remove ports",
-        )
-    for name in service.runtime.sysctls if mode == "host" else ():
-        if name.startswith("net."):
-            yield _issue(
-                doc,
-                (*at, "sysctls", name),
-                f"{name} would change the host's network settings: the engine refuses it with "
-                "network_mode: host",
-                "remove it, or set it on the host",
-            )
-
-
 def _targets(service: Service, doc: Document) -> Iterator[Issue]:
     """Two mounts, secrets or configs of one service at one path: the engine would refuse the
     container ("Duplicate mount point") only once `up` reaches it."""
@@ -304,6 +270,11 @@ def _dependency_path(doc: Document, at: Path_, name: str) -> Path_:
     keyed: Path_ = (*at, "depends_on", name)
     if keyed in doc.positions:
         return keyed
+    mode = (*at, "network_mode")
+    if doc.data and doc.data.get("services", {}).get(at[1], {}).get("network_mode") == (
+        f"service:{name}"
+    ):
+        return mode  # the dependency `network_mode: service:NAME` implies
     raw = doc.data.get("services", {}).get(at[1], {}).get("depends_on") if doc.data else None
     if isinstance(raw, list) and name in raw:
         return (*at, "depends_on", raw.index(name))

@@ -294,8 +294,9 @@ class Service:
     networks: tuple[str, ...] = ("default",)
     # More DNS names of its replicas, by network (Compose's `networks: {front: {aliases: [..]}}`).
     network_aliases: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    # Compose's `network_mode`: "host" or "none" instead of the stack's networks (then `networks`
-    # is empty); "" joins `networks`.
+    # Compose's `network_mode`: "host", "none" or "service:NAME" (the network of service NAME's
+    # first replica) instead of the stack's networks (then `networks` is empty); "" joins
+    # `networks`.
     network_mode: str = ""
     depends_on: tuple[Dependency, ...] = ()
     healthcheck: Healthcheck | None = None
@@ -310,13 +311,22 @@ class Service:
     update: UpdatePolicy = field(default_factory=UpdatePolicy)
     runtime: Runtime = field(default_factory=Runtime)
 
+    def shares_network_of(self) -> str:
+        """The service whose network its replicas share (`network_mode: service:NAME`), or ""."""
+        return (
+            self.network_mode.removeprefix("service:")
+            if self.network_mode.startswith("service:")
+            else ""
+        )
+
     def start_first(self) -> bool:
         """Whether replicas can be replaced start-first: asked for, no fixed host port (a host
-        port is held by one container at a time), and not on the host's network (where every
-        port a replica listens on is a host port)."""
+        port is held by one container at a time), and not on a network it does not own: on the
+        host's every port a replica listens on is a host port, and on another service's a new
+        replica would listen beside the old one on the same ports."""
         fixed = any(rule.host_start is not None for rule in self.ports)
-        host = self.network_mode == "host"
-        return self.update.order is UpdateOrder.START_FIRST and not fixed and not host
+        shared = self.network_mode == "host" or bool(self.shares_network_of())
+        return self.update.order is UpdateOrder.START_FIRST and not fixed and not shared
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

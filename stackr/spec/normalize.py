@@ -108,7 +108,10 @@ def build_stack(
         key: _service(builder, key, raw, name=name, project_dir=project_dir)
         for key, raw in (data.get("services") or {}).items()
     }
-    services = {key: _optional_dependencies(builder, s, services) for key, s in services.items()}
+    services = {
+        key: _optional_dependencies(builder, _network_owner_first(s, services), services)
+        for key, s in services.items()
+    }
     networks = {
         key: _network(builder, key, raw) for key, raw in (data.get("networks") or {}).items()
     }
@@ -248,6 +251,16 @@ def _dependencies(raw: Any) -> tuple[Dependency, ...]:
         )
         for name, opts in raw.items()
     )
+
+
+def _network_owner_first(service: Service, services: Mapping[str, Service]) -> Service:
+    """`service` depending on the service whose network it shares, if it does not already say
+    so: its replicas can only join a running container's network (as Compose implies it)."""
+    owner = service.shares_network_of()
+    declared = any(dep.service == owner for dep in service.depends_on)
+    if not owner or owner == service.name or owner not in services or declared:
+        return service  # a missing or own network is `checks`' to refuse
+    return replace(service, depends_on=(*service.depends_on, Dependency(service=owner)))
 
 
 def _optional_dependencies(

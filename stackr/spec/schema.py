@@ -6,7 +6,8 @@ can act on, located at the key or list item the user wrote (`wording` words sing
 Issues are built from each error's structured fields (`validator`, `validator_value`,
 `instance`, `schema`, `absolute_path`), never from jsonschema's English messages. Two keywords of
 our own in the schema feed the wording: `x-what` names what a textual value is ("port",
-"duration") and `x-hint` says how to write one.
+"duration"), `x-hint` says how to write one, and `x-words` lists the literal words a pattern
+takes, for a "did you mean".
 """
 
 from __future__ import annotations
@@ -115,7 +116,7 @@ def _inline(node: Any, defs: Mapping[str, Any]) -> Any:
     return {"allOf": [target, rest]} if set(rest) - _ANNOTATIONS else target
 
 
-_ANNOTATIONS = {"description", "examples", "title", "x-hint", "x-what"}
+_ANNOTATIONS = {"description", "examples", "title", "x-hint", "x-what", "x-words"}
 
 
 def validate_document(doc: Document) -> list[Issue]:

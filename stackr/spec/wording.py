@@ -76,6 +76,11 @@ def _pattern(error: ValidationError) -> tuple[str, str]:
     what = schema.get("x-what")
     shown = show(error.instance)
     message = f"{shown} is not a valid {what}" if what else f"{shown} is not in the expected form"
+    # A value that is mostly words of its own (`network_mode: hots`): a typo of one of them.
+    words = [str(word) for word in as_list(schema.get("x-words") or [])]
+    guess = close_match(str(error.instance), words) if words else ""
+    if guess and not guess.endswith(":"):
+        return message, f"did you mean '{guess}'?"
     return message, str(schema.get("x-hint", ""))
 
 

@@ -1,0 +1,105 @@
+"""`network_mode: service:NAME` on a real engine: the replicas share the owner's network (a
+port published on the owner reaches them), and stay on its current container when it is
+recreated, replaced or restarted."""
+
+from __future__ import annotations
+
+import socket
+import urllib.error
+import urllib.request
+
+import pytest
+from conftest import IMAGE, SLEEPER, WEB, StackFixture
+
+from stackr import api
+
+pytestmark = pytest.mark.engine
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("0.0.0.0", 0))
+        return int(s.getsockname()[1])
+
+
+def _get(port: int) -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
+        return response.read().decode().strip()
+
+
+def _sidecar(port: int) -> dict[str, object]:
+    # `vpn` owns the network and publishes the port; `app` listens on it from vpn's network.
+    return {
+        "services": {
+            "vpn": {"image": IMAGE, "command": SLEEPER, "ports": [f"{port}:8080"]},
+            "app": {
+                "image": IMAGE,
+                "command": WEB,
+                "network_mode": "service:vpn",
+                "healthcheck": {
+                    "test": ["CMD", "wget", "-q", "-O-", "http://localhost:8080/"],
+                    "interval": "1s",
+                    "retries": 10,
+                },
+            },
+        }
+    }
+
+
+def test_a_service_on_anothers_network_follows_its_owner(stack: StackFixture) -> None:
+    port = _free_port()
+    spec = _sidecar(port)
+    path = stack.write(spec)
+    stack.up(path, wait=True)
+    n = stack.name
+    vpn, app = f"{n}-dev-vpn-1", f"{n}-dev-app-1"
+
+    def joined() -> str:
+        found = stack.containers()
+        mode = found[app].attrs["HostConfig"]["NetworkMode"]
+        assert mode == f"container:{found[vpn].id}"
+        return str(found[vpn].id)
+
+    first = joined()
+    assert _get(port)  # the port published on vpn reaches app's server
+    assert api.plan(stack.load(path), stack.engine).pending() == ()
+
+    # vpn recreated: app is recreated after it, on the new container's network.
+    spec["services"]["vpn"]["environment"] = {"V": "2"}  # type: ignore[index]
+    path = stack.write(spec)
+    reasons = {a.name: a.reason for a in stack.up(path, wait=True).plan.pending()}
+    assert reasons[app].startswith(f"shares the network of {vpn}, which is recreated")
+    assert joined() != first
+    assert _get(port)
+
+    # vpn restarted outside stackr: app keeps a network that went with vpn's last run.
+    stack.containers()[vpn].restart(timeout=0)
+    with pytest.raises((urllib.error.URLError, ConnectionError, OSError)):
+        _get(port)
+    again = stack.up(path, wait=True)
+    assert [(a.kind.value, a.name) for a in again.plan.pending()] == [("restart", app)]
+    assert _get(port)
+
+    # vpn replaced outside stackr (another container under its name): drift, repaired.
+    old = stack.containers()[vpn]
+    settings = old.attrs
+    old.remove(force=True)
+    stack.sdk.containers.run(
+        IMAGE,
+        SLEEPER,
+        name=vpn,
+        detach=True,
+        labels=settings["Config"]["Labels"],
+        ports={"8080/tcp": port},
+        network=f"{n}-dev-default",
+    )
+    drift = api.plan(stack.load(path), stack.engine)
+    assert [(a.kind.value, a.name, a.reason) for a in drift.pending()] == [
+        ("recreate", app, f"drift: {vpn}, whose network it shares, was replaced outside stackr")
+    ]
+    stack.up(path, wait=True)
+    joined()
+    assert _get(port)
+    assert api.plan(stack.load(path), stack.engine).pending() == ()
+    stack.down(path)
+    assert stack.containers() == {}
