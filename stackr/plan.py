@@ -1,24 +1,24 @@
 """The plan: desired state against observed state, as a value. Pure: no I/O, no engine.
 
 Every object gets exactly one action, no-ops included, and every action says why. `stackr plan`
-renders the same Plan that `stackr up` executes.
+renders the same Plan that `stackr up` executes. The Plan's types are `actions`'; what one
+container needs by itself is `decide`'s, weighed here against the others' (host ports that move,
+`depends_on.restart`, shared networks).
 """
 
 from __future__ import annotations
 
-import enum
 import json
-from collections import Counter
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from stackr import joins
+from stackr.actions import Action, ActionKind, ObjectKind, Plan
 from stackr.changes import Change, spec_changes
+from stackr.decide import decide, image_moved
 from stackr.desired import ContainerSpec, DesiredState, desired_state
 from stackr.observed import (
     LABEL_SPEC,
-    LABEL_SPEC_HASH,
     ObservedContainer,
     ObservedNetwork,
     ObservedState,
@@ -27,83 +27,11 @@ from stackr.observed import (
 from stackr.portmoves import port_moves
 from stackr.restarts import restart_reasons
 from stackr.sensitive import masked_settings
-from stackr.spec.model import RestartPolicy, Service, Stack, UpdateOrder
+from stackr.spec.model import Service, Stack, UpdateOrder
 from stackr.spec.normalize import DEFAULT_NETWORK
 
-
-class ActionKind(enum.Enum):
-    CREATE = "create"
-    RECREATE = "recreate"
-    START = "start"
-    RESTART = "restart"  # kept, stopped and started again: a dependency with restart: true changed
-    REMOVE = "remove"
-    KEEP = "keep"
-
-
-class ObjectKind(enum.Enum):
-    NETWORK = "network"
-    VOLUME = "volume"
-    CONTAINER = "container"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Action:
-    """One step of a plan, with the reason for it and, for a recreate, what changed."""
-
-    kind: ActionKind
-    object: ObjectKind
-    name: str  # engine name
-    reason: str
-    service: str = ""  # containers: their service
-    replica: int = 0
-    logical: str = ""  # networks and volumes: their name in the stack file
-    changes: tuple[Change, ...] = ()  # a recreate: what changed
-    # A container removal by `down --volumes`: its anonymous volumes go with it, and these
-    # carried-over ones (mounted by name). Any other removal keeps them, as Compose does.
-    volumes: tuple[str, ...] = ()
-    with_volumes: bool = False
-    # A leftover `-next`/`-prev` of an interrupted update: the replica it belongs to, which
-    # keeps (or takes over) its anonymous volumes.
-    successor: str = ""
-    # A recreate whose old container is (or whose new one will be) on a recreated network, or
-    # between which and another a fixed host port moves: stopped first, with the others, so
-    # the network can go (the port be free), and replaced once it is made again. Any other
-    # recreate follows its service's `update` policy.
-    parked: bool = False
-    # A container removal: the stop_grace_period its container was made with (its spec label),
-    # for a container whose service the file no longer has (or a file that does not load).
-    stop_grace: float | None = None
-    # A recreate: the networks its old container was made to join, each with its DNS names
-    # there (what an update takes it off, and a rollback gives back).
-    endpoints: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-
-    def describe(self) -> str:
-        """One plain line: `create container shop-dev-web-1 — not on the engine`."""
-        return f"{self.kind.value} {self.object.value} {self.name} — {self.reason}"
-
-    def change_lines(self) -> tuple[str, ...]:
-        """What changed, one `field: before → after` line per change."""
-        return tuple(c.line() for c in self.changes)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Plan:
-    """Every action that makes the engine match one stack and profile, in order."""
-
-    stack: str
-    profile: str
-    actions: tuple[Action, ...]
-
-    def pending(self) -> tuple[Action, ...]:
-        """The actions that change something."""
-        return tuple(a for a in self.actions if a.kind is not ActionKind.KEEP)
-
-    def counts(self) -> dict[ActionKind, int]:
-        counted = Counter(a.kind for a in self.actions)
-        return {kind: counted.get(kind, 0) for kind in ActionKind}
-
-    def action_for(self, kind: ObjectKind, name: str) -> Action | None:
-        return next((a for a in self.actions if a.object is kind and a.name == name), None)
+# The plan's types live in `actions`; most readers take them from here.
+__all__ = ["Action", "ActionKind", "ObjectKind", "Plan", "make_plan"]
 
 
 def make_plan(stack: Stack, observed: ObservedState) -> Plan:
@@ -214,7 +142,7 @@ def _container_actions(
     found = {c.name: c for c in observed.containers}
     jobs = stack.jobs()
     decided = {
-        name: _decide(spec, found.get(name), observed, job=spec.service in jobs)
+        name: decide(spec, found.get(name), observed, job=spec.service in jobs)
         for name, spec in desired.containers.items()
     }
     decided |= _shared_networks(stack, observed, decided)
@@ -307,7 +235,7 @@ def _changes(
 ) -> tuple[Change, ...]:
     """What changed in a recreated container's spec, and its image's tag if it moved too."""
     changes = tuple(spec_changes(have.spec, json.loads(spec.labels[LABEL_SPEC])))
-    moved = _image_moved(spec, have, observed)
+    moved = image_moved(spec, have, observed)
     # Told beside the spec's changes; alone, it is the reason already.
     if moved and changes and not any(c.field == "image" for c in changes):
         changes += (Change("image", note=moved),)
@@ -339,100 +267,6 @@ def _surplus(stack: Stack, desired: DesiredState, name: str, have: ObservedConta
         successor=successor if successor != name else "",
         stop_grace=have.made_with_grace,
     )
-
-
-def _decide(
-    spec: ContainerSpec, have: ObservedContainer | None, observed: ObservedState, *, job: bool
-) -> tuple[ActionKind, str]:
-    if have is None:
-        return ActionKind.CREATE, "not on the engine"
-    if have.spec_hash != spec.labels.get(LABEL_SPEC_HASH) and not _only_reordered(spec, have):
-        return ActionKind.RECREATE, "its spec changed"
-    moved = _image_moved(spec, have, observed)
-    if moved:
-        return ActionKind.RECREATE, f"image {moved}"
-    if _has_run(spec, have):
-        # Its work is done, and it never starts again: its network connections no longer
-        # matter, and replacing it would run its work again.
-        return ActionKind.KEEP, "one-shot container has run (exited 0)"
-    missing = [n for n in spec.networks if n not in have.networks]
-    if missing:
-        # Reconnecting by hand would skip its aliases and order: replace it instead.
-        return ActionKind.RECREATE, f"drift: disconnected from {', '.join(missing)} outside stackr"
-    gone = _replaced_networks(spec, have, observed)
-    if gone:
-        # The engine would refuse to start it: it still points at the old network's id.
-        return ActionKind.RECREATE, f"drift: network {', '.join(gone)} was removed outside stackr"
-    if have.state == "created" and spec.files:
-        # Its files are written between create and start: a crash there leaves them partial.
-        return ActionKind.RECREATE, "never started, so its secret and config files may be partial"
-    if have.running:
-        return ActionKind.KEEP, "up to date"
-    return _stopped(spec, have, job=job)
-
-
-def _only_reordered(spec: ContainerSpec, have: ObservedContainer) -> bool:
-    """Whether the only change is an order that changes nothing a container would notice: the
-    service's `networks:` list (the engine orders a container's networks itself, the default
-    route going by network name), or `extra_hosts` an earlier stackr kept as written (it now
-    sorts them, and a container made then stays)."""
-    if not have.spec:
-        return False
-    old, new = have.spec, json.loads(spec.labels[LABEL_SPEC])
-    return old != new and _unordered(old) == _unordered(new)
-
-
-def _unordered(spec: Mapping[str, Any]) -> dict[str, Any]:
-    # Each network keeps its own spec: options swapped between two networks are a change.
-    pairs = sorted(zip(spec.get("networks") or [], spec.get("network_specs") or [], strict=False))
-    unordered = {**spec, "networks": pairs, "network_specs": None}
-    hosts = spec.get("extra_hosts")
-    if isinstance(hosts, list):  # stable: a host given twice keeps its first address first
-        unordered["extra_hosts"] = sorted(hosts, key=lambda entry: str(entry).split(":")[0])
-    return unordered
-
-
-def _replaced_networks(
-    spec: ContainerSpec, have: ObservedContainer, observed: ObservedState
-) -> list[str]:
-    # An external network made again outside stackr gets a new id too.
-    ids = {**observed.external_networks, **{n.name: n.id for n in observed.networks}}
-    return [n for n in spec.networks if have.network_ids.get(n, "") not in ("", ids.get(n))]
-
-
-def _has_run(spec: ContainerSpec, have: ObservedContainer) -> bool:
-    """A one-shot container that exited 0: it has done its work."""
-    one_shot = RestartPolicy(spec.restart).one_shot
-    return one_shot and have.state == "exited" and have.exit_code == 0
-
-
-def _stopped(spec: ContainerSpec, have: ObservedContainer, *, job: bool) -> tuple[ActionKind, str]:
-    # A one-shot that exited 0 has done its work (`_decide` keeps it). Any other stop is drift,
-    # a failed one-shot included: it runs again, as a fixed cause may now let it succeed.
-    one_shot = RestartPolicy(spec.restart).one_shot
-    if have.state == "exited" and one_shot and job:
-        # A job (others wait for it to complete): its failure is no drift, and it runs again.
-        return ActionKind.START, f"the job failed (exit code {have.exit_code}): it runs again"
-    if have.state == "paused":
-        return ActionKind.START, "drift: container was paused outside stackr (up unpauses it)"
-    code = f" (exit code {have.exit_code})" if have.exit_code is not None else ""
-    return ActionKind.START, f"drift: container is {have.state}{code}, not running"
-
-
-def _image_moved(spec: ContainerSpec, have: ObservedContainer, observed: ObservedState) -> str:
-    """`shop/web:1 now is 5d2c… (runs 9a1b…)` when the image's tag moved to another image.
-
-    A service stackr builds runs a build of its inputs (their digest is in its spec): its tag
-    counts only where it is on a build of the same inputs (`up --build` made again, say). A
-    tag moved to another image outside stackr changes nothing the container runs; a new
-    replica would build the image again first."""
-    built = observed.built_from.get(spec.image)
-    if spec.build is not None and spec.build.digest and built != spec.build.digest:
-        return ""
-    image_id = observed.images.get(spec.image, "")
-    if image_id and have.image_id and image_id != have.image_id:
-        return f"{spec.image} now is {_short(image_id)} (runs {_short(have.image_id)})"
-    return ""
 
 
 def _image_note(spec: ContainerSpec, kind: ActionKind, observed: ObservedState) -> str:
@@ -467,7 +301,3 @@ def _update_note(service: Service, on_recreated_network: bool, *, job: bool) -> 
     if service.update.order is UpdateOrder.START_FIRST:
         return " (stop-first: a fixed host port is held by one replica at a time)"
     return ""
-
-
-def _short(image_id: str) -> str:
-    return image_id.removeprefix("sha256:")[:12]
