@@ -63,11 +63,14 @@ class MountSpec:
     """A mount as the engine takes it: names and paths resolved."""
 
     kind: MountKind
-    source: str  # engine volume name, absolute host path, or "" (anonymous)
+    source: str  # engine volume name, absolute host path, or "" (anonymous, tmpfs)
     target: str
     read_only: bool
     relabel: str = ""  # a bind's SELinux label: "z" or "Z"
     no_copy: bool = False
+    create_host_path: bool = True  # False: a bind whose host path must exist
+    size: int | None = None  # a tmpfs's, in bytes
+    mode: int | None = None  # a tmpfs's permissions
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -366,10 +369,7 @@ def canonical_container(spec: ContainerSpec) -> dict[str, Any]:
             f"{':' if p.host_port else ''}{p.container_port}/{p.protocol}"
             for p in spec.ports
         ],
-        "volumes": [
-            f"{m.source + ':' if m.source else ''}{m.target}{_mount_options(m)}"
-            for m in spec.mounts
-        ],
+        "volumes": [_canonical_mount(m) for m in spec.mounts],
         "networks": list(spec.networks),
         "healthcheck": _canonical_check(check) if check is not None else None,
         # `on-failure:3` as Compose writes it; a policy without a limit as it always was.
@@ -417,6 +417,9 @@ def _mount(stack: Stack, mount: Mount) -> MountSpec:
         read_only=mount.read_only,
         relabel=mount.relabel,
         no_copy=mount.no_copy,
+        create_host_path=mount.create_host_path,
+        size=mount.size,
+        mode=mount.mode,
     )
 
 
@@ -426,8 +429,14 @@ def _canonical_check(check: Healthcheck) -> dict[str, Any]:
     return {k: v for k, v in asdict(check).items() if v is not None}
 
 
-def _mount_options(mount: MountSpec) -> str:
-    # Written as before for the options stackr always had, so adding the others changed no
-    # container's hash.
-    chosen = mount_options(mount.read_only, mount.relabel, mount.no_copy)
-    return f":{chosen}" if chosen else ""
+def _canonical_mount(mount: MountSpec) -> str:
+    # Written as before for the mounts and options stackr always had, so adding the others
+    # changed no container's hash.
+    chosen = [mount_options(mount.read_only, mount.relabel, mount.no_copy)]
+    chosen += [] if mount.create_host_path else ["nocreate"]
+    chosen += [] if mount.size is None else [f"size={mount.size}"]
+    chosen += [] if mount.mode is None else [f"mode={mount.mode:o}"]
+    options = ",".join(o for o in chosen if o)
+    kind = "tmpfs:" if mount.kind is MountKind.TMPFS else ""
+    source = f"{mount.source}:" if mount.source else ""
+    return f"{kind}{source}{mount.target}{':' + options if options else ''}"

@@ -84,11 +84,27 @@ def _nanos(seconds: float | None) -> int:
 
 
 def as_bind(mount: MountSpec) -> bool:
-    return mount.kind is MountKind.BIND and ":" not in mount.source + mount.target
+    # A `Binds` entry makes a missing host path: one that must exist goes as a mount, which
+    # the engine refuses without it.
+    return (
+        mount.kind is MountKind.BIND
+        and mount.create_host_path
+        and ":" not in mount.source + mount.target
+    )
 
 
 def mount(mount: MountSpec) -> SdkMount:
-    # A named volume, an anonymous one (no source), or a bind that a `Binds` entry cannot say.
+    # A named volume, an anonymous one (no source), a tmpfs, or a bind that a `Binds` entry
+    # cannot say.
+    if mount.kind is MountKind.TMPFS:
+        return SdkMount(
+            target=mount.target,
+            source=None,
+            type="tmpfs",
+            read_only=mount.read_only,
+            tmpfs_size=mount.size,
+            tmpfs_mode=mount.mode,
+        )
     if mount.relabel:  # only a `Binds` entry takes an SELinux label
         raise EngineError(
             f"cannot relabel ({mount.relabel}) the bind mount of {mount.source}: its path "

@@ -253,6 +253,8 @@ def _mount_word(mount: Mount) -> str:
         return f"the bind mount of {mount.source}"
     if mount.kind is MountKind.VOLUME:
         return f"volume '{mount.source}'"
+    if mount.kind is MountKind.TMPFS:
+        return "a tmpfs"
     return "an anonymous volume"
 
 

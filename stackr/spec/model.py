@@ -44,6 +44,7 @@ class MountKind(enum.Enum):
     BIND = "bind"
     VOLUME = "volume"
     ANONYMOUS = "anonymous"
+    TMPFS = "tmpfs"  # the long syntax's `type: tmpfs` (the `tmpfs` key is the runtime's)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -82,14 +83,27 @@ class PortRule:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Mount:
-    """A bind mount, named volume or anonymous volume of a service."""
+    """A bind mount, named volume, anonymous volume or tmpfs of a service."""
 
     kind: MountKind
-    source: str  # absolute host path (bind), logical volume name (volume), "" (anonymous)
+    # absolute host path (bind), logical volume name (volume), "" (anonymous, tmpfs)
+    source: str
     target: str
     read_only: bool = False
     relabel: str = ""  # a bind's SELinux label: "z" shared by containers, "Z" its own
     no_copy: bool = False  # a volume not filled from the image's files at its target
+    create_host_path: bool = True  # a bind's missing host path is made; False: refused
+    size: int | None = None  # a tmpfs's, in bytes (None: the engine's default)
+    mode: int | None = None  # a tmpfs's permissions (None: the engine's default, 1777)
+
+    def long_only(self) -> bool:
+        """Whether only the long syntax can say it: a tmpfs, a bind that must exist, or a
+        path with a ':' in it."""
+        return (
+            self.kind is MountKind.TMPFS
+            or not self.create_host_path
+            or ":" in self.source + self.target
+        )
 
     def options(self) -> str:
         """Its options as written after the target (`ro,z`), "" when all are the defaults."""

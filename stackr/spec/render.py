@@ -195,8 +195,8 @@ def _grant(grant: FileGrant) -> dict[str, str]:
 
 
 def _mount(mount: Mount) -> str | dict[str, Any]:
-    if ":" in mount.source + mount.target:
-        return _long_mount(mount)  # the short form cannot carry a path with a ':'
+    if mount.long_only():
+        return _long_mount(mount)
     mode = f":{mount.options()}" if mount.options() else ""
     if mount.kind is MountKind.ANONYMOUS:
         return f"{mount.target}{mode}"
@@ -204,12 +204,17 @@ def _mount(mount: Mount) -> str | dict[str, Any]:
 
 
 def _long_mount(mount: Mount) -> dict[str, Any]:
-    bind = mount.kind is MountKind.BIND
-    out: dict[str, Any] = {"type": "bind" if bind else "volume"}
+    kinds = {MountKind.BIND: "bind", MountKind.TMPFS: "tmpfs"}
+    out: dict[str, Any] = {"type": kinds.get(mount.kind, "volume")}
     out |= {"source": mount.source} if mount.source else {}
     out |= {"target": mount.target, "read_only": mount.read_only}
-    out |= {"bind": {"selinux": mount.relabel}} if mount.relabel else {}
+    bind: dict[str, Any] = {"selinux": mount.relabel} if mount.relabel else {}
+    bind |= {} if mount.create_host_path else {"create_host_path": False}
+    out |= {"bind": bind} if bind else {}
     out |= {"volume": {"nocopy": True}} if mount.no_copy else {}
+    tmpfs: dict[str, Any] = {} if mount.size is None else {"size": mount.size}
+    tmpfs |= {} if mount.mode is None else {"mode": f"{mount.mode:o}"}
+    out |= {"tmpfs": tmpfs} if tmpfs else {}
     return out
 
 

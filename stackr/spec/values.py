@@ -225,6 +225,10 @@ def _long_mount(value: dict[str, Any], base_dir: str) -> Mount:
     if not isinstance(target, str) or not target.startswith("/"):
         raise ValueProblem(f"{target!r} is not an absolute path", "e.g. target: /var/lib/data")
     bind, volume = value.get("bind") or {}, value.get("volume") or {}
+    if kind == "tmpfs":
+        return _tmpfs_mount(value, target)
+    if value.get("tmpfs") is not None:
+        raise ValueProblem(f"tmpfs options do not apply to type {kind}", "remove tmpfs: {...}")
     options = [
         *(["ro"] if value.get("read_only") is True else []),
         *(["nocopy"] if volume.get("nocopy") is True else []),
@@ -233,12 +237,14 @@ def _long_mount(value: dict[str, Any], base_dir: str) -> Mount:
     if kind == "bind":
         if not source:
             raise ValueProblem("a bind mount needs a source", "e.g. source: ./conf")
-        if bind.get("create_host_path") is False:
+        made = _with_options(_bind(source, target, base_dir), options)
+        if bind.get("create_host_path") is False and made.relabel:
             raise ValueProblem(
-                "bind.create_host_path: false is not supported",
-                "stackr creates a missing host path, as the short syntax does; remove the key",
+                "a bind mount the engine must find (create_host_path: false) cannot be "
+                "relabelled for SELinux",
+                "remove bind.selinux, or bind.create_host_path",
             )
-        return _with_options(_bind(source, target, base_dir), options)
+        return replace(made, create_host_path=bind.get("create_host_path") is not False)
     if source.startswith((".", "/", "~")) or ":" in source:
         raise ValueProblem(
             f"{source!r} is not a volume's name",
@@ -246,6 +252,31 @@ def _long_mount(value: dict[str, Any], base_dir: str) -> Mount:
         )
     named = MountKind.VOLUME if source else MountKind.ANONYMOUS
     return _with_options(Mount(kind=named, source=source, target=target), options)
+
+
+def _tmpfs_mount(value: dict[str, Any], target: str) -> Mount:
+    if value.get("source"):
+        raise ValueProblem("a tmpfs has no source", "remove source: a tmpfs starts empty")
+    options = value.get("tmpfs") or {}
+    size = options.get("size")
+    mode = options.get("mode")
+    return Mount(
+        kind=MountKind.TMPFS,
+        source="",
+        target=target,
+        read_only=value.get("read_only") is True,
+        size=None if size is None else parse_size(size),
+        mode=None if mode is None else parse_tmpfs_mode(mode),
+    )
+
+
+def parse_tmpfs_mode(value: object) -> int:
+    """A tmpfs's permissions in octal digits, as a secret's mode is written: `1777`, `"0700"`
+    (Compose takes a bare number as decimal, so its `1777` is 0o3361)."""
+    text = scalar_text(value).strip() if not isinstance(value, bool) else ""
+    if text.isdigit() and len(text.lstrip("0")) <= 4 and all(c in "01234567" for c in text):
+        return int(text, 8)
+    raise ValueProblem(f"{value!r} is not a file mode", 'write it in octal, e.g. 1777 or "0700"')
 
 
 # What stands in for a volume entry that does not parse (reported already), keeping the

@@ -707,3 +707,34 @@ def test_a_network_mode_puts_replicas_on_the_hosts_network_or_on_none(stack: Sta
     endpoint = batch_container.attrs["NetworkSettings"]["Networks"][f"{stack.name}-dev-default"]
     assert "batch" in endpoint["Aliases"]
     assert api.plan(stack.load(path), stack.engine).pending() == ()
+
+
+def test_a_long_syntax_tmpfs_and_a_bind_that_must_exist_reach_the_engine(
+    stack: StackFixture,
+) -> None:
+    (stack.folder / "conf").mkdir()
+    volumes = [
+        {"type": "tmpfs", "target": "/run/cache", "tmpfs": {"size": "8m", "mode": 1770}},
+        {
+            "type": "bind",
+            "source": "./conf",
+            "target": "/mnt/conf",
+            "bind": {"create_host_path": False},
+        },
+    ]
+    service = {"image": IMAGE, "command": SLEEPER, "volumes": volumes}
+    path = stack.write({"services": {"app": service}})
+    stack.up(path)
+    container = stack.containers()[f"{stack.name}-dev-app-1"]
+    mounts = {m["Target"]: m for m in container.attrs["HostConfig"]["Mounts"]}
+    assert mounts["/run/cache"]["Type"] == "tmpfs"
+    assert mounts["/run/cache"]["TmpfsOptions"] == {"SizeBytes": 8 * 2**20, "Mode": 0o1770}
+    assert mounts["/mnt/conf"]["Type"] == "bind"
+    code, out = container.exec_run(["sh", "-c", "stat -c %a /run/cache; df -k /run/cache"])
+    assert code == 0 and out.decode().split()[0] == "1770" and "8192" in out.decode()
+    assert stack.up(path).plan.pending() == ()
+    # A host path that must exist and does not: the engine refuses the container, as asked.
+    volumes[1]["source"] = "./missing"
+    with pytest.raises(api.ApplyError, match="missing"):
+        stack.up(stack.write({"services": {"app": service}}))
+    assert not (stack.folder / "missing").exists()

@@ -252,3 +252,30 @@ def test_a_compose_files_version_and_optional_dependencies_only_warn(write_stack
             "depends on 'db', which this stack does not have: not waited for (required: false)",
         ),
     ]
+
+
+def test_a_long_syntax_tmpfs_and_a_bind_that_must_exist_read_and_render_back(
+    write_stack,
+) -> None:  # type: ignore[no-untyped-def]
+    from stackr.spec.model import MountKind
+    from stackr.spec.render import render_stack
+
+    volumes = [
+        {"type": "tmpfs", "target": "/run/cache", "tmpfs": {"size": "8m", "mode": 1770}},
+        {"type": "tmpfs", "target": "/tmp", "read_only": True},
+        {"type": "bind", "source": "./conf", "target": "/c", "bind": {"create_host_path": False}},
+    ]
+    path = write_stack({"services": {"web": {"image": "x", "volumes": volumes}}})
+    stack = load_stack([str(path)], profile="dev", env={})
+    cache, tmp, conf = stack.services["web"].mounts
+    assert (cache.kind, cache.size, cache.mode) == (MountKind.TMPFS, 8 * 2**20, 0o1770)
+    assert (tmp.kind, tmp.read_only, tmp.size, tmp.mode) == (MountKind.TMPFS, True, None, None)
+    assert (conf.kind, conf.create_host_path) == (MountKind.BIND, False)
+    # `stackr config` writes them in the long syntax, which reads back as the same mounts.
+    rendered = render_stack(stack)["services"]["web"]["volumes"]
+    again = write_stack({"services": {"web": {"image": "x", "volumes": rendered}}}, "again.yml")
+    assert load_stack([str(again)], profile="dev", env={}).services["web"].mounts == (
+        cache,
+        tmp,
+        conf,
+    )
