@@ -199,9 +199,7 @@ def _plan(stack: Stack, engine: Engine, *, narrowed: bool) -> tuple[Plan, Observ
         external_volumes=volumes,
     )
     refuse_missing(stack, observed, networks, volumes)
-    asked = tuple(
-        dict.fromkeys((*asked_times(stack, observed), *joins.asked_times(stack, observed)))
-    )
+    asked = (*asked_times(stack, observed), *joins.asked_times(stack, observed))
     if asked:
         # Whether a `depends_on.restart` dependent started after its dependency was made, and
         # whether a network's owner started after a replica joined it.
@@ -209,21 +207,21 @@ def _plan(stack: Stack, engine: Engine, *, narrowed: bool) -> tuple[Plan, Observ
     if not narrowed:
         return make_plan(stack, observed), observed
     from stackr.plan import ActionKind, ObjectKind
-    from stackr.selection import narrowed_state, others_on
+    from stackr.selection import narrowed_state, refuse_harm_to_others
 
     the_plan = make_plan(stack, narrowed_state(observed, stack))
-    recreated = [
-        a.name
-        for a in the_plan.pending()
-        if a.object is ObjectKind.NETWORK and a.kind is ActionKind.RECREATE
-    ]
-    others = others_on(observed, stack, recreated)
-    if others:
-        raise StackrError(
-            f"network {', '.join(recreated)} changed: recreating it would recreate "
-            f"{', '.join(others)} too, which belong to services not named",
-            hint="run `stackr up` without naming services, to update the whole stack",
-        )
+    pending = the_plan.pending()
+    again = (ActionKind.RECREATE, ActionKind.START, ActionKind.RESTART)
+    refuse_harm_to_others(
+        observed,
+        stack,
+        networks=[
+            a.name
+            for a in pending
+            if a.object is ObjectKind.NETWORK and a.kind is ActionKind.RECREATE
+        ],
+        owners=[a.name for a in pending if a.object is ObjectKind.CONTAINER and a.kind in again],
+    )
     return the_plan, observed
 
 

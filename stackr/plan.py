@@ -145,7 +145,8 @@ def _container_actions(
         name: decide(spec, found.get(name), observed, job=spec.service in jobs)
         for name, spec in desired.containers.items()
     }
-    decided |= _shared_networks(stack, observed, decided)
+    decided |= _owners_to_start(stack, observed, decided)
+    decided |= _shared_recreates(stack, observed, decided)
     moving = port_moves(
         desired,
         found,
@@ -153,6 +154,7 @@ def _container_actions(
         created={n for n, (kind, _) in decided.items() if kind is ActionKind.CREATE},
     )
     decided |= _restarts(stack, observed, decided)
+    decided |= _shared_restarts(stack, observed, decided)
     for name, spec in desired.containers.items():
         have = found.get(name)
         kind, reason = decided[name]
@@ -168,7 +170,7 @@ def _container_actions(
                 parked = True
                 reason += f" (stop-first: {moving[name]})"
             else:
-                reason += _update_note(stack.services[spec.service], parked, job=job)
+                reason += _update_note(stack, stack.services[spec.service], parked, job=job)
         reason += _image_note(spec, kind, observed)
         yield Action(
             kind=kind,
@@ -194,21 +196,40 @@ def _restarts(
     return {name: (ActionKind.RESTART, reason) for name, reason in reasons.items()}
 
 
-def _shared_networks(
+def _owners_to_start(
     stack: Stack, observed: ObservedState, decided: Mapping[str, tuple[ActionKind, str]]
 ) -> dict[str, tuple[ActionKind, str]]:
-    """The replicas on another's network to recreate or restart with it (see `joins`)."""
-    remade = _remade(decided)
+    """Owners kept as one-shots that have run, started again for a replica on their network
+    that is to run (see `joins`)."""
+    finished = _finished(observed, decided)
+    to_run = decided.keys() - finished
+    reasons = joins.owners_to_start(stack, finished=finished, to_run=to_run)
+    return {name: (ActionKind.START, reason) for name, reason in reasons.items()}
+
+
+def _shared_recreates(
+    stack: Stack, observed: ObservedState, decided: Mapping[str, tuple[ActionKind, str]]
+) -> dict[str, tuple[ActionKind, str]]:
+    """The replicas on another's network recreated with its container (see `joins`)."""
+    finished = _finished(observed, decided)
+    reasons = joins.recreate_reasons(stack, observed, remade=_remade(decided), finished=finished)
+    return {name: (ActionKind.RECREATE, reason) for name, reason in reasons.items()}
+
+
+def _shared_restarts(
+    stack: Stack, observed: ObservedState, decided: Mapping[str, tuple[ActionKind, str]]
+) -> dict[str, tuple[ActionKind, str]]:
+    """The running replicas on another's network restarted as it runs again (see `joins`)."""
+    again = {ActionKind.START, ActionKind.RESTART}
+    started = {n for n, (kind, _) in decided.items() if kind in again}
+    reasons = joins.restart_reasons(stack, observed, kept=_kept(decided), started=started)
+    return {name: (ActionKind.RESTART, reason) for name, reason in reasons.items()}
+
+
+def _finished(observed: ObservedState, decided: Mapping[str, tuple[ActionKind, str]]) -> set[str]:
+    """The containers kept though not running: one-shots that have run."""
     running = {c.name for c in observed.containers if c.running}
-    finished = _kept(decided) - running  # a one-shot that has run
-    recreated = joins.recreate_reasons(stack, observed, remade=remade, finished=finished)
-    started = {n for n, (kind, _) in decided.items() if kind is ActionKind.START}
-    kept = _kept(decided) - recreated.keys()
-    restarted = joins.restart_reasons(stack, observed, kept=kept, started=started)
-    return {
-        **{n: (ActionKind.RECREATE, reason) for n, reason in recreated.items()},
-        **{n: (ActionKind.RESTART, reason) for n, reason in restarted.items()},
-    }
+    return _kept(decided) - running
 
 
 def _remade(decided: Mapping[str, tuple[ActionKind, str]]) -> dict[str, str]:
@@ -286,11 +307,17 @@ def _image_note(spec: ContainerSpec, kind: ActionKind, observed: ObservedState) 
     return f" (its image {spec.image} is not on the engine: it is pulled first)"
 
 
-def _update_note(service: Service, on_recreated_network: bool, *, job: bool) -> str:
+def _update_note(stack: Stack, service: Service, on_recreated_network: bool, *, job: bool) -> str:
     if job:
         return " (a job: it runs again, stop-first, and must exit 0)"
     if on_recreated_network and service.update.order is UpdateOrder.START_FIRST:
         return " (stop-first: a recreated network must first lose every old container)"
+    sharing = sorted(
+        s.name for s in stack.services.values() if s.shares_network_of() == service.name
+    )
+    if service.start_first() and sharing:
+        # Its own replicas serve throughout; those on its first one's network follow it.
+        return f" (start-first: no downtime but for {', '.join(sharing)}, on its network)"
     if service.start_first():
         return " (start-first: no downtime)"
     if service.update.order is UpdateOrder.START_FIRST and service.network_mode == "host":

@@ -90,8 +90,14 @@ class Rollout:
         report: Callable[[str, str, str], None],
         secrets: frozenset[str] = frozenset(),
         endpoints: Mapping[str, Mapping[str, tuple[str, ...]]] | None = None,
+        sharers: Mapping[str, float] | None = None,
     ) -> None:
         self.engine, self.service, self.specs = engine, service, specs
+        # The containers on the first replica's network (`network_mode: service:`), with their
+        # stop grace periods: an old first replica run again is a new network namespace, which
+        # they join by restarting.
+        self.sharers = sharers or {}
+        self.unrestored: list[str] = []  # old replicas a failure could not start again
         # Each old replica's networks, with its DNS names there (`Action.endpoints`): where a
         # swap takes it off, and a rollback puts it back, though the new spec's differ.
         self.endpoints = endpoints or {}
@@ -265,8 +271,21 @@ class Rollout:
             if spec in parked:
                 with suppress(EngineError):
                     self.engine.rename_container(spec.name + PREV, spec.name)
-            with suppress(EngineError):
+            try:
                 self.engine.start_container(spec.name)
+            except EngineError as error:
+                self.unrestored.append(f"{spec.name} ({error})")
+                continue
+            self._restart_sharers(spec)
+
+    def _restart_sharers(self, spec: ContainerSpec) -> None:
+        # Each on its own: one that is not there, or will not start, is the next plan's.
+        for name, grace in self.sharers.items() if spec.replica == 1 else ():
+            with suppress(EngineError):
+                self.report(name, "starting", f"restarting onto the network of {spec.name}")
+                self.engine.stop_container(name, timeout=grace)
+                self.engine.start_container(name)
+                self.report(name, "done", "restarted")
 
     def _swap(self, spec: ContainerSpec) -> None:
         for network in spec.networks:
@@ -297,6 +316,8 @@ class Rollout:
                 self.engine.remove_container(done.name + PREV, timeout=0, keep_volumes=True)
             count = len(self.replaced)
             outcome = f"paused: {count} replica(s) run the new spec, the others the previous one"
+        if self.unrestored:
+            outcome += f"; not started again: {', '.join(self.unrestored)}"
         raise EngineError(
             f"update of {self.service.name} failed at {spec.name}: {error}; {outcome}",
             hint=f"fix the service (stackr logs {self.service.name}) and run `stackr up` again",
@@ -327,6 +348,7 @@ class Rollout:
         self.engine.rename_container(prev, spec.name)
         if not self.start_first:  # a stop-first park left it stopped on its networks
             self.engine.start_container(spec.name)
+        self._restart_sharers(spec)
 
     def _finished(self, state: str, exit_code: int | None) -> bool:
         return self.service.restart.one_shot and state == "exited" and exit_code == 0

@@ -35,6 +35,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+from stackr import joins
 from stackr.desired import (
     DesiredState,
     desired_state,
@@ -382,8 +383,19 @@ class UpTasks:
             report=report,
             secrets=self.options.secrets,
             endpoints={a.name: a.endpoints for a in actions},
+            sharers=self._sharers(service),
         )
         return rollout.run
+
+    def _sharers(self, service: Service) -> dict[str, float]:
+        """The containers on the network of `service`'s first replica, with their stop grace
+        periods: a rollback that runs the old one again restarts them onto it."""
+        first = container_name(self.stack.name, self.stack.profile, service.name, 1)
+        return {
+            name: self.desired.containers[name].stop_grace_period
+            for name in joins.sharers(self.stack, first)
+            if name in self.desired.containers
+        }
 
     def _bring_up(self, action: Action) -> Callable[[], None]:
         # A recreate parked the old container; a crash may have left one parked for a create.

@@ -366,9 +366,10 @@ def _cycles(stack: Stack, doc: Document) -> Iterator[Issue]:
         seen.add(frozenset(cycle))
         names = " → ".join([*cycle, cycle[0]])
         path = _dependency_path(doc, ("services", start), cycle[1] if len(cycle) > 1 else start)
-        yield _issue(
-            doc, path, f"dependency cycle: {names}", "remove one of these depends_on entries"
-        )
+        hint = "remove one of these depends_on entries"
+        if path[-1] == "network_mode":  # the dependency sharing a network implies
+            hint += f" (network_mode: service:{cycle[1]} starts {start} after {cycle[1]})"
+        yield _issue(doc, path, f"dependency cycle: {names}", hint)
 
 
 def _reaching_a_cycle(stack: Stack) -> set[str]:

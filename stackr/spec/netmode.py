@@ -47,32 +47,35 @@ def network_mode_issues(
             "networks with networks: !reset [])",
         )
     owner = service.shares_network_of()
+    found = stack.services.get(owner) if owner else None
+    # On the host's network, directly or through the service whose network it shares.
+    on_host = mode == "host" or (found is not None and found.network_mode == "host")
     if service.ports:
-        yield _ports_issue(service, doc, owner)
+        yield _ports_issue(service, doc, owner, on_host=on_host)
     if owner:
         yield from _owner_issues(stack, service, doc, owner, broken)
         yield from _taken_from_the_owner(service, doc, owner)
-    for name in service.runtime.sysctls if mode == "host" else ():
+    for name in service.runtime.sysctls if on_host else ():
         if name.startswith("net."):
             yield doc.issue(
                 (*at, "sysctls", name),
-                f"{name} would change the host's network settings: the engine refuses it with "
-                "network_mode: host",
+                f"{name} would change the host's network settings: the engine refuses it on "
+                "the host's network",
                 "remove it, or set it on the host",
             )
 
 
-def _ports_issue(service: Service, doc: Document, owner: str) -> Issue:
+def _ports_issue(service: Service, doc: Document, owner: str, *, on_host: bool) -> Issue:
     mode = service.network_mode
     at: Path_ = ("services", service.name, "ports")
-    if owner:
+    if owner and not on_host:
         return doc.issue(
             at,
             f"publishes ports, but with network_mode: {mode} its replicas listen on {owner}'s "
             "network",
             f"publish them on {owner}: a port published there reaches this service too",
         )
-    where = "listens on the host's own" if mode == "host" else "has only its loopback"
+    where = "listens on the host's own" if on_host else "has only its loopback"
     return doc.issue(
         at,
         f"publishes ports, but with network_mode: {mode} there is no port to publish "
@@ -96,7 +99,7 @@ def _owner_issues(
     if found is None:
         if owner not in broken:
             others = sorted(name for name in stack.services if name != service.name)
-            close = difflib.get_close_matches(owner, others, n=1)
+            close = difflib.get_close_matches(owner.lower(), others, n=1)
             hint = (
                 f"did you mean 'service:{close[0]}'?"
                 if close
@@ -123,6 +126,16 @@ def _owner_issues(
             at,
             f"{owner} has no network to share (network_mode: none)",
             "write network_mode: none here too, or give it a network",
+        )
+    completed = [
+        d for d in service.depends_on if d.service == owner and d.condition.value == "completed"
+    ]
+    if completed:
+        yield doc.issue(
+            ("services", service.name, "depends_on", owner),
+            f"waits for {owner} to complete, but shares its network: once {owner} has exited "
+            "there is no network to join",
+            f"wait for {owner} to be started or healthy, or do not share its network",
         )
 
 

@@ -78,9 +78,12 @@ def _pattern(error: ValidationError) -> tuple[str, str]:
     message = f"{shown} is not a valid {what}" if what else f"{shown} is not in the expected form"
     # A value that is mostly words of its own (`network_mode: hots`): a typo of one of them.
     words = [str(word) for word in as_list(schema.get("x-words") or [])]
-    guess = close_match(str(error.instance), words) if words else ""
-    if guess and not guess.endswith(":"):
-        return message, f"did you mean '{guess}'?"
+    written = str(error.instance)
+    head, colon, rest = written.partition(":")
+    # A word that takes a value after it (`service:`) is matched on what comes before it.
+    guess = close_match(head.lower() + colon, words) if words else ""
+    if guess and guess.endswith(":") == bool(colon):
+        return message, f"did you mean '{guess}{rest}'?"
     return message, str(schema.get("x-hint", ""))
 
 

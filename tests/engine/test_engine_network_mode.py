@@ -5,6 +5,7 @@ recreated, replaced or restarted."""
 from __future__ import annotations
 
 import socket
+import time
 import urllib.error
 import urllib.request
 
@@ -95,7 +96,7 @@ def test_a_service_on_anothers_network_follows_its_owner(stack: StackFixture) ->
     )
     drift = api.plan(stack.load(path), stack.engine)
     assert [(a.kind.value, a.name, a.reason) for a in drift.pending()] == [
-        ("recreate", app, f"drift: {vpn}, whose network it shares, was replaced outside stackr")
+        ("recreate", app, f"{vpn}, whose network it shares, was replaced since it joined it")
     ]
     stack.up(path, wait=True)
     joined()
@@ -103,3 +104,25 @@ def test_a_service_on_anothers_network_follows_its_owner(stack: StackFixture) ->
     assert api.plan(stack.load(path), stack.engine).pending() == ()
     stack.down(path)
     assert stack.containers() == {}
+
+
+def test_a_rolled_back_owner_takes_the_service_on_its_network_back(stack: StackFixture) -> None:
+    port = _free_port()
+    spec = _sidecar(port)
+    check = {"test": ["CMD", "true"], "interval": "1s", "retries": 1}
+    spec["services"]["vpn"]["healthcheck"] = check  # type: ignore[index]
+    stack.up(stack.write(spec), wait=True)
+    assert _get(port)
+    # A new vpn that never turns healthy: rolled back to the old one, and app restarted onto
+    # it, so the port answers again.
+    spec["services"]["vpn"]["healthcheck"] = {**check, "test": ["CMD", "false"]}  # type: ignore[index]
+    with pytest.raises(api.ApplyError, match="rolled back"):
+        stack.up(stack.write(spec), wait_timeout=15.0)
+    for _ in range(50):  # app's server starts as its container does
+        try:
+            assert _get(port)
+            break
+        except (urllib.error.URLError, ConnectionError, OSError):
+            time.sleep(0.1)
+    else:
+        pytest.fail("app does not answer on vpn's network after the rollback")

@@ -102,7 +102,7 @@ def test_an_owner_replaced_outside_stackr_is_drift_the_next_up_repairs(write_sta
     assert _said(plan, VPN)[0] is ActionKind.KEEP
     assert _said(plan, APP2) == (
         ActionKind.RECREATE,
-        f"drift: {VPN}, whose network it shares, was replaced outside stackr",
+        f"{VPN}, whose network it shares, was replaced since it joined it",
     )
     _up(path, engine)
     assert engine.containers[APP2].joined == engine.containers[VPN].id
@@ -168,3 +168,127 @@ def test_a_one_shot_that_has_run_on_a_recreated_owners_network_is_not_run_again(
     plan = _plan(write_stack(_stack(environment={"LOG": "debug"})), engine)
     assert _said(plan, VPN)[0] is ActionKind.RECREATE
     assert _said(plan, APP1) == (ActionKind.KEEP, "one-shot container has run (exited 0)")
+
+
+def test_an_owner_restarted_for_its_own_dependency_restarts_the_replicas_on_its_network(
+    write_stack,
+) -> None:  # type: ignore[no-untyped-def]
+    engine = FakeEngine(images=dict(IMAGES))
+    stack = _stack(depends_on={"db": {"condition": "started", "restart": True}})
+    stack["services"]["db"] = {"image": "img:1"}
+    _up(write_stack(stack), engine)
+    stack["services"]["db"]["environment"] = {"V": "2"}
+    path = write_stack(stack)
+    plan = _plan(path, engine)
+    assert _said(plan, VPN)[0] is ActionKind.RESTART
+    assert _said(plan, APP1) == (
+        ActionKind.RESTART,
+        f"shares the network of {VPN}, which is started again",
+    )
+    engine.log.clear()
+    _up(path, engine)
+    assert engine.log.index(f"start_container {VPN}") < engine.log.index(f"stop_container {APP1}")
+    assert _up(path, engine).plan.pending() == ()
+
+
+def test_an_unpaused_owner_or_one_on_the_hosts_network_restarts_nothing(write_stack) -> None:  # type: ignore[no-untyped-def]
+    engine = FakeEngine(images=dict(IMAGES))
+    path = write_stack(_stack())
+    _up(path, engine)
+    engine.containers[VPN].state = "paused"
+    plan = _plan(path, engine)
+    assert _said(plan, VPN)[0] is ActionKind.START
+    assert _said(plan, APP1)[0] is ActionKind.KEEP
+    hosted = _stack(network_mode="host")
+    del hosted["services"]["vpn"]["ports"]
+    engine = FakeEngine(images=dict(IMAGES))
+    path = write_stack(hosted)
+    _up(path, engine)
+    engine.containers[VPN].started = engine._now()  # run again: the host's network stays
+    assert _plan(path, engine).pending() == ()
+
+
+def test_an_owner_that_exited_0_runs_again_for_a_replica_on_its_network(write_stack) -> None:  # type: ignore[no-untyped-def]
+    engine = FakeEngine(images=dict(IMAGES))
+    path = write_stack(_stack())
+    _up(path, engine)
+    # No restart policy, stopped with exit code 0: taken for a one-shot that has run.
+    engine.containers[VPN].state, engine.containers[VPN].exit_code = "exited", 0
+    engine.containers[APP2].state, engine.containers[APP2].exit_code = "exited", 137
+    plan = _plan(path, engine)
+    assert _said(plan, VPN) == (
+        ActionKind.START,
+        f"exited 0, but {APP1} shares its network: it runs again",
+    )
+    assert _said(plan, APP1)[0] is ActionKind.RESTART
+    assert _said(plan, APP2)[0] is ActionKind.START
+    _up(path, engine)
+    assert {engine.containers[n].state for n in (VPN, APP1, APP2)} == {"running"}
+    assert _up(path, engine).plan.pending() == ()
+
+
+def test_up_naming_only_the_owner_refuses_to_leave_the_replicas_on_its_network_behind(
+    write_stack,
+) -> None:  # type: ignore[no-untyped-def]
+    import pytest
+
+    from stackr.errors import StackrError
+
+    engine = FakeEngine(images=dict(IMAGES))
+    _up(write_stack(_stack()), engine)
+    path = write_stack(_stack(environment={"LOG": "debug"}))
+    with pytest.raises(StackrError, match=f"{APP1}, {APP2} share\\(s\\) the network"):
+        api.up(_load(path).only(["vpn"]), engine, options=api.UpOptions(wait_timeout=2))
+    # Named together, the owner and the replicas on its network are updated in one go.
+    api.up(_load(path).only(["vpn", "app"]), engine, options=api.UpOptions(wait_timeout=2))
+    assert engine.containers[APP1].joined == engine.containers[VPN].id
+    # Naming only a replica on the network takes its owner along, as a dependency.
+    assert api.plan(_load(path).only(["app"]), engine).pending() == ()
+
+
+CHECKED = {"test": ["CMD", "true"], "interval": "1s"}
+
+
+def test_a_rolled_back_owner_takes_the_replicas_on_its_network_back_with_it(write_stack) -> None:  # type: ignore[no-untyped-def]
+    import pytest
+
+    from stackr.errors import ApplyError
+
+    engine = FakeEngine(images=dict(IMAGES))
+    _up(write_stack(_stack(healthcheck=CHECKED)), engine)
+    engine.unhealthy.add("vpn")  # its new replica never turns healthy
+    engine.log.clear()
+    with pytest.raises(ApplyError, match="rolled back"):
+        _up(write_stack(_stack(healthcheck=CHECKED, environment={"V": "2"})), engine)
+    log = engine.log
+    assert log.index(f"start_container {VPN}") < log.index(f"stop_container {APP1}")
+    assert log.index(f"stop_container {APP1}") < log.index(f"start_container {APP1}")
+    assert {engine.containers[n].state for n in (VPN, APP1, APP2)} == {"running"}
+
+
+def test_a_replica_that_cannot_be_put_back_is_said_so(write_stack) -> None:  # type: ignore[no-untyped-def]
+    import pytest
+
+    from stackr.errors import ApplyError
+
+    engine = FakeEngine(images=dict(IMAGES))
+    stack = _stack()
+    stack["services"]["app"]["healthcheck"] = CHECKED
+    _up(write_stack(stack), engine)
+    engine.unhealthy.add("app")
+    stack["services"]["vpn"]["environment"] = {"V": "2"}
+    stack["services"]["app"]["environment"] = {"V": "2"}
+    # vpn is recreated; app's new replica fails, and its old one joined a vpn that is gone.
+    with pytest.raises(ApplyError, match=f"not started again: {APP1} "):
+        _up(write_stack(stack), engine)
+
+
+def test_a_start_first_owner_says_the_replicas_on_its_network_follow_it(write_stack) -> None:  # type: ignore[no-untyped-def]
+    engine = FakeEngine(images=dict(IMAGES))
+    stack = _stack(update={"order": "start-first"})
+    del stack["services"]["vpn"]["ports"]  # a fixed host port would make it stop-first
+    _up(write_stack(stack), engine)
+    stack["services"]["vpn"]["environment"] = {"V": "2"}
+    kind, reason = _said(_plan(write_stack(stack), engine), VPN)
+    assert kind is ActionKind.RECREATE
+    assert reason.endswith("(start-first: no downtime but for app, on its network)")
