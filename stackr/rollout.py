@@ -58,9 +58,16 @@ class _Watch:
     """A new replica being waited for: its restarts, and since when it has been ready."""
 
     name: str
+    # An old replica started again: ready by what the engine says of it (its own spec, not
+    # the new one, says whether it has a healthcheck), without the new spec's monitor.
+    put_back: bool = False
     restarts: RestartWatch = field(default_factory=RestartWatch)
     count: int | None = None  # its restarts when first seen: one more starts the clock again
     stable_since: float | None = None
+
+
+def _who(watch: _Watch) -> str:
+    return "the previous replica" if watch.put_back else "the new replica"
 
 
 def _failed(batch: list[ContainerSpec], error: EngineError, at: ContainerSpec) -> ContainerSpec:
@@ -263,7 +270,8 @@ class Rollout:
     ) -> None:
         # The old replicas the batch stopped for new ones serve again; those it had not come
         # to (Ctrl-C came first) still serve. Each step is tried on its own; what fails is
-        # left for the next plan to repair.
+        # left for the next plan to repair, and said.
+        started: list[str] = []
         for spec in touched:
             if spec in created:
                 with suppress(EngineError):
@@ -276,7 +284,21 @@ class Rollout:
             except EngineError as error:
                 self.unrestored.append(f"{spec.name} ({error})")
                 continue
+            started.append(spec.name)
             self._restart_sharers(spec)
+        self._await_put_back(started)
+
+    def _await_put_back(self, names: list[str]) -> None:
+        # Said rolled back only once serving again, as the update waited for the new ones;
+        # Ctrl-C ends the wait at once.
+        try:
+            self._await_ready(names, time.monotonic() + self.wait_timeout, put_back=True)
+        except _Interrupted:
+            pass
+        except _NotReady as error:
+            self.unrestored.append(f"{error.name} ({error})")
+        except EngineError as error:  # the engine would not say: the next plan looks again
+            self.unrestored.append(f"{', '.join(names)} ({error})")
 
     def _restart_sharers(self, spec: ContainerSpec) -> None:
         # Each on its own: one that is not there, or will not start, is the next plan's.
@@ -337,7 +359,7 @@ class Rollout:
             # Its own wait_timeout, whatever the failed forward step used up of the run's;
             # not ready in time, it is still the previous spec and takes the names anyway.
             with suppress(EngineError):
-                self._await_ready([prev], time.monotonic() + self.wait_timeout)
+                self._await_ready([prev], time.monotonic() + self.wait_timeout, put_back=True)
             for network, aliases in old.items():
                 self.engine.disconnect_container(prev, network)
                 self.engine.connect_container(prev, network, aliases=aliases)
@@ -349,6 +371,8 @@ class Rollout:
         if not self.start_first:  # a stop-first park left it stopped on its networks
             self.engine.start_container(spec.name)
         self._restart_sharers(spec)
+        if not self.start_first:
+            self._await_put_back([spec.name])
 
     def _finished(self, state: str, exit_code: int | None) -> bool:
         return self.service.restart.one_shot and state == "exited" and exit_code == 0
@@ -362,14 +386,14 @@ class Rollout:
         # `deadline`.
         return min(time.monotonic() + self.wait_timeout, self.deadline)
 
-    def _await_ready(self, names: list[str], deadline: float) -> None:
+    def _await_ready(self, names: list[str], deadline: float, *, put_back: bool = False) -> None:
         """Wait until every one of `names` (the new replicas of one batch) is ready. They are
         watched together: a batch waits `monitor` once, not once per replica.
 
         Raises:
             _NotReady: one of them will not be ready, or was not in time (it is named).
         """
-        watches = [_Watch(name) for name in names]
+        watches = [_Watch(name, put_back=put_back) for name in names]
         while True:
             if self.stopped():
                 raise _Interrupted("interrupted")
@@ -377,8 +401,9 @@ class Rollout:
             if not watches:
                 return
             if time.monotonic() > deadline:
+                who = _who(watches[0])
                 raise _NotReady(
-                    watches[0].name, f"the new replica was not ready within {self.wait_timeout:g}s"
+                    watches[0].name, f"{who} was not ready within {self.wait_timeout:g}s"
                 )
             time.sleep(self.poll_interval)
 
@@ -386,7 +411,7 @@ class Rollout:
         status = self.engine.container_status(watch.name)
         if self._finished(status.state, status.exit_code):
             return True  # a one-shot that ran to its end is as ready as it gets
-        self._refuse_failed(watch.name, status, watch.restarts)
+        self._refuse_failed(watch.name, status, watch.restarts, _who(watch))
         running = status.state == "running" and not self.job  # a job: only its exit 0
         watch.count = status.restarts if watch.count is None else watch.count
         if status.restarts != watch.count:
@@ -394,23 +419,25 @@ class Rollout:
         # Checked by its own healthcheck or its image's: ready once healthy. Unchecked, once
         # it has run STEADY without a restart: seen running once, a replica that exits at once
         # (and is restarted by its policy) would pass for ready.
-        checked = self._has_check or bool(status.health)
+        checked = bool(status.health) or (self._has_check and not watch.put_back)
         ready = running and (status.health == "healthy" or not checked)
-        monitor = self.service.update.monitor
+        monitor = 0.0 if watch.put_back else self.service.update.monitor
         monitor = monitor if checked else max(monitor, STEADY)
         now = time.monotonic()
         watch.stable_since = (watch.stable_since or now) if ready else None
         return watch.stable_since is not None and now - watch.stable_since >= monitor
 
-    def _refuse_failed(self, name: str, status: ContainerStatus, restarts: RestartWatch) -> None:
+    def _refuse_failed(
+        self, name: str, status: ContainerStatus, restarts: RestartWatch, who: str
+    ) -> None:
         if restarts.crash_looping(name, status):
             # Restarted by `on-failure` or `always` again and again: it will not come up.
             words = restarts.words(name, status)
-            raise _NotReady(name, f"the new replica {words} (last output: {self._said(name)})")
+            raise _NotReady(name, f"{who} {words} (last output: {self._said(name)})")
         if status.state in ("exited", "dead") or status.health == "unhealthy":
             what = "is unhealthy" if status.health == "unhealthy" else "stopped"
             if status.state == "exited" and status.exit_code is not None:
                 what = f"exited with code {status.exit_code}"
             if status.probe:
                 what += f" (its last health check said: {hide(status.probe, self.secrets)})"
-            raise _NotReady(name, f"the new replica {what} (last output: {self._said(name)})")
+            raise _NotReady(name, f"{who} {what} (last output: {self._said(name)})")

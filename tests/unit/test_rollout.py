@@ -567,3 +567,42 @@ def test_an_update_between_the_hosts_network_and_the_stacks_goes_either_way(writ
         "shop-dev-web-1": {"shop-dev-default": ("web",)},
         "shop-dev-web-2": {"shop-dev-default": ("web",)},
     }
+
+
+def test_a_stop_first_rollback_waits_for_the_old_replicas_and_says_which_did_not_serve(
+    write_stack,
+) -> None:  # type: ignore[no-untyped-def]
+    engine = FakeEngine(images=dict(IMAGES))
+    _up(write_stack, engine, "info", order="stop-first")
+    start = engine.start_container
+
+    def starting(name: str) -> None:
+        # The new spec never turns healthy; the old one does, once put back.
+        new = engine.containers[name].spec.environment["LEVEL"] == "debug"
+        engine.unhealthy_names = {name} if new else set()
+        start(name)
+
+    engine.start_container = starting  # type: ignore[method-assign]
+    seen: list[str] = []
+    status = engine.container_status
+
+    def recording(name: str):  # type: ignore[no-untyped-def]
+        seen.append(f"{len(engine.log)} {name}")
+        return status(name)
+
+    engine.container_status = recording  # type: ignore[method-assign]
+    engine.log.clear()
+    with pytest.raises(ApplyError) as caught:
+        _up(write_stack, engine, "debug", order="stop-first")
+    assert "rolled back: every replica runs the previous spec" in str(caught.value)
+    assert "not started again" not in str(caught.value)
+    put_back = len(engine.log) - engine.log[::-1].index("start_container shop-dev-web-1")
+    assert f"{put_back} shop-dev-web-1" in seen  # looked at once it was started again
+    # An old replica that will not serve again either is named.
+    engine.unhealthy_names = {"shop-dev-web-1"}
+    engine.start_container = start  # type: ignore[method-assign]
+    engine.unhealthy.add("web")
+    with pytest.raises(
+        ApplyError, match=r"not started again: shop-dev-web-1 \(the previous replica"
+    ):
+        _up(write_stack, engine, "debug", order="stop-first")
