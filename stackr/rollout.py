@@ -29,51 +29,22 @@ import math
 import time
 from collections.abc import Callable, Mapping
 from contextlib import suppress
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 from stackr.desired import ContainerSpec, anonymous_targets, with_carried
-from stackr.engine import STEADY, ContainerStatus, Engine, RestartWatch
+from stackr.engine import Engine
 from stackr.errors import EngineError, Interrupted
-from stackr.sensitive import hide
+from stackr.replicawait import NotReady, ReadyWait, WaitInterrupted
 from stackr.spec.model import FailureAction, Service
 
 NEXT = "-next"
 PREV = "-prev"
 
 
-class _Interrupted(EngineError):
-    """Ctrl-C (or SIGTERM) while a batch waited for its new replicas: not their failure."""
-
-
-class _NotReady(EngineError):
-    """A new replica that will not be ready, or was not in time: `name` says which."""
-
-    def __init__(self, name: str, message: str) -> None:
-        super().__init__(message)
-        self.name = name
-
-
-@dataclass(slots=True)
-class _Watch:
-    """A new replica being waited for: its restarts, and since when it has been ready."""
-
-    name: str
-    # An old replica started again: ready by what the engine says of it (its own spec, not
-    # the new one, says whether it has a healthcheck), without the new spec's monitor.
-    put_back: bool = False
-    restarts: RestartWatch = field(default_factory=RestartWatch)
-    count: int | None = None  # its restarts when first seen: one more starts the clock again
-    stable_since: float | None = None
-
-
-def _who(watch: _Watch) -> str:
-    return "the previous replica" if watch.put_back else "the new replica"
-
-
 def _failed(batch: list[ContainerSpec], error: EngineError, at: ContainerSpec) -> ContainerSpec:
     """The replica of `batch` a failure is about: the one named by a readiness failure, else
     `at`, the one being worked on when it came."""
-    if isinstance(error, _NotReady):
+    if isinstance(error, NotReady):
         named = (s for s in batch if error.name in (s.name, s.name + NEXT))
         return next(named, at)
     return at
@@ -108,7 +79,6 @@ class Rollout:
         # Each old replica's networks, with its DNS names there (`Action.endpoints`): where a
         # swap takes it off, and a rollback puts it back, though the new spec's differ.
         self.endpoints = endpoints or {}
-        self.secrets = secrets  # masked in the output a failure shows
         # Each new replica may wait `wait_timeout`, and all of them no later than `deadline`:
         # `--wait-timeout` bounds all of an `up`'s waits together.
         self.wait_timeout, self.deadline = wait_timeout, deadline
@@ -119,10 +89,18 @@ class Rollout:
         # new run is ready when it exits 0, and there is no old run to keep serving.
         self.job = job
         self.start_first = service.start_first() and not job
-        # A test of its own is checked for sure; without one, the image's may check it, and
-        # then the engine reports a health.
-        self._has_check = any(
-            s.healthcheck and s.healthcheck.test not in ((), ("NONE",)) for s in specs
+        self.wait = ReadyWait(
+            engine=engine,
+            service=service,
+            job=job,
+            # A test of its own is checked for sure; without one, the image's may check it,
+            # and then the engine reports a health.
+            has_check=any(
+                s.healthcheck and s.healthcheck.test not in ((), ("NONE",)) for s in specs
+            ),
+            secrets=secrets,
+            poll_interval=poll_interval,
+            stopped=stopped,
         )
 
     def run(self) -> None:
@@ -176,7 +154,7 @@ class Rollout:
     def _check(self) -> None:
         # Between the steps of a batch: after Ctrl-C, no further replica is touched.
         if self.stopped():
-            raise _Interrupted("interrupted")
+            raise WaitInterrupted("interrupted")
 
     def _batch(self, batch: list[ContainerSpec]) -> None:
         at = batch[0]
@@ -199,7 +177,7 @@ class Rollout:
                 # removes what is left ("left over from an interrupted update").
                 with suppress(EngineError):
                     self.engine.remove_container(spec.name + NEXT, timeout=0, keep_volumes=True)
-            if isinstance(error, _Interrupted):
+            if isinstance(error, WaitInterrupted):
                 self._interrupted()
             self._give_up(_failed(batch, error, at), error)
         for spec in batch:
@@ -231,11 +209,11 @@ class Rollout:
         except EngineError as error:
             if self.job:
                 self._job_settle(parked, created)
-                if isinstance(error, _Interrupted):
+                if isinstance(error, WaitInterrupted):
                     self._interrupted(new_runs=len(created))
                 self._job_failed(_failed(batch, error, at), error)
             self._put_back(touched, parked, created)
-            if isinstance(error, _Interrupted):
+            if isinstance(error, WaitInterrupted):
                 self._interrupted()
             self._give_up(_failed(batch, error, at), error)
         for spec in batch:
@@ -293,9 +271,9 @@ class Rollout:
         # Ctrl-C ends the wait at once.
         try:
             self._await_ready(names, time.monotonic() + self.wait_timeout, put_back=True)
-        except _Interrupted:
+        except WaitInterrupted:
             pass
-        except _NotReady as error:
+        except NotReady as error:
             self.unrestored.append(f"{error.name} ({error})")
         except EngineError as error:  # the engine would not say: the next plan looks again
             self.unrestored.append(f"{', '.join(names)} ({error})")
@@ -374,70 +352,10 @@ class Rollout:
         if not self.start_first:
             self._await_put_back([spec.name])
 
-    def _finished(self, state: str, exit_code: int | None) -> bool:
-        return self.service.restart.one_shot and state == "exited" and exit_code == 0
-
-    def _said(self, name: str) -> str:
-        lines = "; ".join(self.engine.last_log_lines(name, 3)) or "no output"
-        return hide(lines, self.secrets)
+    def _await_ready(self, names: list[str], deadline: float, *, put_back: bool = False) -> None:
+        self.wait.until_ready(names, deadline, timeout=self.wait_timeout, put_back=put_back)
 
     def _ready_by(self) -> float:
         # Each new replica may wait `wait_timeout`, all of the run's waits no later than
         # `deadline`.
         return min(time.monotonic() + self.wait_timeout, self.deadline)
-
-    def _await_ready(self, names: list[str], deadline: float, *, put_back: bool = False) -> None:
-        """Wait until every one of `names` (the new replicas of one batch) is ready. They are
-        watched together: a batch waits `monitor` once, not once per replica.
-
-        Raises:
-            _NotReady: one of them will not be ready, or was not in time (it is named).
-        """
-        watches = [_Watch(name, put_back=put_back) for name in names]
-        while True:
-            if self.stopped():
-                raise _Interrupted("interrupted")
-            watches = [watch for watch in watches if not self._ready(watch)]
-            if not watches:
-                return
-            if time.monotonic() > deadline:
-                who = _who(watches[0])
-                raise _NotReady(
-                    watches[0].name, f"{who} was not ready within {self.wait_timeout:g}s"
-                )
-            time.sleep(self.poll_interval)
-
-    def _ready(self, watch: _Watch) -> bool:
-        status = self.engine.container_status(watch.name)
-        if self._finished(status.state, status.exit_code):
-            return True  # a one-shot that ran to its end is as ready as it gets
-        self._refuse_failed(watch.name, status, watch.restarts, _who(watch))
-        running = status.state == "running" and not self.job  # a job: only its exit 0
-        watch.count = status.restarts if watch.count is None else watch.count
-        if status.restarts != watch.count:
-            watch.count, running = status.restarts, False
-        # Checked by its own healthcheck or its image's: ready once healthy. Unchecked, once
-        # it has run STEADY without a restart: seen running once, a replica that exits at once
-        # (and is restarted by its policy) would pass for ready.
-        checked = bool(status.health) or (self._has_check and not watch.put_back)
-        ready = running and (status.health == "healthy" or not checked)
-        monitor = 0.0 if watch.put_back else self.service.update.monitor
-        monitor = monitor if checked else max(monitor, STEADY)
-        now = time.monotonic()
-        watch.stable_since = (watch.stable_since or now) if ready else None
-        return watch.stable_since is not None and now - watch.stable_since >= monitor
-
-    def _refuse_failed(
-        self, name: str, status: ContainerStatus, restarts: RestartWatch, who: str
-    ) -> None:
-        if restarts.crash_looping(name, status):
-            # Restarted by `on-failure` or `always` again and again: it will not come up.
-            words = restarts.words(name, status)
-            raise _NotReady(name, f"{who} {words} (last output: {self._said(name)})")
-        if status.state in ("exited", "dead") or status.health == "unhealthy":
-            what = "is unhealthy" if status.health == "unhealthy" else "stopped"
-            if status.state == "exited" and status.exit_code is not None:
-                what = f"exited with code {status.exit_code}"
-            if status.probe:
-                what += f" (its last health check said: {hide(status.probe, self.secrets)})"
-            raise _NotReady(name, f"{who} {what} (last output: {self._said(name)})")

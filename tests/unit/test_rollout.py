@@ -491,6 +491,7 @@ def test_the_replicas_of_a_batch_are_watched_together(  # type: ignore[no-untype
     _up(write_stack, engine, "info", order=order, parallelism=2)
     clock = _Clock()
     monkeypatch.setattr("stackr.rollout.time", clock)
+    monkeypatch.setattr("stackr.replicawait.time", clock)
     spec = _spec("debug", order=order, parallelism=2, monitor="2s")
     loaded = api.load([str(write_stack(spec))], profile="dev", env={})
     api.up(loaded, engine, options=api.UpOptions(wait_timeout=10))
