@@ -179,15 +179,14 @@ def plan(loaded: Loaded, engine: Engine) -> Plan:
     Raises:
         EngineError: the engine cannot be reached.
         StackrError: services were named and a network they use must be recreated while
-            containers of other services are on it; or an external network or volume the
-            services use is missing.
+            containers of other services are on it, or a container whose network or
+            processes those share replaced or run again; or an external network or volume
+            the services use is missing.
     """
-    return _plan(images.with_build_digests(loaded.stack, engine), engine, narrowed=loaded.narrowed)[
-        0
-    ]
+    return _plan(images.with_build_digests(loaded.stack, engine), engine, loaded=loaded)[0]
 
 
-def _plan(stack: Stack, engine: Engine, *, narrowed: bool) -> tuple[Plan, ObservedState]:
+def _plan(stack: Stack, engine: Engine, *, loaded: Loaded) -> tuple[Plan, ObservedState]:
     from stackr.plan import make_plan
 
     networks, volumes = externals(stack)
@@ -204,7 +203,7 @@ def _plan(stack: Stack, engine: Engine, *, narrowed: bool) -> tuple[Plan, Observ
         # Whether a `depends_on.restart` dependent started after its dependency was made, and
         # whether a network's owner started after a replica joined it.
         observed = with_times(observed, engine.start_times(tuple(dict.fromkeys(asked))))
-    if not narrowed:
+    if not loaded.narrowed:
         return make_plan(stack, observed), observed
     from stackr.plan import ActionKind, ObjectKind
     from stackr.selection import narrowed_state, refuse_harm_to_others
@@ -220,7 +219,12 @@ def _plan(stack: Stack, engine: Engine, *, narrowed: bool) -> tuple[Plan, Observ
             for a in pending
             if a.object is ObjectKind.NETWORK and a.kind is ActionKind.RECREATE
         ],
-        owners=[a.name for a in pending if a.object is ObjectKind.CONTAINER and a.kind in again],
+        sharers=joins.sharers_left_out(
+            loaded.whole,
+            stack,
+            observed,
+            [a.name for a in pending if a.object is ObjectKind.CONTAINER and a.kind in again],
+        ),
     )
     return the_plan, observed
 
@@ -242,8 +246,9 @@ def up(
     Raises:
         EngineError: the engine cannot be reached, or an image can be neither found nor built.
         StackrError: services were named and a network they use must be recreated while
-            containers of other services are on it; or an external network or volume the
-            services use is missing (before anything changes).
+            containers of other services are on it, or a container whose network or
+            processes those share replaced or run again; or an external network or volume
+            the services use is missing (before anything changes).
         ApplyError: some objects failed; the others were applied.
     """
     from stackr.plan import ActionKind
@@ -256,7 +261,7 @@ def up(
         images.ensure_images(
             stack, engine, build=True, services=set(stack.services), on_event=on_event
         )
-    the_plan, observed = _plan(stack, engine, narrowed=loaded.narrowed)
+    the_plan, observed = _plan(stack, engine, loaded=loaded)
     changing = {
         a.service for a in the_plan.pending() if a.kind in (ActionKind.CREATE, ActionKind.RECREATE)
     }

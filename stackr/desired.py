@@ -278,7 +278,7 @@ def _container(
         user=service.user,
         working_dir=service.working_dir,
         stop_grace_period=service.stop_grace_period,
-        runtime=service.runtime,
+        runtime=_runtime(stack, service),
         files=(
             *_files(service.secrets, stack.secrets),
             *_files(service.configs, stack.configs),
@@ -302,6 +302,16 @@ def _container(
         ),
     }
     return replace(spec, labels=labels)
+
+
+def _runtime(stack: Stack, service: Service) -> Runtime:
+    # `pid: service:NAME` is the process namespace of NAME's first replica, as the network.
+    owner = service.shares_processes_of()
+    if not owner:
+        return service.runtime
+    return replace(
+        service.runtime, pid=f"container:{container_name(stack.name, stack.profile, owner, 1)}"
+    )
 
 
 def _network_mode(stack: Stack, service: Service) -> str:

@@ -1,23 +1,28 @@
-"""Which replicas of a service that shares another's network (`network_mode: service:NAME`)
-`up` recreates or restarts, so that each stays on the network of its owner's current container,
-and when an owner that has run must run again for them. Pure.
+"""Which replicas of a service that shares another's network or processes (`network_mode:
+service:NAME`, `pid: service:NAME`) `up` recreates or restarts, so that each stays in the
+namespace of its owner's current container, and when an owner that has run must run again for
+them. Pure.
 
 The engine ties a replica to its owner's container by id when it creates it, and joins that
-container's network namespace when it starts it. So:
+container's namespace when it starts it. So:
 
 - a replica whose owner this `up` creates or recreates is recreated after it: the old id
   would name a container that is gone;
-- one whose owner was replaced since it joined (another id under the owner's name: replaced
-  outside stackr, or by an `up` that stopped before it came to the replica) is recreated too;
-- a running replica whose owner this `up` starts or restarts, or whose owner started after it
-  (restarted by hand or by its restart policy), is restarted: its namespace went with the
-  owner's previous run, and it is left with its loopback alone. An unpaused owner, or one on
-  the host's network (whose namespace outlives every run), restarts nothing;
+- one whose owner was replaced since it joined (another container under the owner's name:
+  replaced outside stackr, or by an `up` that stopped before it came to the replica) is
+  recreated too: for a network, the id it joined says so; for processes, the owner being
+  made after it (a replica sharing processes dies with its owner's run, so it is stopped);
+- a running replica on an owner's network whose owner this `up` starts or restarts, or whose
+  owner started after it (restarted by hand or by its restart policy), is restarted: its
+  namespace went with the owner's previous run, and it is left with its loopback alone. An
+  unpaused owner, or one on the host's network (whose namespace outlives every run), restarts
+  nothing. (A replica sharing processes stops with its owner's run, and starts again as any
+  stopped replica does.);
 - an owner that exited 0, which `up` would keep as a one-shot that has run, is started again
-  when a replica on its network is to run: there is no network to join without it.
+  when a replica sharing its namespace is to run: there is nothing to join without it.
 
-Start times are not in the list call: `asked_times` names the containers of each running pair,
-looked up with one inspect each, only in stacks that share a network.
+Start times are not in the list call: `asked_times` names the containers of each running pair
+sharing a network, looked up with one inspect each, only in stacks that share one.
 """
 
 from __future__ import annotations
@@ -33,9 +38,10 @@ def asked_times(stack: Stack, observed: ObservedState) -> tuple[str, ...]:
     tell whether an owner started after a replica joined it."""
     found = {c.name: c for c in observed.containers}
     asked: dict[str, None] = {}
-    for replica, owner, _ in _pairs(stack):
+    for replica, owner, _, space in _pairs(stack):
         mine, theirs = found.get(replica), found.get(owner)
-        if mine is not None and theirs is not None and mine.running and theirs.running:
+        running = mine is not None and theirs is not None and mine.running and theirs.running
+        if running and space == NETWORK:
             asked |= dict.fromkeys((replica, owner))
     return tuple(asked)
 
@@ -46,9 +52,9 @@ def owners_to_start(
     """Container name → why it starts again, for the owners that have run (`finished`: exited
     0, kept as one-shots) whose network a replica that is to run (`to_run`) shares."""
     reasons: dict[str, str] = {}
-    for replica, owner, _ in _pairs(stack):
+    for replica, owner, _, space in _pairs(stack):
         if owner in finished and replica in to_run and owner not in reasons:
-            reasons[owner] = f"exited 0, but {replica} shares its network: it runs again"
+            reasons[owner] = f"exited 0, but {replica} shares its {space}: it runs again"
     return reasons
 
 
@@ -65,15 +71,22 @@ def recreate_reasons(
     recreating it would run its work again."""
     found = {c.name: c for c in observed.containers}
     reasons: dict[str, str] = {}
-    for replica, owner, _ in _pairs(stack):
+    for replica, owner, _, space in _pairs(stack):
         mine, theirs = found.get(replica), found.get(owner)
-        if mine is None or replica in remade or replica in finished:
+        if mine is None or replica in remade or replica in finished or replica in reasons:
             continue
         if owner in remade:
-            reasons[replica] = f"shares the network of {owner}, which is {remade[owner]}"
-        elif theirs is not None and mine.joined != theirs.id:
-            reasons[replica] = f"{owner}, whose network it shares, was replaced since it joined it"
+            reasons[replica] = f"shares the {space} of {owner}, which is {remade[owner]}"
+        elif theirs is not None and _replaced(mine, theirs, space):
+            reasons[replica] = f"{owner}, whose {space} it shares, was replaced since it joined it"
     return reasons
+
+
+def _replaced(mine: ObservedContainer, theirs: ObservedContainer, space: str) -> bool:
+    if space == NETWORK:
+        return mine.joined != theirs.id
+    # The list gives no process namespace: an owner made after the replica is another one.
+    return theirs.created > mine.created
 
 
 def restart_reasons(
@@ -84,9 +97,9 @@ def restart_reasons(
     the times `asked_times` looked up)."""
     found = {c.name: c for c in observed.containers}
     reasons: dict[str, str] = {}
-    for replica, owner, service in _pairs(stack):
+    for replica, owner, service, space in _pairs(stack):
         mine, theirs = found.get(replica), found.get(owner)
-        if replica not in kept or mine is None or not mine.running:
+        if space != NETWORK or replica not in kept or mine is None or not mine.running:
             continue
         if service.network_mode == "host":
             continue  # the host's network outlives every run of the owner
@@ -102,7 +115,27 @@ def restart_reasons(
 
 def sharers(stack: Stack, owner: str) -> tuple[str, ...]:
     """The containers on the network of `owner` (a container name), in replica order."""
-    return tuple(replica for replica, theirs, _ in _pairs(stack) if theirs == owner)
+    return tuple(dict.fromkeys(r for r, theirs, _, _ in _pairs(stack) if theirs == owner))
+
+
+def sharers_left_out(
+    whole: Stack, narrowed: Stack, observed: ObservedState, owners: Collection[str]
+) -> list[str]:
+    """The containers on the engine of services left out of the `narrowed` stack that share a
+    namespace of one of `owners` (container names): a new container or a new run of an owner
+    leaves them without one."""
+    found = {c.name for c in observed.containers}
+    left_out: set[str] = set()
+    for service in whole.services.values():
+        if service.name in narrowed.services:
+            continue
+        if any(container_name(whole.name, whole.profile, o, 1) in owners for o in service.owners()):
+            names = (
+                container_name(whole.name, whole.profile, service.name, r)
+                for r in range(1, service.replicas + 1)
+            )
+            left_out |= {name for name in names if name in found}
+    return sorted(left_out)
 
 
 def _started_after(theirs: ObservedContainer | None, mine: ObservedContainer) -> bool:
@@ -114,13 +147,22 @@ def _started_after(theirs: ObservedContainer | None, mine: ObservedContainer) ->
     )
 
 
-def _pairs(stack: Stack) -> Iterator[tuple[str, str, Service]]:
-    """(replica, owner, owner's service): each replica of a service sharing another's network,
-    with the container it shares it with (the owner's first replica)."""
+NETWORK, PROCESSES = "network", "processes"
+
+
+def _pairs(stack: Stack) -> Iterator[tuple[str, str, Service, str]]:
+    """(replica, owner, owner's service, namespace): each replica of a service sharing
+    another's network or processes, with the container it shares them with (the owner's
+    first replica)."""
     for service in stack.services.values():
-        name = service.shares_network_of()
-        owner = stack.services.get(name) if name else None
-        if owner is not None:
+        for space, name in (
+            (NETWORK, service.shares_network_of()),
+            (PROCESSES, service.shares_processes_of()),
+        ):
+            owner = stack.services.get(name) if name else None
+            if owner is None:
+                continue
             theirs = container_name(stack.name, stack.profile, owner.name, 1)
             for r in range(1, service.replicas + 1):
-                yield container_name(stack.name, stack.profile, service.name, r), theirs, owner
+                mine = container_name(stack.name, stack.profile, service.name, r)
+                yield mine, theirs, owner, space

@@ -76,11 +76,11 @@ def narrowed_state(observed: ObservedState, stack: Stack) -> ObservedState:
 
 
 def refuse_harm_to_others(
-    observed: ObservedState, stack: Stack, *, networks: list[str], owners: list[str]
+    observed: ObservedState, stack: Stack, *, networks: list[str], sharers: list[str]
 ) -> None:
     """Refuse a narrowed `up` whose plan would break containers of services left out: a
     network it recreates that they are on (`networks`), or a container it replaces or runs
-    again (`owners`) whose network they share.
+    again whose network or processes they share (`sharers`, found by `joins`).
 
     Raises:
         StackrError: naming those containers.
@@ -92,24 +92,13 @@ def refuse_harm_to_others(
             f"{', '.join(others)} too, which belong to services not named",
             hint="run `stackr up` without naming services, to update the whole stack",
         )
-    left_out = sharers_left_out(observed, stack, owners)
-    if left_out:
+    if sharers:
         raise StackrError(
-            f"{', '.join(left_out)} share(s) the network of a container this up would replace "
-            "or run again, and would be left without one: they belong to services not named",
+            f"{', '.join(sharers)} share(s) the network or processes of a container this up "
+            "would replace or run again, and would be left without them: they belong to "
+            "services not named",
             hint="name their services too, or run `stackr up` without naming services",
         )
-
-
-def sharers_left_out(observed: ObservedState, stack: Stack, owners: Iterable[str]) -> list[str]:
-    """Containers of services left out of the narrowed `stack` that share the network of one of
-    the `owners` (container names): a new container or a new run of an owner leaves them with
-    their loopback alone."""
-    named = set(owners)
-    ids = {c.id for c in observed.containers if c.name in named}
-    return sorted(
-        c.name for c in observed.containers if c.service not in stack.services and c.joined in ids
-    )
 
 
 def others_on(observed: ObservedState, stack: Stack, networks: Iterable[str]) -> list[str]:

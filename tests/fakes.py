@@ -47,6 +47,7 @@ class FakeContainer:
     started: float | None = None
     id: str = ""  # a new one on every create, kept by a rename
     joined: str = ""  # the id of the container whose network it shares, fixed at create
+    pid_owner: str = ""  # the id of the container whose processes it shares, fixed at create
 
 
 @dataclass
@@ -196,8 +197,10 @@ class FakeEngine:
                 raise EngineError(f"network {network} not found")
         image_id = self.images.get(spec.image, "")
         owner = spec.network_mode.removeprefix("container:")
-        if owner != spec.network_mode and owner not in self.containers:
-            raise EngineError(f"No such container: {owner}")
+        pid = (spec.runtime.pid or "").removeprefix("container:")
+        for named in (owner, pid):
+            if named and named not in self.containers and named not in ("host", "none"):
+                raise EngineError(f"No such container: {named}")
         created = self._now()
         self.containers[spec.name] = FakeContainer(
             spec=spec,
@@ -216,15 +219,17 @@ class FakeEngine:
             id=f"id-{spec.name}-{int(created)}",
             # As the engine: the owner's id, resolved at create.
             joined=self.containers[owner].id if owner != spec.network_mode else "",
+            pid_owner=self.containers[pid].id if pid != (spec.runtime.pid or "") else "",
         )
 
     def start_container(self, name: str) -> None:
         self._record("start_container", name)
         container = self.containers[name]
-        if container.joined and not any(
-            c.id == container.joined and c.state == "running" for c in self.containers.values()
-        ):
-            raise EngineError(f"cannot join network of a non running container: {container.joined}")
+        for owner in (container.joined, container.pid_owner):
+            if owner and not any(
+                c.id == owner and c.state == "running" for c in self.containers.values()
+            ):
+                raise EngineError(f"cannot join a non running container: {owner}")
         container.started = self._now()
         service = container.spec.service
         if service in self.restarting or self.recovering.get(service):
@@ -254,7 +259,9 @@ class FakeEngine:
     ) -> None:
         self._record("remove_container", name)
         self.stop_timeouts[name] = timeout
-        self.containers.pop(name, None)
+        gone = self.containers.pop(name, None)
+        if gone is not None:
+            self._end_run_of(gone)
         for volume in () if keep_volumes else volumes:
             self.volumes.pop(volume, None)
 
@@ -282,6 +289,13 @@ class FakeEngine:
         self.stop_timeouts[name] = timeout
         self.containers[name].state = "exited"
         self.containers[name].exit_code = 0
+        self._end_run_of(self.containers[name])
+
+    def _end_run_of(self, owner: FakeContainer) -> None:
+        # As the kernel: the processes sharing its process namespace end with its run.
+        for c in self.containers.values():
+            if c.pid_owner == owner.id and c.state == "running":
+                c.state, c.exit_code = "exited", 137
 
     def rename_container(self, name: str, new_name: str) -> None:
         self._record("rename_container", f"{name} {new_name}")

@@ -219,7 +219,7 @@ class Runtime:
     stop_signal: str | None = None  # SIGINT, or a signal number as text
     hostname: str | None = None
     domainname: str | None = None
-    pid: str | None = None  # "host"
+    pid: str | None = None  # "host", or "service:NAME" (its first replica's)
     ipc: str | None = None  # "host", "private", "shareable", "none"
     init: bool | None = None
     read_only: bool | None = None
@@ -327,10 +327,17 @@ class Service:
 
     def shares_network_of(self) -> str:
         """The service whose network its replicas share (`network_mode: service:NAME`), or ""."""
-        return (
-            self.network_mode.removeprefix("service:")
-            if self.network_mode.startswith("service:")
-            else ""
+        return _service_named(self.network_mode)
+
+    def shares_processes_of(self) -> str:
+        """The service whose process namespace its replicas share (`pid: service:NAME`), or
+        ""."""
+        return _service_named(self.runtime.pid or "")
+
+    def owners(self) -> tuple[str, ...]:
+        """The services whose namespaces its replicas share: they start after them."""
+        return tuple(
+            dict.fromkeys(o for o in (self.shares_network_of(), self.shares_processes_of()) if o)
         )
 
     def start_first(self) -> bool:
@@ -341,6 +348,10 @@ class Service:
         fixed = any(rule.host_start is not None for rule in self.ports)
         shared = self.network_mode == "host" or bool(self.shares_network_of())
         return self.update.order is UpdateOrder.START_FIRST and not fixed and not shared
+
+
+def _service_named(mode: str) -> str:
+    return mode.removeprefix("service:") if mode.startswith("service:") else ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -1,21 +1,24 @@
-"""What a service's `network_mode` rules out, and what `network_mode: service:NAME` may name.
-Pure; every problem is an Issue, located.
+"""What a service's `network_mode` rules out, and what `network_mode: service:NAME` and
+`pid: service:NAME` may name. Pure; every problem is an Issue, located.
 
 A network mode replaces the stack's networks, so it leaves no room for `networks` or published
 ports. On the host's network a `net.*` sysctl would change the host's settings, which the engine
 refuses only once the replica starts. A service that shares another's network (`service:NAME`)
 has that service's name, hosts and DNS settings, so the engine refuses its own `hostname`,
-`dns` and `extra_hosts` at create; `dns_search` it takes, and ignores. NAME must be another
-service of the stack with a network of its own: the engine follows one step, not a chain.
+`dns` and `extra_hosts` at create; `dns_search` it takes, and ignores. NAME, for the network or
+the process namespace, must be another service of the stack with a namespace of its own and a
+replica, that the service does not wait on to complete: the engine follows one step, not a
+chain, and joins only a running container.
 """
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
+from dataclasses import dataclass
 
 from stackr.errors import Issue
-from stackr.spec.model import Service, Stack
+from stackr.spec.model import Condition, Service, Stack
 from stackr.spec.source import Document
 
 Path_ = tuple[str | int, ...]
@@ -32,8 +35,9 @@ _TAKEN_FROM_THE_OWNER = {
 def network_mode_issues(
     stack: Stack, service: Service, doc: Document, *, broken: Collection[str] = ()
 ) -> Iterator[Issue]:
-    """Every problem of `service`'s `network_mode`. `broken`: entries left out for problems
-    already reported, not reported again as missing."""
+    """Every problem of `service`'s `network_mode` and `pid`. `broken`: entries left out for
+    problems already reported, not reported again as missing."""
+    yield from _shared(stack, service, doc, broken, _PROCESSES)
     mode = service.network_mode
     if not mode:
         return
@@ -53,7 +57,7 @@ def network_mode_issues(
     if service.ports:
         yield _ports_issue(service, doc, owner, on_host=on_host)
     if owner:
-        yield from _owner_issues(stack, service, doc, owner, broken)
+        yield from _shared(stack, service, doc, broken, _NETWORK)
         yield from _taken_from_the_owner(service, doc, owner)
     for name in service.runtime.sysctls if on_host else ():
         if name.startswith("net."):
@@ -84,59 +88,87 @@ def _ports_issue(service: Service, doc: Document, owner: str, *, on_host: bool) 
     )
 
 
-def _owner_issues(
-    stack: Stack, service: Service, doc: Document, owner: str, broken: Collection[str]
+@dataclass(frozen=True, slots=True)
+class _Namespace:
+    """One namespace a service may share: the key that says so, how to speak of it, and which
+    service it names."""
+
+    key: str
+    noun: str
+    owner: Callable[[Service], str]
+
+
+_NETWORK = _Namespace("network_mode", "network", Service.shares_network_of)
+_PROCESSES = _Namespace("pid", "processes", Service.shares_processes_of)
+
+
+def _shared(
+    stack: Stack, service: Service, doc: Document, broken: Collection[str], space: _Namespace
 ) -> Iterator[Issue]:
-    at: Path_ = ("services", service.name, "network_mode")
+    owner = space.owner(service)
+    if not owner:
+        return
+    at: Path_ = ("services", service.name, space.key)
     if owner == service.name:
         yield doc.issue(
             at,
-            f"{service.name} cannot share its own network",
-            "name another service of the stack, or remove network_mode",
+            f"{service.name} cannot share its own {space.noun}",
+            f"name another service of the stack, or remove {space.key}",
         )
         return
     found = stack.services.get(owner)
     if found is None:
         if owner not in broken:
-            others = sorted(name for name in stack.services if name != service.name)
-            close = difflib.get_close_matches(owner.lower(), others, n=1)
-            hint = (
-                f"did you mean 'service:{close[0]}'?"
-                if close
-                else (f"declared services: {', '.join(others)}" if others else "declare it")
+            yield doc.issue(
+                at,
+                f"shares the {space.noun} of undeclared service '{owner}'",
+                _suggest(owner, [name for name in stack.services if name != service.name]),
             )
-            yield doc.issue(at, f"shares the network of undeclared service '{owner}'", hint)
         return
-    further = found.shares_network_of()
+    yield from _owner_issues(service, found, doc, space)
+
+
+def _owner_issues(
+    service: Service, found: Service, doc: Document, space: _Namespace
+) -> Iterator[Issue]:
+    at: Path_ = ("services", service.name, space.key)
+    owner = found.name
+    further = space.owner(found)
     if further:
         yield doc.issue(
             at,
-            f"{owner} shares the network of {further} itself: the engine joins one container's "
-            "network, not a chain",
-            f"write network_mode: service:{further}",
+            f"{owner} shares the {space.noun} of {further} itself: the engine joins one "
+            f"container's {space.noun}, not a chain",
+            f"write {space.key}: service:{further}",
         )
     elif found.replicas == 0 and service.replicas > 0:
         yield doc.issue(
             at,
-            f"{owner} runs no replica (replicas: 0): there is no network to share",
+            f"{owner} runs no replica (replicas: 0): there are no {space.noun} to share"
+            if space is _PROCESSES
+            else f"{owner} runs no replica (replicas: 0): there is no network to share",
             f"give {owner} a replica, or this service replicas: 0 too",
         )
-    elif found.network_mode == "none":
+    elif space is _NETWORK and found.network_mode == "none":
         yield doc.issue(
             at,
             f"{owner} has no network to share (network_mode: none)",
             "write network_mode: none here too, or give it a network",
         )
-    completed = [
-        d for d in service.depends_on if d.service == owner and d.condition.value == "completed"
-    ]
-    if completed:
+    if any(d.service == owner and d.condition is Condition.COMPLETED for d in service.depends_on):
         yield doc.issue(
             ("services", service.name, "depends_on", owner),
-            f"waits for {owner} to complete, but shares its network: once {owner} has exited "
-            "there is no network to join",
-            f"wait for {owner} to be started or healthy, or do not share its network",
+            f"waits for {owner} to complete, but shares its {space.noun}: once {owner} has "
+            f"exited there is nothing to join",
+            f"wait for {owner} to be started or healthy, or do not share its {space.noun}",
         )
+
+
+def _suggest(name: str, others: list[str]) -> str:
+    close = difflib.get_close_matches(name.lower(), others, n=1)
+    if close:
+        return f"did you mean 'service:{close[0]}'?"
+    return f"declared services: {', '.join(sorted(others))}" if others else "declare it"
 
 
 def _taken_from_the_owner(service: Service, doc: Document, owner: str) -> Iterator[Issue]:

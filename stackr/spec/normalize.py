@@ -109,7 +109,7 @@ def build_stack(
         for key, raw in (data.get("services") or {}).items()
     }
     services = {
-        key: _optional_dependencies(builder, _network_owner_first(s, services), services)
+        key: _optional_dependencies(builder, _owners_first(s, services), services)
         for key, s in services.items()
     }
     networks = {
@@ -253,14 +253,15 @@ def _dependencies(raw: Any) -> tuple[Dependency, ...]:
     )
 
 
-def _network_owner_first(service: Service, services: Mapping[str, Service]) -> Service:
-    """`service` depending on the service whose network it shares, if it does not already say
-    so: its replicas can only join a running container's network (as Compose implies it)."""
-    owner = service.shares_network_of()
-    declared = any(dep.service == owner for dep in service.depends_on)
-    if not owner or owner == service.name or owner not in services or declared:
-        return service  # a missing or own network is `checks`' to refuse
-    return replace(service, depends_on=(*service.depends_on, Dependency(service=owner)))
+def _owners_first(service: Service, services: Mapping[str, Service]) -> Service:
+    """`service` depending on the services whose network or processes it shares, if it does
+    not already say so: its replicas can only join a running container's namespace (as
+    Compose implies it)."""
+    declared = {dep.service for dep in service.depends_on}
+    # A missing owner, or the service itself, is `checks`' to refuse.
+    implied = [o for o in service.owners() if o in services and o != service.name]
+    added = tuple(Dependency(service=o) for o in implied if o not in declared)
+    return replace(service, depends_on=(*service.depends_on, *added)) if added else service
 
 
 def _optional_dependencies(

@@ -292,3 +292,72 @@ def test_a_start_first_owner_says_the_replicas_on_its_network_follow_it(write_st
     kind, reason = _said(_plan(write_stack(stack), engine), VPN)
     assert kind is ActionKind.RECREATE
     assert reason.endswith("(start-first: no downtime but for app, on its network)")
+
+
+APP, DEBUG = "shop-dev-app-1", "shop-dev-debug-1"
+
+
+def _pid_stack(**app: Any) -> dict[str, Any]:
+    return {
+        "name": "shop",
+        "services": {
+            "app": {"image": "img:1", **app},
+            "debug": {"image": "img:1", "pid": "service:app"},
+        },
+    }
+
+
+def test_a_service_sharing_processes_joins_its_owners_first_container(write_stack) -> None:  # type: ignore[no-untyped-def]
+    engine = FakeEngine(images=dict(IMAGES))
+    path = write_stack(_pid_stack())
+    stack = _load(path).stack
+    assert [d.service for d in stack.services["debug"].depends_on] == ["app"]
+    _up(path, engine)
+    debug = engine.containers[DEBUG]
+    assert debug.spec.runtime.pid == f"container:{APP}"
+    assert debug.pid_owner == engine.containers[APP].id
+    assert _up(path, engine).plan.pending() == ()
+    # The owner recreated: the replica sharing its processes is recreated after it.
+    path = write_stack(_pid_stack(environment={"V": "2"}))
+    assert _said(_plan(path, engine), DEBUG) == (
+        ActionKind.RECREATE,
+        f"shares the processes of {APP}, which is recreated",
+    )
+    _up(path, engine)
+    assert engine.containers[DEBUG].pid_owner == engine.containers[APP].id
+    assert _up(path, engine).plan.pending() == ()
+
+
+def test_a_service_sharing_processes_runs_again_after_its_owner(write_stack) -> None:  # type: ignore[no-untyped-def]
+    engine = FakeEngine(images=dict(IMAGES))
+    path = write_stack(_pid_stack(restart="unless-stopped"))
+    _up(path, engine)
+    engine.stop_container(APP, timeout=0)  # its processes end, the debugger's with them
+    assert engine.containers[DEBUG].state == "exited"
+    plan = _plan(path, engine)
+    assert (_said(plan, APP)[0], _said(plan, DEBUG)[0]) == (ActionKind.START, ActionKind.START)
+    _up(path, engine)
+    assert {engine.containers[n].state for n in (APP, DEBUG)} == {"running"}
+    # Replaced outside stackr: the debugger joined a container that is gone.
+    spec = engine.containers[APP].spec
+    engine.remove_container(APP, timeout=0)
+    engine.create_container(spec)
+    engine.start_container(APP)
+    assert _said(_plan(path, engine), DEBUG) == (
+        ActionKind.RECREATE,
+        f"{APP}, whose processes it shares, was replaced since it joined it",
+    )
+    _up(path, engine)
+    assert _up(path, engine).plan.pending() == ()
+
+
+def test_up_naming_only_the_owner_of_processes_is_refused(write_stack) -> None:  # type: ignore[no-untyped-def]
+    import pytest
+
+    from stackr.errors import StackrError
+
+    engine = FakeEngine(images=dict(IMAGES))
+    _up(write_stack(_pid_stack()), engine)
+    path = write_stack(_pid_stack(environment={"V": "2"}))
+    with pytest.raises(StackrError, match=f"{DEBUG} share\\(s\\) the network or processes"):
+        api.up(_load(path).only(["app"]), engine, options=api.UpOptions(wait_timeout=2))

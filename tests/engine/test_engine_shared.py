@@ -1,6 +1,6 @@
-"""`network_mode: service:NAME` on a real engine: the replicas share the owner's network (a
-port published on the owner reaches them), and stay on its current container when it is
-recreated, replaced or restarted."""
+"""`network_mode: service:NAME` and `pid: service:NAME` on a real engine: the replicas share the
+owner's network (a port published on the owner reaches them) or processes, and stay with its
+current container when it is recreated, replaced or restarted."""
 
 from __future__ import annotations
 
@@ -126,3 +126,37 @@ def test_a_rolled_back_owner_takes_the_service_on_its_network_back(stack: StackF
             time.sleep(0.1)
     else:
         pytest.fail("app does not answer on vpn's network after the rollback")
+
+
+def test_a_service_sharing_processes_sees_its_owners_and_follows_it(stack: StackFixture) -> None:
+    spec: dict[str, object] = {
+        "services": {
+            "app": {"image": IMAGE, "command": SLEEPER, "restart": "unless-stopped"},
+            "debug": {"image": IMAGE, "command": SLEEPER, "pid": "service:app"},
+        }
+    }
+    path = stack.write(spec)
+    stack.up(path)
+    n = stack.name
+    app, debug = f"{n}-dev-app-1", f"{n}-dev-debug-1"
+
+    def sees_app() -> None:
+        found = stack.containers()
+        assert found[debug].attrs["HostConfig"]["PidMode"] == f"container:{found[app].id}"
+        code, out = found[debug].exec_run(["ps", "-o", "pid,args"])
+        assert code == 0
+        assert out.decode().count("while true") >= 2  # app's shell and its own
+
+    sees_app()
+    assert api.plan(stack.load(path), stack.engine).pending() == ()
+    spec["services"]["app"]["environment"] = {"V": "2"}  # type: ignore[index]
+    path = stack.write(spec)
+    reasons = {a.name: a.reason for a in stack.up(path).plan.pending()}
+    assert reasons[debug] == f"shares the processes of {app}, which is recreated"
+    sees_app()
+    # app restarted outside stackr: its processes end, debug's with them; up starts it again.
+    stack.containers()[app].restart(timeout=0)
+    again = stack.up(path)
+    assert [(a.kind.value, a.name) for a in again.plan.pending()] == [("start", debug)]
+    sees_app()
+    assert api.plan(stack.load(path), stack.engine).pending() == ()
