@@ -210,7 +210,8 @@ def _plan(stack: Stack, engine: Engine, *, loaded: Loaded) -> tuple[Plan, Observ
 
     the_plan = make_plan(stack, narrowed_state(observed, stack))
     pending = the_plan.pending()
-    again = (ActionKind.RECREATE, ActionKind.START, ActionKind.RESTART)
+    containers = [a for a in pending if a.object is ObjectKind.CONTAINER]
+    again = (ActionKind.START, ActionKind.RESTART)
     refuse_harm_to_others(
         observed,
         stack,
@@ -219,11 +220,12 @@ def _plan(stack: Stack, engine: Engine, *, loaded: Loaded) -> tuple[Plan, Observ
             for a in pending
             if a.object is ObjectKind.NETWORK and a.kind is ActionKind.RECREATE
         ],
-        sharers=joins.sharers_left_out(
+        sharers=joins.left_behind(
             loaded.whole,
             stack,
             observed,
-            [a.name for a in pending if a.object is ObjectKind.CONTAINER and a.kind in again],
+            replaced=[a.name for a in containers if a.kind is ActionKind.RECREATE],
+            run_again=[a.name for a in containers if a.kind in again],
         ),
     )
     return the_plan, observed

@@ -34,16 +34,19 @@ from stackr.spec.model import Service, Stack
 
 
 def asked_times(stack: Stack, observed: ObservedState) -> tuple[str, ...]:
-    """The running containers, owners and the replicas on their networks, whose start times
-    tell whether an owner started after a replica joined it."""
+    """The live containers (running or paused), owners and the replicas on their networks,
+    whose start times tell whether an owner started after a replica joined it."""
     found = {c.name: c for c in observed.containers}
     asked: dict[str, None] = {}
-    for replica, owner, _, space in _pairs(stack):
-        mine, theirs = found.get(replica), found.get(owner)
-        running = mine is not None and theirs is not None and mine.running and theirs.running
-        if running and space == NETWORK:
+    for replica, owner, _, space, _ in _pairs(stack):
+        if space == NETWORK and _live(found.get(replica)) and _live(found.get(owner)):
             asked |= dict.fromkeys((replica, owner))
     return tuple(asked)
+
+
+def _live(container: ObservedContainer | None) -> bool:
+    # A paused container keeps its network namespace: it is unpaused, not started again.
+    return container is not None and (container.running or container.state == "paused")
 
 
 def owners_to_start(
@@ -52,7 +55,7 @@ def owners_to_start(
     """Container name → why it starts again, for the owners that have run (`finished`: exited
     0, kept as one-shots) whose network a replica that is to run (`to_run`) shares."""
     reasons: dict[str, str] = {}
-    for replica, owner, _, space in _pairs(stack):
+    for replica, owner, _, space, _ in _pairs(stack):
         if owner in finished and replica in to_run and owner not in reasons:
             reasons[owner] = f"exited 0, but {replica} shares its {space}: it runs again"
     return reasons
@@ -71,7 +74,7 @@ def recreate_reasons(
     recreating it would run its work again."""
     found = {c.name: c for c in observed.containers}
     reasons: dict[str, str] = {}
-    for replica, owner, _, space in _pairs(stack):
+    for replica, owner, _, space, _ in _pairs(stack):
         mine, theirs = found.get(replica), found.get(owner)
         if mine is None or replica in remade or replica in finished or replica in reasons:
             continue
@@ -92,14 +95,14 @@ def _replaced(mine: ObservedContainer, theirs: ObservedContainer, space: str) ->
 def restart_reasons(
     stack: Stack, observed: ObservedState, *, kept: set[str], started: Collection[str]
 ) -> dict[str, str]:
-    """Container name → why it restarts, for the `kept` running replicas whose owner this `up`
-    starts or restarts (`started`; an unpaused one is no new run) or started after them (by
-    the times `asked_times` looked up)."""
+    """Container name → why it restarts, for the `kept` live replicas (running, or paused and
+    so to be unpaused) whose owner this `up` starts or restarts (`started`; an unpaused one is
+    no new run) or started after them (by the times `asked_times` looked up)."""
     found = {c.name: c for c in observed.containers}
     reasons: dict[str, str] = {}
-    for replica, owner, service, space in _pairs(stack):
+    for replica, owner, service, space, _ in _pairs(stack):
         mine, theirs = found.get(replica), found.get(owner)
-        if space != NETWORK or replica not in kept or mine is None or not mine.running:
+        if space != NETWORK or replica not in kept or mine is None or not _live(mine):
             continue
         if service.network_mode == "host":
             continue  # the host's network outlives every run of the owner
@@ -115,27 +118,32 @@ def restart_reasons(
 
 def sharers(stack: Stack, owner: str) -> tuple[str, ...]:
     """The containers on the network of `owner` (a container name), in replica order."""
-    return tuple(dict.fromkeys(r for r, theirs, _, _ in _pairs(stack) if theirs == owner))
+    return tuple(dict.fromkeys(r for r, theirs, _, _, _ in _pairs(stack) if theirs == owner))
 
 
-def sharers_left_out(
-    whole: Stack, narrowed: Stack, observed: ObservedState, owners: Collection[str]
-) -> list[str]:
-    """The containers on the engine of services left out of the `narrowed` stack that share a
-    namespace of one of `owners` (container names): a new container or a new run of an owner
-    leaves them without one."""
-    found = {c.name for c in observed.containers}
-    left_out: set[str] = set()
-    for service in whole.services.values():
-        if service.name in narrowed.services:
+def left_behind(
+    whole: Stack,
+    narrowed: Stack,
+    observed: ObservedState,
+    *,
+    replaced: Collection[str],
+    run_again: Collection[str],
+) -> dict[str, str]:
+    """Owner container → the containers on the engine of services left out of the `narrowed`
+    stack that share its network or processes, where this `up` makes the owner anew
+    (`replaced`) or starts or restarts it (`run_again`): they would be left without them. An
+    unpaused owner, or a new run of one on the host's network, harms no network sharer."""
+    found = {c.name: c for c in observed.containers}
+    behind: dict[str, set[str]] = {}
+    for replica, owner, service, space, mine in _pairs(whole):
+        if replica not in found or mine in narrowed.services:
             continue
-        if any(container_name(whole.name, whole.profile, o, 1) in owners for o in service.owners()):
-            names = (
-                container_name(whole.name, whole.profile, service.name, r)
-                for r in range(1, service.replicas + 1)
-            )
-            left_out |= {name for name in names if name in found}
-    return sorted(left_out)
+        theirs = found.get(owner)
+        paused = theirs is not None and theirs.state == "paused"
+        harmless_run = space == NETWORK and (service.network_mode == "host" or paused)
+        if owner in replaced or (owner in run_again and not harmless_run):
+            behind.setdefault(owner, set()).add(replica)
+    return {owner: ", ".join(sorted(names)) for owner, names in sorted(behind.items())}
 
 
 def _started_after(theirs: ObservedContainer | None, mine: ObservedContainer) -> bool:
@@ -150,10 +158,10 @@ def _started_after(theirs: ObservedContainer | None, mine: ObservedContainer) ->
 NETWORK, PROCESSES = "network", "processes"
 
 
-def _pairs(stack: Stack) -> Iterator[tuple[str, str, Service, str]]:
-    """(replica, owner, owner's service, namespace): each replica of a service sharing
-    another's network or processes, with the container it shares them with (the owner's
-    first replica)."""
+def _pairs(stack: Stack) -> Iterator[tuple[str, str, Service, str, str]]:
+    """(replica, owner, owner's service, namespace, replica's service): each replica of a
+    service sharing another's network or processes, with the container it shares them with
+    (the owner's first replica)."""
     for service in stack.services.values():
         for space, name in (
             (NETWORK, service.shares_network_of()),
@@ -165,4 +173,4 @@ def _pairs(stack: Stack) -> Iterator[tuple[str, str, Service, str]]:
             theirs = container_name(stack.name, stack.profile, owner.name, 1)
             for r in range(1, service.replicas + 1):
                 mine = container_name(stack.name, stack.profile, service.name, r)
-                yield mine, theirs, owner, space
+                yield mine, theirs, owner, space, service.name

@@ -170,7 +170,8 @@ def _container_actions(
                 parked = True
                 reason += f" (stop-first: {moving[name]})"
             else:
-                reason += _update_note(stack, stack.services[spec.service], parked, job=job)
+                service = stack.services[spec.service]
+                reason += _update_note(stack, service, parked, job=job, first=spec.replica == 1)
         reason += _image_note(spec, kind, observed)
         yield Action(
             kind=kind,
@@ -219,10 +220,14 @@ def _shared_recreates(
 def _shared_restarts(
     stack: Stack, observed: ObservedState, decided: Mapping[str, tuple[ActionKind, str]]
 ) -> dict[str, tuple[ActionKind, str]]:
-    """The running replicas on another's network restarted as it runs again (see `joins`)."""
+    """The running replicas on another's network restarted as it runs again (see `joins`); a
+    paused one is restarted rather than unpaused (its network went with that run too)."""
     again = {ActionKind.START, ActionKind.RESTART}
     started = {n for n, (kind, _) in decided.items() if kind in again}
-    reasons = joins.restart_reasons(stack, observed, kept=_kept(decided), started=started)
+    paused = {c.name for c in observed.containers if c.state == "paused"}
+    unpaused = {n for n, (kind, _) in decided.items() if kind is ActionKind.START} & paused
+    kept = _kept(decided) | unpaused
+    reasons = joins.restart_reasons(stack, observed, kept=kept, started=started)
     return {name: (ActionKind.RESTART, reason) for name, reason in reasons.items()}
 
 
@@ -307,7 +312,9 @@ def _image_note(spec: ContainerSpec, kind: ActionKind, observed: ObservedState) 
     return f" (its image {spec.image} is not on the engine: it is pulled first)"
 
 
-def _update_note(stack: Stack, service: Service, on_recreated_network: bool, *, job: bool) -> str:
+def _update_note(
+    stack: Stack, service: Service, on_recreated_network: bool, *, job: bool, first: bool
+) -> str:
     if job:
         return " (a job: it runs again, stop-first, and must exit 0)"
     if on_recreated_network and service.update.order is UpdateOrder.START_FIRST:
@@ -315,7 +322,7 @@ def _update_note(stack: Stack, service: Service, on_recreated_network: bool, *, 
     sharing = sorted(
         s.name for s in stack.services.values() if s.shares_network_of() == service.name
     )
-    if service.start_first() and sharing:
+    if service.start_first() and sharing and first:
         # Its own replicas serve throughout; those on its first one's network follow it.
         return f" (start-first: no downtime but for {', '.join(sharing)}, on its network)"
     if service.start_first():

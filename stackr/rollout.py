@@ -32,13 +32,21 @@ from contextlib import suppress
 from dataclasses import replace
 
 from stackr.desired import ContainerSpec, anonymous_targets, with_carried
-from stackr.engine import Engine
+from stackr.engine import ContainerStatus, Engine
 from stackr.errors import EngineError, Interrupted
 from stackr.replicawait import NotReady, ReadyWait, WaitInterrupted
 from stackr.spec.model import FailureAction, Service
 
 NEXT = "-next"
 PREV = "-prev"
+
+
+def _in_use(status: ContainerStatus) -> bool:
+    """Whether a container sharing another's namespaces was in use: running or paused, or
+    ended with its owner's run (killed with it, as sharing processes does)."""
+    return status.state in ("running", "restarting", "paused") or (
+        status.state == "exited" and status.exit_code == 137
+    )
 
 
 def _failed(batch: list[ContainerSpec], error: EngineError, at: ContainerSpec) -> ContainerSpec:
@@ -279,13 +287,22 @@ class Rollout:
             self.unrestored.append(f"{', '.join(names)} ({error})")
 
     def _restart_sharers(self, spec: ContainerSpec) -> None:
-        # Each on its own: one that is not there, or will not start, is the next plan's.
+        # Each on its own; one that will not start is said, and is the next plan's.
         for name, grace in self.sharers.items() if spec.replica == 1 else ():
-            with suppress(EngineError):
-                self.report(name, "starting", f"restarting onto the network of {spec.name}")
+            try:
+                status = self.engine.container_status(name)
+            except EngineError:
+                continue  # not made yet: it is made onto the current one
+            if not _in_use(status):
+                continue  # a one-shot that has run, or one never started: left as it is
+            try:
+                self.report(name, "starting", f"restarting onto the namespaces of {spec.name}")
                 self.engine.stop_container(name, timeout=grace)
                 self.engine.start_container(name)
                 self.report(name, "done", "restarted")
+            except EngineError as error:
+                self.report(name, "failed", str(error))
+                self.unrestored.append(f"{name} (not restarted onto {spec.name}: {error})")
 
     def _swap(self, spec: ContainerSpec) -> None:
         for network in spec.networks:
@@ -311,13 +328,26 @@ class Rollout:
             for done in reversed(self.replaced):
                 self._restore(done)
             outcome = "rolled back: every replica runs the previous spec"
+            if self.unrestored:
+                outcome = "rolled back, but not everything runs again: " + ", ".join(
+                    self.unrestored
+                )
         else:
             for done in self.replaced:
                 self.engine.remove_container(done.name + PREV, timeout=0, keep_volumes=True)
             count = len(self.replaced)
             outcome = f"paused: {count} replica(s) run the new spec, the others the previous one"
-        if self.unrestored:
-            outcome += f"; not started again: {', '.join(self.unrestored)}"
+            first = next((done for done in self.replaced if done.replica == 1), None)
+            if self.sharers and first is not None:
+                # Their container is gone and they cannot join the new one: their recreate
+                # waits for the whole service, which failed.
+                outcome += (
+                    f"; {', '.join(self.sharers)} shared the namespaces of the previous "
+                    f"{first.name} and are without them until an up gets past "
+                    f"{self.service.name}"
+                )
+            if self.unrestored:
+                outcome += f"; not started again: {', '.join(self.unrestored)}"
         raise EngineError(
             f"update of {self.service.name} failed at {spec.name}: {error}; {outcome}",
             hint=f"fix the service (stackr logs {self.service.name}) and run `stackr up` again",

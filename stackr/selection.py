@@ -9,7 +9,7 @@ secrets and configs its services use.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
 from stackr.errors import StackrError
@@ -76,11 +76,11 @@ def narrowed_state(observed: ObservedState, stack: Stack) -> ObservedState:
 
 
 def refuse_harm_to_others(
-    observed: ObservedState, stack: Stack, *, networks: list[str], sharers: list[str]
+    observed: ObservedState, stack: Stack, *, networks: list[str], sharers: Mapping[str, str]
 ) -> None:
     """Refuse a narrowed `up` whose plan would break containers of services left out: a
     network it recreates that they are on (`networks`), or a container it replaces or runs
-    again whose network or processes they share (`sharers`, found by `joins`).
+    again whose network or processes they share (`sharers`: owner → them, found by `joins`).
 
     Raises:
         StackrError: naming those containers.
@@ -92,11 +92,11 @@ def refuse_harm_to_others(
             f"{', '.join(others)} too, which belong to services not named",
             hint="run `stackr up` without naming services, to update the whole stack",
         )
-    if sharers:
+    for owner, names in sharers.items():
         raise StackrError(
-            f"{', '.join(sharers)} share(s) the network or processes of a container this up "
-            "would replace or run again, and would be left without them: they belong to "
-            "services not named",
+            f"{names} share(s) the network or processes of {owner}, which this up would "
+            "replace or run again, and would be left without them: they belong to services "
+            "not named",
             hint="name their services too, or run `stackr up` without naming services",
         )
 

@@ -279,7 +279,7 @@ def test_a_replica_that_cannot_be_put_back_is_said_so(write_stack) -> None:  # t
     stack["services"]["vpn"]["environment"] = {"V": "2"}
     stack["services"]["app"]["environment"] = {"V": "2"}
     # vpn is recreated; app's new replica fails, and its old one joined a vpn that is gone.
-    with pytest.raises(ApplyError, match=f"not started again: {APP1} "):
+    with pytest.raises(ApplyError, match=f"rolled back, but not everything runs again: {APP1} "):
         _up(write_stack(stack), engine)
 
 
@@ -361,3 +361,53 @@ def test_up_naming_only_the_owner_of_processes_is_refused(write_stack) -> None: 
     path = write_stack(_pid_stack(environment={"V": "2"}))
     with pytest.raises(StackrError, match=f"{DEBUG} share\\(s\\) the network or processes"):
         api.up(_load(path).only(["app"]), engine, options=api.UpOptions(wait_timeout=2))
+
+
+def test_a_paused_replica_on_a_network_that_went_is_restarted_not_unpaused(write_stack) -> None:  # type: ignore[no-untyped-def]
+    engine = FakeEngine(images=dict(IMAGES))
+    path = write_stack(_stack())
+    _up(path, engine)
+    engine.containers[VPN].started = engine._now()  # run again since app joined it
+    engine.containers[APP1].state = "paused"
+    assert _said(_plan(path, engine), APP1) == (
+        ActionKind.RESTART,
+        f"shares the network of {VPN}, which started again after it: its network went with "
+        "that run",
+    )
+    _up(path, engine)
+    assert engine.containers[APP1].state == "running"
+    assert _up(path, engine).plan.pending() == ()
+
+
+def test_up_naming_a_paused_owner_alone_unpauses_it(write_stack) -> None:  # type: ignore[no-untyped-def]
+    engine = FakeEngine(images=dict(IMAGES))
+    path = write_stack(_stack())
+    _up(path, engine)
+    engine.containers[VPN].state = "paused"
+    result = api.up(_load(path).only(["vpn"]), engine, options=api.UpOptions(wait_timeout=2))
+    assert [(a.kind, a.name) for a in result.plan.pending()] == [(ActionKind.START, VPN)]
+
+
+def test_the_start_first_note_is_on_the_first_replica_only(write_stack) -> None:  # type: ignore[no-untyped-def]
+    engine = FakeEngine(images=dict(IMAGES))
+    stack = _stack(update={"order": "start-first"}, replicas=2)
+    del stack["services"]["vpn"]["ports"]
+    _up(write_stack(stack), engine)
+    stack["services"]["vpn"]["environment"] = {"V": "2"}
+    plan = _plan(write_stack(stack), engine)
+    assert _said(plan, VPN)[1].endswith("(start-first: no downtime but for app, on its network)")
+    assert _said(plan, "shop-dev-vpn-2")[1].endswith("(start-first: no downtime)")
+
+
+def test_a_rollback_leaves_a_one_shot_that_has_run_on_its_network_alone(write_stack) -> None:  # type: ignore[no-untyped-def]
+    import pytest
+
+    from stackr.errors import ApplyError
+
+    engine = FakeEngine(images=dict(IMAGES), exit_codes={"app": 0})
+    _up(write_stack(_stack(healthcheck=CHECKED)), engine)
+    engine.unhealthy.add("vpn")
+    engine.log.clear()
+    with pytest.raises(ApplyError, match="rolled back"):
+        _up(write_stack(_stack(healthcheck=CHECKED, environment={"V": "2"})), engine)
+    assert not any(APP1 in line for line in engine.log)  # its work is done: not run again

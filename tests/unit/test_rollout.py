@@ -596,7 +596,7 @@ def test_a_stop_first_rollback_waits_for_the_old_replicas_and_says_which_did_not
     with pytest.raises(ApplyError) as caught:
         _up(write_stack, engine, "debug", order="stop-first")
     assert "rolled back: every replica runs the previous spec" in str(caught.value)
-    assert "not started again" not in str(caught.value)
+    assert "not everything runs again" not in str(caught.value)
     put_back = len(engine.log) - engine.log[::-1].index("start_container shop-dev-web-1")
     assert f"{put_back} shop-dev-web-1" in seen  # looked at once it was started again
     # An old replica that will not serve again either is named.
@@ -604,6 +604,6 @@ def test_a_stop_first_rollback_waits_for_the_old_replicas_and_says_which_did_not
     engine.start_container = start  # type: ignore[method-assign]
     engine.unhealthy.add("web")
     with pytest.raises(
-        ApplyError, match=r"not started again: shop-dev-web-1 \(the previous replica"
+        ApplyError, match=r"not everything runs again: shop-dev-web-1 \(the previous replica"
     ):
         _up(write_stack, engine, "debug", order="stop-first")
