@@ -444,9 +444,18 @@ def _canonical_mount(mount: MountSpec) -> str:
     # changed no container's hash.
     chosen = [mount_options(mount.read_only, mount.relabel, mount.no_copy)]
     chosen += [] if mount.create_host_path else ["nocreate"]
-    chosen += [] if mount.size is None else [f"size={mount.size}"]
+    chosen += [] if mount.size is None else [f"size={_size_text(mount.size)}"]
     chosen += [] if mount.mode is None else [f"mode={mount.mode:o}"]
     options = ",".join(o for o in chosen if o)
-    kind = "tmpfs:" if mount.kind is MountKind.TMPFS else ""
-    source = f"{mount.source}:" if mount.source else ""
-    return f"{kind}{source}{mount.target}{':' + options if options else ''}"
+    # "(tmpfs)" is no volume's name and no host path: a tmpfs cannot read as a volume.
+    source = "(tmpfs):" if mount.kind is MountKind.TMPFS else ""
+    source += f"{mount.source}:" if mount.source else ""
+    return f"{source}{mount.target}{':' + options if options else ''}"
+
+
+def _size_text(size: int) -> str:
+    """`64m` for 67108864: as a person writes a size, where it is a whole number of units."""
+    for unit, factor in (("g", 1 << 30), ("m", 1 << 20), ("k", 1 << 10)):
+        if size % factor == 0:
+            return f"{size // factor}{unit}"
+    return str(size)

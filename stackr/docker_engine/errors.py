@@ -149,6 +149,11 @@ def hint_for(error: docker.errors.APIError) -> str:
         )
     if "active endpoints" in text:
         return "the engine still lists endpoints on it; restarting dockerd clears them"
+    if "bind source path does not exist" in text:
+        return (
+            "a bind mount with bind.create_host_path: false needs its host path on the "
+            "engine's host: create it there, or drop create_host_path: false to have it made"
+        )
     if "is already in use by container" in text:
         return (
             "a container of that name exists that this stack does not own (made outside "

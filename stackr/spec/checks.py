@@ -208,7 +208,11 @@ def _files_under_mounts(service: Service, doc: Document) -> Iterator[Issue]:
     # folder it would land in that volume, or on the host through a bind mount; under a tmpfs,
     # the tmpfs mounted at start would hide it.
     folders = [
-        (posixpath.normpath(m.target), _mount_word(m), "would be written into it")
+        (
+            posixpath.normpath(m.target),
+            _mount_word(m),
+            "would be hidden by it" if m.kind is MountKind.TMPFS else "would be written into it",
+        )
         for m in service.mounts
         if m is not UNPARSED_MOUNT
     ]

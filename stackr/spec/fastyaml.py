@@ -28,7 +28,7 @@ from yaml.events import (
 
 from stackr.spec import yamltree
 from stackr.spec.document import Document, Path_, Position
-from stackr.spec.yamltree import MAP_TAG, SEQ_TAG, STR_TAG, resolve_plain
+from stackr.spec.yamltree import MAP_TAG, NUMBERS, SEQ_TAG, STR_TAG, resolve_plain
 
 __all__ = ["build_ordinary"]
 
@@ -104,7 +104,7 @@ class _EventBuilder:
                 value = self.plains[text]
             except KeyError:
                 value = self.plains[text] = resolve_plain(text)
-            if value.__class__ is int or value.__class__ is float:
+            if value.__class__ in NUMBERS:
                 self.texts[path] = text
             return value
         if event.tag is None or event.tag == STR_TAG:

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from stackr.errors import Issue, SpecError
 from stackr.spec.envfile import read_env_file
 from stackr.spec.model import FileGrant, FileKind, FileSource
-from stackr.spec.values import scalar_text
+from stackr.spec.values import octal_mode, scalar_text
 
 Path_ = tuple[str | int, ...]
 MAX_FILE_BYTES = 1024 * 1024  # a secret or config is a small file, never a payload
@@ -192,12 +192,10 @@ def _target(report: Reporter, at: Path_, kind: FileKind, written: str) -> str:
 def _mode(report: Reporter, at: Path_, raw: Any) -> int:
     if raw is None:
         return DEFAULT_MODE
+    mode = octal_mode(raw, most=0o777)
+    if mode is not None:
+        return mode
     text = scalar_text(raw)
-    try:
-        if len(text.lstrip("0")) <= 3 and text:
-            return int(text, 8)
-    except ValueError:
-        pass
     report.report(at, f"{text!r} is not a file mode", 'write the mode in octal, e.g. "0440"')
     return DEFAULT_MODE
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from stackr.spec.model import Mount, MountKind, PortRule
+from stackr.spec.yamltree import BasedInt
 
 _T = TypeVar("_T")
 
@@ -198,12 +199,21 @@ def parse_mount(value: object, *, base_dir: str) -> Mount:
             'e.g. "data:/var/lib/data" (a volume), "./conf:/etc/app:ro" (a bind mount) or '
             '"/tmp/cache" (an anonymous volume)',
         )
+    _not_the_root(parts[-1])
     if len(parts) == 1:
         return _with_options(Mount(kind=MountKind.ANONYMOUS, source="", target=parts[0]), options)
     source, target = parts
     if not source.startswith((".", "/", "~")):
         return _with_options(Mount(kind=MountKind.VOLUME, source=source, target=target), options)
     return _with_options(_bind(source, target, base_dir), options)
+
+
+def _not_the_root(target: str) -> None:
+    # The engine refuses it only once `up` creates the container.
+    if os.path.normpath(target) in ("/", "//"):
+        raise ValueProblem(
+            "a mount cannot cover the container's root (/)", "mount it at a folder, e.g. /data"
+        )
 
 
 def _bind(source: str, target: str, base_dir: str) -> Mount:
@@ -224,6 +234,7 @@ def _long_mount(value: dict[str, Any], base_dir: str) -> Mount:
     kind, source, target = value.get("type"), str(value.get("source") or ""), value.get("target")
     if not isinstance(target, str) or not target.startswith("/"):
         raise ValueProblem(f"{target!r} is not an absolute path", "e.g. target: /var/lib/data")
+    _not_the_root(target)
     bind, volume = value.get("bind") or {}, value.get("volume") or {}
     if kind == "tmpfs":
         return _tmpfs_mount(value, target)
@@ -257,9 +268,19 @@ def _long_mount(value: dict[str, Any], base_dir: str) -> Mount:
 def _tmpfs_mount(value: dict[str, Any], target: str) -> Mount:
     if value.get("source"):
         raise ValueProblem("a tmpfs has no source", "remove source: a tmpfs starts empty")
+    others = [key for key in ("volume", "bind", "consistency") if value.get(key) is not None]
+    if others:
+        raise ValueProblem(
+            f"{others[0]} options do not apply to type tmpfs", f"remove {others[0]}: ..."
+        )
     options = value.get("tmpfs") or {}
     size = options.get("size")
     mode = options.get("mode")
+    if size is not None and parse_size(size) == 0:
+        raise ValueProblem(
+            "a tmpfs size of 0 reaches the engine as none: no limit but the engine's",
+            "leave size out for the engine's default (half the memory), or give one",
+        )
     return Mount(
         kind=MountKind.TMPFS,
         source="",
@@ -271,12 +292,31 @@ def _tmpfs_mount(value: dict[str, Any], target: str) -> Mount:
 
 
 def parse_tmpfs_mode(value: object) -> int:
-    """A tmpfs's permissions in octal digits, as a secret's mode is written: `1777`, `"0700"`
-    (Compose takes a bare number as decimal, so its `1777` is 0o3361)."""
-    text = scalar_text(value).strip() if not isinstance(value, bool) else ""
-    if text.isdigit() and len(text.lstrip("0")) <= 4 and all(c in "01234567" for c in text):
-        return int(text, 8)
-    raise ValueProblem(f"{value!r} is not a file mode", 'write it in octal, e.g. 1777 or "0700"')
+    """A tmpfs's permissions in octal digits, as a secret's mode is written: `1777`, `"0700"`,
+    `0o1777` (Compose takes a bare number as decimal, so its `1777` is 0o3361)."""
+    mode = octal_mode(value, most=0o7777)
+    if mode is None:
+        raise ValueProblem(
+            f"{scalar_text(value)!r} is not a file mode", 'write it in octal, e.g. 1777 or "0700"'
+        )
+    if mode == 0:
+        raise ValueProblem(
+            "a tmpfs mode of 0 reaches the engine as none, which makes it 1777",
+            "give it with the service's tmpfs key: tmpfs: [/PATH:mode=0]",
+        )
+    return mode
+
+
+def octal_mode(value: object, *, most: int) -> int | None:
+    """Permissions written in octal digits (`440`, `"0440"`, `"0o440"`) or as an octal or hex
+    number (`0o440`, which YAML reads as 288), up to `most`; None for anything else."""
+    if isinstance(value, BasedInt):
+        return int(value) if 0 <= value <= most else None
+    text = scalar_text(value).strip().removeprefix("0o") if not isinstance(value, bool) else ""
+    if not text.isdigit() or any(c not in "01234567" for c in text):
+        return None
+    mode = int(text, 8)
+    return mode if mode <= most else None
 
 
 # What stands in for a volume entry that does not parse (reported already), keeping the

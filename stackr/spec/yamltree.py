@@ -46,6 +46,17 @@ _TAG_HINT = "stack files are plain YAML: remove the tag"
 _KEY_HINT = "write the key as a name, quoting it if needed"
 _ANCHOR_HINT = "an anchor is expanded too many times; use fewer or smaller aliases"
 
+
+class BasedInt(int):
+    """An integer written in octal or hex (`0o644`, `0x1ff`): where a number is read as octal
+    digits (a file mode), it stands for its value, not for its decimal digits."""
+
+    __slots__ = ()
+
+
+# The numbers whose text as written is kept beside them (`Document.texts`).
+NUMBERS = frozenset((int, float, BasedInt))
+
 # YAML 1.2 core floats, narrowed to need a dot or an exponent so that "0440" is not 440.0.
 _FLOAT = re.compile(
     r"[-+]?(?:(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?|[0-9]+[eE][-+]?[0-9]+)"
@@ -56,8 +67,8 @@ _PLAIN_RULES: tuple[tuple[re.Pattern[str], Callable[[str], Any]], ...] = (
     (re.compile(r"false|False|FALSE"), lambda _: False),
     # No leading zeros: "0440" is left to the string fallback on purpose (see module docstring).
     (re.compile(r"[-+]?(?:0|[1-9][0-9]*)"), int),
-    (re.compile(r"0o[0-7]+"), lambda text: int(text[2:], 8)),
-    (re.compile(r"0x[0-9a-fA-F]+"), lambda text: int(text[2:], 16)),
+    (re.compile(r"0o[0-7]+"), lambda text: BasedInt(text[2:], 8)),
+    (re.compile(r"0x[0-9a-fA-F]+"), lambda text: BasedInt(text[2:], 16)),
     (_FLOAT, float),
     (re.compile(r"[-+]?\.(?:inf|Inf|INF)"), lambda text: -math.inf if text[0] == "-" else math.inf),
     (re.compile(r"\.(?:nan|NaN|NAN)"), lambda _: math.nan),
@@ -216,7 +227,7 @@ class _Builder:
             value = self.plains[text]
         except KeyError:
             value = self.plains[text] = resolve_plain(text)
-        if value.__class__ is int or value.__class__ is float:
+        if value.__class__ in NUMBERS:
             self.texts[path] = text
         return value
 

@@ -19,6 +19,7 @@ from stackr.spec.source import (
     load_document,
     parse_document,
 )
+from stackr.spec.yamltree import BasedInt
 
 FILE = "stack.yml"
 
@@ -289,8 +290,8 @@ def test_deep_nesting_becomes_spec_error() -> None:
         ("22:22", "22:22"),
         ("1:30:00", "1:30:00"),
         ("0440", "0440"),
-        ("0o17", 15),
-        ("0x1F", 31),
+        ("0o17", BasedInt(15)),  # an int that says it was not written in decimal
+        ("0x1F", BasedInt(31)),
         ("true", True),
         ("False", False),
         ("TRUE", True),

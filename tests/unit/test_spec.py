@@ -279,3 +279,27 @@ def test_a_long_syntax_tmpfs_and_a_bind_that_must_exist_read_and_render_back(
         tmp,
         conf,
     )
+
+
+@pytest.mark.parametrize(
+    ("written", "mode"),
+    [("1770", 0o1770), ("'0700'", 0o700), ("0o1777", 0o1777), ("0x1ff", 0o777), ('"0o750"', 0o750)],
+)
+def test_a_tmpfs_mode_is_read_as_octal_however_it_is_written(
+    write_stack, written: str, mode: int
+) -> None:  # type: ignore[no-untyped-def]
+    text = (
+        "services:\n  web:\n    image: x\n    volumes:\n"
+        f"      - {{type: tmpfs, target: /t, tmpfs: {{mode: {written}}}}}\n"
+    )
+    (mount,) = load_stack([str(write_stack(text))], profile="dev", env={}).services["web"].mounts
+    assert mount.mode == mode
+
+
+def test_a_secret_mode_written_as_an_octal_number_is_that_number(write_stack) -> None:  # type: ignore[no-untyped-def]
+    text = (
+        "services:\n  web:\n    image: x\n    secrets: [{source: pw, mode: 0o440}]\n"
+        "secrets:\n  pw: {environment: PW}\n"
+    )
+    stack = load_stack([str(write_stack(text))], profile="dev", env={"PW": "s"})
+    assert stack.services["web"].secrets[0].mode == 0o440
