@@ -27,6 +27,7 @@ sharing a network, looked up with one inspect each, only in stacks that share on
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection, Iterator, Mapping
 
 from stackr.observed import ObservedContainer, ObservedState, container_name
@@ -89,7 +90,8 @@ def _replaced(mine: ObservedContainer, theirs: ObservedContainer, space: str) ->
     if space == NETWORK:
         return mine.joined != theirs.id
     # The list gives no process namespace: an owner made after the replica is another one.
-    return theirs.created > mine.created
+    # In whole seconds, as the list gives them: one of the two may have been looked up.
+    return math.floor(theirs.created) > math.floor(mine.created)
 
 
 def restart_reasons(
@@ -102,13 +104,12 @@ def restart_reasons(
     reasons: dict[str, str] = {}
     for replica, owner, service, space, _ in _pairs(stack):
         mine, theirs = found.get(replica), found.get(owner)
-        if space != NETWORK or replica not in kept or mine is None or not _live(mine):
+        if replica not in kept or mine is None or not _live(mine) or _outlives(service, space):
             continue
-        if service.network_mode == "host":
-            continue  # the host's network outlives every run of the owner
         if owner in started and (theirs is None or theirs.state != "paused"):
-            reasons[replica] = f"shares the network of {owner}, which is started again"
-        elif _started_after(theirs, mine):
+            ends = "" if space == NETWORK else ": they end with its run"
+            reasons[replica] = f"shares the {space} of {owner}, which is started again{ends}"
+        elif space == NETWORK and _started_after(theirs, mine):
             reasons[replica] = (
                 f"shares the network of {owner}, which started again after it: its network "
                 "went with that run"
@@ -140,10 +141,15 @@ def left_behind(
             continue
         theirs = found.get(owner)
         paused = theirs is not None and theirs.state == "paused"
-        harmless_run = space == NETWORK and (service.network_mode == "host" or paused)
+        harmless_run = paused or _outlives(service, space)  # no new run, or no new namespace
         if owner in replaced or (owner in run_again and not harmless_run):
             behind.setdefault(owner, set()).add(replica)
     return {owner: ", ".join(sorted(names)) for owner, names in sorted(behind.items())}
+
+
+def _outlives(owner: Service, space: str) -> bool:
+    """Whether the namespace shared is the host's, which outlives every run of the owner."""
+    return (owner.network_mode if space == NETWORK else owner.runtime.pid) == "host"
 
 
 def _started_after(theirs: ObservedContainer | None, mine: ObservedContainer) -> bool:

@@ -319,12 +319,10 @@ def _update_note(
         return " (a job: it runs again, stop-first, and must exit 0)"
     if on_recreated_network and service.update.order is UpdateOrder.START_FIRST:
         return " (stop-first: a recreated network must first lose every old container)"
-    sharing = sorted(
-        s.name for s in stack.services.values() if s.shares_network_of() == service.name
-    )
+    sharing = sorted(s.name for s in stack.services.values() if service.name in s.owners())
     if service.start_first() and sharing and first:
-        # Its own replicas serve throughout; those on its first one's network follow it.
-        return f" (start-first: no downtime but for {', '.join(sharing)}, on its network)"
+        # Its own replicas serve throughout; those sharing its first one's namespaces follow.
+        return f" (start-first: no downtime but for {', '.join(sharing)}, sharing its namespaces)"
     if service.start_first():
         return " (start-first: no downtime)"
     if service.update.order is UpdateOrder.START_FIRST and service.network_mode == "host":

@@ -31,6 +31,8 @@ from yaml.events import (
 )
 from yaml.nodes import ScalarNode
 
+from stackr.spec.yamltree import resolve_plain
+
 __all__ = ["dump"]
 
 _Dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml's, when PyYAML has it
@@ -106,8 +108,11 @@ class _Writer:
     def scalar(self, tag: str, text: str) -> None:
         implicit = self.implicit.get((tag, text))
         if implicit is None:
-            # As the serializer decides: may the tag be left out, plain and quoted?
+            # As the serializer decides: may the tag be left out, plain and quoted? And a
+            # string stackr's own reading (YAML 1.2) takes for something else is quoted:
+            # `0o755` is a number to it, not to PyYAML's YAML 1.1.
             plain = self.resolve(ScalarNode, text, (True, False)) == tag
+            plain = plain and (tag != _STR or resolve_plain(text) == text)
             quoted = self.resolve(ScalarNode, text, (False, True)) == tag
             implicit = self.implicit[(tag, text)] = (plain, quoted)
         self.emit(ScalarEvent(None, tag, implicit, text))
@@ -122,8 +127,8 @@ def _scalar(value: Any) -> tuple[str, str]:
         return _TAG + "null", "null"
     if kind is bool:
         return _TAG + "bool", "true" if value else "false"
-    if kind is int:
-        return _TAG + "int", str(value)
+    if kind is int or issubclass(kind, int):  # an int written 0o17 or 0x1F too
+        return _TAG + "int", str(int(value))
     if kind is float:
         return _TAG + "float", _float_text(value)
     raise _Unusual

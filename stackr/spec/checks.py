@@ -276,11 +276,10 @@ def _dependency_path(doc: Document, at: Path_, name: str) -> Path_:
     keyed: Path_ = (*at, "depends_on", name)
     if keyed in doc.positions:
         return keyed
-    mode = (*at, "network_mode")
-    if doc.data and doc.data.get("services", {}).get(at[1], {}).get("network_mode") == (
-        f"service:{name}"
-    ):
-        return mode  # the dependency `network_mode: service:NAME` implies
+    written = (doc.data.get("services") or {}).get(at[1]) or {} if doc.data else {}
+    for key in ("network_mode", "pid"):  # the dependency `KEY: service:NAME` implies
+        if written.get(key) == f"service:{name}":
+            return (*at, key)
     raw = doc.data.get("services", {}).get(at[1], {}).get("depends_on") if doc.data else None
     if isinstance(raw, list) and name in raw:
         return (*at, "depends_on", raw.index(name))
@@ -371,8 +370,8 @@ def _cycles(stack: Stack, doc: Document) -> Iterator[Issue]:
         names = " → ".join([*cycle, cycle[0]])
         path = _dependency_path(doc, ("services", start), cycle[1] if len(cycle) > 1 else start)
         hint = "remove one of these depends_on entries"
-        if path[-1] == "network_mode":  # the dependency sharing a network implies
-            hint += f" (network_mode: service:{cycle[1]} starts {start} after {cycle[1]})"
+        if path[-1] in ("network_mode", "pid"):  # the dependency sharing a namespace implies
+            hint += f" ({path[-1]}: service:{cycle[1]} starts {start} after {cycle[1]})"
         yield _issue(doc, path, f"dependency cycle: {names}", hint)
 
 

@@ -125,16 +125,23 @@ def _shared(
                 _suggest(owner, [name for name in stack.services if name != service.name]),
             )
         return
-    yield from _owner_issues(service, found, doc, space)
+    yield from _owner_issues(service, found, doc, space, jobs=stack.jobs())
 
 
 def _owner_issues(
-    service: Service, found: Service, doc: Document, space: _Namespace
+    service: Service, found: Service, doc: Document, space: _Namespace, *, jobs: frozenset[str]
 ) -> Iterator[Issue]:
     at: Path_ = ("services", service.name, space.key)
     owner = found.name
     further = space.owner(found)
-    if further:
+    if owner in jobs:
+        yield doc.issue(
+            at,
+            f"{owner} is a one-shot job (a service waits for it to complete): its {space.noun} "
+            f"{'goes' if space is _NETWORK else 'go'} with it when it ends",
+            f"share the {space.noun} of a long-running service, or run this in {owner} itself",
+        )
+    elif further:
         yield doc.issue(
             at,
             f"{owner} shares the {space.noun} of {further} itself: the engine joins one "

@@ -187,6 +187,18 @@ def _tmpfs(raw: object, where: Where) -> dict[str, str]:
         at: Path_ = ("tmpfs", i) if isinstance(raw, list) else ("tmpfs",)
         path, _, options = entry.partition(":")
         path = path.rstrip("/") or "/"
+        if path == "/":
+            where.report(
+                at, "a tmpfs cannot cover the container's root (/)", "mount it at a folder"
+            )
+        for option in options.split(","):
+            name, _, value = option.partition("=")
+            if name == "mode" and (not value.isdigit() or "8" in value or "9" in value):
+                where.report(
+                    at,
+                    f"mode={value} is not in octal digits",
+                    "write it as the engine takes it: mode=1777",
+                )
         options = ",".join(sorted(o for o in options.split(",") if o))  # in any order, one spec
         if path in mounts:
             where.report(at, f"tmpfs {path} is mounted twice", "mount each path once")

@@ -108,7 +108,7 @@ def _finite(number: float, what: str) -> float:
 def parse_size(value: object) -> int:
     """`256m`, `1g`, `512k` or a number of bytes → bytes."""
     if isinstance(value, int) and not isinstance(value, bool):
-        return _bounded(value)
+        return int(_bounded(value))
     match = _SIZE.match(str(_bounded(str(value))).strip())
     if not match:
         raise ValueProblem(f"{value!r} is not a size", 'e.g. "512m" or "1g"')

@@ -481,3 +481,21 @@ def test_a_stack_from_standard_input_is_refused_with_a_way_round(
 ) -> None:
     assert main(["validate", "-f", "-"]) == 1
     assert "does not read a stack file from standard input" in capsys.readouterr().err
+
+
+def test_config_writes_a_number_written_in_hex_and_keeps_octal_looking_text_quoted(
+    write_stack, capsys
+) -> None:  # type: ignore[no-untyped-def]
+    import yaml as pyyaml
+
+    from stackr.cli.app import main
+
+    path = write_stack(
+        "services:\n  web:\n    image: x\n    shm_size: 0x100000\n"
+        "    user: '0o755'\n    command: [chmod, '0o755', /x]\n"
+    )
+    assert main(["config", "-f", str(path)]) == 0
+    text = capsys.readouterr().out
+    web = pyyaml.safe_load(text)["services"]["web"]
+    assert web["shm_size"] == 1048576
+    assert "user: '0o755'" in text and web["command"] == ["chmod", "0o755", "/x"]

@@ -291,7 +291,7 @@ def test_a_start_first_owner_says_the_replicas_on_its_network_follow_it(write_st
     stack["services"]["vpn"]["environment"] = {"V": "2"}
     kind, reason = _said(_plan(write_stack(stack), engine), VPN)
     assert kind is ActionKind.RECREATE
-    assert reason.endswith("(start-first: no downtime but for app, on its network)")
+    assert reason.endswith("(start-first: no downtime but for app, sharing its namespaces)")
 
 
 APP, DEBUG = "shop-dev-app-1", "shop-dev-debug-1"
@@ -395,7 +395,9 @@ def test_the_start_first_note_is_on_the_first_replica_only(write_stack) -> None:
     _up(write_stack(stack), engine)
     stack["services"]["vpn"]["environment"] = {"V": "2"}
     plan = _plan(write_stack(stack), engine)
-    assert _said(plan, VPN)[1].endswith("(start-first: no downtime but for app, on its network)")
+    assert _said(plan, VPN)[1].endswith(
+        "(start-first: no downtime but for app, sharing its namespaces)"
+    )
     assert _said(plan, "shop-dev-vpn-2")[1].endswith("(start-first: no downtime)")
 
 
@@ -411,3 +413,45 @@ def test_a_rollback_leaves_a_one_shot_that_has_run_on_its_network_alone(write_st
     with pytest.raises(ApplyError, match="rolled back"):
         _up(write_stack(_stack(healthcheck=CHECKED, environment={"V": "2"})), engine)
     assert not any(APP1 in line for line in engine.log)  # its work is done: not run again
+
+
+def test_an_owner_restarted_by_up_restarts_the_replicas_sharing_its_processes(write_stack) -> None:  # type: ignore[no-untyped-def]
+    engine = FakeEngine(images=dict(IMAGES))
+    stack = _pid_stack(depends_on={"db": {"condition": "started", "restart": True}})
+    stack["services"]["db"] = {"image": "img:1"}
+    _up(write_stack(stack), engine)
+    stack["services"]["db"]["environment"] = {"V": "2"}
+    path = write_stack(stack)
+    assert _said(_plan(path, engine), DEBUG) == (
+        ActionKind.RESTART,
+        f"shares the processes of {APP}, which is started again: they end with its run",
+    )
+    _up(path, engine)
+    assert engine.containers[DEBUG].state == "running"
+    assert _up(path, engine).plan.pending() == ()
+
+
+def test_an_owner_made_in_the_same_second_is_not_taken_for_a_replacement(write_stack) -> None:  # type: ignore[no-untyped-def]
+    # The list gives whole seconds; a lookup of exact times for another reason must not make
+    # the owner look newer than the replica made just after it.
+    from dataclasses import replace
+
+    from stackr.observed import ObservedState
+
+    engine = FakeEngine(images=dict(IMAGES))
+    path = write_stack(_pid_stack())
+    _up(path, engine)
+    observed = engine.observe("shop", "dev")
+    exact = {APP: 100.3, DEBUG: 100.0}  # the owner looked up, the replica as listed
+    observed = ObservedState(
+        containers=tuple(
+            replace(c, created=exact[c.name]) if c.name in exact else c for c in observed.containers
+        ),
+        networks=observed.networks,
+        volumes=observed.volumes,
+        images=observed.images,
+    )
+    from stackr import joins
+
+    stack = _load(path).stack
+    assert joins.recreate_reasons(stack, observed, remade={}) == {}
