@@ -87,7 +87,10 @@ class _EventBuilder:
         if tag is not None and tag in _MERGE_TAGS:
             self.tags[path] = _MERGE_TAGS[tag]
             if kind is ScalarEvent:
-                return resolve_plain(event.value)  # as written, even quoted
+                value = resolve_plain(event.value)  # as written, even quoted
+                if value.__class__ in NUMBERS:  # and its text kept, as an untagged one's
+                    self.texts[path] = event.value
+                return value
             tag = None
         if kind is ScalarEvent:
             return self.scalar(event, path)

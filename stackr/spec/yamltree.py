@@ -289,7 +289,10 @@ class _Builder:
 
     def untagged(self, node: Node, path: Path_) -> Any:
         if isinstance(node, ScalarNode):
-            return resolve_plain(node.value)
+            value = resolve_plain(node.value)
+            if value.__class__ in NUMBERS:  # its text kept, as an untagged number's
+                self.texts[path] = node.value
+            return value
         if isinstance(node, SequenceNode):
             return self.sequence(node, path)
         return self.mapping(node, path)

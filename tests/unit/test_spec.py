@@ -303,3 +303,13 @@ def test_a_secret_mode_written_as_an_octal_number_is_that_number(write_stack) ->
     )
     stack = load_stack([str(write_stack(text))], profile="dev", env={"PW": "s"})
     assert stack.services["web"].secrets[0].mode == 0o440
+
+
+def test_a_number_tagged_override_keeps_its_text_in_an_environment(write_stack) -> None:  # type: ignore[no-untyped-def]
+    base = write_stack("services:\n  web:\n    image: x\n    environment: {A: 1}\n")
+    later = write_stack(
+        "services:\n  web:\n    environment: {A: !override 0o755, B: !override 1.10}\n",
+        "later.yml",
+    )
+    stack = load_stack([str(base), str(later)], profile="dev", env={})
+    assert dict(stack.services["web"].environment) == {"A": "0o755", "B": "1.10"}
