@@ -37,6 +37,14 @@ def _plan(path, engine: FakeEngine) -> Plan:  # type: ignore[no-untyped-def]
     return api.plan(_load(path), engine)
 
 
+def _converged(write_stack, spec: dict[str, Any]) -> tuple[FakeEngine, Any]:  # type: ignore[no-untyped-def]
+    """A fresh engine holding `spec` after an `up`, and the file's path."""
+    engine = FakeEngine(images=dict(IMAGES))
+    path = write_stack(spec)
+    _up(path, engine)
+    return engine, path
+
+
 def _said(plan: Plan, name: str) -> tuple[ActionKind, str]:
     action = next(a for a in plan.actions if a.name == name)
     return action.kind, action.reason
@@ -57,9 +65,7 @@ def test_sharing_a_network_implies_a_started_dependency(write_stack) -> None:  #
 
 
 def test_up_joins_each_replica_to_its_owners_first_container(write_stack) -> None:  # type: ignore[no-untyped-def]
-    engine = FakeEngine(images=dict(IMAGES))
-    path = write_stack(_stack())
-    _up(path, engine)
+    engine, path = _converged(write_stack, _stack())
     vpn = engine.containers[VPN]
     for name in (APP1, APP2):
         app = engine.containers[name]
@@ -91,9 +97,7 @@ def test_a_recreated_owner_recreates_the_replicas_on_its_network_after_it(write_
 
 
 def test_an_owner_replaced_outside_stackr_is_drift_the_next_up_repairs(write_stack) -> None:  # type: ignore[no-untyped-def]
-    engine = FakeEngine(images=dict(IMAGES))
-    path = write_stack(_stack())
-    _up(path, engine)
+    engine, path = _converged(write_stack, _stack())
     spec = engine.containers[VPN].spec
     engine.remove_container(VPN, timeout=0)
     engine.create_container(spec)
@@ -110,9 +114,7 @@ def test_an_owner_replaced_outside_stackr_is_drift_the_next_up_repairs(write_sta
 
 
 def test_an_owner_started_again_restarts_the_replicas_on_its_network(write_stack) -> None:  # type: ignore[no-untyped-def]
-    engine = FakeEngine(images=dict(IMAGES))
-    path = write_stack(_stack())
-    _up(path, engine)
+    engine, path = _converged(write_stack, _stack())
     engine.containers[VPN].state = "exited"
     plan = _plan(path, engine)
     assert _said(plan, VPN)[0] is ActionKind.START
@@ -128,9 +130,7 @@ def test_an_owner_started_again_restarts_the_replicas_on_its_network(write_stack
 
 
 def test_an_owner_restarted_by_its_policy_restarts_the_replicas_on_its_network(write_stack) -> None:  # type: ignore[no-untyped-def]
-    engine = FakeEngine(images=dict(IMAGES))
-    path = write_stack(_stack())
-    _up(path, engine)
+    engine, path = _converged(write_stack, _stack())
     engine.containers[VPN].started = engine._now()  # the same container, run again
     plan = _plan(path, engine)
     assert _said(plan, VPN)[0] is ActionKind.KEEP
@@ -192,26 +192,20 @@ def test_an_owner_restarted_for_its_own_dependency_restarts_the_replicas_on_its_
 
 
 def test_an_unpaused_owner_or_one_on_the_hosts_network_restarts_nothing(write_stack) -> None:  # type: ignore[no-untyped-def]
-    engine = FakeEngine(images=dict(IMAGES))
-    path = write_stack(_stack())
-    _up(path, engine)
+    engine, path = _converged(write_stack, _stack())
     engine.containers[VPN].state = "paused"
     plan = _plan(path, engine)
     assert _said(plan, VPN)[0] is ActionKind.START
     assert _said(plan, APP1)[0] is ActionKind.KEEP
     hosted = _stack(network_mode="host")
     del hosted["services"]["vpn"]["ports"]
-    engine = FakeEngine(images=dict(IMAGES))
-    path = write_stack(hosted)
-    _up(path, engine)
+    engine, path = _converged(write_stack, hosted)
     engine.containers[VPN].started = engine._now()  # run again: the host's network stays
     assert _plan(path, engine).pending() == ()
 
 
 def test_an_owner_that_exited_0_runs_again_for_a_replica_on_its_network(write_stack) -> None:  # type: ignore[no-untyped-def]
-    engine = FakeEngine(images=dict(IMAGES))
-    path = write_stack(_stack())
-    _up(path, engine)
+    engine, path = _converged(write_stack, _stack())
     # No restart policy, stopped with exit code 0: taken for a one-shot that has run.
     engine.containers[VPN].state, engine.containers[VPN].exit_code = "exited", 0
     engine.containers[APP2].state, engine.containers[APP2].exit_code = "exited", 137
@@ -329,9 +323,7 @@ def test_a_service_sharing_processes_joins_its_owners_first_container(write_stac
 
 
 def test_a_service_sharing_processes_runs_again_after_its_owner(write_stack) -> None:  # type: ignore[no-untyped-def]
-    engine = FakeEngine(images=dict(IMAGES))
-    path = write_stack(_pid_stack(restart="unless-stopped"))
-    _up(path, engine)
+    engine, path = _converged(write_stack, _pid_stack(restart="unless-stopped"))
     engine.stop_container(APP, timeout=0)  # its processes end, the debugger's with them
     assert engine.containers[DEBUG].state == "exited"
     plan = _plan(path, engine)
@@ -364,9 +356,7 @@ def test_up_naming_only_the_owner_of_processes_is_refused(write_stack) -> None: 
 
 
 def test_a_paused_replica_on_a_network_that_went_is_restarted_not_unpaused(write_stack) -> None:  # type: ignore[no-untyped-def]
-    engine = FakeEngine(images=dict(IMAGES))
-    path = write_stack(_stack())
-    _up(path, engine)
+    engine, path = _converged(write_stack, _stack())
     engine.containers[VPN].started = engine._now()  # run again since app joined it
     engine.containers[APP1].state = "paused"
     assert _said(_plan(path, engine), APP1) == (
@@ -380,9 +370,7 @@ def test_a_paused_replica_on_a_network_that_went_is_restarted_not_unpaused(write
 
 
 def test_up_naming_a_paused_owner_alone_unpauses_it(write_stack) -> None:  # type: ignore[no-untyped-def]
-    engine = FakeEngine(images=dict(IMAGES))
-    path = write_stack(_stack())
-    _up(path, engine)
+    engine, path = _converged(write_stack, _stack())
     engine.containers[VPN].state = "paused"
     result = api.up(_load(path).only(["vpn"]), engine, options=api.UpOptions(wait_timeout=2))
     assert [(a.kind, a.name) for a in result.plan.pending()] == [(ActionKind.START, VPN)]
@@ -438,9 +426,7 @@ def test_an_owner_made_in_the_same_second_is_not_taken_for_a_replacement(write_s
 
     from stackr.observed import ObservedState
 
-    engine = FakeEngine(images=dict(IMAGES))
-    path = write_stack(_pid_stack())
-    _up(path, engine)
+    engine, path = _converged(write_stack, _pid_stack())
     observed = engine.observe("shop", "dev")
     exact = {APP: 100.3, DEBUG: 100.0}  # the owner looked up, the replica as listed
     observed = ObservedState(

@@ -31,6 +31,19 @@ def _up(write_stack, engine: FakeEngine, level: str, **update: object) -> api.Up
     return api.up(loaded, engine, options=api.UpOptions(wait_timeout=1))
 
 
+def _record_statuses(engine: FakeEngine) -> list[str]:
+    """Each status look from now on, as `{log length} {name}`: when it came, among the calls."""
+    seen: list[str] = []
+    status = engine.container_status
+
+    def recording(name: str):  # type: ignore[no-untyped-def]
+        seen.append(f"{len(engine.log)} {name}")
+        return status(name)
+
+    engine.container_status = recording  # type: ignore[method-assign]
+    return seen
+
+
 def _levels(engine: FakeEngine) -> dict[str, str]:
     return {n: c.spec.environment["LEVEL"] for n, c in sorted(engine.containers.items())}
 
@@ -78,14 +91,7 @@ def test_a_rolled_back_replica_takes_the_name_back_only_once_ready(write_stack) 
     _up(write_stack, engine, "info")
     engine.unhealthy_names = {"shop-dev-web-2-next"}
     engine.log.clear()
-    statuses: list[str] = []
-    status = engine.container_status
-
-    def recording(name: str):  # type: ignore[no-untyped-def]
-        statuses.append(f"{len(engine.log)} {name}")
-        return status(name)
-
-    engine.container_status = recording  # type: ignore[method-assign]
+    statuses = _record_statuses(engine)
     with pytest.raises(ApplyError, match="rolled back"):
         _up(write_stack, engine, "debug")
     back = engine.log[engine.log.index("connect_container shop-dev-web-1-prev shop-dev-default") :]
@@ -584,14 +590,7 @@ def test_a_stop_first_rollback_waits_for_the_old_replicas_and_says_which_did_not
         start(name)
 
     engine.start_container = starting  # type: ignore[method-assign]
-    seen: list[str] = []
-    status = engine.container_status
-
-    def recording(name: str):  # type: ignore[no-untyped-def]
-        seen.append(f"{len(engine.log)} {name}")
-        return status(name)
-
-    engine.container_status = recording  # type: ignore[method-assign]
+    seen = _record_statuses(engine)
     engine.log.clear()
     with pytest.raises(ApplyError) as caught:
         _up(write_stack, engine, "debug", order="stop-first")
