@@ -12,12 +12,13 @@ container's namespace when it starts it. So:
   replaced outside stackr, or by an `up` that stopped before it came to the replica) is
   recreated too: for a network, the id it joined says so; for processes, the owner being
   made after it (a replica sharing processes dies with its owner's run, so it is stopped);
-- a running replica on an owner's network whose owner this `up` starts or restarts, or whose
-  owner started after it (restarted by hand or by its restart policy), is restarted: its
-  namespace went with the owner's previous run, and it is left with its loopback alone. An
-  unpaused owner, or one on the host's network (whose namespace outlives every run), restarts
-  nothing. (A replica sharing processes stops with its owner's run, and starts again as any
-  stopped replica does.);
+- a live replica (running, or paused) whose owner this `up` starts or restarts is restarted
+  after it: a network namespace went with the owner's previous run (the replica is left with
+  its loopback alone), and a process namespace ends with it. On a network, so is one whose
+  owner started after it (restarted by hand or by its restart policy); a replica sharing
+  processes does not outlive such a run, and starts again as any stopped replica does. An
+  unpaused owner, or one sharing the host's namespace (which outlives every run), restarts
+  nothing;
 - an owner that exited 0, which `up` would keep as a one-shot that has run, is started again
   when a replica sharing its namespace is to run: there is nothing to join without it.
 
@@ -32,6 +33,8 @@ from collections.abc import Collection, Iterator, Mapping
 
 from stackr.observed import ObservedContainer, ObservedState, container_name
 from stackr.spec.model import Service, Stack
+
+NETWORK, PROCESSES = "network", "processes"  # the namespaces a service may share
 
 
 def asked_times(stack: Stack, observed: ObservedState) -> tuple[str, ...]:
@@ -54,7 +57,8 @@ def owners_to_start(
     stack: Stack, *, finished: Collection[str], to_run: Collection[str]
 ) -> dict[str, str]:
     """Container name → why it starts again, for the owners that have run (`finished`: exited
-    0, kept as one-shots) whose network a replica that is to run (`to_run`) shares."""
+    0, kept as one-shots) whose network or processes a replica that is to run (`to_run`)
+    shares."""
     reasons: dict[str, str] = {}
     for replica, owner, _, space, _ in _pairs(stack):
         if owner in finished and replica in to_run and owner not in reasons:
@@ -69,9 +73,9 @@ def recreate_reasons(
     remade: Mapping[str, str],
     finished: Collection[str] = (),
 ) -> dict[str, str]:
-    """Container name → why it is recreated, for the replicas on an owner's network that this
-    `up` does not create or recreate anyway (`remade`: name → "created" or "recreated"). A
-    one-shot that has run (`finished`) never starts again: its network no longer matters, and
+    """Container name → why it is recreated, for the replicas sharing an owner's namespace that
+    this `up` does not create or recreate anyway (`remade`: name → "created" or "recreated"). A
+    one-shot that has run (`finished`) never starts again: its namespaces no longer matter, and
     recreating it would run its work again."""
     found = {c.name: c for c in observed.containers}
     reasons: dict[str, str] = {}
@@ -118,7 +122,7 @@ def restart_reasons(
 
 
 def sharers(stack: Stack, owner: str) -> tuple[str, ...]:
-    """The containers on the network of `owner` (a container name), in replica order."""
+    """The containers sharing the network or processes of `owner` (a container name)."""
     return tuple(dict.fromkeys(r for r, theirs, _, _, _ in _pairs(stack) if theirs == owner))
 
 
@@ -159,9 +163,6 @@ def _started_after(theirs: ObservedContainer | None, mine: ObservedContainer) ->
         and mine.started is not None
         and theirs.started > mine.started
     )
-
-
-NETWORK, PROCESSES = "network", "processes"
 
 
 def _pairs(stack: Stack) -> Iterator[tuple[str, str, Service, str, str]]:

@@ -200,8 +200,8 @@ def _restarts(
 def _owners_to_start(
     stack: Stack, observed: ObservedState, decided: Mapping[str, tuple[ActionKind, str]]
 ) -> dict[str, tuple[ActionKind, str]]:
-    """Owners kept as one-shots that have run, started again for a replica on their network
-    that is to run (see `joins`)."""
+    """Owners kept as one-shots that have run, started again for a replica sharing their
+    namespaces that is to run (see `joins`)."""
     finished = _finished(observed, decided)
     to_run = decided.keys() - finished
     reasons = joins.owners_to_start(stack, finished=finished, to_run=to_run)
@@ -211,7 +211,7 @@ def _owners_to_start(
 def _shared_recreates(
     stack: Stack, observed: ObservedState, decided: Mapping[str, tuple[ActionKind, str]]
 ) -> dict[str, tuple[ActionKind, str]]:
-    """The replicas on another's network recreated with its container (see `joins`)."""
+    """The replicas sharing another's namespaces recreated with its container (see `joins`)."""
     finished = _finished(observed, decided)
     reasons = joins.recreate_reasons(stack, observed, remade=_remade(decided), finished=finished)
     return {name: (ActionKind.RECREATE, reason) for name, reason in reasons.items()}
@@ -220,8 +220,8 @@ def _shared_recreates(
 def _shared_restarts(
     stack: Stack, observed: ObservedState, decided: Mapping[str, tuple[ActionKind, str]]
 ) -> dict[str, tuple[ActionKind, str]]:
-    """The running replicas on another's network restarted as it runs again (see `joins`); a
-    paused one is restarted rather than unpaused (its network went with that run too)."""
+    """The live replicas sharing another's namespaces restarted as it runs again (see
+    `joins`); a paused one is restarted rather than unpaused (its namespace went too)."""
     again = {ActionKind.START, ActionKind.RESTART}
     started = {n for n, (kind, _) in decided.items() if kind in again}
     paused = {c.name for c in observed.containers if c.state == "paused"}

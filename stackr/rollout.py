@@ -79,9 +79,9 @@ class Rollout:
         sharers: Mapping[str, float] | None = None,
     ) -> None:
         self.engine, self.service, self.specs = engine, service, specs
-        # The containers on the first replica's network (`network_mode: service:`), with their
-        # stop grace periods: an old first replica run again is a new network namespace, which
-        # they join by restarting.
+        # The containers sharing the first replica's network or processes (`network_mode:` or
+        # `pid: service:`), with their stop grace periods: an old first replica run again has
+        # new namespaces, which they join by restarting.
         self.sharers = sharers or {}
         self.unrestored: list[str] = []  # old replicas a failure could not start again
         # Each old replica's networks, with its DNS names there (`Action.endpoints`): where a
