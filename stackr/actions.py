@@ -57,6 +57,9 @@ class Action:
     # A recreate: the networks its old container was made to join, each with its DNS names
     # there (what an update takes it off, and a rollback gives back).
     endpoints: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # A container this `up` stops (recreated or restarted) whose processes paused containers
+    # share: those are unpaused before it stops, or its run would never end.
+    thaw: tuple[str, ...] = ()
 
     def describe(self) -> str:
         """One plain line: `create container shop-dev-web-1 — not on the engine`."""

@@ -21,6 +21,8 @@ container's namespace when it starts it. So:
   nothing;
 - an owner that exited 0, which `up` would keep as a one-shot that has run, is started again
   when a replica sharing its namespace is to run: there is nothing to join without it.
+- a paused replica sharing the processes of an owner this `up` stops is unpaused first: the
+  owner's run would not end while a frozen process of its namespace lives.
 
 Start times are not in the list call: `asked_times` names the containers of each running pair
 sharing a network, looked up with one inspect each, only in stacks that share one.
@@ -119,6 +121,22 @@ def restart_reasons(
                 "went with that run"
             )
     return reasons
+
+
+def frozen_sharers(
+    stack: Stack, observed: ObservedState, *, stopped: Collection[str]
+) -> dict[str, tuple[str, ...]]:
+    """Owner container → the paused replicas sharing its processes, for the owners this `up`
+    stops (`stopped`: recreated or restarted). A run ends once every process of its namespace
+    has, and a frozen process cannot end: the engine would wait for the owner's exit in vain.
+    So they are unpaused first (their own action, a recreate or restart, follows anyway)."""
+    found = {c.name: c for c in observed.containers}
+    frozen: dict[str, list[str]] = {}
+    for replica, owner, _, space, _ in _pairs(stack):
+        mine = found.get(replica)
+        if space == PROCESSES and owner in stopped and mine is not None and mine.state == "paused":
+            frozen.setdefault(owner, []).append(replica)
+    return {owner: tuple(names) for owner, names in frozen.items()}
 
 
 def sharers(stack: Stack, owner: str) -> tuple[str, ...]:

@@ -155,6 +155,10 @@ def _container_actions(
     )
     decided |= _restarts(stack, observed, decided)
     decided |= _shared_restarts(stack, observed, decided)
+    stops = {ActionKind.RECREATE, ActionKind.RESTART}
+    frozen = joins.frozen_sharers(
+        stack, observed, stopped={n for n, (kind, _) in decided.items() if kind in stops}
+    )
     for name, spec in desired.containers.items():
         have = found.get(name)
         kind, reason = decided[name]
@@ -173,6 +177,12 @@ def _container_actions(
                 service = stack.services[spec.service]
                 reason += _update_note(stack, service, parked, job=job, first=spec.replica == 1)
         reason += _image_note(spec, kind, observed)
+        thaw = frozen.get(name, ())
+        if thaw:
+            reason += (
+                f" (unpausing {', '.join(thaw)} first: a paused process in its namespace would "
+                "keep it from stopping)"
+            )
         yield Action(
             kind=kind,
             object=ObjectKind.CONTAINER,
@@ -183,6 +193,7 @@ def _container_actions(
             changes=changes,
             parked=parked,
             endpoints=_endpoints(have) if kind is ActionKind.RECREATE and have else {},
+            thaw=thaw,
         )
     for name, have in sorted(found.items()):
         if name not in desired.containers:

@@ -6,6 +6,8 @@ Every action becomes executor tasks, keyed so their order follows from what they
   an interrupted run). It needs the removals of its dependents.
 - `update:<svc>` replaces a service's recreated replicas by its `update` policy (`rollout`); it
   needs what the replicas need. `container:<name>` of such a replica only waits for it.
+- `thaw:<container>` unpauses a paused container sharing the processes of one this `up` stops
+  (`Action.thaw`): the task that stops that one needs it.
 - `park:old-containers` stops and renames every old container on a recreated network, or
   between which a fixed host port moves (`Action.parked`), in one task (`parking`): Ctrl-C
   parks all of them or none. A new container (a created replica) needs it too.
@@ -134,6 +136,7 @@ class UpTasks:
         """Every task of the plan, ordered along `graph`."""
         self.graph = graph
         self._removals()
+        self._thaws()
         for action in self.plan.actions:
             if action.object is ObjectKind.NETWORK:
                 self._network(action)
@@ -166,6 +169,23 @@ class UpTasks:
                 ),
                 removal_order(action, removed, self.stack),
             )
+
+    def _thaws(self) -> None:
+        for action in self.plan.actions:
+            for name in action.thaw:
+                self.tasks[f"thaw:{name}"] = Task(self._unpause(name, action.name))
+
+    def _unpause(self, name: str, owner: str) -> Callable[[], None]:
+        def run() -> None:
+            self.on_event(Event(name, Phase.STARTING, f"unpausing: {owner} stops"))
+            self.engine.unpause_container(name)
+
+        return run
+
+    @staticmethod
+    def _thawed(actions: list[Action]) -> frozenset[str]:
+        """The unpause tasks that must come before these actions stop their containers."""
+        return frozenset(f"thaw:{name}" for a in actions for name in a.thaw)
 
     def _finish_what_replacements_need(self) -> None:
         # What a replacement of a parked container needs still runs after Ctrl-C: giving up
@@ -309,7 +329,9 @@ class UpTasks:
                     for a in self.plan.actions
                     if a.successor and a.service == service.name
                 }
-                self.tasks[key] = Task(self._rollout(service), frozenset(needs | leftovers))
+                ours = [a for a in self.plan.actions if a.service == service.name]
+                needs |= leftovers | self._thawed(ours)
+                self.tasks[key] = Task(self._rollout(service), frozenset(needs))
             self.tasks[f"container:{action.name}"] = Task(_noop, frozenset({key}))
             return
         recreate = action.kind is ActionKind.RECREATE
@@ -320,6 +342,8 @@ class UpTasks:
             needs.add(PARK)
         elif action.kind is ActionKind.CREATE:
             needs |= self.parking  # a new replica may take a host port a parked container holds
+        elif action.kind is ActionKind.RESTART:
+            needs |= self._thawed([action])
         # Once the old replicas are parked, their replacements run even after Ctrl-C.
         self.tasks[f"container:{action.name}"] = Task(
             self._bring_up(action), frozenset(needs), completes=recreate, begun_by=PARK
@@ -336,6 +360,7 @@ class UpTasks:
         specs = [self.desired.containers[a.name] for a in actions]
         # The name -prev of each must be free: a leftover of an interrupted run goes first.
         needs = frozenset(f"remove:{self.parked[a.name]}" for a in actions if a.name in self.parked)
+        needs |= self._thawed(actions)
         park = park_all(self.engine, specs, jobs=self.options.jobs, on_event=self.on_event)
         self.tasks[PARK] = Task(park, needs)
 

@@ -287,9 +287,22 @@ class FakeEngine:
     def stop_container(self, name: str, *, timeout: float) -> None:
         self._record("stop_container", name)
         self.stop_timeouts[name] = timeout
+        owner = self.containers[name]
+        if any(c.pid_owner == owner.id and c.state == "paused" for c in self.containers.values()):
+            # As the engine: a frozen process in its namespace keeps its run from ending.
+            raise EngineError(
+                f"the engine refused to stop container {name}: cannot stop container: "
+                f"{name}: tried to kill container, but did not receive an exit event"
+            )
         self.containers[name].state = "exited"
         self.containers[name].exit_code = 0
         self._end_run_of(self.containers[name])
+
+    def unpause_container(self, name: str) -> None:
+        self._record("unpause_container", name)
+        container = self.containers.get(name)
+        if container is not None and container.state == "paused":
+            container.state = "running"
 
     def _end_run_of(self, owner: FakeContainer) -> None:
         # As the kernel: the processes sharing its process namespace end with its run.

@@ -326,6 +326,18 @@ class DockerEngine:
     def stop_container(self, name: str, *, timeout: float) -> None:
         call(f"stop container {name}", self._api.stop, name, timeout=math.ceil(timeout))
 
+    def unpause_container(self, name: str) -> None:
+        try:
+            self._api.unpause(name)
+        except docker.errors.NotFound:
+            return  # gone meanwhile: nothing of it is frozen
+        except docker.errors.APIError as e:
+            # Unpaused (or stopped) meanwhile: it no longer holds anything frozen.
+            if "is not paused" not in explain(e):
+                raise translate(e, f"unpause container {name}", self._api) from None
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as e:
+            raise translate(e, f"unpause container {name}", self._api) from None
+
     def rename_container(self, name: str, new_name: str) -> None:
         call(f"rename container {name} to {new_name}", self._api.rename, name, new_name)
 

@@ -160,3 +160,28 @@ def test_a_service_sharing_processes_sees_its_owners_and_follows_it(stack: Stack
     assert [(a.kind.value, a.name) for a in again.plan.pending()] == [("start", debug)]
     sees_app()
     assert api.plan(stack.load(path), stack.engine).pending() == ()
+
+
+def test_a_paused_replica_sharing_processes_lets_its_owner_be_replaced(
+    stack: StackFixture,
+) -> None:
+    # A frozen process keeps the owner's namespace, and so its run, from ending: dockerd's stop
+    # of the owner would wait for an exit that never comes, then fail.
+    spec: dict[str, object] = {
+        "services": {
+            "app": {"image": IMAGE, "command": SLEEPER},
+            "debug": {"image": IMAGE, "command": SLEEPER, "pid": "service:app"},
+        }
+    }
+    stack.up(stack.write(spec))
+    n = stack.name
+    app, debug = f"{n}-dev-app-1", f"{n}-dev-debug-1"
+    stack.containers()[debug].pause()
+    spec["services"]["app"]["environment"] = {"V": "2"}  # type: ignore[index]
+    path = stack.write(spec)
+    reasons = {a.name: a.reason for a in stack.up(path).plan.pending()}
+    assert f"unpausing {debug} first" in reasons[app]
+    found = stack.containers()
+    assert {found[c].status for c in (app, debug)} == {"running"}
+    assert found[debug].attrs["HostConfig"]["PidMode"] == f"container:{found[app].id}"
+    assert api.plan(stack.load(path), stack.engine).pending() == ()

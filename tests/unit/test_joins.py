@@ -441,3 +441,45 @@ def test_an_owner_made_in_the_same_second_is_not_taken_for_a_replacement(write_s
 
     stack = _load(path).stack
     assert joins.recreate_reasons(stack, observed, remade={}) == {}
+
+
+def test_a_paused_replica_sharing_processes_is_unpaused_before_its_owner_stops(write_stack) -> None:  # type: ignore[no-untyped-def]
+    # A frozen process keeps its namespace's run from ending: the engine would wait for the
+    # owner's exit in vain (and give up after a long while).
+    engine, _ = _converged(write_stack, _pid_stack())
+    engine.containers[DEBUG].state = "paused"
+    changed = _pid_stack(environment={"V": "2"})
+    plan = _plan(write_stack(changed), engine)
+    kind, reason = _said(plan, APP)
+    assert kind is ActionKind.RECREATE
+    assert f"(unpausing {DEBUG} first: a paused process in its namespace" in reason
+    assert next(a for a in plan.actions if a.name == APP).thaw == (DEBUG,)
+    engine.log.clear()
+    _up(write_stack(changed), engine)
+    assert engine.log.index(f"unpause_container {DEBUG}") < engine.log.index(
+        f"stop_container {APP}"
+    )
+    assert {engine.containers[n].state for n in (APP, DEBUG)} == {"running"}
+    assert engine.containers[DEBUG].pid_owner == engine.containers[APP].id
+
+
+def test_a_paused_replica_sharing_processes_is_unpaused_before_a_restart(write_stack) -> None:  # type: ignore[no-untyped-def]
+    engine = FakeEngine(images=dict(IMAGES))
+    stack = _pid_stack(depends_on={"db": {"condition": "started", "restart": True}})
+    stack["services"]["db"] = {"image": "img:1"}
+    _up(write_stack(stack), engine)
+    engine.containers[DEBUG].state = "paused"
+    stack["services"]["db"]["environment"] = {"V": "2"}
+    path = write_stack(stack)
+    assert next(a for a in _plan(path, engine).actions if a.name == APP).thaw == (DEBUG,)
+    _up(path, engine)
+    assert {engine.containers[n].state for n in (APP, DEBUG)} == {"running"}
+    assert _up(path, engine).plan.pending() == ()
+
+
+def test_a_paused_replica_on_a_network_is_not_unpaused_for_its_owner(write_stack) -> None:  # type: ignore[no-untyped-def]
+    # Only a process namespace holds its owner's run: a network namespace does not.
+    engine, _ = _converged(write_stack, _stack())
+    engine.containers[APP1].state = "paused"
+    plan = _plan(write_stack(_stack(environment={"V": "2"})), engine)
+    assert all(a.thaw == () for a in plan.actions)
