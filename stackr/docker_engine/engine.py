@@ -226,7 +226,10 @@ class DockerEngine:
             entrypoint=list(spec.entrypoint) if spec.entrypoint is not None else None,
             environment=[f"{k}={v}" for k, v in spec.environment.items()],
             labels=dict(spec.labels),
-            ports=[(p.container_port, p.protocol) for p in spec.ports],
+            ports=[
+                *((p.container_port, p.protocol) for p in spec.ports),
+                *spec.runtime.exposed_ports(),
+            ],
             user=spec.user,
             working_dir=spec.working_dir,
             healthcheck=specs.healthcheck(spec),

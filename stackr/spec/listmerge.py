@@ -10,6 +10,7 @@ them (its merge rules), where a profile's overlay replaces a list whole. Pure.
   appended; an entry already there is not added again (`extra_hosts` as mappings in both
   layers merge host by host);
 - `env_file`: appended; a file already there is not added again;
+- `expose`: appended; a port already there (`80` or `"80"`) is not added again;
 - `networks`, `depends_on`: merged by name (a list and a mapping mix; a dependency listed
   again is started-and-required again, as Compose reads a list);
 - `command`, `entrypoint`, `healthcheck.test` and anything else: replaced (the default rule).
@@ -124,6 +125,10 @@ def _capability(entry: Any) -> Hashable:
     return capability(entry) if isinstance(entry, str) else _exact(entry)
 
 
+def _expose(entry: Any) -> Hashable:
+    return str(entry) if isinstance(entry, int | str) else _exact(entry)  # 80 is "80"
+
+
 def _env_file(entry: Any) -> Hashable:
     path = entry.get("path") if isinstance(entry, dict) else entry
     return posixpath.normpath(path) if isinstance(path, str) and path else _exact(entry)
@@ -143,6 +148,7 @@ _KEYS: dict[str, Callable[[Any], Hashable]] = {
     "security_opt": _exact,
     "group_add": _exact,
     "env_file": _env_file,
+    "expose": _expose,
 }
 _ONE_STRING = ("dns", "dns_search", "tmpfs", "env_file")  # a string is a list of it
 # A name listed, not mapped: a network keeps the settings given earlier; a dependency is

@@ -240,6 +240,7 @@ class Runtime:
     dns_search: tuple[str, ...] = ()
     extra_hosts: tuple[str, ...] = ()  # "HOST:IP", as the engine takes them
     tmpfs: Mapping[str, str] = field(default_factory=dict)  # path -> mount options
+    expose: tuple[str, ...] = ()  # "START[-END]/PROTOCOL", sorted
     sysctls: Mapping[str, str] = field(default_factory=dict)
     ulimits: Mapping[str, tuple[int, int]] = field(default_factory=dict)  # name -> (soft, hard)
     logging: LogConfig | None = None
@@ -261,6 +262,15 @@ class Runtime:
             out["logging"] = {"driver": self.logging.driver, "options": dict(self.logging.options)}
         return out
 
+    def exposed_ports(self) -> tuple[tuple[int, str], ...]:
+        """Each port `expose` names, a range's one by one, with its protocol."""
+        found: list[tuple[int, str]] = []
+        for entry in self.expose:
+            ports, _, protocol = entry.partition("/")
+            first, _, last = ports.partition("-")
+            found.extend((port, protocol) for port in range(int(first), int(last or first) + 1))
+        return tuple(found)
+
 
 _RUNTIME_SCALARS: tuple[str, ...] = ("stop_signal", "hostname", "domainname", "pid", "ipc")
 _RUNTIME_SCALARS += ("init",)
@@ -268,6 +278,7 @@ _RUNTIME_SCALARS += ("read_only", "privileged", "tty", "stdin_open", "shm_size")
 _RUNTIME_SCALARS += ("mem_reservation", "pids_limit", "oom_score_adj", "cpu_shares")
 _RUNTIME_COLLECTIONS: tuple[str, ...] = ("cap_add", "cap_drop", "security_opt", "group_add")
 _RUNTIME_COLLECTIONS += ("devices", "dns", "dns_search", "extra_hosts", "tmpfs", "sysctls")
+_RUNTIME_COLLECTIONS += ("expose",)
 
 
 class UpdateOrder(enum.Enum):

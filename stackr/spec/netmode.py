@@ -1,12 +1,13 @@
-"""What a service's `network_mode` rules out, and what `network_mode: service:NAME` and
-`pid: service:NAME` may name. Pure; every problem is an Issue, located.
+"""What a service's `network_mode` rules out, and what `network_mode: service:NAME` and `pid:
+service:NAME` may name. Pure; every problem is an Issue, located.
 
 A network mode replaces the stack's networks, so it leaves no room for `networks` or published
-ports. On the host's network a `net.*` sysctl would change the host's settings, which the engine
-refuses only once the replica starts. A service that shares another's network (`service:NAME`)
-has that service's name, hosts and DNS settings, so the engine refuses its own `hostname`,
-`dns` and `extra_hosts` at create; `dns_search` it takes, and ignores. NAME, for the network or
-the process namespace, must be another service of the stack with a namespace of its own and a
+ports (nor, on another service's network, for exposed ones: the engine refuses them). On the
+host's network a `net.*` sysctl would change the host's settings, which the engine refuses only
+once the replica starts. A service that shares another's network (`service:NAME`) has that
+service's name, hosts and DNS settings, so the engine refuses its own `hostname`, `dns` and
+`extra_hosts` at create; `dns_search` it takes, and ignores. NAME, for the network or the
+process namespace, must be another service of the stack with a namespace of its own and a
 replica, that the service does not wait on to complete: the engine follows one step, not a
 chain, and joins only a running container.
 """
@@ -56,6 +57,14 @@ def network_mode_issues(
     on_host = mode == "host" or (found is not None and found.network_mode == "host")
     if service.ports:
         yield _ports_issue(service, doc, owner, on_host=on_host)
+    if owner and service.runtime.expose:
+        # The engine refuses exposed ports on a container that joins another's network.
+        yield doc.issue(
+            (*at, "expose"),
+            f"exposes ports, but with network_mode: {mode} its replicas listen on {owner}'s "
+            "network",
+            f"expose them on {owner}",
+        )
     if owner:
         yield from _shared(stack, service, doc, broken, _NETWORK)
         yield from _taken_from_the_owner(service, doc, owner)

@@ -107,7 +107,7 @@ def _drop(
 ITEMIZED = frozenset(
     {"ports", "volumes", "networks", "secrets", "configs", "env_file", "depends_on"}
     | {"cap_add", "cap_drop", "security_opt", "dns", "dns_search", "extra_hosts", "tmpfs"}
-    | {"sysctls", "ulimits"}
+    | {"sysctls", "ulimits", "expose"}
 )
 _ITEM = re.compile(r"services\.([^.\[]+)\.([a-z_]+)(?:\[(\d+)\]|\.([^.\[]+))")
 

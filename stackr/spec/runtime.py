@@ -28,6 +28,7 @@ class Where(Protocol):
 
 
 HOST_GATEWAY = "host-gateway"  # the engine puts its host's address there
+MAX_PORT = 65535
 
 
 def parse_runtime(raw: dict[str, Any], where: Where) -> Runtime:
@@ -82,6 +83,7 @@ def parse_runtime(raw: dict[str, Any], where: Where) -> Runtime:
         dns_search=tuple(_strings(raw.get("dns_search"))),
         extra_hosts=_extra_hosts(raw.get("extra_hosts"), where),
         tmpfs=_tmpfs(raw.get("tmpfs"), where),
+        expose=_expose(raw.get("expose"), where),
         sysctls=parse_pairs(raw.get("sysctls") or {}),
         ulimits={
             name: parse(("ulimits", name), ulimit, value, (0, 0))
@@ -175,6 +177,35 @@ def _extra_hosts(raw: object, where: Where) -> tuple[str, ...]:
     # a host given twice keeps its first address first (the one a lookup finds).
     pairs.sort(key=lambda pair: pair[1])
     return tuple(f"{host}:{where.parse(at, _host_ip, ip, '')}" for at, host, ip in pairs)
+
+
+def _expose(raw: object, where: Where) -> tuple[str, ...]:
+    """`expose` as `START[-END]/PROTOCOL` entries, sorted and each once: `80`, `"80"` and
+    `"80/tcp"` are one port, and written in another order, the same spec."""
+    found: dict[tuple[str, int, int], str] = {}
+    for i, entry in enumerate(raw if isinstance(raw, list) else ()):
+        ports, _, protocol = str(entry).partition("/")
+        first, _, last = ports.partition("-")
+        span = where.parse(("expose", i), _port_span, (first, last or first), (0, 0))
+        if span != (0, 0):
+            key = (protocol or "tcp", *span)
+            found[key] = f"{span[0]}-{span[1]}" if span[0] != span[1] else str(span[0])
+            found[key] += f"/{key[0]}"
+    return tuple(found[key] for key in sorted(found, key=lambda k: (k[1], k[2], k[0])))
+
+
+def _port_span(bounds: tuple[str, str]) -> tuple[int, int]:
+    first, last = int(bounds[0]), int(bounds[1])
+    if max(first, last) > MAX_PORT:
+        raise ValueProblem(
+            f"{max(first, last)} is not a port: ports go up to {MAX_PORT}",
+            'write a port from 1 to 65535, or a range such as "9000-9002"',
+        )
+    if last < first:
+        raise ValueProblem(
+            f"the range {first}-{last} ends before it starts", f'write it "{last}-{first}"'
+        )
+    return first, last
 
 
 def _host_ip(value: object) -> str:

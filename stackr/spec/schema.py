@@ -281,7 +281,6 @@ _COMPOSE_KEYS = {
     "profiles: {debug: {services: {NAME: {...}}}} (see docs/stack-file.md, Profiles)",
     ("service", "container_name"): "stackr names each container STACK-PROFILE-SERVICE-N, so "
     "replicas and profiles never clash: remove it",
-    ("service", "expose"): "containers on one network reach each other on every port: remove it",
     ("service", "links"): "services reach each other by name on the networks they share: remove it",
     ("service", "mem_limit"): "use resources: {memory: 512m}",
     ("service", "cpus"): "use resources: {cpus: 0.5}",

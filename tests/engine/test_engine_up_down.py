@@ -612,6 +612,7 @@ def test_runtime_options_reach_the_engine(stack: StackFixture) -> None:
         "mem_reservation": "32m",
         "group_add": ["1001"],
         "devices": ["/dev/null:/dev/app-null:rw"],
+        "expose": [8080, "9000-9001", "53/udp"],
     }
     path = stack.write({"services": {"app": app}})
     stack.up(path)
@@ -634,6 +635,8 @@ def test_runtime_options_reach_the_engine(stack: StackFixture) -> None:
     assert host["Devices"] == [
         {"PathOnHost": "/dev/null", "PathInContainer": "/dev/app-null", "CgroupPermissions": "rw"}
     ]
+    exposed = container.attrs["Config"]["ExposedPorts"]
+    assert set(exposed) == {"8080/tcp", "9000/tcp", "9001/tcp", "53/udp"}
     said = container.exec_run(["sh", "-c", "touch /x 2>&1; touch /run/x && ulimit -n"]).output
     assert said.decode().split("\n")[-2:] == ["512", ""] and b"Read-only" in said
     assert api.plan(stack.load(path), stack.engine).pending() == ()

@@ -28,6 +28,7 @@ services:
     extra_hosts: ["db.internal:10.0.0.5"]
     tmpfs: ["/cache:size=1m"]
     env_file: [base.env]
+    expose: [8080]
   db:
     image: shop/db:1
     networks: [back]
@@ -69,7 +70,8 @@ def test_a_later_file_adds_to_a_services_lists(write_stack: Any) -> None:
         "    dns: [10.0.0.2, 10.0.0.1]\n"
         "    extra_hosts: {cache.internal: 10.0.0.6}\n"
         "    tmpfs: /tmp\n"
-        "    env_file: ops.env\n",
+        "    env_file: ops.env\n"
+        "    expose: ['8080', 53/udp]\n",
     )
     assert [(p.host_start, p.container_port) for p in web.ports] == [
         (8080, 80),
@@ -85,6 +87,7 @@ def test_a_later_file_adds_to_a_services_lists(write_stack: Any) -> None:
     assert web.runtime.dns == ("10.0.0.1", "10.0.0.2")
     assert set(web.runtime.extra_hosts) == {"db.internal:10.0.0.5", "cache.internal:10.0.0.6"}
     assert set(web.runtime.tmpfs) == {"/cache", "/tmp"}
+    assert web.runtime.expose == ("53/udp", "8080/tcp")  # "8080" is the 8080 already there
     assert dict(web.environment) == {"A": "2", "B": "2"}  # the later env file wins
 
 

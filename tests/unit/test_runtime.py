@@ -218,3 +218,30 @@ def test_a_container_made_with_extra_hosts_unsorted_is_kept(write_stack) -> None
     write_stack({"services": {"a": {"image": "img:1", "extra_hosts": ["h1:10.0.0.9"]}}})
     (action,) = api.plan(api.load([str(path)], profile="dev", env={}), engine).pending()
     assert action.reason == "its spec changed"
+
+
+def test_exposed_ports_read_as_one_spelling_each(write_stack) -> None:  # type: ignore[no-untyped-def]
+    path = _service(write_stack, expose=["9000-9002", 80, "53/udp", "80/tcp", "80"])
+    runtime = _runtime(path)
+    # 80, "80" and "80/tcp" are one port; in any order, the same spec.
+    assert runtime.expose == ("53/udp", "80/tcp", "9000-9002/tcp")
+    assert runtime.exposed_ports() == (
+        (53, "udp"),
+        (80, "tcp"),
+        (9000, "tcp"),
+        (9001, "tcp"),
+        (9002, "tcp"),
+    )
+    again = _runtime(_service(write_stack, expose=["80", "9000-9002/tcp", "53/udp"]))
+    assert again == runtime
+
+
+def test_an_exposed_port_added_recreates_and_the_plan_says_so(write_stack) -> None:  # type: ignore[no-untyped-def]
+    path = _service(write_stack)
+    engine = FakeEngine(images=dict(IMAGES))
+    api.up(api.load([str(path)], profile="dev", env={}), engine, options=api.UpOptions())
+    _service(write_stack, expose=[8080])
+    plan = api.plan(api.load([str(path)], profile="dev", env={}), engine)
+    action = plan.action_for(ObjectKind.CONTAINER, "shop-dev-web-1")
+    assert action is not None and action.kind is ActionKind.RECREATE
+    assert action.change_lines() == ('expose: (unset) → ["8080/tcp"]',)
