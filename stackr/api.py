@@ -258,10 +258,10 @@ def up(
     started = time.monotonic()
     deadline = started + options.wait_timeout  # all of this run's waits, together
     stack = images.with_build_digests(loaded.stack, engine)
-    if options.build:
-        _check_externals(stack, engine)  # before builds that may take minutes
-        images.ensure_images(
-            stack, engine, build=True, services=set(stack.services), on_event=on_event
+    if images.refreshes(stack, build=options.build):
+        _check_externals(stack, engine)  # before builds or pulls that may take minutes
+        images.refresh_images(
+            stack, engine, build=options.build, now=time.time(), on_event=on_event
         )
     the_plan, observed = _plan(stack, engine, loaded=loaded)
     changing = {

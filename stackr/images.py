@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from stackr.engine import Engine
 from stackr.errors import EngineError
 from stackr.events import Event, OnEvent, Phase, ignore_event
-from stackr.spec.model import Stack
+from stackr.spec.model import PullPolicy, Stack
 
 if TYPE_CHECKING:
     from stackr.desired import ContainerSpec
@@ -42,6 +42,62 @@ def with_build_digests(stack: Stack, engine: Engine) -> Stack:
     return replace(stack, services=services)
 
 
+def refreshes(stack: Stack, *, build: bool) -> bool:
+    """Whether `up` builds or pulls images before it plans (`--build`, or a service's
+    `pull_policy` of build, always, or a period)."""
+    early = (PullPolicy.BUILD, PullPolicy.ALWAYS, PullPolicy.REFRESH)
+    return build or any(s.pull_policy in early for s in stack.services.values())
+
+
+def refresh_images(
+    stack: Stack,
+    engine: Engine,
+    *,
+    build: bool,
+    now: float,
+    on_event: OnEvent = ignore_event,
+) -> None:
+    """Before planning, so the plan compares against what they bring: build the images of the
+    services that build on every `up` (`build`: all with a build section; else those with
+    pull_policy: build), and pull those whose policy says it is time (always; or, for a
+    period, the image last pulled longer ago than that, by the time `now`). A service with a
+    build section whose image cannot be pulled is built instead."""
+    from stackr.desired import desired_state
+
+    done: set[str] = set()
+    for spec in desired_state(stack).containers.values():
+        if spec.image in done:
+            continue
+        done.add(spec.image)
+        service = stack.services[spec.service]
+        policy = service.pull_policy
+        if spec.build is not None and (build or policy is PullPolicy.BUILD):
+            _ensure(engine, spec, build=True, on_event=on_event)
+        elif policy is PullPolicy.ALWAYS or (
+            policy is PullPolicy.REFRESH and _due(engine, spec.image, service.pull_every, now)
+        ):
+            _pull(engine, spec, on_event=on_event)
+
+
+def _due(engine: Engine, image: str, every: float, now: float) -> bool:
+    pulled = engine.image_pulled_at(image)
+    return pulled is None or now - pulled >= every
+
+
+def _pull(engine: Engine, spec: ContainerSpec, *, on_event: OnEvent) -> None:
+    on_event(Event(spec.image, Phase.PULLING, "the image"))
+    try:
+        engine.pull_image(spec.image)
+    except EngineError as error:
+        if spec.build is None:
+            on_event(Event(spec.image, Phase.FAILED, str(error)))
+            raise
+        on_event(Event(spec.image, Phase.DONE, "not pulled: built from its build section"))
+        _ensure(engine, spec, build=True, on_event=on_event)
+        return
+    on_event(Event(spec.image, Phase.DONE, "pulled"))
+
+
 def ensure_images(
     stack: Stack,
     engine: Engine,
@@ -65,7 +121,26 @@ def ensure_images(
         done.add(spec.image)
         if spec.build is None and spec.image in found:
             continue  # on the engine already: nothing to pull
+        if spec.build is None and _never_pulled(stack, spec.image, services):
+            raise EngineError(
+                f"image {spec.image} is not on this engine, and pull_policy: never keeps "
+                f"{_users(stack, spec.image, services)} from pulling it",
+                hint="build it or load it into the engine (docker build, docker load), or use "
+                "pull_policy: missing",
+            )
         _ensure(engine, spec, build=build and spec.build is not None, on_event=on_event)
+
+
+def _never_pulled(stack: Stack, image: str, services: set[str]) -> bool:
+    """Whether every service of `services` running `image` says pull_policy: never."""
+    users = [s for s in stack.services.values() if s.name in services and s.image == image]
+    return all(s.pull_policy is PullPolicy.NEVER for s in users)
+
+
+def _users(stack: Stack, image: str, services: set[str]) -> str:
+    return ", ".join(
+        sorted(s.name for s in stack.services.values() if s.name in services and s.image == image)
+    )
 
 
 def _ensure(engine: Engine, spec: ContainerSpec, *, build: bool, on_event: OnEvent) -> None:

@@ -27,7 +27,7 @@ from stackr.observed import (
 from stackr.portmoves import port_moves
 from stackr.restarts import restart_reasons
 from stackr.sensitive import masked_settings
-from stackr.spec.model import Service, Stack, UpdateOrder
+from stackr.spec.model import PullPolicy, Service, Stack, UpdateOrder
 from stackr.spec.normalize import DEFAULT_NETWORK
 
 # The plan's types live in `actions`; most readers take them from here.
@@ -176,7 +176,7 @@ def _container_actions(
             else:
                 service = stack.services[spec.service]
                 reason += _update_note(stack, service, parked, job=job, first=spec.replica == 1)
-        reason += _image_note(spec, kind, observed)
+        reason += _image_note(spec, kind, observed, stack.services[spec.service])
         thaw = frozen.get(name, ())
         if thaw:
             reason += (
@@ -306,7 +306,9 @@ def _surplus(stack: Stack, desired: DesiredState, name: str, have: ObservedConta
     )
 
 
-def _image_note(spec: ContainerSpec, kind: ActionKind, observed: ObservedState) -> str:
+def _image_note(
+    spec: ContainerSpec, kind: ActionKind, observed: ObservedState, service: Service
+) -> str:
     # A build or a pull is a step `up` takes first, slow or (offline) failing: say so where
     # the plan knows it must.
     made = kind in (ActionKind.CREATE, ActionKind.RECREATE)
@@ -320,6 +322,8 @@ def _image_note(spec: ContainerSpec, kind: ActionKind, observed: ObservedState) 
         return f" (its image {spec.image} is built first)" if built_first else ""
     if spec.image in observed.images:
         return ""
+    if service.pull_policy is PullPolicy.NEVER:
+        return f" (its image {spec.image} is not on the engine, and pull_policy: never: up fails)"
     return f" (its image {spec.image} is not on the engine: it is pulled first)"
 
 

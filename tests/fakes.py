@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 import json
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -69,6 +70,9 @@ class FakeEngine:
     unhealthy_names: set[str] = field(default_factory=set)  # containers that turn unhealthy
     image_healthchecks: set[str] = field(default_factory=set)  # images with a HEALTHCHECK
     built: dict[str, str] = field(default_factory=dict)  # image ref -> build digest
+    # What a pull finds: image ref -> id (a ref not here cannot be pulled).
+    registry: dict[str, str] = field(default_factory=dict)
+    tagged: dict[str, float] = field(default_factory=dict)  # image ref -> when its tag last moved
     calls: Counter[str] = field(default_factory=Counter)
     log: list[str] = field(default_factory=list)  # mutating calls, in order
     stop_timeouts: dict[str, float] = field(default_factory=dict)  # container -> last timeout
@@ -162,8 +166,25 @@ class FakeEngine:
                 self._record("build", spec.image)
                 self.built[spec.image] = spec.build.digest
                 self.images[spec.image] = f"sha256:built-{spec.image}-{self.calls['build']}"
+                self.tagged[spec.image] = time.time()
         elif spec.image not in self.images:
-            raise EngineError(f"image {spec.image} is not on this engine and could not be pulled")
+            if spec.image not in self.registry:
+                raise EngineError(
+                    f"image {spec.image} is not on this engine and could not be pulled"
+                )
+            announce("pulling")
+            self.pull_image(spec.image)
+
+    def pull_image(self, image: str) -> None:
+        self._record("pull_image", image)
+        if image not in self.registry:
+            raise EngineError(f"could not pull image {image}: not found in its registry")
+        self.images[image] = self.registry[image]
+        self.tagged[image] = time.time()
+
+    def image_pulled_at(self, image: str) -> float | None:
+        self._record("image_pulled_at")
+        return self.tagged.get(image, 0.0) if image in self.images else None
 
     def context_files(self, build: Build) -> list[str]:
         root = Path(build.context)

@@ -31,7 +31,13 @@ from stackr.docker_engine.errors import (
     port_taken,
     translate,
 )
-from stackr.docker_engine.images import context_files, ensure_image, observed_images
+from stackr.docker_engine.images import (
+    context_files,
+    ensure_image,
+    image_pulled_at,
+    observed_images,
+    pull_image,
+)
 from stackr.docker_engine.logs import follow as follow_logs
 from stackr.docker_engine.logs import latest_run_lines, log_lines
 from stackr.docker_json import observed_state, start_times
@@ -147,6 +153,12 @@ class DockerEngine:
 
     def context_files(self, build: Build) -> list[str]:
         return context_files(build)
+
+    def pull_image(self, image: str) -> None:
+        pull_image(self._api, image)
+
+    def image_pulled_at(self, image: str) -> float | None:
+        return image_pulled_at(self._api, image)
 
     # -- networks and volumes -------------------------------------------------------------
 

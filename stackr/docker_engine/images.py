@@ -17,7 +17,7 @@ import requests.exceptions
 
 from stackr.desired import ContainerSpec
 from stackr.docker_engine.errors import call, reason, translate
-from stackr.docker_json import full_ref
+from stackr.docker_json import full_ref, tagged_at
 from stackr.errors import EngineError
 from stackr.observed import LABEL_BUILD_DIGEST
 from stackr.spec.model import Build
@@ -146,6 +146,30 @@ def _pull(api: docker.APIClient, image: str) -> None:
             hint="build it (give the service a 'build:'), or load it into the engine first "
             "(docker load / docker pull)",
         ) from None
+
+
+def pull_image(api: docker.APIClient, image: str) -> None:
+    """Pull `image`, whether or not the engine has it (a newer one may be there)."""
+    try:
+        api.pull(image)
+    except (docker.errors.DockerException, requests.exceptions.RequestException) as e:
+        raise EngineError(
+            f"could not pull image {image}: {reason(e)}",
+            hint="check the name and that the engine reaches its registry, or use "
+            "pull_policy: missing to run the image the engine has",
+        ) from None
+
+
+def image_pulled_at(api: docker.APIClient, image: str) -> float | None:
+    """When `image`'s tag last moved (a pull, a build), in seconds since the epoch; None when
+    the engine lacks it."""
+    try:
+        raw = api.inspect_image(image)
+    except docker.errors.ImageNotFound:
+        return None
+    except (docker.errors.DockerException, requests.exceptions.RequestException) as e:
+        raise translate(e, f"inspect image {image}", api) from None
+    return tagged_at(raw)
 
 
 def _iterate(api: docker.APIClient, what: str, stream: Any) -> Iterator[dict[str, Any]]:

@@ -281,6 +281,16 @@ _RUNTIME_COLLECTIONS += ("devices", "dns", "dns_search", "extra_hosts", "tmpfs",
 _RUNTIME_COLLECTIONS += ("expose",)
 
 
+class PullPolicy(enum.Enum):
+    """When `up` pulls a service's image (Compose's `pull_policy`)."""
+
+    MISSING = "missing"  # only when the engine lacks it (also written if_not_present)
+    ALWAYS = "always"  # on every `up`, before planning
+    NEVER = "never"  # an image the engine lacks is an error
+    BUILD = "build"  # built on every `up`, as with --build
+    REFRESH = "refresh"  # daily, weekly, every_DURATION: when last pulled longer ago
+
+
 class UpdateOrder(enum.Enum):
     START_FIRST = "start-first"
     STOP_FIRST = "stop-first"
@@ -309,6 +319,8 @@ class Service:
     name: str
     image: str
     build: Build | None = None
+    pull_policy: PullPolicy = PullPolicy.MISSING
+    pull_every: float = 0.0  # REFRESH: seconds since the image was last pulled
     command: tuple[str, ...] | None = None
     entrypoint: tuple[str, ...] | None = None
     environment: Mapping[str, str] = field(default_factory=dict)

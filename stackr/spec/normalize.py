@@ -23,6 +23,7 @@ from stackr.spec.model import (
     FileKind,
     Healthcheck,
     Network,
+    PullPolicy,
     Resources,
     RestartPolicy,
     Service,
@@ -41,6 +42,7 @@ from stackr.spec.values import (
     parse_mount,
     parse_pairs,
     parse_port,
+    parse_pull_policy,
     parse_size,
     scalar_text,
 )
@@ -146,10 +148,13 @@ def _service(b: _Builder, key: str, raw: dict[str, Any], *, name: str, project_d
     at: Path_ = ("services", key)
     build = _build(b, (*at, "build"), raw.get("build"), project_dir)
     grace = raw.get("stop_grace_period", 10)
+    policy, every = _pull_policy(b, at, raw, build)
     return Service(
         name=key,
         image=str(raw.get("image") or f"{name}-{key}"),
         build=build,
+        pull_policy=policy,
+        pull_every=every,
         command=_words(b, (*at, "command"), raw),
         entrypoint=_words(b, (*at, "entrypoint"), raw),
         environment={
@@ -185,6 +190,23 @@ def _service(b: _Builder, key: str, raw: dict[str, Any], *, name: str, project_d
         update=_update(b, (*at, "update"), raw.get("update") or {}),
         runtime=parse_runtime(raw, _Under(b, at)),
     )
+
+
+def _pull_policy(
+    b: _Builder, at: Path_, raw: dict[str, Any], build: Build | None
+) -> tuple[PullPolicy, float]:
+    if "pull_policy" not in raw:
+        return PullPolicy.MISSING, 0.0
+    name, every = b.parse((*at, "pull_policy"), parse_pull_policy, raw["pull_policy"], ("", 0.0))
+    if not name:
+        return PullPolicy.MISSING, 0.0
+    if name == "build" and build is None:
+        b.report(
+            (*at, "pull_policy"),
+            "pull_policy: build, but the service has no build section to build its image from",
+            "add a build section, or write another policy (missing, always, never)",
+        )
+    return PullPolicy(name), every
 
 
 class _Under:

@@ -20,6 +20,7 @@ from stackr.spec.model import (
     Healthcheck,
     Mount,
     MountKind,
+    PullPolicy,
     Runtime,
     Service,
     Stack,
@@ -107,6 +108,7 @@ def _service(service: Service, mask: _Mask) -> dict[str, Any]:
         }
         if service.build.target:
             out["build"]["target"] = service.build.target
+    out |= _pull_policy(service)
     if service.entrypoint is not None:
         out["entrypoint"] = [mask.text(arg) for arg in service.entrypoint]
     if service.command is not None:
@@ -243,6 +245,26 @@ def _healthcheck(check: Healthcheck, mask: _Mask) -> dict[str, Any]:
     written = {k: v for k, v in given.items() if v is not None}
     # Nothing set (`disable: false`): an empty mapping would read back as no healthcheck.
     return written or {"disable": False}
+
+
+def _pull_policy(service: Service) -> dict[str, str]:
+    policy = service.pull_policy
+    if policy is PullPolicy.MISSING:
+        return {}
+    if policy is not PullPolicy.REFRESH:
+        return {"pull_policy": policy.value}
+    named = {86400.0: "daily", 7 * 86400.0: "weekly"}
+    return {"pull_policy": named.get(service.pull_every) or f"every_{_period(service.pull_every)}"}
+
+
+def _period(seconds: float) -> str:
+    """`43200` → `12h`, `5400` → `1h30m`: whole hours and minutes as such, the rest seconds."""
+    whole = int(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, left = divmod(rest, 60)
+    text = (f"{hours}h" if hours else "") + (f"{minutes}m" if minutes else "")
+    left_over = left + (seconds - whole)
+    return text + (f"{left_over:g}s" if left_over or not text else "")
 
 
 def _seconds(value: float) -> str:

@@ -285,8 +285,6 @@ _COMPOSE_KEYS = {
     ("service", "mem_limit"): "use resources: {memory: 512m}",
     ("service", "cpus"): "use resources: {cpus: 0.5}",
     ("service", "scale"): "use replicas: N",
-    ("service", "pull_policy"): "stackr pulls an image only when the engine does not have it "
-    "(Compose's missing): remove it",
     ("service", "platform"): "not supported: the engine runs images of its own platform",
     **{
         ("service", key): "not supported by stackr: remove it"

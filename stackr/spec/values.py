@@ -76,6 +76,31 @@ def _duration(value: object) -> float:
     return _finite(sum(float(_bounded(n)) * _DURATION_UNITS[u] for n, u in parts), "duration")
 
 
+_PULL_PERIODS = {"daily": 86400.0, "weekly": 7 * 86400.0}
+
+
+def parse_pull_policy(value: object) -> tuple[str, float]:
+    """Compose's `pull_policy` → (missing, always, never, build or refresh; the seconds a
+    refresh waits): `if_not_present` is `missing`, `daily` is every 24 h, `every_12h` every
+    12 h."""
+    text = str(value)
+    if text == "if_not_present":
+        return "missing", 0.0
+    if text in _PULL_PERIODS:
+        return "refresh", _PULL_PERIODS[text]
+    if not text.startswith("every_"):
+        return text, 0.0
+    try:
+        seconds = parse_duration(text.removeprefix("every_"))
+    except ValueProblem:
+        raise ValueProblem(
+            f"{text!r} is not a pull period", "write every_ and a duration: every_12h, every_30m"
+        ) from None
+    if seconds <= 0:
+        raise ValueProblem(f"{text!r} would pull on every up", "write always, or a longer period")
+    return "refresh", seconds
+
+
 def parse_cpus(value: object) -> float:
     """A number of CPUs (`0.5`, `"2"`), from MIN_CPUS to MAX_CPUS."""
     number = value if isinstance(value, int | float) else str(value)

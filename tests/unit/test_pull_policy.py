@@ -1,0 +1,144 @@
+"""Compose's `pull_policy`: how it reads, and when `up` builds or pulls a service's image (on
+the in-memory engine, whose registry is a dict)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fakes import FakeEngine
+
+from stackr import api
+from stackr.errors import EngineError, SpecError
+from stackr.plan import ActionKind
+from stackr.spec.model import PullPolicy
+
+WEB = "shop-dev-web-1"
+
+
+def _path(write_stack: Any, policy: str | None, **web: Any) -> Path:
+    service: dict[str, Any] = {"image": "shop/web:1", **web}
+    if policy is not None:
+        service["pull_policy"] = policy
+    path: Path = write_stack({"name": "shop", "services": {"web": service}})
+    return path
+
+
+def _load(path: Path) -> api.Loaded:
+    return api.load([str(path)], profile="dev", env={})
+
+
+def _up(path: Path, engine: FakeEngine) -> api.UpResult:
+    return api.up(_load(path), engine, options=api.UpOptions(jobs=2))
+
+
+@pytest.mark.parametrize(
+    ("written", "policy", "every"),
+    [
+        (None, PullPolicy.MISSING, 0.0),
+        ("missing", PullPolicy.MISSING, 0.0),
+        ("if_not_present", PullPolicy.MISSING, 0.0),
+        ("always", PullPolicy.ALWAYS, 0.0),
+        ("never", PullPolicy.NEVER, 0.0),
+        ("daily", PullPolicy.REFRESH, 86400.0),
+        ("weekly", PullPolicy.REFRESH, 604800.0),
+        ("every_1h30m", PullPolicy.REFRESH, 5400.0),
+    ],
+)
+def test_a_policy_reads_as_compose_means_it(
+    write_stack: Any, written: str | None, policy: PullPolicy, every: float
+) -> None:
+    web = _load(_path(write_stack, written)).stack.services["web"]
+    assert (web.pull_policy, web.pull_every) == (policy, every)
+
+
+def test_config_writes_a_policy_back_as_it_reads(write_stack: Any) -> None:
+    for written, shown in (("every_90m", "every_1h30m"), ("daily", "daily"), ("never", "never")):
+        rendered = api.config(_load(_path(write_stack, written)).stack)
+        assert rendered["services"]["web"]["pull_policy"] == shown
+    assert "pull_policy" not in api.config(_load(_path(write_stack, "missing")).stack)["services"]
+
+
+@pytest.mark.parametrize(
+    ("written", "message"),
+    [
+        ("build", "pull_policy: build, but the service has no build section"),
+        ("every_soon", "'every_soon' is not a pull period"),
+        ("every_0s", "'every_0s' would pull on every up"),
+        ("sometimes", "'sometimes' is not a valid pull policy"),
+    ],
+)
+def test_a_policy_that_makes_no_sense_is_refused(
+    write_stack: Any, written: str, message: str
+) -> None:
+    with pytest.raises(SpecError) as refused:
+        _load(_path(write_stack, written))
+    assert message in str(refused.value.issues[0])
+
+
+def test_the_policy_is_not_part_of_the_containers_spec(write_stack: Any) -> None:
+    engine = FakeEngine(images={"shop/web:1": "sha256:one"})
+    _up(_path(write_stack, None), engine)
+    assert api.plan(_load(_path(write_stack, "never")), engine).pending() == ()
+
+
+def test_always_pulls_on_every_up_and_a_moved_tag_recreates(write_stack: Any) -> None:
+    engine = FakeEngine(images={"shop/web:1": "sha256:one"}, registry={"shop/web:1": "sha256:one"})
+    path = _path(write_stack, "always")
+    assert _up(path, engine).plan.pending()[0].kind is ActionKind.CREATE
+    assert _up(path, engine).plan.pending() == ()  # pulled again: the same image
+    assert engine.calls["pull_image"] == 2
+    engine.registry["shop/web:1"] = "sha256:two"  # a new build pushed under the tag
+    (action,) = _up(path, engine).plan.pending()
+    assert (action.name, action.kind) == (WEB, ActionKind.RECREATE)
+    assert engine.containers[WEB].image_id == "sha256:two"
+
+
+def test_a_period_pulls_only_once_it_has_passed(write_stack: Any) -> None:
+    engine = FakeEngine(images={"shop/web:1": "sha256:one"}, registry={"shop/web:1": "sha256:one"})
+    path = _path(write_stack, "every_1h")
+    engine.tagged["shop/web:1"] = time.time() - 600  # pulled ten minutes ago
+    _up(path, engine)
+    assert engine.calls["pull_image"] == 0
+    engine.tagged["shop/web:1"] = time.time() - 7200  # two hours ago
+    _up(path, engine)
+    assert engine.calls["pull_image"] == 1
+
+
+def test_never_refuses_to_pull_a_missing_image_before_anything_changes(write_stack: Any) -> None:
+    engine = FakeEngine(registry={"shop/web:1": "sha256:one"})
+    path = _path(write_stack, "never")
+    (action,) = [a for a in api.plan(_load(path), engine).pending() if a.name == WEB]
+    assert action.reason.endswith(
+        "(its image shop/web:1 is not on the engine, and pull_policy: never: up fails)"
+    )
+    with pytest.raises(EngineError, match="pull_policy: never keeps web from pulling it"):
+        _up(path, engine)
+    assert engine.calls["pull_image"] == 0
+    assert engine.containers == {} and engine.networks == {}
+
+
+def test_missing_pulls_only_what_the_engine_lacks(write_stack: Any) -> None:
+    engine = FakeEngine(registry={"shop/web:1": "sha256:one"})
+    path = _path(write_stack, None)
+    _up(path, engine)
+    _up(path, engine)
+    assert engine.calls["pull_image"] == 1
+
+
+def test_build_builds_on_every_up_and_a_failed_pull_of_a_buildable_image_builds(
+    tmp_path: Path, write_stack: Any
+) -> None:
+    context = tmp_path / "shop" / "web"
+    context.mkdir(parents=True)
+    (context / "Dockerfile").write_text("FROM scratch\n")
+    engine = FakeEngine()
+    path = _path(write_stack, "build", build="./web")
+    _up(path, engine)
+    _up(path, engine)
+    assert engine.calls["build"] == 2
+    # Not in any registry: pulled in vain, so built from its build section.
+    _up(_path(write_stack, "always", build="./web"), engine)
+    assert (engine.calls["pull_image"], engine.calls["build"]) == (1, 3)
