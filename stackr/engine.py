@@ -96,8 +96,9 @@ class Engine(Protocol):
         `.dockerignore` applied."""
         ...
 
-    def pull_image(self, image: str) -> None:
-        """Pull `image` from its registry, though the engine may have it."""
+    def pull_image(self, image: str, *, platform: str | None = None) -> None:
+        """Pull `image` from its registry (for `platform`, else the engine's), though the
+        engine may have it."""
         ...
 
     def image_pulled_at(self, image: str) -> float | None:

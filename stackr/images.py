@@ -87,7 +87,7 @@ def _due(engine: Engine, image: str, every: float, now: float) -> bool:
 def _pull(engine: Engine, spec: ContainerSpec, *, on_event: OnEvent) -> None:
     on_event(Event(spec.image, Phase.PULLING, "the image"))
     try:
-        engine.pull_image(spec.image)
+        engine.pull_image(spec.image, platform=spec.runtime.platform)
     except EngineError as error:
         if spec.build is None:
             on_event(Event(spec.image, Phase.FAILED, str(error)))

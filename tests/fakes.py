@@ -175,7 +175,7 @@ class FakeEngine:
             announce("pulling")
             self.pull_image(spec.image)
 
-    def pull_image(self, image: str) -> None:
+    def pull_image(self, image: str, *, platform: str | None = None) -> None:
         self._record("pull_image", image)
         if image not in self.registry:
             raise EngineError(f"could not pull image {image}: not found in its registry")

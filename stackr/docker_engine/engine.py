@@ -154,8 +154,8 @@ class DockerEngine:
     def context_files(self, build: Build) -> list[str]:
         return context_files(build)
 
-    def pull_image(self, image: str) -> None:
-        pull_image(self._api, image)
+    def pull_image(self, image: str, *, platform: str | None = None) -> None:
+        pull_image(self._api, image, platform)
 
     def image_pulled_at(self, image: str) -> float | None:
         return image_pulled_at(self._api, image)

@@ -83,7 +83,7 @@ def ensure_image(
             _build(api, spec)
     elif image is None:
         announce("pulling")
-        _pull(api, spec.image)
+        _pull(api, spec.image, spec.runtime.platform)
 
 
 def context_files(build: Build) -> list[str]:
@@ -137,9 +137,9 @@ def _build(api: docker.APIClient, spec: ContainerSpec) -> None:
         tail.append(str(chunk.get("stream", "")))
 
 
-def _pull(api: docker.APIClient, image: str) -> None:
+def _pull(api: docker.APIClient, image: str, platform: str | None) -> None:
     try:
-        api.pull(image)
+        api.pull(image, platform=platform)
     except (docker.errors.DockerException, requests.exceptions.RequestException) as e:
         raise EngineError(
             f"image {image} is not on this engine and could not be pulled: {reason(e)}",
@@ -148,10 +148,11 @@ def _pull(api: docker.APIClient, image: str) -> None:
         ) from None
 
 
-def pull_image(api: docker.APIClient, image: str) -> None:
-    """Pull `image`, whether or not the engine has it (a newer one may be there)."""
+def pull_image(api: docker.APIClient, image: str, platform: str | None) -> None:
+    """Pull `image` (for `platform`, or the engine's), whether or not the engine has it (a
+    newer one may be there)."""
     try:
-        api.pull(image)
+        api.pull(image, platform=platform)
     except (docker.errors.DockerException, requests.exceptions.RequestException) as e:
         raise EngineError(
             f"could not pull image {image}: {reason(e)}",

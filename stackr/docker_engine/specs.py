@@ -37,6 +37,7 @@ def container_options(runtime: Runtime) -> dict[str, Any]:
         "domainname": runtime.domainname,
         "tty": runtime.tty,
         "stdin_open": runtime.stdin_open,
+        "platform": runtime.platform,
     }
     return {k: v for k, v in options.items() if v is not None}
 
@@ -52,6 +53,10 @@ def host_options(runtime: Runtime) -> dict[str, Any]:
         "privileged": runtime.privileged,
         "shm_size": runtime.shm_size,
         "mem_reservation": runtime.mem_reservation,
+        "memswap_limit": runtime.memswap_limit,
+        "userns_mode": runtime.userns_mode,
+        "cgroup_parent": runtime.cgroup_parent,
+        "runtime": runtime.runtime,
         "pids_limit": runtime.pids_limit,
         "oom_score_adj": runtime.oom_score_adj,
         "cpu_shares": runtime.cpu_shares,

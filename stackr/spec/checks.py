@@ -20,7 +20,7 @@ from stackr.spec.model import Condition, Dependency, Mount, MountKind, Service, 
 from stackr.spec.netmode import network_mode_issues
 from stackr.spec.prune import Pruned
 from stackr.spec.source import Document
-from stackr.spec.values import UNPARSED_MOUNT
+from stackr.spec.values import UNPARSED_MOUNT, size_text
 
 Path_ = tuple[str | int, ...]
 
@@ -48,6 +48,7 @@ def check_stack(stack: Stack, doc: Document, *, pruned: Pruned | None = None) ->
         issues += _file_references(stack, service, doc, pruned.broken)
         issues += _targets(service, doc)
         issues += network_mode_issues(stack, service, doc, broken=pruned.broken)
+        issues += _memory_and_swap(service, doc)
         if not pruned.without(service.name, "replicas"):  # a refused count says nothing
             issues += _port_ranges(service, doc)
     issues += _port_clashes(stack, doc)
@@ -284,6 +285,29 @@ def _dependency_path(doc: Document, at: Path_, name: str) -> Path_:
     if isinstance(raw, list) and name in raw:
         return (*at, "depends_on", raw.index(name))
     return keyed
+
+
+def _memory_and_swap(service: Service, doc: Document) -> Iterator[Issue]:
+    # The engine refuses a swap limit without a memory limit, or below it, only at create.
+    swap, memory = service.runtime.memswap_limit, service.resources.memory
+    if swap is None or swap == -1:
+        return
+    at: Path_ = ("services", service.name, "memswap_limit")
+    if memory is None:
+        yield _issue(
+            doc,
+            at,
+            "memswap_limit limits memory and swap together, but the service has no memory limit",
+            "set resources: {memory: ...} (at most memswap_limit), or leave memswap_limit out",
+        )
+    elif swap < memory:
+        yield _issue(
+            doc,
+            at,
+            f"memswap_limit ({size_text(swap)}) is below resources.memory ({size_text(memory)}): "
+            "it counts memory and swap together",
+            "make memswap_limit at least the memory limit (equal to it: no swap)",
+        )
 
 
 def _healthcheck_disabled(service: Service) -> bool:

@@ -221,6 +221,10 @@ class Runtime:
     domainname: str | None = None
     pid: str | None = None  # "host", or "service:NAME" (its first replica's)
     ipc: str | None = None  # "host", "private", "shareable", "none"
+    userns_mode: str | None = None  # "host"
+    cgroup_parent: str | None = None
+    runtime: str | None = None  # an OCI runtime the engine knows: runc, runsc, nvidia...
+    platform: str | None = None  # os[/arch[/variant]]
     init: bool | None = None
     read_only: bool | None = None
     privileged: bool | None = None
@@ -228,6 +232,7 @@ class Runtime:
     stdin_open: bool | None = None
     shm_size: int | None = None  # bytes
     mem_reservation: int | None = None  # bytes
+    memswap_limit: int | None = None  # bytes of memory and swap; -1: swap without limit
     pids_limit: int | None = None
     oom_score_adj: int | None = None
     cpu_shares: int | None = None
@@ -273,6 +278,7 @@ class Runtime:
 
 
 _RUNTIME_SCALARS: tuple[str, ...] = ("stop_signal", "hostname", "domainname", "pid", "ipc")
+_RUNTIME_SCALARS += ("userns_mode", "cgroup_parent", "runtime", "platform", "memswap_limit")
 _RUNTIME_SCALARS += ("init",)
 _RUNTIME_SCALARS += ("read_only", "privileged", "tty", "stdin_open", "shm_size")
 _RUNTIME_SCALARS += ("mem_reservation", "pids_limit", "oom_score_adj", "cpu_shares")

@@ -285,11 +285,6 @@ _COMPOSE_KEYS = {
     ("service", "mem_limit"): "use resources: {memory: 512m}",
     ("service", "cpus"): "use resources: {cpus: 0.5}",
     ("service", "scale"): "use replicas: N",
-    ("service", "platform"): "not supported: the engine runs images of its own platform",
-    **{
-        ("service", key): "not supported by stackr: remove it"
-        for key in ("memswap_limit", "runtime", "cgroup_parent", "userns_mode")
-    },
 }
 
 

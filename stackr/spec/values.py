@@ -143,6 +143,14 @@ def parse_size(value: object) -> int:
     return size
 
 
+def size_text(size: int) -> str:
+    """Bytes as a file would write them: `64m` for 67108864, `1536k`, else `1000b`."""
+    for unit, factor in (("g", 1024**3), ("m", 1024**2), ("k", 1024)):
+        if size and size % factor == 0:
+            return f"{size // factor}{unit}"
+    return f"{size}b"
+
+
 def parse_port(value: object) -> PortRule:
     """A `ports` entry → PortRule: Compose's short syntax `[IP:][HOST[-END]:]CONTAINER[/PROTO]`,
     or its long syntax, a mapping `{target, published, host_ip, protocol}` (its `mode`, `name`

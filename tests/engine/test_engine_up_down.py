@@ -6,6 +6,7 @@ import socket
 import time
 import urllib.request
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 from conftest import IMAGE, SLEEPER, WEB, StackFixture
@@ -588,6 +589,9 @@ def test_a_plan_names_the_network_and_volume_options_that_changed(stack: StackFi
 def test_runtime_options_reach_the_engine(stack: StackFixture) -> None:
     # It stops on SIGINT only: `down` is quick only if the engine sends that.
     command = ["sh", "-c", "trap 'exit 0' INT; sleep 86400 & wait"]
+    # Under systemd's cgroup driver a parent is a slice, which systemd removes itself.
+    systemd = stack.sdk.info().get("CgroupDriver") == "systemd"
+    parent = f"{stack.name}.slice" if systemd else f"/{stack.name}"
     app = {
         "image": IMAGE,
         "command": command,
@@ -613,6 +617,12 @@ def test_runtime_options_reach_the_engine(stack: StackFixture) -> None:
         "group_add": ["1001"],
         "devices": ["/dev/null:/dev/app-null:rw"],
         "expose": [8080, "9000-9001", "53/udp"],
+        "runtime": "runc",
+        "cgroup_parent": parent,
+        "userns_mode": "host",
+        "platform": "linux",  # the engine's own, whatever its architecture
+        "memswap_limit": "256m",
+        "resources": {"memory": "128m"},
     }
     path = stack.write({"services": {"app": app}})
     stack.up(path)
@@ -635,6 +645,13 @@ def test_runtime_options_reach_the_engine(stack: StackFixture) -> None:
     assert host["Devices"] == [
         {"PathOnHost": "/dev/null", "PathInContainer": "/dev/app-null", "CgroupPermissions": "rw"}
     ]
+    assert (host["Runtime"], host["CgroupParent"], host["UsernsMode"]) == (
+        "runc",
+        parent,
+        "host",
+    )
+    assert (host["Memory"], host["MemorySwap"]) == (128 * 1024**2, 256 * 1024**2)
+    assert container.attrs["Platform"] == "linux"
     exposed = container.attrs["Config"]["ExposedPorts"]
     assert set(exposed) == {"8080/tcp", "9000/tcp", "9001/tcp", "53/udp"}
     said = container.exec_run(["sh", "-c", "touch /x 2>&1; touch /run/x && ulimit -n"]).output
@@ -643,6 +660,9 @@ def test_runtime_options_reach_the_engine(stack: StackFixture) -> None:
     started = time.monotonic()
     stack.down(path)
     assert time.monotonic() - started < 5  # SIGINT stopped it; SIGTERM would wait out 10 s
+    # The engine makes the parent cgroup and leaves it behind, empty: this test made it.
+    for made in () if systemd else Path("/sys/fs/cgroup").glob(f"**/{stack.name}"):
+        made.rmdir()
 
 
 def test_an_external_network_and_volume_are_used_and_left_in_place(stack: StackFixture) -> None:

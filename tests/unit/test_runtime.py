@@ -245,3 +245,27 @@ def test_an_exposed_port_added_recreates_and_the_plan_says_so(write_stack) -> No
     action = plan.action_for(ObjectKind.CONTAINER, "shop-dev-web-1")
     assert action is not None and action.kind is ActionKind.RECREATE
     assert action.change_lines() == ('expose: (unset) → ["8080/tcp"]',)
+
+
+def test_engine_options_read_as_the_engine_takes_them(write_stack) -> None:  # type: ignore[no-untyped-def]
+    path = _service(
+        write_stack,
+        platform="linux/arm64/v8",
+        runtime="runsc",
+        cgroup_parent="/jobs",
+        userns_mode="host",
+        memswap_limit="1g",
+        resources={"memory": "512m"},
+    )
+    runtime = _runtime(path)
+    assert (runtime.platform, runtime.runtime, runtime.cgroup_parent, runtime.userns_mode) == (
+        "linux/arm64/v8",
+        "runsc",
+        "/jobs",
+        "host",
+    )
+    assert runtime.memswap_limit == 1024**3
+    # -1, written as a number or (from a variable) as text: swap without limit.
+    for unlimited in (-1, "-1"):
+        swap = _runtime(_service(write_stack, memswap_limit=unlimited)).memswap_limit
+        assert swap == -1
