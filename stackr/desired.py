@@ -41,10 +41,10 @@ from stackr.spec.model import (
     Healthcheck,
     Mount,
     MountKind,
-    Runtime,
     Service,
     Stack,
 )
+from stackr.spec.runopts import Runtime
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

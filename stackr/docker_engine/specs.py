@@ -10,7 +10,8 @@ from docker.types import Mount as SdkMount
 
 from stackr.desired import ContainerSpec, MountSpec
 from stackr.errors import EngineError
-from stackr.spec.model import MountKind, Runtime
+from stackr.spec.model import MountKind
+from stackr.spec.runopts import Runtime
 
 NANO = 1_000_000_000  # the engine's durations are in nanoseconds
 

@@ -1,9 +1,8 @@
 """Cross-checks the schema cannot express: references to undeclared services, volumes,
 networks, secrets and configs; two volumes, secrets or configs of a service at one target path;
-host ports that do not give one port per replica; host ports two replicas would share; what a
-`network_mode` rules out (`netmode`); a `healthy` condition on a service without a
-healthcheck; one image tag built by two services from different builds. Pure; every problem is
-an Issue.
+host ports (`portchecks`); what a `network_mode` rules out (`netmode`); a `healthy` condition
+on a service without a healthcheck; a swap limit without a memory limit under it; one image tag
+built by two services from different builds. Pure; every problem is an Issue.
 
 A `depends_on` cycle is found here too, so it is reported with everything else, located.
 """
@@ -13,25 +12,16 @@ from __future__ import annotations
 import difflib
 import posixpath
 from collections.abc import Collection, Iterator
-from dataclasses import dataclass
 
 from stackr.errors import Issue
 from stackr.spec.model import Condition, Dependency, Mount, MountKind, Service, Stack
 from stackr.spec.netmode import network_mode_issues
+from stackr.spec.portchecks import port_clash_issues, port_range_issues
 from stackr.spec.prune import Pruned
 from stackr.spec.source import Document
 from stackr.spec.values import UNPARSED_MOUNT, size_text
 
 Path_ = tuple[str | int, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class _Claim:
-    """A replica's claim on a host port, and where the stack file makes it."""
-
-    service: str
-    replica: int
-    path: Path_
 
 
 def check_stack(stack: Stack, doc: Document, *, pruned: Pruned | None = None) -> list[Issue]:
@@ -50,8 +40,8 @@ def check_stack(stack: Stack, doc: Document, *, pruned: Pruned | None = None) ->
         issues += network_mode_issues(stack, service, doc, broken=pruned.broken)
         issues += _memory_and_swap(service, doc)
         if not pruned.without(service.name, "replicas"):  # a refused count says nothing
-            issues += _port_ranges(service, doc)
-    issues += _port_clashes(stack, doc)
+            issues += port_range_issues(service, doc)
+    issues += port_clash_issues(stack, doc)
     issues += _externals_of_its_own(stack, doc)
     issues += _cycles(stack, doc)
     issues += _image_built_two_ways(stack, doc)
@@ -136,7 +126,7 @@ def _dependency(
     elif dep.condition is Condition.HEALTHY and _healthcheck_disabled(target):
         # Without a `healthcheck` key the image's HEALTHCHECK may serve; `up` tells once it
         # runs. Disabled, nothing can.
-        said = _set_apart(doc, ("services", dep.service, "healthcheck"), path)
+        said = doc.set_apart(("services", dep.service, "healthcheck"), path)
         yield _issue(
             doc,
             path,
@@ -144,7 +134,7 @@ def _dependency(
             f"give '{dep.service}' a healthcheck of its own, or use condition: started",
         )
     elif dep.condition is Condition.COMPLETED and not target.restart.one_shot:
-        said = _set_apart(doc, ("services", dep.service, "restart"), path)
+        said = doc.set_apart(("services", dep.service, "restart"), path)
         yield _issue(
             doc,
             path,
@@ -243,7 +233,7 @@ def _files_in_a_read_only_container(service: Service, doc: Document) -> Iterator
     for section, grants in (("secrets", service.secrets), ("configs", service.configs)):
         if grants:
             at: Path_ = ("services", service.name, section)
-            said = _set_apart(doc, ("services", service.name, "read_only"), at, "read_only ")
+            said = doc.set_apart(("services", service.name, "read_only"), at, "read_only ")
             yield _issue(
                 doc,
                 at,
@@ -261,15 +251,6 @@ def _mount_word(mount: Mount) -> str:
     if mount.kind is MountKind.TMPFS:
         return "a tmpfs"
     return "an anonymous volume"
-
-
-def _set_apart(doc: Document, cause: Path_, at: Path_, what: str = "") -> str:
-    """` (set by profile prod)` when the value at `cause`, behind a problem reported at `at`,
-    comes from another layer than what is written at `at` (which the report already names)."""
-    found = doc.positions.get(cause)
-    if found is None or found.layer in ("", doc.locate(at).layer):
-        return ""
-    return f" ({what}{found.layer})"
 
 
 def _dependency_path(doc: Document, at: Path_, name: str) -> Path_:
@@ -312,57 +293,6 @@ def _memory_and_swap(service: Service, doc: Document) -> Iterator[Issue]:
 
 def _healthcheck_disabled(service: Service) -> bool:
     return service.healthcheck is not None and service.healthcheck.test == ("NONE",)
-
-
-def _port_ranges(service: Service, doc: Document) -> Iterator[Issue]:
-    for i, rule in enumerate(service.ports):
-        if rule.host_start is None or rule.host_end is None or service.replicas == 0:
-            continue
-        count = rule.host_end - rule.host_start + 1
-        if count == service.replicas:
-            continue
-        last = rule.host_start + service.replicas - 1
-        want = f"{rule.host_start}-{last}" if last > rule.host_start else f"{rule.host_start}"
-        noun = "replica needs" if service.replicas == 1 else "replicas need"
-        # The count may come from a profile while the ports come from the base: say which.
-        at: Path_ = ("services", service.name, "ports", i)
-        said = _set_apart(doc, ("services", service.name, "replicas"), at, "replicas ")
-        yield _issue(
-            doc,
-            at,
-            f"{service.replicas} {noun} {service.replicas} host port(s){said}, "
-            f"'{rule.render()}' gives {count}",
-            f"publish one host port per replica, e.g. '{want}:{rule.container_port}', "
-            "or give only the container port to let the engine choose",
-        )
-
-
-def _port_clashes(stack: Stack, doc: Document) -> Iterator[Issue]:
-    claims: dict[tuple[int, str], list[tuple[str, _Claim]]] = {}
-    for service in stack.services.values():
-        for i, rule in enumerate(service.ports):
-            if rule.host_start is None or rule.host_end is None:
-                continue
-            # At most one claim per port of the range: a huge replica count is reported by
-            # the range check, not walked here.
-            for replica in range(1, min(service.replicas, rule.host_end - rule.host_start + 1) + 1):
-                port = rule.host_port_for(replica)
-                if port is None:
-                    continue
-                claim = _Claim(service.name, replica, ("services", service.name, "ports", i))
-                claims.setdefault((port, rule.protocol), []).append((rule.host_ip, claim))
-    for (port, proto), holders in sorted(claims.items()):
-        for ip, claim in holders[1:]:
-            first_ip, first = holders[0]
-            if ip and first_ip and ip != first_ip:
-                continue
-            yield _issue(
-                doc,
-                claim.path,
-                f"host port {port}/{proto} is already published by "
-                f"{first.service} (replica {first.replica})",
-                "give each replica and service its own host port",
-            )
 
 
 def _image_built_two_ways(stack: Stack, doc: Document) -> Iterator[Issue]:

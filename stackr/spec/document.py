@@ -56,6 +56,15 @@ class Document:
             hint=hint,
         )
 
+    def set_apart(self, cause: Path_, at: Path_, what: str = "") -> str:
+        """` (set by profile prod)` when the value at `cause`, behind a problem reported at
+        `at`, comes from another layer than what is written at `at` (which the report already
+        names)."""
+        found = self.positions.get(cause)
+        if found is None or found.layer in ("", self.locate(at).layer):
+            return ""
+        return f" ({what}{found.layer})"
+
     def _in_file(self, path: Path_) -> Path_:
         for size in range(len(path) - 1, 0, -1):
             places = self.renumbered.get(path[:size])

@@ -21,11 +21,11 @@ from stackr.spec.model import (
     Mount,
     MountKind,
     PullPolicy,
-    Runtime,
     Service,
     Stack,
     restart_text,
 )
+from stackr.spec.runopts import Runtime
 
 
 def config_document(stack: Stack) -> dict[str, Any]:

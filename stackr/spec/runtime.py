@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
-from stackr.spec.model import LogConfig, Runtime
+from stackr.spec.runopts import LogConfig, Runtime
 from stackr.spec.values import ValueProblem, parse_pairs, parse_size, scalar_text
 
 T = TypeVar("T")

@@ -14,7 +14,7 @@ from stackr import api
 from stackr.desired import canonical_container, desired_state
 from stackr.plan import ActionKind, ObjectKind
 from stackr.spec import load_stack
-from stackr.spec.model import LogConfig, Runtime
+from stackr.spec.runopts import LogConfig, Runtime
 from stackr.spec.runtime import signal, ulimit
 from stackr.spec.values import ValueProblem
 
