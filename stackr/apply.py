@@ -16,7 +16,14 @@ from stackr.events import Event, OnEvent, Phase, ignore_event
 from stackr.executor import Outcome, Status, Task, run_tasks
 from stackr.graph import StackGraph
 from stackr.plan import ActionKind, ObjectKind, Plan
-from stackr.removals import grace, removal_order, remove_container_task, remove_object_task
+from stackr.removals import (
+    grace,
+    removal_order,
+    remove_container_task,
+    remove_object_task,
+    thaw_tasks,
+    thawed,
+)
 from stackr.spec.model import Stack
 from stackr.uptasks import ApplyOptions, UpTasks
 
@@ -79,11 +86,12 @@ def apply_removals(
     tasks = {
         f"remove:{a.name}": Task(
             remove_container_task(engine, a, grace(stack, a), on_event),
-            removal_order(a, containers, stack),
+            removal_order(a, containers, stack) | thawed([a]),
         )
         for a in containers
     }
     after = frozenset(tasks)
+    tasks |= thaw_tasks(plan, engine, on_event)
     for action in plan.actions:
         if action.kind is not ActionKind.REMOVE or action.object is ObjectKind.CONTAINER:
             continue

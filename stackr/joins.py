@@ -124,19 +124,21 @@ def restart_reasons(
 
 
 def frozen_sharers(
-    stack: Stack, observed: ObservedState, *, stopped: Collection[str]
+    observed: ObservedState, *, stopped: Collection[str]
 ) -> dict[str, tuple[str, ...]]:
-    """Owner container → the paused replicas sharing its processes, for the owners this `up`
-    stops (`stopped`: recreated or restarted). A run ends once every process of its namespace
-    has, and a frozen process cannot end: the engine would wait for the owner's exit in vain.
-    So they are unpaused first (their own action, a recreate or restart, follows anyway)."""
-    found = {c.name: c for c in observed.containers}
+    """Owner container → the paused containers on the engine sharing its processes, for the
+    owners this run stops (`stopped`: recreated, restarted or removed). A run ends once every
+    process of its namespace has, and a frozen process cannot end: the engine would wait for
+    the owner's exit in vain. So they are unpaused first. Paired as the engine has them (each
+    container's spec label names the one it joined), not as the file now says: a file that
+    dropped the owner, or the sharing, still leaves them tied on the engine."""
     frozen: dict[str, list[str]] = {}
-    for replica, owner, _, space, _ in _pairs(stack):
-        mine = found.get(replica)
-        if space == PROCESSES and owner in stopped and mine is not None and mine.state == "paused":
-            frozen.setdefault(owner, []).append(replica)
-    return {owner: tuple(names) for owner, names in frozen.items()}
+    for container in observed.containers:
+        pid = container.spec.get("pid") if container.spec else None
+        owner = pid.removeprefix("container:") if isinstance(pid, str) else ""
+        if container.state == "paused" and owner != pid and owner in stopped:
+            frozen.setdefault(owner, []).append(container.name)
+    return {owner: tuple(sorted(names)) for owner, names in frozen.items()}
 
 
 def sharers(stack: Stack, owner: str) -> tuple[str, ...]:

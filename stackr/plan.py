@@ -9,7 +9,8 @@ container needs by itself is `decide`'s, weighed here against the others' (host 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
 from typing import Any
 
 from stackr import joins
@@ -146,7 +147,7 @@ def _container_actions(
         for name, spec in desired.containers.items()
     }
     decided |= _owners_to_start(stack, observed, decided)
-    decided |= _shared_recreates(stack, observed, decided)
+    decided = _until_settled(_shared_recreates, stack, observed, decided)
     moving = port_moves(
         desired,
         found,
@@ -154,11 +155,10 @@ def _container_actions(
         created={n for n, (kind, _) in decided.items() if kind is ActionKind.CREATE},
     )
     decided |= _restarts(stack, observed, decided)
-    decided |= _shared_restarts(stack, observed, decided)
+    decided = _until_settled(_shared_restarts, stack, observed, decided)
     stops = {ActionKind.RECREATE, ActionKind.RESTART}
-    frozen = joins.frozen_sharers(
-        stack, observed, stopped={n for n, (kind, _) in decided.items() if kind in stops}
-    )
+    stopped = {n for n, (kind, _) in decided.items() if kind in stops}
+    frozen = joins.frozen_sharers(observed, stopped=stopped | (found.keys() - decided.keys()))
     for name, spec in desired.containers.items():
         have = found.get(name)
         kind, reason = decided[name]
@@ -178,11 +178,7 @@ def _container_actions(
                 reason += _update_note(stack, service, parked, job=job, first=spec.replica == 1)
         reason += _image_note(spec, kind, observed, stack.services[spec.service])
         thaw = frozen.get(name, ())
-        if thaw:
-            reason += (
-                f" (unpausing {', '.join(thaw)} first: a paused process in its namespace would "
-                "keep it from stopping)"
-            )
+        reason += _thaw_note(thaw)
         yield Action(
             kind=kind,
             object=ObjectKind.CONTAINER,
@@ -197,7 +193,35 @@ def _container_actions(
         )
     for name, have in sorted(found.items()):
         if name not in desired.containers:
-            yield _surplus(stack, desired, name, have)
+            surplus, thaw = _surplus(stack, desired, name, have), frozen.get(name, ())
+            yield replace(surplus, reason=surplus.reason + _thaw_note(thaw), thaw=thaw)
+
+
+def _thaw_note(thaw: tuple[str, ...]) -> str:
+    if not thaw:
+        return ""
+    return (
+        f" (unpausing {', '.join(thaw)} first: a paused process in its namespace would keep it "
+        "from stopping)"
+    )
+
+
+Decided = Mapping[str, tuple[ActionKind, str]]
+
+
+def _until_settled(
+    more: Callable[[Stack, ObservedState, Decided], dict[str, tuple[ActionKind, str]]],
+    stack: Stack,
+    observed: ObservedState,
+    decided: Decided,
+) -> dict[str, tuple[ActionKind, str]]:
+    """`decided` with what `more` adds, again and again until it adds nothing: a replica may
+    share the processes of one that shares a third's network, and follow it when it follows
+    the third. Each round takes replicas out of what `more` looks at: it ends."""
+    settled = dict(decided)
+    while added := {k: v for k, v in more(stack, observed, settled).items() if settled[k] != v}:
+        settled |= added
+    return settled
 
 
 def _restarts(

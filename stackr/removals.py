@@ -1,15 +1,16 @@
 """The removal tasks `up` and `down` share: stop and remove a container (dependents first, within
 its service's stop grace period), remove a network or a volume, each reporting through
-`on_event`.
+`on_event`; and unpausing, before a container stops, the paused ones sharing its processes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from stackr.engine import Engine
 from stackr.events import Event, OnEvent, Phase
-from stackr.plan import Action
+from stackr.executor import Task
+from stackr.plan import Action, Plan
 from stackr.spec.model import Stack
 
 
@@ -53,5 +54,29 @@ def remove_object_task(
         on_event(Event(name, Phase.REMOVING))
         remove(name)
         on_event(Event(name, Phase.DONE, "removed"))
+
+    return run
+
+
+def thaw_tasks(plan: Plan, engine: Engine, on_event: OnEvent) -> dict[str, Task]:
+    """`thaw:<container>`: unpause each paused container sharing the processes of one the
+    plan stops (`Action.thaw`); the task that stops that one needs it (`thawed`)."""
+    tasks: dict[str, Task] = {}
+    for action in plan.actions:
+        for name in action.thaw:
+            tasks[f"thaw:{name}"] = Task(_unpause(engine, name, action.name, on_event))
+    return tasks
+
+
+def thawed(actions: Iterable[Action]) -> frozenset[str]:
+    """The unpause tasks that must come before these actions stop their containers."""
+    return frozenset(f"thaw:{name}" for a in actions for name in a.thaw)
+
+
+def _unpause(engine: Engine, name: str, owner: str, on_event: OnEvent) -> Callable[[], None]:
+    def run() -> None:
+        on_event(Event(name, Phase.STARTING, f"unpausing: {owner} stops"))
+        engine.unpause_container(name)
+        on_event(Event(name, Phase.DONE, "unpaused"))
 
     return run

@@ -51,7 +51,14 @@ from stackr.observed import container_name, network_name, volume_name
 from stackr.parking import PARK, bring_up, park_all
 from stackr.plan import Action, ActionKind, ObjectKind, Plan
 from stackr.readiness import ConditionWaiter
-from stackr.removals import grace, removal_order, remove_container_task, remove_object_task
+from stackr.removals import (
+    grace,
+    removal_order,
+    remove_container_task,
+    remove_object_task,
+    thaw_tasks,
+    thawed,
+)
 from stackr.rollout import PREV, Rollout
 from stackr.spec.model import Condition, Service, Stack
 
@@ -136,7 +143,7 @@ class UpTasks:
         """Every task of the plan, ordered along `graph`."""
         self.graph = graph
         self._removals()
-        self._thaws()
+        self.tasks |= thaw_tasks(self.plan, self.engine, self.on_event)
         for action in self.plan.actions:
             if action.object is ObjectKind.NETWORK:
                 self._network(action)
@@ -167,25 +174,8 @@ class UpTasks:
                 remove_container_task(
                     self.engine, action, grace(self.stack, action), self.on_event
                 ),
-                removal_order(action, removed, self.stack),
+                removal_order(action, removed, self.stack) | thawed([action]),
             )
-
-    def _thaws(self) -> None:
-        for action in self.plan.actions:
-            for name in action.thaw:
-                self.tasks[f"thaw:{name}"] = Task(self._unpause(name, action.name))
-
-    def _unpause(self, name: str, owner: str) -> Callable[[], None]:
-        def run() -> None:
-            self.on_event(Event(name, Phase.STARTING, f"unpausing: {owner} stops"))
-            self.engine.unpause_container(name)
-
-        return run
-
-    @staticmethod
-    def _thawed(actions: list[Action]) -> frozenset[str]:
-        """The unpause tasks that must come before these actions stop their containers."""
-        return frozenset(f"thaw:{name}" for a in actions for name in a.thaw)
 
     def _finish_what_replacements_need(self) -> None:
         # What a replacement of a parked container needs still runs after Ctrl-C: giving up
@@ -330,7 +320,7 @@ class UpTasks:
                     if a.successor and a.service == service.name
                 }
                 ours = [a for a in self.plan.actions if a.service == service.name]
-                needs |= leftovers | self._thawed(ours)
+                needs |= leftovers | thawed(ours)
                 self.tasks[key] = Task(self._rollout(service), frozenset(needs))
             self.tasks[f"container:{action.name}"] = Task(_noop, frozenset({key}))
             return
@@ -343,7 +333,7 @@ class UpTasks:
         elif action.kind is ActionKind.CREATE:
             needs |= self.parking  # a new replica may take a host port a parked container holds
         elif action.kind is ActionKind.RESTART:
-            needs |= self._thawed([action])
+            needs |= thawed([action])
         # Once the old replicas are parked, their replacements run even after Ctrl-C.
         self.tasks[f"container:{action.name}"] = Task(
             self._bring_up(action), frozenset(needs), completes=recreate, begun_by=PARK
@@ -360,7 +350,7 @@ class UpTasks:
         specs = [self.desired.containers[a.name] for a in actions]
         # The name -prev of each must be free: a leftover of an interrupted run goes first.
         needs = frozenset(f"remove:{self.parked[a.name]}" for a in actions if a.name in self.parked)
-        needs |= self._thawed(actions)
+        needs |= thawed(actions)
         park = park_all(self.engine, specs, jobs=self.options.jobs, on_event=self.on_event)
         self.tasks[PARK] = Task(park, needs)
 

@@ -280,6 +280,7 @@ class FakeEngine:
     ) -> None:
         self._record("remove_container", name)
         self.stop_timeouts[name] = timeout
+        self._refuse_a_frozen_namespace(name)
         gone = self.containers.pop(name, None)
         if gone is not None:
             self._end_run_of(gone)
@@ -308,13 +309,7 @@ class FakeEngine:
     def stop_container(self, name: str, *, timeout: float) -> None:
         self._record("stop_container", name)
         self.stop_timeouts[name] = timeout
-        owner = self.containers[name]
-        if any(c.pid_owner == owner.id and c.state == "paused" for c in self.containers.values()):
-            # As the engine: a frozen process in its namespace keeps its run from ending.
-            raise EngineError(
-                f"the engine refused to stop container {name}: cannot stop container: "
-                f"{name}: tried to kill container, but did not receive an exit event"
-            )
+        self._refuse_a_frozen_namespace(name)
         self.containers[name].state = "exited"
         self.containers[name].exit_code = 0
         self._end_run_of(self.containers[name])
@@ -324,6 +319,17 @@ class FakeEngine:
         container = self.containers.get(name)
         if container is not None and container.state == "paused":
             container.state = "running"
+
+    def _refuse_a_frozen_namespace(self, name: str) -> None:
+        # As the engine: a frozen process in its namespace keeps its run from ending.
+        owner = self.containers.get(name)
+        if owner is not None and any(
+            c.pid_owner == owner.id and c.state == "paused" for c in self.containers.values()
+        ):
+            raise EngineError(
+                f"the engine refused to stop container {name}: cannot stop container: "
+                f"{name}: tried to kill container, but did not receive an exit event"
+            )
 
     def _end_run_of(self, owner: FakeContainer) -> None:
         # As the kernel: the processes sharing its process namespace end with its run.

@@ -185,18 +185,33 @@ def _extra_hosts(raw: object, where: Where) -> tuple[str, ...]:
 
 
 def _expose(raw: object, where: Where) -> tuple[str, ...]:
-    """`expose` as `START[-END]/PROTOCOL` entries, sorted and each once: `80`, `"80"` and
-    `"80/tcp"` are one port, and written in another order, the same spec."""
-    found: dict[tuple[str, int, int], str] = {}
+    """`expose` as `START[-END]/PROTOCOL` entries, sorted: each run of ports one range, each
+    port once. `80`, `"80"` and `"80/tcp"` are one port, `"9000-9002"` and `9000, 9001, 9002`
+    one range, and written in another order, the same spec: as the engine exposes them."""
+    ports: set[tuple[str, int]] = set()
     for i, entry in enumerate(raw if isinstance(raw, list) else ()):
-        ports, _, protocol = str(entry).partition("/")
-        first, _, last = ports.partition("-")
-        span = where.parse(("expose", i), _port_span, (first, last or first), (0, 0))
-        if span != (0, 0):
-            key = (protocol or "tcp", *span)
-            found[key] = f"{span[0]}-{span[1]}" if span[0] != span[1] else str(span[0])
-            found[key] += f"/{key[0]}"
-    return tuple(found[key] for key in sorted(found, key=lambda k: (k[1], k[2], k[0])))
+        span, protocol = where.parse(("expose", i), _exposed, entry, ((0, -1), ""))
+        ports.update((protocol, port) for port in range(span[0], span[1] + 1))
+    runs: list[list[int | str]] = []  # [start, end, protocol]
+    for protocol, port in sorted(ports):
+        if runs and runs[-1][2] == protocol and runs[-1][1] == port - 1:
+            runs[-1][1] = port
+        else:
+            runs.append([port, port, protocol])
+    runs.sort(key=lambda run: (run[0], run[2]))
+    return tuple(
+        (f"{start}-{end}" if end != start else f"{start}") + f"/{protocol}"
+        for start, end, protocol in runs
+    )
+
+
+def _exposed(entry: object) -> tuple[tuple[int, int], str]:
+    """One `expose` entry: its first and last port, and its protocol."""
+    if isinstance(entry, float):  # the schema takes 80.0 for an integer
+        raise ValueProblem(f"{entry} is not a port", "write a whole number, e.g. 8080")
+    ports, _, protocol = str(entry).partition("/")
+    first, _, last = ports.partition("-")
+    return _port_span((first, last or first)), protocol or "tcp"
 
 
 def _port_span(bounds: tuple[str, str]) -> tuple[int, int]:

@@ -185,3 +185,7 @@ def test_a_paused_replica_sharing_processes_lets_its_owner_be_replaced(
     assert {found[c].status for c in (app, debug)} == {"running"}
     assert found[debug].attrs["HostConfig"]["PidMode"] == f"container:{found[app].id}"
     assert api.plan(stack.load(path), stack.engine).pending() == ()
+    # `down` going by the engine alone (no file), one removal at a time: app may come first.
+    stack.containers()[debug].pause()
+    api.down(stack.name, "dev", stack.engine, volumes=False, loaded=None, jobs=1)
+    assert stack.containers() == {}

@@ -29,8 +29,8 @@ def _load(path) -> api.Loaded:  # type: ignore[no-untyped-def]
     return api.load([str(path)], profile="dev", env={})
 
 
-def _up(path, engine: FakeEngine) -> api.UpResult:  # type: ignore[no-untyped-def]
-    return api.up(_load(path), engine, options=api.UpOptions(jobs=4, wait_timeout=2))
+def _up(path, engine: FakeEngine, jobs: int = 4) -> api.UpResult:  # type: ignore[no-untyped-def]
+    return api.up(_load(path), engine, options=api.UpOptions(jobs=jobs, wait_timeout=2))
 
 
 def _plan(path, engine: FakeEngine) -> Plan:  # type: ignore[no-untyped-def]
@@ -483,3 +483,52 @@ def test_a_paused_replica_on_a_network_is_not_unpaused_for_its_owner(write_stack
     engine.containers[APP1].state = "paused"
     plan = _plan(write_stack(_stack(environment={"V": "2"})), engine)
     assert all(a.thaw == () for a in plan.actions)
+
+
+def test_a_paused_replica_is_unpaused_when_its_owner_leaves_the_file(write_stack) -> None:  # type: ignore[no-untyped-def]
+    # Paired as the engine has them: the file no longer names the owner, nor the sharing.
+    engine, _ = _converged(write_stack, _pid_stack())
+    engine.containers[DEBUG].state = "paused"
+    path = write_stack({"name": "shop", "services": {"debug": {"image": "img:1"}}})
+    plan = _plan(path, engine)
+    assert next(a for a in plan.actions if a.name == APP).thaw == (DEBUG,)
+    _up(path, engine)
+    assert APP not in engine.containers and engine.containers[DEBUG].state == "running"
+    assert _up(path, engine).plan.pending() == ()
+
+
+def test_a_paused_replica_no_longer_sharing_is_unpaused_before_its_owner_stops(write_stack) -> None:  # type: ignore[no-untyped-def]
+    engine, _ = _converged(write_stack, _pid_stack())
+    engine.containers[DEBUG].state = "paused"
+    changed = _pid_stack(environment={"V": "2"})
+    del changed["services"]["debug"]["pid"]
+    _up(write_stack(changed), engine, jobs=1)
+    assert {engine.containers[n].state for n in (APP, DEBUG)} == {"running"}
+
+
+def test_down_unpauses_a_replica_sharing_processes_whatever_the_file_says(write_stack) -> None:  # type: ignore[no-untyped-def]
+    engine, _ = _converged(write_stack, _pid_stack())
+    engine.containers[DEBUG].state = "paused"
+    # No file (it does not load): no order between the two but the engine's pairing.
+    api.down("shop", "dev", engine, volumes=False, loaded=None, jobs=1)
+    assert engine.containers == {}
+
+
+def test_a_chain_of_namespaces_restarts_to_its_end(write_stack) -> None:  # type: ignore[no-untyped-def]
+    # debug shares the processes of app, which shares the network of vpn: vpn run again
+    # restarts app, and so debug.
+    stack = _stack(restart="unless-stopped")
+    stack["services"]["app"]["replicas"] = 1
+    stack["services"]["debug"] = {"image": "img:1", "pid": "service:app"}
+    engine, path = _converged(write_stack, stack)
+    engine.stop_container(VPN, timeout=0)
+    plan = _plan(path, engine)
+    kinds = {a.name: a.kind for a in plan.actions}
+    assert (kinds[VPN], kinds[APP1], kinds[DEBUG]) == (
+        ActionKind.START,
+        ActionKind.RESTART,
+        ActionKind.RESTART,
+    )
+    _up(path, engine)
+    assert {engine.containers[n].state for n in (VPN, APP1, DEBUG)} == {"running"}
+    assert _up(path, engine).plan.pending() == ()

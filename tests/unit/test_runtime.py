@@ -12,6 +12,7 @@ from fakes import FakeEngine
 
 from stackr import api
 from stackr.desired import canonical_container, desired_state
+from stackr.errors import SpecError
 from stackr.plan import ActionKind, ObjectKind
 from stackr.spec import load_stack
 from stackr.spec.runopts import LogConfig, Runtime
@@ -234,6 +235,11 @@ def test_exposed_ports_read_as_one_spelling_each(write_stack) -> None:  # type: 
     )
     again = _runtime(_service(write_stack, expose=["80", "9000-9002/tcp", "53/udp"]))
     assert again == runtime
+    # A range or its ports one by one, overlapping or not: the ports the engine exposes.
+    ports = _runtime(_service(write_stack, expose=[9001, "80", 9002, "9000-9001", "53/udp"]))
+    assert ports == runtime
+    with pytest.raises(SpecError, match=r"8080\.0 is not a port"):
+        _runtime(_service(write_stack, expose=[8080.0]))
 
 
 def test_an_exposed_port_added_recreates_and_the_plan_says_so(write_stack) -> None:  # type: ignore[no-untyped-def]
