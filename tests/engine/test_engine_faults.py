@@ -36,12 +36,15 @@ MUTATING = frozenset(
         "rename_container",
         "connect_container",
         "disconnect_container",
+        "unpause_container",
     }
 )
 READ_ONLY = frozenset(
     {
         "observe",
         "ensure_image",  # makes an image exist; it changes nothing stackr owns
+        "pull_image",  # moves a tag to a newer image; it changes nothing stackr owns
+        "image_pulled_at",
         "context_files",
         "anonymous_volumes",
         "start_times",
