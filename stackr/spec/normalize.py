@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from stackr.errors import Issue
+from stackr.spec.deploy import from_deploy
 from stackr.spec.files import env_file_values, file_grants, file_sources
 from stackr.spec.model import (
     Build,
@@ -61,12 +62,21 @@ class _Builder:
         self.folder = folder  # the first stack file's folder, as given: names env files
         self.issues: list[Issue] = []
         self.warnings: dict[Issue, None] = {}  # one of each: services may share an env file
+        # Values read from where the file does not write them (Compose's `deploy`): their
+        # paths in the model → where they are written.
+        self.moved: dict[Path_, Path_] = {}
 
     def warn(self, issue: Issue) -> None:
         self.warnings[issue] = None
 
     def report(self, path: Path_, message: str, hint: str = "") -> None:
-        self.issues.append(self.doc.issue(path, message, hint))
+        self.issues.append(self.doc.issue(self._written(path), message, hint))
+
+    def _written(self, path: Path_) -> Path_:
+        for size in range(len(path), 2, -1):
+            if path[:size] in self.moved:
+                return (*self.moved[path[:size]], *path[size:])
+        return path
 
     def add(self, issue: Issue) -> None:
         self.issues.append(issue)
@@ -75,7 +85,7 @@ class _Builder:
         try:
             return parser(value)
         except ValueError as error:
-            self.issues.append(self.doc.issue(path, str(error), getattr(error, "hint", "")))
+            self.report(path, str(error), getattr(error, "hint", ""))
             return default
 
 
@@ -146,6 +156,13 @@ def build_stack(
 
 def _service(b: _Builder, key: str, raw: dict[str, Any], *, name: str, project_dir: str) -> Service:
     at: Path_ = ("services", key)
+    raw, moved = from_deploy(
+        raw,
+        at,
+        report=b.report,
+        warn=lambda path, message, hint: b.warn(b.doc.issue(path, message, hint)),
+    )
+    b.moved |= moved
     build = _build(b, (*at, "build"), raw.get("build"), project_dir)
     grace = raw.get("stop_grace_period", 10)
     policy, every = _pull_policy(b, at, raw, build)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from stackr.errors import Issue, SpecError
+from stackr.spec import deploy
 from stackr.spec.source import Document
 
 COLLECTIONS = ("services", "volumes", "networks", "secrets", "configs")
@@ -35,7 +36,9 @@ class Pruned:
 
     def without(self, service: str, key: str) -> bool:
         """Whether `key` of `service` was left out: checks that read it have nothing to go by."""
-        return key in self.trimmed.get(service, ())
+        left_out = self.trimmed.get(service, set())
+        # A refused `deploy` section takes what it would have given with it.
+        return key in left_out or ("deploy" in left_out and key in deploy.FED)
 
 
 def prune_invalid(doc: Document, issues: Sequence[Issue]) -> Pruned:

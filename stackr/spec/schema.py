@@ -275,8 +275,13 @@ def _unknown_keys(error: ValidationError, path: Path_) -> Iterator[_Finding]:
 # "top" for the file, "service" for a service.
 _COMPOSE_KEYS = {
     ("top", "include"): "give the files with -f, in order: stackr up -f base.yml -f more.yml",
-    ("service", "deploy"): "stackr has these at the service's top: replicas, resources "
-    "(cpus, memory), update (parallelism, order, ...), restart",
+    ("deploy", "placement"): "a swarm's: on one engine every replica runs there: remove it",
+    ("deploy", "labels"): "a swarm service's labels: give the containers labels with the "
+    "service's labels key",
+    ("deploy", "rollback_config"): "a failed update rolls back by update_config (failure_action: "
+    "rollback), one replica at a time, each gated on being ready: remove it",
+    ("deploy", "endpoint_mode"): "a swarm's: replicas answer to the service's name on their "
+    "networks: remove it",
     ("service", "profiles"): "a service only some profiles run is declared under them: "
     "profiles: {debug: {services: {NAME: {...}}}} (see docs/stack-file.md, Profiles)",
     ("service", "container_name"): "stackr names each container STACK-PROFILE-SERVICE-N, so "
@@ -294,6 +299,8 @@ def _unknown_key_hint(path: Path_, key: str, value: Any, allowed: list[str]) -> 
     where = "top" if not path else "service" if len(path) == 2 and path[0] == "services" else ""
     if len(path) == 4 and path[0] == "services" and path[2] == "depends_on":
         where = "dependency"
+    if len(path) == 3 and path[0] == "services" and path[2] == "deploy":
+        where = "deploy"
     if (where, key) in _COMPOSE_KEYS:
         return _COMPOSE_KEYS[(where, key)]
     close = close_match(key, allowed)
