@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
 from stackr.errors import Issue
+from stackr.spec.dependencies import dependencies, optional_dependencies, owners_first
 from stackr.spec.deploy import from_deploy
 from stackr.spec.files import env_file_values, file_grants, file_sources
 from stackr.spec.model import (
     Build,
-    Condition,
-    Dependency,
     FailureAction,
     FileKind,
     Healthcheck,
@@ -121,7 +119,7 @@ def build_stack(
         for key, raw in (data.get("services") or {}).items()
     }
     services = {
-        key: _optional_dependencies(builder, _owners_first(s, services), services)
+        key: optional_dependencies(owners_first(s, services), services, doc, builder.warn)
         for key, s in services.items()
     }
     networks = {
@@ -194,7 +192,7 @@ def _service(b: _Builder, key: str, raw: dict[str, Any], *, name: str, project_d
         networks=() if raw.get("network_mode") else tuple(raw.get("networks") or [DEFAULT_NETWORK]),
         network_aliases={} if raw.get("network_mode") else _network_aliases(raw.get("networks")),
         network_mode=str(raw.get("network_mode") or ""),
-        depends_on=_dependencies(raw.get("depends_on")),
+        depends_on=dependencies(raw.get("depends_on")),
         healthcheck=_healthcheck(b, (*at, "healthcheck"), raw.get("healthcheck")),
         replicas=int(raw.get("replicas", 1)),
         restart=RestartPolicy(str(raw.get("restart", "no")).partition(":")[0]),
@@ -274,68 +272,6 @@ _RELATIVE = (
     "create it, or fix the path (a context is relative to the stack file, its dockerfile to "
     "the context)"
 )
-
-
-def _dependencies(raw: Any) -> tuple[Dependency, ...]:
-    if not raw:
-        return ()
-    if isinstance(raw, list):
-        return tuple(Dependency(service=str(name)) for name in raw)
-    return tuple(
-        Dependency(
-            service=str(name),
-            condition=_condition(str((opts or {}).get("condition", "started"))),
-            required=bool((opts or {}).get("required", True)),
-            restart=bool((opts or {}).get("restart", False)),
-        )
-        for name, opts in raw.items()
-    )
-
-
-def _owners_first(service: Service, services: Mapping[str, Service]) -> Service:
-    """`service` depending on the services whose network or processes it shares, if it does
-    not already say so: its replicas can only join a running container's namespace (as
-    Compose implies it)."""
-    declared = {dep.service for dep in service.depends_on}
-    # A missing owner, or the service itself, is `checks`' to refuse.
-    implied = [o for o in service.owners() if o in services and o != service.name]
-    added = tuple(Dependency(service=o) for o in implied if o not in declared)
-    return replace(service, depends_on=(*service.depends_on, *added)) if added else service
-
-
-def _optional_dependencies(
-    b: _Builder, service: Service, services: Mapping[str, Service]
-) -> Service:
-    """`service` without the `required: false` dependencies the stack does not have."""
-    kept: list[Dependency] = []
-    for dep in service.depends_on:
-        if dep.required or dep.service in services:
-            kept.append(dep)
-            continue
-        b.warn(
-            b.doc.issue(
-                ("services", service.name, "depends_on", dep.service),
-                f"depends on '{dep.service}', which this stack does not have: not waited for "
-                "(required: false)",
-            )
-        )
-    return (
-        service
-        if len(kept) == len(service.depends_on)
-        else replace(service, depends_on=tuple(kept))
-    )
-
-
-# Compose's names for the conditions.
-_COMPOSE_CONDITIONS = {
-    "service_started": Condition.STARTED,
-    "service_healthy": Condition.HEALTHY,
-    "service_completed_successfully": Condition.COMPLETED,
-}
-
-
-def _condition(written: str) -> Condition:
-    return _COMPOSE_CONDITIONS.get(written) or Condition(written)
 
 
 def _healthcheck(b: _Builder, at: Path_, raw: Any) -> Healthcheck | None:
