@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from stackr import images, joins
@@ -94,6 +95,9 @@ class UpOptions:
     build: bool = False
     wait: bool = False  # after applying, wait until services are ready and jobs are done
     wait_timeout: float = 300.0
+    # Where stackr records when it pulled each image, for pull_policy periods (`pulls`);
+    # None: no record, so a period's pull is always due.
+    pull_record: Path | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -260,8 +264,11 @@ def up(
     stack = images.with_build_digests(loaded.stack, engine)
     if images.refreshes(stack, build=options.build):
         _check_externals(stack, engine)  # before builds or pulls that may take minutes
+        from stackr.pulls import PullRecord
+
+        record = PullRecord(options.pull_record) if options.pull_record else None
         images.refresh_images(
-            stack, engine, build=options.build, now=time.time(), on_event=on_event
+            stack, engine, build=options.build, now=time.time(), pulls=record, on_event=on_event
         )
     the_plan, observed = _plan(stack, engine, loaded=loaded)
     changing = {

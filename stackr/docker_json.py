@@ -107,12 +107,6 @@ def start_times(raw: dict[str, Any]) -> tuple[float, float]:
     return _instant(str(raw.get("Created") or "")), _instant(str(state.get("StartedAt") or ""))
 
 
-def tagged_at(raw: dict[str, Any]) -> float:
-    """When an inspected image's tag last moved to it (pulled, built or tagged), in seconds
-    since the epoch; 0 for never."""
-    return _instant(str((raw.get("Metadata") or {}).get("LastTagTime") or ""))
-
-
 def _instant(stamp: str) -> float:
     """The engine's RFC 3339 time (`2026-11-27T19:45:01.123456789Z`, trailing zeros cut) in
     seconds since the epoch; 0 for none (a container never started says `0001-01-01...`)."""

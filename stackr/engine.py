@@ -96,14 +96,13 @@ class Engine(Protocol):
         `.dockerignore` applied."""
         ...
 
-    def pull_image(self, image: str, *, platform: str | None = None) -> None:
+    def pull_image(self, image: str, *, platform: str | None = None) -> str:
         """Pull `image` from its registry (for `platform`, else the engine's), though the
-        engine may have it."""
+        engine may have it; the id of the image it now names."""
         ...
 
-    def image_pulled_at(self, image: str) -> float | None:
-        """When `image`'s tag last moved to what the engine holds (pulled, built or tagged), in
-        seconds since the epoch; None when the engine lacks it."""
+    def image_id(self, image: str) -> str | None:
+        """The id of the image `image` names on the engine; None when it lacks one."""
         ...
 
     def create_network(self, spec: NetworkSpec) -> None: ...

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from stackr.engine import Engine
 from stackr.errors import EngineError
 from stackr.events import Event, OnEvent, Phase, ignore_event
+from stackr.pulls import PullRecord
 from stackr.spec.model import PullPolicy, Stack
 
 if TYPE_CHECKING:
@@ -37,7 +38,8 @@ def with_build_digests(stack: Stack, engine: Engine) -> Stack:
     services = dict(stack.services)
     for name, service in stack.services.items():
         if service.build is not None:
-            digest = build_digest(service.build, engine.context_files(service.build))
+            files = engine.context_files(service.build)
+            digest = build_digest(service.build, files, platform=service.runtime.platform)
             services[name] = replace(service, build=replace(service.build, digest=digest))
     return replace(stack, services=services)
 
@@ -55,46 +57,56 @@ def refresh_images(
     *,
     build: bool,
     now: float,
+    pulls: PullRecord | None = None,
     on_event: OnEvent = ignore_event,
 ) -> None:
     """Before planning, so the plan compares against what they bring: build the images of the
     services that build on every `up` (`build`: all with a build section; else those with
     pull_policy: build), and pull those whose policy says it is time (always; or, for a
-    period, the image last pulled longer ago than that, by the time `now`). A service with a
-    build section whose image cannot be pulled is built instead."""
+    period, the image stackr last pulled longer ago than that, by the time `now`, as `pulls`
+    recorded it). Of the services running one image, the most eager policy holds."""
     from stackr.desired import desired_state
 
-    done: set[str] = set()
+    users: dict[str, list[ContainerSpec]] = {}
     for spec in desired_state(stack).containers.values():
-        if spec.image in done:
+        users.setdefault(spec.image, []).append(spec)
+    for image, specs in users.items():
+        services = [stack.services[spec.service] for spec in specs]
+        builds = [
+            spec
+            for spec, service in zip(specs, services, strict=True)
+            if spec.build is not None and (build or service.pull_policy is PullPolicy.BUILD)
+        ]
+        if builds:
+            _ensure(engine, builds[0], build=True, on_event=on_event)
             continue
-        done.add(spec.image)
-        service = stack.services[spec.service]
-        policy = service.pull_policy
-        if spec.build is not None and (build or policy is PullPolicy.BUILD):
-            _ensure(engine, spec, build=True, on_event=on_event)
-        elif policy is PullPolicy.ALWAYS or (
-            policy is PullPolicy.REFRESH and _due(engine, spec.image, service.pull_every, now)
-        ):
-            _pull(engine, spec, on_event=on_event)
+        periods = [s.pull_every for s in services if s.pull_policy is PullPolicy.REFRESH]
+        always = any(s.pull_policy is PullPolicy.ALWAYS for s in services)
+        if always or (periods and _due(engine, image, min(periods), now, pulls)):
+            _pull(engine, specs[0], now=now, pulls=pulls, on_event=on_event)
 
 
-def _due(engine: Engine, image: str, every: float, now: float) -> bool:
-    pulled = engine.image_pulled_at(image)
+def _due(engine: Engine, image: str, every: float, now: float, pulls: PullRecord | None) -> bool:
+    pulled = pulls.pulled_at(image, engine.image_id(image)) if pulls is not None else None
     return pulled is None or now - pulled >= every
 
 
-def _pull(engine: Engine, spec: ContainerSpec, *, on_event: OnEvent) -> None:
+def _pull(
+    engine: Engine,
+    spec: ContainerSpec,
+    *,
+    now: float,
+    pulls: PullRecord | None,
+    on_event: OnEvent,
+) -> None:
     on_event(Event(spec.image, Phase.PULLING, "the image"))
     try:
-        engine.pull_image(spec.image, platform=spec.runtime.platform)
+        image_id = engine.pull_image(spec.image, platform=spec.runtime.platform)
     except EngineError as error:
-        if spec.build is None:
-            on_event(Event(spec.image, Phase.FAILED, str(error)))
-            raise
-        on_event(Event(spec.image, Phase.DONE, "not pulled: built from its build section"))
-        _ensure(engine, spec, build=True, on_event=on_event)
-        return
+        on_event(Event(spec.image, Phase.FAILED, str(error)))
+        raise
+    if pulls is not None:
+        pulls.record(spec.image, image_id, now)
     on_event(Event(spec.image, Phase.DONE, "pulled"))
 
 
@@ -119,8 +131,8 @@ def ensure_images(
         if spec.service not in services or spec.image in done:
             continue
         done.add(spec.image)
-        if spec.build is None and spec.image in found:
-            continue  # on the engine already: nothing to pull
+        if spec.build is None and spec.image in found and not spec.runtime.platform:
+            continue  # on the engine already: nothing to pull (for a platform, the engine checks)
         if spec.build is None and _never_pulled(stack, spec.image, services):
             raise EngineError(
                 f"image {spec.image} is not on this engine, and pull_policy: never keeps "

@@ -176,7 +176,7 @@ def _container_actions(
             else:
                 service = stack.services[spec.service]
                 reason += _update_note(stack, service, parked, job=job, first=spec.replica == 1)
-        reason += _image_note(spec, kind, observed, stack.services[spec.service])
+        reason += _image_note(spec, kind, observed, stack)
         thaw = frozen.get(name, ())
         reason += _thaw_note(thaw)
         yield Action(
@@ -331,7 +331,7 @@ def _surplus(stack: Stack, desired: DesiredState, name: str, have: ObservedConta
 
 
 def _image_note(
-    spec: ContainerSpec, kind: ActionKind, observed: ObservedState, service: Service
+    spec: ContainerSpec, kind: ActionKind, observed: ObservedState, stack: Stack
 ) -> str:
     # A build or a pull is a step `up` takes first, slow or (offline) failing: say so where
     # the plan knows it must.
@@ -346,7 +346,8 @@ def _image_note(
         return f" (its image {spec.image} is built first)" if built_first else ""
     if spec.image in observed.images:
         return ""
-    if service.pull_policy is PullPolicy.NEVER:
+    users = [s for s in stack.services.values() if s.image == spec.image]
+    if all(s.pull_policy is PullPolicy.NEVER for s in users):
         return f" (its image {spec.image} is not on the engine, and pull_policy: never: up fails)"
     return f" (its image {spec.image} is not on the engine: it is pulled first)"
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import itertools
 import json
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -72,7 +71,6 @@ class FakeEngine:
     built: dict[str, str] = field(default_factory=dict)  # image ref -> build digest
     # What a pull finds: image ref -> id (a ref not here cannot be pulled).
     registry: dict[str, str] = field(default_factory=dict)
-    tagged: dict[str, float] = field(default_factory=dict)  # image ref -> when its tag last moved
     calls: Counter[str] = field(default_factory=Counter)
     log: list[str] = field(default_factory=list)  # mutating calls, in order
     stop_timeouts: dict[str, float] = field(default_factory=dict)  # container -> last timeout
@@ -166,7 +164,6 @@ class FakeEngine:
                 self._record("build", spec.image)
                 self.built[spec.image] = spec.build.digest
                 self.images[spec.image] = f"sha256:built-{spec.image}-{self.calls['build']}"
-                self.tagged[spec.image] = time.time()
         elif spec.image not in self.images:
             if spec.image not in self.registry:
                 raise EngineError(
@@ -175,16 +172,16 @@ class FakeEngine:
             announce("pulling")
             self.pull_image(spec.image)
 
-    def pull_image(self, image: str, *, platform: str | None = None) -> None:
+    def pull_image(self, image: str, *, platform: str | None = None) -> str:
         self._record("pull_image", image)
         if image not in self.registry:
             raise EngineError(f"could not pull image {image}: not found in its registry")
         self.images[image] = self.registry[image]
-        self.tagged[image] = time.time()
+        return self.images[image]
 
-    def image_pulled_at(self, image: str) -> float | None:
-        self._record("image_pulled_at")
-        return self.tagged.get(image, 0.0) if image in self.images else None
+    def image_id(self, image: str) -> str | None:
+        self._record("image_id")
+        return self.images.get(image)
 
     def context_files(self, build: Build) -> list[str]:
         root = Path(build.context)

@@ -246,7 +246,15 @@ def up(
             fmt = "json" if progress is ProgressMode.JSON else "text"  # as plan --format json
             render.plan(api.plan(loaded, engine), fmt=fmt, services=services or ())
             return 0
-        options = api.UpOptions(jobs=jobs, build=build, wait=wait, wait_timeout=wait_timeout)
+        from stackr.pulls import default_path
+
+        options = api.UpOptions(
+            jobs=jobs,
+            build=build,
+            wait=wait,
+            wait_timeout=wait_timeout,
+            pull_record=default_path(),
+        )
         with _locked(loaded.stack, lock_timeout), show_progress(progress.value) as on_event:
             try:
                 result = api.up(loaded, engine, options=options, on_event=on_event)

@@ -32,7 +32,7 @@ from stackr.docker_engine.errors import (
 from stackr.docker_engine.images import (
     context_files,
     ensure_image,
-    image_pulled_at,
+    image_id,
     observed_images,
     pull_image,
 )
@@ -109,11 +109,15 @@ class DockerEngine:
     def context_files(self, build: Build) -> list[str]:
         return context_files(build)
 
-    def pull_image(self, image: str, *, platform: str | None = None) -> None:
+    def pull_image(self, image: str, *, platform: str | None = None) -> str:
         pull_image(self._api, image, platform)
+        found = image_id(self._api, image)
+        if found is None:
+            raise EngineError(f"image {image} was pulled, but the engine does not list it")
+        return found
 
-    def image_pulled_at(self, image: str) -> float | None:
-        return image_pulled_at(self._api, image)
+    def image_id(self, image: str) -> str | None:
+        return image_id(self._api, image)
 
     # -- networks and volumes -------------------------------------------------------------
 

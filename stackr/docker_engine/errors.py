@@ -149,6 +149,11 @@ def hint_for(error: docker.errors.APIError) -> str:
         )
     if "active endpoints" in text:
         return "the engine still lists endpoints on it; restarting dockerd clears them"
+    if "does not match the specified platform" in text:
+        return (
+            "the image under that name is for another platform than the service's platform: "
+            "build or pull it for that one, or change platform"
+        )
     if "bind source path does not exist" in text:
         return (
             "a bind mount with bind.create_host_path: false needs its host path on the "

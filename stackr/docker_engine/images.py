@@ -17,7 +17,7 @@ import requests.exceptions
 
 from stackr.desired import ContainerSpec
 from stackr.docker_engine.errors import call, reason, translate
-from stackr.docker_json import full_ref, tagged_at
+from stackr.docker_json import full_ref
 from stackr.errors import EngineError
 from stackr.observed import LABEL_BUILD_DIGEST
 from stackr.spec.model import Build
@@ -81,9 +81,23 @@ def ensure_image(
         if image is None or (digest and labels.get(LABEL_BUILD_DIGEST) != digest):
             announce("building")
             _build(api, spec)
-    elif image is None:
+    elif image is None or not for_platform(image, spec.runtime.platform):
         announce("pulling")
         _pull(api, spec.image, spec.runtime.platform)
+
+
+# The engine's names for architectures the kernel names otherwise.
+_ARCHITECTURES = {"x86_64": "amd64", "aarch64": "arm64", "armhf": "arm", "i386": "386"}
+
+
+def for_platform(image: dict[str, Any], platform: str | None) -> bool:
+    """Whether an inspected image is for `platform` (`os[/arch[/variant]]`; None: any)."""
+    if not platform:
+        return True
+    wanted = platform.lower().split("/")
+    arch = str(image.get("Architecture", ""))
+    have = [str(image.get("Os", "")), _ARCHITECTURES.get(arch, arch), str(image.get("Variant", ""))]
+    return all(w == h for w, h in zip(wanted, have, strict=False) if w)
 
 
 def context_files(build: Build) -> list[str]:
@@ -122,6 +136,7 @@ def _build(api: docker.APIClient, spec: ContainerSpec) -> None:
         tag=spec.image,
         buildargs=dict(spec.build.args),
         target=spec.build.target or None,
+        platform=spec.runtime.platform,
         labels={LABEL_BUILD_DIGEST: spec.build.digest} if spec.build.digest else None,
         rm=True,
         forcerm=True,  # a failed step's container goes too, not only a passed one's
@@ -161,16 +176,14 @@ def pull_image(api: docker.APIClient, image: str, platform: str | None) -> None:
         ) from None
 
 
-def image_pulled_at(api: docker.APIClient, image: str) -> float | None:
-    """When `image`'s tag last moved (a pull, a build), in seconds since the epoch; None when
-    the engine lacks it."""
+def image_id(api: docker.APIClient, image: str) -> str | None:
+    """The id of the image `image` names; None when the engine lacks it."""
     try:
-        raw = api.inspect_image(image)
+        return str(api.inspect_image(image)["Id"])
     except docker.errors.ImageNotFound:
         return None
     except (docker.errors.DockerException, requests.exceptions.RequestException) as e:
         raise translate(e, f"inspect image {image}", api) from None
-    return tagged_at(raw)
 
 
 def _iterate(api: docker.APIClient, what: str, stream: Any) -> Iterator[dict[str, Any]]:

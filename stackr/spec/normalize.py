@@ -221,6 +221,16 @@ def _pull_policy(
             "pull_policy: build, but the service has no build section to build its image from",
             "add a build section, or write another policy (missing, always, never)",
         )
+    if name in ("always", "refresh") and build is not None:
+        # The containers of a service with a build run a build of its inputs (their digest is
+        # in their spec): a pulled image under its tag would never be what they run.
+        b.report(
+            (*at, "pull_policy"),
+            f"pull_policy: {raw['pull_policy']} pulls the image, but the service builds it "
+            "from its build section",
+            "write pull_policy: build to build it on every up, or remove build to run the "
+            "registry's image",
+        )
     return PullPolicy(name), every
 
 

@@ -264,8 +264,11 @@ def _period(seconds: float) -> str:
     minutes, left = divmod(rest, 60)
     text = (f"{hours}h" if hours else "") + (f"{minutes}m" if minutes else "")
     left_over = left + (seconds - whole)
-    return text + (f"{left_over:g}s" if left_over or not text else "")
+    return text + (_seconds(left_over) if left_over or not text else "")
 
 
 def _seconds(value: float) -> str:
-    return f"{value:g}s"
+    """Seconds as a duration the file reads back exactly: `10s`, `0.5s`, `0.00001s` (never in
+    the exponent form, which is no duration, nor rounded to 6 digits)."""
+    text = f"{value:.9f}".rstrip("0").rstrip(".")
+    return f"{text or '0'}s"

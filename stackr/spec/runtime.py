@@ -71,7 +71,7 @@ def parse_runtime(raw: dict[str, Any], where: Where) -> Runtime:
         stdin_open=on("stdin_open"),
         shm_size=size("shm_size"),
         mem_reservation=size("mem_reservation"),
-        memswap_limit=-1 if str(raw.get("memswap_limit")) == "-1" else size("memswap_limit"),
+        memswap_limit=_memswap(raw, size),
         pids_limit=number("pids_limit"),
         oom_score_adj=number("oom_score_adj"),
         cpu_shares=number("cpu_shares"),
@@ -96,6 +96,17 @@ def parse_runtime(raw: dict[str, Any], where: Where) -> Runtime:
         },
         logging=_logging(raw["logging"]) if "logging" in raw else None,
     )
+
+
+def _memswap(raw: dict[str, Any], size: Callable[[str], int | None]) -> int | None:
+    # -1 (also -1.0, or "-1" from a variable): swap without limit; 0, as the engine reads it:
+    # no limit set, the same spec as leaving it out.
+    written = raw.get("memswap_limit")
+    if written is None or isinstance(written, bool):
+        return None
+    if str(written).strip() in ("-1", "-1.0") or written == -1:
+        return -1
+    return size("memswap_limit") or None
 
 
 def capability(name: str) -> str:

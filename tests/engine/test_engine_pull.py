@@ -13,15 +13,18 @@ import contextlib
 import io
 import json
 import os
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 
 import docker
 import pytest
 from conftest import IMAGE, SLEEPER, StackFixture
 
 from stackr.errors import EngineError
+from stackr.pulls import PullRecord
 
 pytestmark = pytest.mark.engine
 
@@ -137,3 +140,23 @@ def test_never_refuses_a_missing_image_before_anything_changes(
     assert stack.containers() == {} and stack.networks() == []
     with pytest.raises(docker.errors.ImageNotFound):
         registry.sdk.images.get(ref)
+
+
+def test_a_period_pulls_once_it_has_passed(
+    stack: StackFixture, registry: Registry, tmp_path: Path
+) -> None:
+    # dockerd keeps no pull time for an image: stackr's own record says when it pulled.
+    ref = registry.ref("period")
+    first = registry.push(ref)
+    path = stack.write(_service(ref, "every_1h"))
+    record = tmp_path / "pulls.json"
+    stack.up(path, pull_record=record)  # never pulled by stackr: due
+    name = f"{stack.name}-dev-web-1"
+    second = registry.push(ref, label="2")
+    registry.sdk.images.get(first).tag(ref)  # the engine holds the first under the tag again
+    assert stack.up(path, pull_record=record).plan.pending() == ()  # pulled a moment ago
+    assert stack.containers()[name].image.id == first
+    PullRecord(record).record(ref, first, time.time() - 7200)  # as if two hours ago
+    (action,) = stack.up(path, pull_record=record).plan.pending()
+    assert action.kind.value == "recreate"
+    assert stack.containers()[name].image.id == second

@@ -330,3 +330,14 @@ def test_a_build_context_counts_its_files_and_its_folders_with_nothing_sent_unde
         "src/empty",
         "src/lib/a.py",
     ]
+
+
+def test_an_image_is_for_a_platform_as_the_engine_names_it() -> None:
+    from stackr.docker_engine.images import for_platform
+
+    amd64 = {"Os": "linux", "Architecture": "amd64"}
+    arm = {"Os": "linux", "Architecture": "arm64", "Variant": "v8"}
+    assert for_platform(amd64, None) and for_platform(amd64, "linux")
+    assert for_platform(amd64, "linux/amd64") and not for_platform(amd64, "linux/arm64")
+    assert for_platform(arm, "linux/arm64/v8") and not for_platform(arm, "linux/arm64/v7")
+    assert for_platform({"Os": "linux", "Architecture": "x86_64"}, "linux/amd64")

@@ -13,6 +13,7 @@ from fakes import FakeEngine
 from stackr import api
 from stackr.errors import EngineError, SpecError
 from stackr.plan import ActionKind
+from stackr.pulls import PullRecord
 from stackr.spec.model import PullPolicy
 
 WEB = "shop-dev-web-1"
@@ -55,7 +56,14 @@ def test_a_policy_reads_as_compose_means_it(
 
 
 def test_config_writes_a_policy_back_as_it_reads(write_stack: Any) -> None:
-    for written, shown in (("every_90m", "every_1h30m"), ("daily", "daily"), ("never", "never")):
+    pairs = (
+        ("every_90m", "every_1h30m"),
+        ("daily", "daily"),
+        ("never", "never"),
+        ("every_10us", "every_0.00001s"),  # a duration, not 1e-05s
+        ("every_59.99999s", "every_59.99999s"),  # not rounded to 60s
+    )
+    for written, shown in pairs:
         rendered = api.config(_load(_path(write_stack, written)).stack)
         assert rendered["services"]["web"]["pull_policy"] == shown
     assert "pull_policy" not in api.config(_load(_path(write_stack, "missing")).stack)["services"]
@@ -96,15 +104,40 @@ def test_always_pulls_on_every_up_and_a_moved_tag_recreates(write_stack: Any) ->
     assert engine.containers[WEB].image_id == "sha256:two"
 
 
-def test_a_period_pulls_only_once_it_has_passed(write_stack: Any) -> None:
+def test_a_period_pulls_only_once_it_has_passed(write_stack: Any, tmp_path: Path) -> None:
+    # The engine keeps no pull time: stackr records it beside its locks.
     engine = FakeEngine(images={"shop/web:1": "sha256:one"}, registry={"shop/web:1": "sha256:one"})
     path = _path(write_stack, "every_1h")
-    engine.tagged["shop/web:1"] = time.time() - 600  # pulled ten minutes ago
-    _up(path, engine)
-    assert engine.calls["pull_image"] == 0
-    engine.tagged["shop/web:1"] = time.time() - 7200  # two hours ago
+    record = tmp_path / "pulls.json"
+    options = api.UpOptions(jobs=2, pull_record=record)
+    api.up(_load(path), engine, options=options)  # never pulled by stackr: due
+    assert engine.calls["pull_image"] == 1
+    api.up(_load(path), engine, options=options)
+    assert engine.calls["pull_image"] == 1
+    pulled = PullRecord(record)
+    pulled.record("shop/web:1", "sha256:one", time.time() - 7200)  # two hours ago
+    api.up(_load(path), engine, options=options)
+    assert engine.calls["pull_image"] == 2
+    # The tag moved outside stackr: when that image was pulled is not known, so it is due.
+    engine.images["shop/web:1"] = "sha256:built-here"
+    api.up(_load(path), engine, options=options)
+    assert engine.calls["pull_image"] == 3
+
+
+def test_the_most_eager_policy_of_an_images_services_holds(write_stack: Any) -> None:
+    engine = FakeEngine(images={"shop/web:1": "sha256:one"}, registry={"shop/web:1": "sha256:two"})
+    services = {"a": {"image": "shop/web:1"}, "b": {"image": "shop/web:1", "pull_policy": "always"}}
+    path = write_stack({"name": "shop", "services": services})
     _up(path, engine)
     assert engine.calls["pull_image"] == 1
+    assert {engine.containers[f"shop-dev-{n}-1"].image_id for n in "ab"} == {"sha256:two"}
+    # One service that may pull a missing image is enough: the plan says it is pulled first.
+    engine = FakeEngine(registry={"shop/web:1": "sha256:two"})
+    services = {"a": {"image": "shop/web:1", "pull_policy": "never"}, "b": {"image": "shop/web:1"}}
+    path = write_stack({"name": "shop", "services": services})
+    reasons = [a.reason for a in api.plan(_load(path), engine).pending() if a.service == "a"]
+    assert reasons[0].endswith("it is pulled first)")
+    _up(path, engine)
 
 
 def test_never_refuses_to_pull_a_missing_image_before_anything_changes(write_stack: Any) -> None:
@@ -128,9 +161,7 @@ def test_missing_pulls_only_what_the_engine_lacks(write_stack: Any) -> None:
     assert engine.calls["pull_image"] == 1
 
 
-def test_build_builds_on_every_up_and_a_failed_pull_of_a_buildable_image_builds(
-    tmp_path: Path, write_stack: Any
-) -> None:
+def test_build_builds_on_every_up(tmp_path: Path, write_stack: Any) -> None:
     context = tmp_path / "shop" / "web"
     context.mkdir(parents=True)
     (context / "Dockerfile").write_text("FROM scratch\n")
@@ -139,6 +170,13 @@ def test_build_builds_on_every_up_and_a_failed_pull_of_a_buildable_image_builds(
     _up(path, engine)
     _up(path, engine)
     assert engine.calls["build"] == 2
-    # Not in any registry: pulled in vain, so built from its build section.
-    _up(_path(write_stack, "always", build="./web"), engine)
-    assert (engine.calls["pull_image"], engine.calls["build"]) == (1, 3)
+
+
+@pytest.mark.parametrize("policy", ["always", "daily"])
+def test_a_pulling_policy_beside_a_build_section_is_refused(
+    tmp_path: Path, write_stack: Any, policy: str
+) -> None:
+    # Its containers run a build of its inputs: a pulled image would never be what they run.
+    (tmp_path / "shop" / "web").mkdir(parents=True)
+    with pytest.raises(SpecError, match=f"pull_policy: {policy} pulls the image, but the"):
+        _load(_path(write_stack, policy, build="./web"))

@@ -272,6 +272,8 @@ def test_engine_options_read_as_the_engine_takes_them(write_stack) -> None:  # t
     )
     assert runtime.memswap_limit == 1024**3
     # -1, written as a number or (from a variable) as text: swap without limit.
-    for unlimited in (-1, "-1"):
+    for unlimited in (-1, "-1", -1.0):
         swap = _runtime(_service(write_stack, memswap_limit=unlimited)).memswap_limit
         assert swap == -1
+    # 0 is no limit set, as the engine reads it: the same spec as leaving it out.
+    assert _runtime(_service(write_stack, memswap_limit=0)).memswap_limit is None
