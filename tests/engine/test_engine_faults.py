@@ -44,7 +44,7 @@ READ_ONLY = frozenset(
         "observe",
         "ensure_image",  # makes an image exist; it changes nothing stackr owns
         "pull_image",  # moves a tag to a newer image; it changes nothing stackr owns
-        "image_pulled_at",
+        "image_id",
         "context_files",
         "anonymous_volumes",
         "start_times",
