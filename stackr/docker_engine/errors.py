@@ -149,6 +149,11 @@ def hint_for(error: docker.errors.APIError) -> str:
         )
     if "active endpoints" in text:
         return "the engine still lists endpoints on it; restarting dockerd clears them"
+    if "unknown runtime specified" in text:
+        return (
+            "the service's runtime is not one this engine knows (`docker info` lists them under "
+            "Runtimes): name one of those, or add it to the engine's daemon.json"
+        )
     if "does not match the specified platform" in text:
         return (
             "the image under that name is for another platform than the service's platform: "

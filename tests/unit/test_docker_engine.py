@@ -341,3 +341,19 @@ def test_an_image_is_for_a_platform_as_the_engine_names_it() -> None:
     assert for_platform(amd64, "linux/amd64") and not for_platform(amd64, "linux/arm64")
     assert for_platform(arm, "linux/arm64/v8") and not for_platform(arm, "linux/arm64/v7")
     assert for_platform({"Os": "linux", "Architecture": "x86_64"}, "linux/amd64")
+
+
+@pytest.mark.parametrize(
+    ("said", "hinted"),
+    [
+        ("Unknown runtime specified xyz", "not one this engine knows"),
+        (
+            "image with reference x:1 was found but does not match the specified platform",
+            "for another platform than the service's platform",
+        ),
+    ],
+)
+def test_an_engine_refusal_of_a_service_option_gets_a_hint(said: str, hinted: str) -> None:
+    from stackr.docker_engine.errors import hint_for
+
+    assert hinted in hint_for(docker.errors.APIError("500", explanation=said))
