@@ -153,27 +153,39 @@ def _build(api: docker.APIClient, spec: ContainerSpec) -> None:
 
 
 def _pull(api: docker.APIClient, image: str, platform: str | None) -> None:
-    try:
-        api.pull(image, platform=platform)
-    except (docker.errors.DockerException, requests.exceptions.RequestException) as e:
-        raise EngineError(
-            f"image {image} is not on this engine and could not be pulled: {reason(e)}",
-            hint="build it (give the service a 'build:'), or load it into the engine first "
-            "(docker load / docker pull)",
-        ) from None
+    """Pull `image`, which the engine lacks (for `platform`: or holds for another one)."""
+    lacking = f"for platform {platform}" if platform else ""
+    _pulled(
+        api,
+        image,
+        platform,
+        failed=f"image {image} is not on this engine{' ' + lacking if lacking else ''} and "
+        "could not be pulled",
+        hint="build it (give the service a 'build:'), or load it into the engine first "
+        "(docker load / docker pull)",
+    )
 
 
 def pull_image(api: docker.APIClient, image: str, platform: str | None) -> None:
     """Pull `image` (for `platform`, or the engine's), whether or not the engine has it (a
     newer one may be there)."""
+    _pulled(
+        api,
+        image,
+        platform,
+        failed=f"could not pull image {image}",
+        hint="check the name and that the engine reaches its registry, or use "
+        "pull_policy: missing to run the image the engine has",
+    )
+
+
+def _pulled(
+    api: docker.APIClient, image: str, platform: str | None, *, failed: str, hint: str
+) -> None:
     try:
         api.pull(image, platform=platform)
     except (docker.errors.DockerException, requests.exceptions.RequestException) as e:
-        raise EngineError(
-            f"could not pull image {image}: {reason(e)}",
-            hint="check the name and that the engine reaches its registry, or use "
-            "pull_policy: missing to run the image the engine has",
-        ) from None
+        raise EngineError(f"{failed}: {reason(e)}", hint=hint) from None
 
 
 def image_id(api: docker.APIClient, image: str) -> str | None:
