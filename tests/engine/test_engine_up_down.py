@@ -761,3 +761,25 @@ def test_a_long_syntax_tmpfs_and_a_bind_that_must_exist_reach_the_engine(
     with pytest.raises(api.ApplyError, match="missing"):
         stack.up(stack.write({"services": {"app": service}}))
     assert not (stack.folder / "missing").exists()
+
+
+def test_the_compose_example_runs_as_compose_writes_it(stack: StackFixture) -> None:
+    # examples/compose/compose.yaml, under this test's stack name: Compose's deploy, expose,
+    # pull_policy and depends_on conditions reach the engine as stackr's own keys would.
+    import yaml
+
+    example = Path(__file__).parents[2] / "examples" / "compose" / "compose.yaml"
+    document = yaml.safe_load(example.read_text())
+    del document["name"]
+    path = stack.write(document)
+    stack.up(path)
+    found = stack.containers()
+    web = [found[f"{stack.name}-dev-web-{n}"] for n in (1, 2)]
+    for replica in web:
+        host = replica.attrs["HostConfig"]
+        assert (host["Memory"], host["NanoCpus"]) == (64 * 1024**2, 500_000_000)
+        assert host["RestartPolicy"] == {"Name": "on-failure", "MaximumRetryCount": 3}
+        assert set(replica.attrs["Config"]["ExposedPorts"]) == {"8080/tcp"}
+    client = found[f"{stack.name}-dev-client-1"]
+    assert client.attrs["HostConfig"]["RestartPolicy"]["Name"] == "always"
+    assert api.plan(stack.load(path), stack.engine).pending() == ()
