@@ -86,7 +86,7 @@ def apply_removals(
     tasks = {
         f"remove:{a.name}": Task(
             remove_container_task(engine, a, grace(stack, a), on_event),
-            removal_order(a, containers, stack) | thawed([a]),
+            removal_order(a, containers, stack) | thawed([a], plan),
         )
         for a in containers
     }

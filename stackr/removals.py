@@ -68,9 +68,13 @@ def thaw_tasks(plan: Plan, engine: Engine, on_event: OnEvent) -> dict[str, Task]
     return tasks
 
 
-def thawed(actions: Iterable[Action]) -> frozenset[str]:
-    """The unpause tasks that must come before these actions stop their containers."""
-    return frozenset(f"thaw:{name}" for a in actions for name in a.thaw)
+def thawed(actions: Iterable[Action], plan: Plan) -> frozenset[str]:
+    """The unpause tasks that must come before these actions stop their containers: those of
+    the paused containers sharing their processes, and their own when they are one of those
+    (stopping or removing one while it is unpaused would race the unpause)."""
+    frozen = {name for a in plan.actions for name in a.thaw}
+    keys = {f"thaw:{name}" for a in actions for name in a.thaw}
+    return frozenset(keys | {f"thaw:{a.name}" for a in actions if a.name in frozen})
 
 
 def _unpause(engine: Engine, name: str, owner: str, on_event: OnEvent) -> Callable[[], None]:

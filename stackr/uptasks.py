@@ -174,7 +174,7 @@ class UpTasks:
                 remove_container_task(
                     self.engine, action, grace(self.stack, action), self.on_event
                 ),
-                removal_order(action, removed, self.stack) | thawed([action]),
+                removal_order(action, removed, self.stack) | thawed([action], self.plan),
             )
 
     def _finish_what_replacements_need(self) -> None:
@@ -320,7 +320,7 @@ class UpTasks:
                     if a.successor and a.service == service.name
                 }
                 ours = [a for a in self.plan.actions if a.service == service.name]
-                needs |= leftovers | thawed(ours)
+                needs |= leftovers | thawed(ours, self.plan)
                 self.tasks[key] = Task(self._rollout(service), frozenset(needs))
             self.tasks[f"container:{action.name}"] = Task(_noop, frozenset({key}))
             return
@@ -333,7 +333,7 @@ class UpTasks:
         elif action.kind is ActionKind.CREATE:
             needs |= self.parking  # a new replica may take a host port a parked container holds
         elif action.kind is ActionKind.RESTART:
-            needs |= thawed([action])
+            needs |= thawed([action], self.plan)
         # Once the old replicas are parked, their replacements run even after Ctrl-C.
         self.tasks[f"container:{action.name}"] = Task(
             self._bring_up(action), frozenset(needs), completes=recreate, begun_by=PARK
@@ -350,7 +350,7 @@ class UpTasks:
         specs = [self.desired.containers[a.name] for a in actions]
         # The name -prev of each must be free: a leftover of an interrupted run goes first.
         needs = frozenset(f"remove:{self.parked[a.name]}" for a in actions if a.name in self.parked)
-        needs |= thawed(actions)
+        needs |= thawed(actions, self.plan)
         park = park_all(self.engine, specs, jobs=self.options.jobs, on_event=self.on_event)
         self.tasks[PARK] = Task(park, needs)
 

@@ -307,7 +307,8 @@ class DockerEngine:
             return  # gone meanwhile: nothing of it is frozen
         except docker.errors.APIError as e:
             # Unpaused (or stopped) meanwhile: it no longer holds anything frozen.
-            if "is not paused" not in explain(e):
+            said = explain(e)
+            if "is not paused" not in said and "stopped container" not in said:
                 raise translate(e, f"unpause container {name}", self._api) from None
         except (docker.errors.DockerException, requests.exceptions.RequestException) as e:
             raise translate(e, f"unpause container {name}", self._api) from None

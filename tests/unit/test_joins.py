@@ -532,3 +532,17 @@ def test_a_chain_of_namespaces_restarts_to_its_end(write_stack) -> None:  # type
     _up(path, engine)
     assert {engine.containers[n].state for n in (VPN, APP1, DEBUG)} == {"running"}
     assert _up(path, engine).plan.pending() == ()
+
+
+def test_a_paused_replica_is_stopped_only_once_unpaused() -> None:
+    # Its own removal (or update) racing its unpause fails the unpause: it waits for it.
+    from stackr.actions import Action, ObjectKind, Plan
+    from stackr.removals import thawed
+
+    owner = Action(
+        kind=ActionKind.REMOVE, object=ObjectKind.CONTAINER, name=APP, reason="down", thaw=(DEBUG,)
+    )
+    sharer = Action(kind=ActionKind.REMOVE, object=ObjectKind.CONTAINER, name=DEBUG, reason="down")
+    plan = Plan(stack="shop", profile="dev", actions=(owner, sharer))
+    assert thawed([owner], plan) == {f"thaw:{DEBUG}"}
+    assert thawed([sharer], plan) == {f"thaw:{DEBUG}"}
