@@ -16,7 +16,7 @@ from stackr.spec.model import Build
 CHUNK = 1 << 20
 
 
-def build_digest(build: Build, files: Iterable[str], *, platform: str | None = None) -> str:
+def build_digest(build: Build, files: Iterable[str]) -> str:
     """`build`'s digest, from the context-relative `files` the engine would be sent.
 
     A file's content, its executable bit and a symlink's target count; times and owners do not,
@@ -29,8 +29,6 @@ def build_digest(build: Build, files: Iterable[str], *, platform: str | None = N
         digest.update(f"arg {key}={value}\0".encode())
     if build.target:  # only then: the digest of a build without one is as it was
         digest.update(f"target {build.target}\0".encode())
-    if platform:  # the same: a build for another platform is another image
-        digest.update(f"platform {platform}\0".encode())
     dockerfile = root / build.dockerfile
     digest.update(b"dockerfile-content\0" + _content(dockerfile) + b"\0")
     for name in sorted(files):

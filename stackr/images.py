@@ -38,8 +38,7 @@ def with_build_digests(stack: Stack, engine: Engine) -> Stack:
     services = dict(stack.services)
     for name, service in stack.services.items():
         if service.build is not None:
-            files = engine.context_files(service.build)
-            digest = build_digest(service.build, files, platform=service.runtime.platform)
+            digest = build_digest(service.build, engine.context_files(service.build))
             services[name] = replace(service, build=replace(service.build, digest=digest))
     return replace(stack, services=services)
 
@@ -87,7 +86,7 @@ def refresh_images(
 
 
 def _due(engine: Engine, image: str, every: float, now: float, pulls: PullRecord | None) -> bool:
-    pulled = pulls.pulled_at(image, engine.image_id(image)) if pulls is not None else None
+    pulled = pulls.pulled_at(image, engine.image_id(image), now=now) if pulls else None
     return pulled is None or now - pulled >= every
 
 
@@ -131,9 +130,10 @@ def ensure_images(
         if spec.service not in services or spec.image in done:
             continue
         done.add(spec.image)
-        if spec.build is None and spec.image in found and not spec.runtime.platform:
+        never = spec.build is None and _never_pulled(stack, spec.image, services)
+        if spec.build is None and spec.image in found and (never or not spec.runtime.platform):
             continue  # on the engine already: nothing to pull (for a platform, the engine checks)
-        if spec.build is None and _never_pulled(stack, spec.image, services):
+        if never:
             raise EngineError(
                 f"image {spec.image} is not on this engine, and pull_policy: never keeps "
                 f"{_users(stack, spec.image, services)} from pulling it",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import tempfile
 from pathlib import Path
@@ -29,28 +30,45 @@ class PullRecord:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._pulls: dict[str, tuple[str, float]] = {}
-        with contextlib.suppress(OSError, ValueError, TypeError):
-            raw = json.loads(path.read_text(encoding="utf-8"))
-            self._pulls = {
-                str(ref): (str(entry[0]), float(entry[1]))
-                for ref, entry in raw.items()
-                if isinstance(entry, list) and len(entry) == 2
-            }
+        self._pulls = _read(path)
 
-    def pulled_at(self, image: str, image_id: str | None) -> float | None:
+    def pulled_at(self, image: str, image_id: str | None, *, now: float) -> float | None:
         """When stackr pulled `image`, if the engine still holds what it pulled (`image_id`,
-        None when it lacks the image)."""
+        None when it lacks the image); a time after `now` (a clock set back) is no time."""
         found = self._pulls.get(image)
-        return found[1] if found is not None and image_id and found[0] == image_id else None
+        if found is None or not image_id or found[0] != image_id or not found[1] <= now:
+            return None
+        return found[1]
 
     def record(self, image: str, image_id: str, at: float) -> None:
-        self._pulls[image] = (image_id, at)
+        # Read again first: another `up` (of another stack) may have recorded a pull since.
+        self._pulls = {**_read(self.path), image: (image_id, at)}
         data = {ref: [i, t] for ref, (i, t) in sorted(self._pulls.items())}
         # Written whole and renamed into place: a reader never sees half a file.
-        with contextlib.suppress(OSError):
+        temporary = ""
+        try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             handle, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=".pulls-")
             with os.fdopen(handle, "w", encoding="utf-8") as out:
                 json.dump(data, out, indent=1)
             os.replace(temporary, self.path)
+        except OSError:
+            if temporary:
+                with contextlib.suppress(OSError):
+                    os.unlink(temporary)
+
+
+def _read(path: Path) -> dict[str, tuple[str, float]]:
+    """The record in `path`; nothing where it is missing, unreadable or not a record."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(raw, dict):
+        return {}
+    found: dict[str, tuple[str, float]] = {}
+    for ref, entry in raw.items():
+        well_formed = isinstance(entry, list) and len(entry) == 2
+        if well_formed and isinstance(entry[1], int | float) and math.isfinite(entry[1]):
+            found[str(ref)] = (str(entry[0]), float(entry[1]))
+    return found

@@ -78,7 +78,9 @@ def ensure_image(
     if spec.build is not None:
         labels = ((image or {}).get("Config") or {}).get("Labels") or {}
         digest = spec.build.digest
-        if image is None or (digest and labels.get(LABEL_BUILD_DIGEST) != digest):
+        stale = bool(digest) and labels.get(LABEL_BUILD_DIGEST) != digest
+        # A build for another platform is another image: built again for the one asked.
+        if image is None or stale or not for_platform(image, spec.runtime.platform):
             announce("building")
             _build(api, spec)
     elif image is None or not for_platform(image, spec.runtime.platform):

@@ -14,7 +14,15 @@ import posixpath
 from collections.abc import Collection, Iterator
 
 from stackr.errors import Issue
-from stackr.spec.model import Condition, Dependency, Mount, MountKind, Service, Stack
+from stackr.spec.model import (
+    Condition,
+    Dependency,
+    Mount,
+    MountKind,
+    PullPolicy,
+    Service,
+    Stack,
+)
 from stackr.spec.netmode import network_mode_issues
 from stackr.spec.portchecks import port_clash_issues, port_range_issues
 from stackr.spec.prune import Pruned
@@ -45,6 +53,7 @@ def check_stack(stack: Stack, doc: Document, *, pruned: Pruned | None = None) ->
     issues += _externals_of_its_own(stack, doc)
     issues += _cycles(stack, doc)
     issues += _image_built_two_ways(stack, doc)
+    issues += _image_built_and_pulled(stack, doc)
     return issues
 
 
@@ -310,6 +319,21 @@ def _image_built_two_ways(stack: Stack, doc: Document) -> Iterator[Issue]:
                 f"image {service.image} is built by service '{other.name}' too, from another build",
                 hint="give each build its own image: tag, or let one service build it and the "
                 "other run it without build:",
+            )
+
+
+def _image_built_and_pulled(stack: Stack, doc: Document) -> Iterator[Issue]:
+    # A pull would move the tag off the build the builder's containers run, unseen by the plan.
+    built = {s.image: s.name for s in stack.services.values() if s.build is not None}
+    pulling = (PullPolicy.ALWAYS, PullPolicy.REFRESH)
+    for name, service in sorted(stack.services.items()):
+        if service.image in built and service.build is None and service.pull_policy in pulling:
+            yield _issue(
+                doc,
+                ("services", name, "pull_policy"),
+                f"pulls image {service.image}, which service '{built[service.image]}' builds",
+                hint="let it run the build (leave pull_policy out), or give the build its own "
+                "image: tag",
             )
 
 

@@ -13,44 +13,67 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from stackr.spec.values import parse_duration, parse_size
+
 Path_ = tuple[str | int, ...]
 Report = Callable[[Path_, str, str], None]
 
-# deploy's path → the service's own key it is (a path in the service, a mapping's key beneath).
-_MOVES: tuple[tuple[Path_, Path_], ...] = (
-    (("replicas",), ("replicas",)),
-    (("resources", "limits", "cpus"), ("resources", "cpus")),
-    (("resources", "limits", "memory"), ("resources", "memory")),
-    (("resources", "limits", "pids"), ("pids_limit",)),
-    (("resources", "reservations", "memory"), ("mem_reservation",)),
-    (("update_config",), ("update",)),
+# deploy's path → the service's own key it is (a path in the service, a mapping's key beneath),
+# and how its text reads, to tell two spellings of one value (`1g`, `1024m`) from two values.
+_MOVES: tuple[tuple[Path_, Path_, Callable[[Any], Any]], ...] = (
+    (("replicas",), ("replicas",), int),
+    (("resources", "limits", "cpus"), ("resources", "cpus"), float),
+    (("resources", "limits", "memory"), ("resources", "memory"), parse_size),
+    (("resources", "limits", "pids"), ("pids_limit",), int),
+    (("resources", "reservations", "memory"), ("mem_reservation",), parse_size),
+    *(
+        (("update_config", key), ("update", key), read)
+        for key, read in (
+            ("parallelism", int),
+            ("order", str),
+            ("delay", parse_duration),
+            ("failure_action", str),
+            ("monitor", parse_duration),
+        )
+    ),
 )
 _CONDITIONS = {"none": "no", "on-failure": "on-failure", "any": "always"}
 # The service's own keys a `deploy` section may give.
-FED = frozenset({"restart", *(target[0] for _, target in _MOVES)})
+FED = frozenset({"restart", *(str(target[0]) for _, target, _ in _MOVES)})
 
 
 def from_deploy(
-    raw: Mapping[str, Any], at: Path_, *, report: Report, warn: Report
+    raw: Mapping[str, Any],
+    at: Path_,
+    *,
+    report: Report,
+    warn: Report,
+    layer: Callable[[Path_, Path_], str] = lambda cause, here: "",
 ) -> tuple[dict[str, Any], dict[Path_, Path_]]:
     """The service `raw` (at `at`) with its `deploy` section read into its own keys, and the
-    paths it moved: each new path → where the file wrote it, to locate a problem with it."""
+    paths it moved: each new path → where the file wrote it, to locate a problem with it.
+    `layer(cause, here)` says where the value at `cause` comes from when it is another layer
+    than `here`'s (` (set by profile prod)`)."""
     deploy = raw.get("deploy")
     service = {k: v for k, v in raw.items() if k != "deploy"}
     if not isinstance(deploy, Mapping):
         return service, {}
     moved: dict[Path_, Path_] = {}
-    for source, target in _MOVES:
+    for source, target, read in _MOVES:
         value = _get(deploy, source)
         if value is None:
             continue
         written = (*at, "deploy", *source)
-        if _get(service, target) is not None and _get(service, target) != value:
+        other = _get(service, target)
+        if other is not None and not _same(read, other, value):
             shown = ".".join(str(p) for p in target)
+            there = layer((*at, *target), written).strip().removeprefix("(").removesuffix(")")
             report(
                 written,
-                f"deploy.{'.'.join(map(str, source))} and {shown} say different things",
-                f"keep one of the two: {shown} is stackr's way of writing it",
+                f"deploy.{'.'.join(map(str, source))} ({value}) and {shown} "
+                f"({other}{', ' + there if there else ''}) say different things",
+                "keep one of the two: a profile, a later file or a service that extends this "
+                "one changes it written the same way as here",
             )
             continue
         _put(service, target, value)
@@ -85,6 +108,15 @@ def _restart(policy: Mapping[str, Any], at: Path_, report: Report) -> str | None
         )
         return None
     return f"on-failure:{attempts}"
+
+
+def _same(read: Callable[[Any], Any], one: Any, other: Any) -> bool:
+    """Whether two spellings say one value (`1g` and `1024m`, `2` and `"2"`); what does not
+    read is compared as written (its problem is reported where it is read)."""
+    try:
+        return bool(read(str(one)) == read(str(other)))
+    except ValueError:
+        return str(one) == str(other)
 
 
 def _get(tree: Mapping[str, Any], path: Path_) -> Any:

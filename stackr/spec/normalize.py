@@ -159,6 +159,7 @@ def _service(b: _Builder, key: str, raw: dict[str, Any], *, name: str, project_d
         at,
         report=b.report,
         warn=lambda path, message, hint: b.warn(b.doc.issue(path, message, hint)),
+        layer=b.doc.set_apart,
     )
     b.moved |= moved
     build = _build(b, (*at, "build"), raw.get("build"), project_dir)

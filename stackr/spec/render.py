@@ -11,6 +11,7 @@ Secret values are the exception: they are never printed, so they show as `***`. 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 from stackr.sensitive import MASK, hide, is_secret
@@ -270,5 +271,8 @@ def _period(seconds: float) -> str:
 def _seconds(value: float) -> str:
     """Seconds as a duration the file reads back exactly: `10s`, `0.5s`, `0.00001s` (never in
     the exponent form, which is no duration, nor rounded to 6 digits)."""
-    text = f"{value:.9f}".rstrip("0").rstrip(".")
+    # To the nanosecond, the engine's finest unit: the shortest text of that, written out
+    # without an exponent (`10us` is 9.999999999999999e-06 as a float).
+    text = format(Decimal(repr(round(float(value), 9))), "f")
+    text = text.rstrip("0").rstrip(".") if "." in text else text
     return f"{text or '0'}s"

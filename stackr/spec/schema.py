@@ -282,6 +282,17 @@ _COMPOSE_KEYS = {
     "rollback), one replica at a time, each gated on being ready: remove it",
     ("deploy", "endpoint_mode"): "a swarm's: replicas answer to the service's name on their "
     "networks: remove it",
+    **{
+        ("restart_policy", key): "a swarm's: the engine restarts a container at once, with a "
+        "delay that doubles as it keeps failing: remove it"
+        for key in ("delay", "window")
+    },
+    ("reservations", "cpus"): "a swarm's placement: on one engine, limit CPUs with "
+    "resources.limits.cpus: remove it",
+    ("reservations", "devices"): "devices reserved for a container (GPUs) are not supported by "
+    "stackr: remove it",
+    ("update_config", "max_failure_ratio"): "an update stops at the first replica that does "
+    "not turn ready: remove it",
     ("service", "profiles"): "a service only some profiles run is declared under them: "
     "profiles: {debug: {services: {NAME: {...}}}} (see docs/stack-file.md, Profiles)",
     ("service", "container_name"): "stackr names each container STACK-PROFILE-SERVICE-N, so "
@@ -301,6 +312,8 @@ def _unknown_key_hint(path: Path_, key: str, value: Any, allowed: list[str]) -> 
         where = "dependency"
     if len(path) == 3 and path[0] == "services" and path[2] == "deploy":
         where = "deploy"
+    if len(path) >= 4 and path[0] == "services" and path[2] == "deploy":
+        where = str(path[-1])  # restart_policy, update_config, reservations
     if (where, key) in _COMPOSE_KEYS:
         return _COMPOSE_KEYS[(where, key)]
     close = close_match(key, allowed)

@@ -96,7 +96,7 @@ def parse_pull_policy(value: object) -> tuple[str, float]:
         raise ValueProblem(
             f"{text!r} is not a pull period", "write every_ and a duration: every_12h, every_30m"
         ) from None
-    if seconds <= 0:
+    if seconds < 1:
         raise ValueProblem(f"{text!r} would pull on every up", "write always, or a longer period")
     return "refresh", seconds
 

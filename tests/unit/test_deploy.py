@@ -73,7 +73,7 @@ def test_a_service_written_either_way_is_one_spec(write_stack: Any) -> None:
 
 def test_one_value_given_both_ways_is_refused_when_they_differ(write_stack: Any) -> None:
     assert _issues(write_stack, replicas=3, deploy={"replicas": 2}) == [
-        "services.web.deploy.replicas: deploy.replicas and replicas say different things"
+        "services.web.deploy.replicas: deploy.replicas (2) and replicas (3) say different things"
     ]
     # The same value twice is no conflict; the rest of a section still reads.
     web = _service(
@@ -83,6 +83,19 @@ def test_one_value_given_both_ways_is_refused_when_they_differ(write_stack: Any)
         deploy={"replicas": 2, "resources": {"limits": {"cpus": 1, "memory": "1g"}}},
     )
     assert (web.replicas, web.resources.cpus, web.resources.memory) == (2, 1.0, 1024**3)
+    # Two spellings of one value agree, and update_config adds to update key by key.
+    web = _service(
+        write_stack,
+        replicas="2",
+        resources={"memory": "1g", "cpus": "1.0"},
+        update={"order": "start-first"},
+        deploy={
+            "replicas": 2,
+            "resources": {"limits": {"memory": "1024m", "cpus": 1}},
+            "update_config": {"order": "start-first", "parallelism": 2},
+        },
+    )
+    assert (web.replicas, web.resources.memory, web.update.parallelism) == (2, 1024**3, 2)
 
 
 def test_restart_gives_way_to_restart_policy_with_a_warning(write_stack: Any) -> None:

@@ -40,7 +40,9 @@ def _cases(kind: str) -> list[str]:
 
 
 def _args(folder: Path) -> dict[str, str]:
-    args = {"profile": "dev", "files": "stack.yml"}
+    # A Compose example is its compose.yaml, as `stackr -f compose.yaml` reads it.
+    compose = not (folder / "stack.yml").exists() and (folder / "compose.yaml").exists()
+    args = {"profile": "dev", "files": "compose.yaml" if compose else "stack.yml"}
     path = folder / "args.txt"
     if path.exists():
         for line in path.read_text().splitlines():

@@ -60,7 +60,7 @@ def test_config_writes_a_policy_back_as_it_reads(write_stack: Any) -> None:
         ("every_90m", "every_1h30m"),
         ("daily", "daily"),
         ("never", "never"),
-        ("every_10us", "every_0.00001s"),  # a duration, not 1e-05s
+        ("every_1500ms", "every_1.5s"),
         ("every_59.99999s", "every_59.99999s"),  # not rounded to 60s
     )
     for written, shown in pairs:
@@ -180,3 +180,48 @@ def test_a_pulling_policy_beside_a_build_section_is_refused(
     (tmp_path / "shop" / "web").mkdir(parents=True)
     with pytest.raises(SpecError, match=f"pull_policy: {policy} pulls the image, but the"):
         _load(_path(write_stack, policy, build="./web"))
+
+
+@pytest.mark.parametrize(
+    "written", ["null", "[]", '"x"', "{", '{"shop/web:1": ["sha256:one", NaN]}']
+)
+def test_a_record_that_is_no_record_is_read_as_none(tmp_path: Path, written: str) -> None:
+    path = tmp_path / "pulls.json"
+    path.write_text(written)
+    record = PullRecord(path)
+    assert record.pulled_at("shop/web:1", "sha256:one", now=time.time()) is None
+    record.record("shop/web:1", "sha256:one", 100.0)
+    assert PullRecord(path).pulled_at("shop/web:1", "sha256:one", now=200.0) == 100.0
+
+
+def test_a_pull_time_ahead_of_the_clock_is_no_time(tmp_path: Path) -> None:
+    record = PullRecord(tmp_path / "pulls.json")
+    record.record("shop/web:1", "sha256:one", 1000.0)
+    assert record.pulled_at("shop/web:1", "sha256:one", now=500.0) is None
+
+
+def test_two_records_of_one_file_keep_each_others_pulls(tmp_path: Path) -> None:
+    first, second = PullRecord(tmp_path / "pulls.json"), PullRecord(tmp_path / "pulls.json")
+    first.record("a:1", "sha256:a", 10.0)
+    second.record("b:1", "sha256:b", 20.0)
+    again = PullRecord(tmp_path / "pulls.json")
+    assert again.pulled_at("a:1", "sha256:a", now=30.0) == 10.0
+    assert again.pulled_at("b:1", "sha256:b", now=30.0) == 20.0
+
+
+def test_platform_and_never_run_the_image_the_engine_has(write_stack: Any) -> None:
+    engine = FakeEngine(images={"shop/web:1": "sha256:one"})
+    _up(_path(write_stack, "never", platform="linux/amd64"), engine)
+    assert engine.containers[WEB].state == "running"
+
+
+def test_pulling_an_image_another_service_builds_is_refused(
+    tmp_path: Path, write_stack: Any
+) -> None:
+    (tmp_path / "shop" / "web").mkdir(parents=True)
+    services = {
+        "web": {"image": "shop/web:1", "build": "./web"},
+        "worker": {"image": "shop/web:1", "pull_policy": "daily"},
+    }
+    with pytest.raises(SpecError, match="pulls image shop/web:1, which service 'web' builds"):
+        _load(write_stack({"name": "shop", "services": services}))
