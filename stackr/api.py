@@ -9,17 +9,20 @@ networkx with them) are imported by the use cases that need them, to keep those 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from stackr import images, joins
-from stackr.errors import ApplyError, StackrError
+from stackr.errors import ApplyError
 from stackr.events import OnEvent, ignore_event
 from stackr.externals import externals, refuse_missing
 from stackr.fileviews import VariableRow, diff, variables
 from stackr.restarts import asked_times, with_times
+from stackr.running import ContainerRow as ContainerRow
+from stackr.running import logs as logs
+from stackr.running import ps as ps
 from stackr.spec import load_stack
 from stackr.spec.model import Stack
 
@@ -117,19 +120,6 @@ class DownResult:
     result: ApplyResult
     warnings: tuple[str, ...]
     seconds: float
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ContainerRow:
-    """One line of `stackr ps`: a container of the stack as the engine reports it."""
-
-    name: str
-    service: str
-    replica: int
-    state: str
-    health: str
-    status: str
-    ports: tuple[str, ...]
 
 
 def validate(
@@ -379,53 +369,3 @@ def down(
     return DownResult(
         plan=the_plan, result=result, warnings=warnings, seconds=time.monotonic() - started
     )
-
-
-def ps(stack: str, profile: str, engine: Engine) -> list[ContainerRow]:
-    """The stack's containers, by service and replica."""
-    observed = engine.observe(stack, profile)
-    rows = [
-        ContainerRow(
-            name=c.name,
-            service=c.service,
-            replica=c.replica,
-            state=c.state,
-            health=c.health,
-            status=c.status,
-            ports=c.ports,
-        )
-        for c in observed.containers
-    ]
-    return sorted(rows, key=lambda r: (r.service, r.replica))
-
-
-def logs(
-    name: str,
-    profile: str,
-    engine: Engine,
-    *,
-    stack: Stack | None = None,
-    services: Sequence[str] = (),
-    follow: bool = False,
-    tail: int | None = None,
-) -> Iterator[tuple[str, str]]:
-    """(container, line) pairs of the containers of stack `name` for `profile`, optionally
-    only some services'. `stack`, when its file loads, tells a mistyped service from one that
-    has no containers.
-
-    Raises:
-        StackrError: a named service is not in the stack, or has no containers.
-    """
-    from stackr.selection import refuse_unknown
-
-    if stack is not None:
-        refuse_unknown(stack, services)
-    rows = ps(name, profile, engine)
-    unknown = set(services) - {r.service for r in rows}
-    if unknown:
-        raise StackrError(
-            f"no containers for service(s) {', '.join(sorted(unknown))} in {name} ({profile})",
-            hint="stackr ps lists what runs; `stackr up` makes what is missing",
-        )
-    names = [r.name for r in rows if not services or r.service in services]
-    return engine.logs(names, follow=follow, tail=tail)
