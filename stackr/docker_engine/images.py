@@ -96,7 +96,7 @@ def for_platform(image: dict[str, Any], platform: str | None) -> bool:
     """Whether an inspected image is for `platform` (`os[/arch[/variant]]`; None: any)."""
     if not platform:
         return True
-    wanted = platform.lower().split("/")
+    wanted = [_ARCHITECTURES.get(part, part) for part in platform.lower().split("/")]
     arch = str(image.get("Architecture", ""))
     have = [str(image.get("Os", "")), _ARCHITECTURES.get(arch, arch), str(image.get("Variant", ""))]
     return all(w == h for w, h in zip(wanted, have, strict=False) if w)

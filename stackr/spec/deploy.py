@@ -18,6 +18,12 @@ from stackr.spec.values import parse_duration, parse_size
 Path_ = tuple[str | int, ...]
 Report = Callable[[Path_, str, str], None]
 
+
+def _to_the_nanosecond(text: str) -> float:
+    # `700ms` and `0.7s` are one delay, though not one float (0.7000000000000001 and 0.7).
+    return round(parse_duration(text), 9)
+
+
 # deploy's path → the service's own key it is (a path in the service, a mapping's key beneath),
 # and how its text reads, to tell two spellings of one value (`1g`, `1024m`) from two values.
 _MOVES: tuple[tuple[Path_, Path_, Callable[[Any], Any]], ...] = (
@@ -31,9 +37,9 @@ _MOVES: tuple[tuple[Path_, Path_, Callable[[Any], Any]], ...] = (
         for key, read in (
             ("parallelism", int),
             ("order", str),
-            ("delay", parse_duration),
+            ("delay", _to_the_nanosecond),
             ("failure_action", str),
-            ("monitor", parse_duration),
+            ("monitor", _to_the_nanosecond),
         )
     ),
 )

@@ -159,7 +159,7 @@ def _service(b: _Builder, key: str, raw: dict[str, Any], *, name: str, project_d
         at,
         report=b.report,
         warn=lambda path, message, hint: b.warn(b.doc.issue(path, message, hint)),
-        layer=b.doc.set_apart,
+        layer=lambda cause, here: _elsewhere(b.doc, cause, here),
     )
     b.moved |= moved
     build = _build(b, (*at, "build"), raw.get("build"), project_dir)
@@ -206,6 +206,16 @@ def _service(b: _Builder, key: str, raw: dict[str, Any], *, name: str, project_d
         update=_update(b, (*at, "update"), raw.get("update") or {}),
         runtime=parse_runtime(raw, _Under(b, at)),
     )
+
+
+def _elsewhere(doc: Document, cause: Path_, here: Path_) -> str:
+    """Where the value at `cause` comes from, when not from where `here` is written: a profile,
+    a base it extends (`set_apart`), or another `-f` file."""
+    said = doc.set_apart(cause, here)
+    found = doc.positions.get(cause)
+    if said or found is None or found.file == doc.locate(here).file:
+        return said
+    return f" (in {found.file}:{found.line})"
 
 
 def _pull_policy(

@@ -11,7 +11,6 @@ Secret values are the exception: they are never printed, so they show as `***`. 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from decimal import Decimal
 from typing import Any
 
 from stackr.sensitive import MASK, hide, is_secret
@@ -27,6 +26,7 @@ from stackr.spec.model import (
     restart_text,
 )
 from stackr.spec.runopts import Runtime
+from stackr.spec.values import duration_text
 
 
 def config_document(stack: Stack) -> dict[str, Any]:
@@ -255,24 +255,8 @@ def _pull_policy(service: Service) -> dict[str, str]:
     if policy is not PullPolicy.REFRESH:
         return {"pull_policy": policy.value}
     named = {86400.0: "daily", 7 * 86400.0: "weekly"}
-    return {"pull_policy": named.get(service.pull_every) or f"every_{_period(service.pull_every)}"}
-
-
-def _period(seconds: float) -> str:
-    """`43200` → `12h`, `5400` → `1h30m`: whole hours and minutes as such, the rest seconds."""
-    whole = int(seconds)
-    hours, rest = divmod(whole, 3600)
-    minutes, left = divmod(rest, 60)
-    text = (f"{hours}h" if hours else "") + (f"{minutes}m" if minutes else "")
-    left_over = left + (seconds - whole)
-    return text + (_seconds(left_over) if left_over or not text else "")
+    return {"pull_policy": named.get(service.pull_every) or f"every_{_seconds(service.pull_every)}"}
 
 
 def _seconds(value: float) -> str:
-    """Seconds as a duration the file reads back exactly: `10s`, `0.5s`, `0.00001s` (never in
-    the exponent form, which is no duration, nor rounded to 6 digits)."""
-    # To the nanosecond, the engine's finest unit: the shortest text of that, written out
-    # without an exponent (`10us` is 9.999999999999999e-06 as a float).
-    text = format(Decimal(repr(round(float(value), 9))), "f")
-    text = text.rstrip("0").rstrip(".") if "." in text else text
-    return f"{text or '0'}s"
+    return duration_text(value)

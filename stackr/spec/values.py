@@ -101,6 +101,27 @@ def parse_pull_policy(value: object) -> tuple[str, float]:
     return "refresh", seconds
 
 
+def duration_text(seconds: float) -> str:
+    """The shortest text `parse_duration` reads back as exactly `seconds` (`700ms`, `1.5s`,
+    `90m`), without an exponent: what `config` writes, so its output plans as the file did."""
+    best = f"{_plain(seconds)}s"  # always reads back: float(repr(x)) is x, times 1.0
+    for unit, factor in _DURATION_UNITS.items():
+        scaled = seconds / factor
+        for number in (scaled, round(scaled, 9)):
+            text = f"{_plain(number)}{unit}"
+            if len(text) < len(best) and _duration(text) == seconds:
+                best = text
+    return best
+
+
+def _plain(number: float) -> str:
+    """A float's shortest text, written out: `0.00001`, not `1e-05`; `90`, not `90.0`."""
+    from decimal import Decimal  # only `config` writes durations
+
+    text = format(Decimal(repr(float(number))), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 def parse_cpus(value: object) -> float:
     """A number of CPUs (`0.5`, `"2"`), from MIN_CPUS to MAX_CPUS."""
     number = value if isinstance(value, int | float) else str(value)

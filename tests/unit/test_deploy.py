@@ -88,11 +88,11 @@ def test_one_value_given_both_ways_is_refused_when_they_differ(write_stack: Any)
         write_stack,
         replicas="2",
         resources={"memory": "1g", "cpus": "1.0"},
-        update={"order": "start-first"},
+        update={"order": "start-first", "delay": "700ms"},
         deploy={
             "replicas": 2,
             "resources": {"limits": {"memory": "1024m", "cpus": 1}},
-            "update_config": {"order": "start-first", "parallelism": 2},
+            "update_config": {"order": "start-first", "parallelism": 2, "delay": "0.7s"},
         },
     )
     assert (web.replicas, web.resources.memory, web.update.parallelism) == (2, 1024**3, 2)

@@ -341,6 +341,7 @@ def test_an_image_is_for_a_platform_as_the_engine_names_it() -> None:
     assert for_platform(amd64, "linux/amd64") and not for_platform(amd64, "linux/arm64")
     assert for_platform(arm, "linux/arm64/v8") and not for_platform(arm, "linux/arm64/v7")
     assert for_platform({"Os": "linux", "Architecture": "x86_64"}, "linux/amd64")
+    assert for_platform(amd64, "linux/x86_64")  # the kernel's name, which docker takes too
 
 
 @pytest.mark.parametrize(

@@ -57,11 +57,12 @@ def test_a_policy_reads_as_compose_means_it(
 
 def test_config_writes_a_policy_back_as_it_reads(write_stack: Any) -> None:
     pairs = (
-        ("every_90m", "every_1h30m"),
+        ("every_1h30m", "every_90m"),  # the shortest text that reads back as the same period
         ("daily", "daily"),
         ("never", "never"),
         ("every_1500ms", "every_1.5s"),
         ("every_59.99999s", "every_59.99999s"),  # not rounded to 60s
+        ("every_1.1h", "every_1.1h"),  # 3960.0000000000005 s as a float: read back the same
     )
     for written, shown in pairs:
         rendered = api.config(_load(_path(write_stack, written)).stack)

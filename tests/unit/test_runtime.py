@@ -277,3 +277,15 @@ def test_engine_options_read_as_the_engine_takes_them(write_stack) -> None:  # t
         assert swap == -1
     # 0 is no limit set, as the engine reads it: the same spec as leaving it out.
     assert _runtime(_service(write_stack, memswap_limit=0)).memswap_limit is None
+
+
+@pytest.mark.parametrize(
+    "written", ["700ms", "0.7s", "10s", "1m30s", "500ms", "2.5h", "1.5us", "100ns", "1.1h", "1.1m"]
+)
+def test_config_writes_a_duration_that_reads_back_the_same(written: str) -> None:
+    # The spec hash holds these floats: config's text must plan as the file did.
+    from stackr.spec.values import duration_text, parse_duration
+
+    seconds = parse_duration(written)
+    assert parse_duration(duration_text(seconds)) == seconds
+    assert "e" not in duration_text(seconds)
