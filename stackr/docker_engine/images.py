@@ -21,6 +21,7 @@ from stackr.docker_json import full_ref
 from stackr.errors import EngineError
 from stackr.observed import LABEL_BUILD_DIGEST
 from stackr.spec.model import Build
+from stackr.spec.runtime import ARCHITECTURES
 
 _ID_PREFIX = re.compile(r"(?:sha256:)?([0-9a-f]{12,64})")
 
@@ -88,17 +89,13 @@ def ensure_image(
         _pull(api, spec.image, spec.runtime.platform)
 
 
-# The engine's names for architectures the kernel names otherwise.
-_ARCHITECTURES = {"x86_64": "amd64", "aarch64": "arm64", "armhf": "arm", "i386": "386"}
-
-
 def for_platform(image: dict[str, Any], platform: str | None) -> bool:
     """Whether an inspected image is for `platform` (`os[/arch[/variant]]`; None: any)."""
     if not platform:
         return True
-    wanted = [_ARCHITECTURES.get(part, part) for part in platform.lower().split("/")]
+    wanted = [ARCHITECTURES.get(part, part) for part in platform.lower().split("/")]
     arch = str(image.get("Architecture", ""))
-    have = [str(image.get("Os", "")), _ARCHITECTURES.get(arch, arch), str(image.get("Variant", ""))]
+    have = [str(image.get("Os", "")), ARCHITECTURES.get(arch, arch), str(image.get("Variant", ""))]
     return all(w == h for w, h in zip(wanted, have, strict=False) if w)
 
 

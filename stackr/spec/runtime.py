@@ -63,7 +63,7 @@ def parse_runtime(raw: dict[str, Any], where: Where) -> Runtime:
         userns_mode=text("userns_mode"),
         cgroup_parent=text("cgroup_parent"),
         runtime=text("runtime"),
-        platform=text("platform"),
+        platform=_platform(text("platform")),
         init=flag("init"),
         read_only=on("read_only"),
         privileged=on("privileged"),
@@ -107,6 +107,17 @@ def _memswap(raw: dict[str, Any], size: Callable[[str], int | None]) -> int | No
     if str(written).strip() in ("-1", "-1.0") or written == -1:
         return -1
     return size("memswap_limit") or None
+
+
+# The kernel's names for architectures the engine names otherwise (as `docker` reads them).
+ARCHITECTURES = {"x86_64": "amd64", "aarch64": "arm64", "armhf": "arm", "i386": "386"}
+
+
+def _platform(written: str | None) -> str | None:
+    # `linux/x86_64` is `linux/amd64`: one platform, one spec.
+    if written is None:
+        return None
+    return "/".join(ARCHITECTURES.get(part, part) for part in written.lower().split("/"))
 
 
 def capability(name: str) -> str:

@@ -59,6 +59,11 @@ def parse_duration(value: object) -> float:
         raise ValueProblem(
             f"{value!r} is far too long", f"a duration goes up to {MAX_SECONDS}s (about 31 years)"
         )
+    if 0 < seconds < 1e-9:
+        raise ValueProblem(
+            f"{value!r} is shorter than a nanosecond, the engine's finest unit",
+            "write 0, or a duration of at least 1ns",
+        )
     return seconds
 
 
@@ -109,9 +114,16 @@ def duration_text(seconds: float) -> str:
         scaled = seconds / factor
         for number in (scaled, round(scaled, 9)):
             text = f"{_plain(number)}{unit}"
-            if len(text) < len(best) and _duration(text) == seconds:
+            if len(text) < len(best) and _reads_as(text, seconds):
                 best = text
     return best
+
+
+def _reads_as(text: str, seconds: float) -> bool:
+    try:
+        return _duration(text) == seconds
+    except ValueError:  # a number too long to read: not a text to write
+        return False
 
 
 def _plain(number: float) -> str:

@@ -289,3 +289,12 @@ def test_config_writes_a_duration_that_reads_back_the_same(written: str) -> None
     seconds = parse_duration(written)
     assert parse_duration(duration_text(seconds)) == seconds
     assert "e" not in duration_text(seconds)
+
+
+def test_a_platform_reads_as_the_engine_names_it(write_stack) -> None:  # type: ignore[no-untyped-def]
+    assert _runtime(_service(write_stack, platform="linux/x86_64")).platform == "linux/amd64"
+
+
+def test_a_duration_under_a_nanosecond_is_refused(write_stack) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(SpecError, match="shorter than a nanosecond"):
+        _runtime(_service(write_stack, stop_grace_period="0.0000000001s"))
