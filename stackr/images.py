@@ -12,7 +12,7 @@ from stackr.engine import Engine
 from stackr.errors import EngineError
 from stackr.events import Event, OnEvent, Phase, ignore_event
 from stackr.pulls import PullRecord
-from stackr.spec.model import PullPolicy, Stack
+from stackr.spec.model import PullPolicy, Service, Stack
 
 if TYPE_CHECKING:
     from stackr.desired import ContainerSpec
@@ -130,29 +130,23 @@ def ensure_images(
         if spec.service not in services or spec.image in done:
             continue
         done.add(spec.image)
-        never = spec.build is None and _never_pulled(stack, spec.image, services)
+        runners = _runners(stack, spec.image, services)
+        never = spec.build is None and all(s.pull_policy is PullPolicy.NEVER for s in runners)
         if spec.build is None and spec.image in found and (never or not spec.runtime.platform):
             continue  # on the engine already: nothing to pull (for a platform, the engine checks)
         if never:
             raise EngineError(
                 f"image {spec.image} is not on this engine, and pull_policy: never keeps "
-                f"{_users(stack, spec.image, services)} from pulling it",
+                f"{', '.join(sorted(s.name for s in runners))} from pulling it",
                 hint="build it or load it into the engine (docker build, docker load), or use "
                 "pull_policy: missing",
             )
         _ensure(engine, spec, build=build and spec.build is not None, on_event=on_event)
 
 
-def _never_pulled(stack: Stack, image: str, services: set[str]) -> bool:
-    """Whether every service of `services` running `image` says pull_policy: never."""
-    users = [s for s in stack.services.values() if s.name in services and s.image == image]
-    return all(s.pull_policy is PullPolicy.NEVER for s in users)
-
-
-def _users(stack: Stack, image: str, services: set[str]) -> str:
-    return ", ".join(
-        sorted(s.name for s in stack.services.values() if s.name in services and s.image == image)
-    )
+def _runners(stack: Stack, image: str, services: set[str]) -> list[Service]:
+    """The services of `services` that run `image`."""
+    return [s for s in stack.services.values() if s.name in services and s.image == image]
 
 
 def _ensure(engine: Engine, spec: ContainerSpec, *, build: bool, on_event: OnEvent) -> None:
