@@ -346,7 +346,8 @@ def _image_note(
         return f" (its image {spec.image} is built first)" if built_first else ""
     if spec.image in observed.images:
         return ""
-    users = [s for s in stack.services.values() if s.image == spec.image]
+    # As `up` judges it: by the services that make containers of the image.
+    users = [s for s in stack.services.values() if s.image == spec.image and s.replicas]
     if all(s.pull_policy is PullPolicy.NEVER for s in users):
         return f" (its image {spec.image} is not on the engine, and pull_policy: never: up fails)"
     return f" (its image {spec.image} is not on the engine: it is pulled first)"
