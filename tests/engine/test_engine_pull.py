@@ -24,6 +24,7 @@ import pytest
 from conftest import IMAGE, SLEEPER, StackFixture
 
 from stackr.errors import EngineError
+from stackr.observed import LABEL_STACK
 from stackr.pulls import PullRecord
 
 pytestmark = pytest.mark.engine
@@ -35,8 +36,8 @@ MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 class Registry:
     """A registry on the engine's loopback, and the repositories one test pushed there."""
 
-    def __init__(self, sdk: docker.DockerClient, address: str, prefix: str) -> None:
-        self.sdk, self.address, self.prefix = sdk, address, prefix
+    def __init__(self, sdk: docker.DockerClient, address: str, prefix: str, stack: str) -> None:
+        self.sdk, self.address, self.prefix, self.stack = sdk, address, prefix, stack
         self.pushed: list[str] = []
 
     def ref(self, name: str) -> str:
@@ -58,6 +59,12 @@ class Registry:
             self.sdk.images.remove(ref, force=True)
 
     def cleanup(self) -> None:
+        # The test's containers go first (the stack fixture would remove them only after this):
+        # an image one of them runs would outlive the prune below, untagged.
+        for container in self.sdk.containers.list(
+            all=True, filters={"label": f"{LABEL_STACK}={self.stack}"}
+        ):
+            container.remove(force=True, v=True)
         for ref in dict.fromkeys(self.pushed):
             self.forget(ref)
             repository, _, tag = ref.removeprefix(f"{self.address}/").rpartition(":")
@@ -83,7 +90,7 @@ def registry(stack: StackFixture) -> Iterator[Registry]:
         pytest.skip(message)
     # Fixed repository names, not the stack's: each test deletes what it pushed, and a later
     # run reuses them, so none pile up in the registry.
-    found = Registry(stack.sdk, address, "stackr-test")
+    found = Registry(stack.sdk, address, "stackr-test", stack.name)
     yield found
     found.cleanup()
 
