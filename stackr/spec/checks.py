@@ -23,11 +23,12 @@ from stackr.spec.model import (
     Service,
     Stack,
 )
+from stackr.spec.mounts import UNPARSED_MOUNT
 from stackr.spec.netmode import network_mode_issues
 from stackr.spec.portchecks import port_clash_issues, port_range_issues
 from stackr.spec.prune import Pruned
 from stackr.spec.source import Document
-from stackr.spec.values import UNPARSED_MOUNT, size_text
+from stackr.spec.values import size_text
 
 Path_ = tuple[str | int, ...]
 

@@ -35,8 +35,9 @@ from typing import Any, Protocol
 from stackr.spec.document import Position, paths_below
 from stackr.spec.files import DEFAULT_DIRECTORY
 from stackr.spec.model import FileKind
+from stackr.spec.mounts import parse_mount
 from stackr.spec.runtime import capability
-from stackr.spec.values import ValueProblem, parse_mount, parse_port
+from stackr.spec.values import ValueProblem, parse_port
 
 Path_ = tuple[str | int, ...]
 

@@ -31,14 +31,13 @@ from stackr.spec.model import (
     UpdatePolicy,
     Volume,
 )
+from stackr.spec.mounts import UNPARSED_MOUNT, parse_mount
 from stackr.spec.runtime import parse_runtime
 from stackr.spec.source import Document
 from stackr.spec.values import (
-    UNPARSED_MOUNT,
     parse_command,
     parse_cpus,
     parse_duration,
-    parse_mount,
     parse_pairs,
     parse_port,
     parse_pull_policy,

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from stackr.spec.model import Mount, MountKind, PortRule
+from stackr.spec.mounts import parse_mount
 from stackr.spec.values import (
     parse_command,
     parse_duration,
-    parse_mount,
     parse_pairs,
     parse_port,
     parse_size,
