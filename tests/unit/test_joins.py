@@ -50,6 +50,20 @@ def _said(plan: Plan, name: str) -> tuple[ActionKind, str]:
     return action.kind, action.reason
 
 
+def _restarted_after_its_owner(path, engine: FakeEngine, owner: ActionKind) -> None:  # type: ignore[no-untyped-def]
+    """The plan runs vpn again (`owner`) and restarts app's first replica for it; `up` starts
+    vpn before it stops that replica."""
+    plan = _plan(path, engine)
+    assert _said(plan, VPN)[0] is owner
+    assert _said(plan, APP1) == (
+        ActionKind.RESTART,
+        f"shares the network of {VPN}, which is started again",
+    )
+    engine.log.clear()
+    _up(path, engine)
+    assert engine.log.index(f"start_container {VPN}") < engine.log.index(f"stop_container {APP1}")
+
+
 def test_sharing_a_network_implies_a_started_dependency(write_stack) -> None:  # type: ignore[no-untyped-def]
     stack = _load(write_stack(_stack())).stack
     (dep,) = stack.services["app"].depends_on
@@ -116,15 +130,7 @@ def test_an_owner_replaced_outside_stackr_is_drift_the_next_up_repairs(write_sta
 def test_an_owner_started_again_restarts_the_replicas_on_its_network(write_stack) -> None:  # type: ignore[no-untyped-def]
     engine, path = _converged(write_stack, _stack())
     engine.containers[VPN].state = "exited"
-    plan = _plan(path, engine)
-    assert _said(plan, VPN)[0] is ActionKind.START
-    assert _said(plan, APP1) == (
-        ActionKind.RESTART,
-        f"shares the network of {VPN}, which is started again",
-    )
-    engine.log.clear()
-    _up(path, engine)
-    assert engine.log.index(f"start_container {VPN}") < engine.log.index(f"stop_container {APP1}")
+    _restarted_after_its_owner(path, engine, ActionKind.START)
     assert engine.containers[APP1].started > engine.containers[VPN].started  # type: ignore[operator]
     assert _up(path, engine).plan.pending() == ()
 
@@ -179,15 +185,7 @@ def test_an_owner_restarted_for_its_own_dependency_restarts_the_replicas_on_its_
     _up(write_stack(stack), engine)
     stack["services"]["db"]["environment"] = {"V": "2"}
     path = write_stack(stack)
-    plan = _plan(path, engine)
-    assert _said(plan, VPN)[0] is ActionKind.RESTART
-    assert _said(plan, APP1) == (
-        ActionKind.RESTART,
-        f"shares the network of {VPN}, which is started again",
-    )
-    engine.log.clear()
-    _up(path, engine)
-    assert engine.log.index(f"start_container {VPN}") < engine.log.index(f"stop_container {APP1}")
+    _restarted_after_its_owner(path, engine, ActionKind.RESTART)
     assert _up(path, engine).plan.pending() == ()
 
 
