@@ -8,7 +8,6 @@ at once, sorted, as one SpecError.
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import os
 import re
@@ -265,6 +264,7 @@ def load_variables(
             is broken.
     """
     from stackr.spec.interpolate import made_from, variable_uses
+    from stackr.spec.linked import filled_in, secret_files, with_linked
 
     files = tuple(paths) or ("stack.yml",)
     raw = [_load(path) for path in files]
@@ -273,53 +273,15 @@ def load_variables(
         raw, files, profile, os.environ if env is None else env, env_files
     )
     _raise_if(missing)
-    uses = [use for doc in _with_extended(raw) for use in variable_uses(doc)]
+    docs, env_files_included = with_linked(raw, profile, _load)
+    uses = [use for doc in docs for use in variable_uses(doc)]
     return FileVariables(
         uses=uses,
-        found=variables,
+        found=filled_in(variables, env_files_included),
         # `secrets: {db: {environment: DBPW}}`, in the base and in every profile.
         secret_sources=frozenset(u.name for u in uses if made_from(u.path) == "secrets"),
-        secret_contents=hunted_contents(_secret_files(raw)),
+        secret_contents=hunted_contents(secret_files(raw)),
     )
-
-
-def _secret_files(raw: list[Document]) -> list[bytes]:
-    """The content of each secret read from a file, as the base and every profile name them
-    (a path made from variables is left out): what the stack, not loaded here, would hide."""
-    folder = Path(raw[0].file).parent  # where a secret's file is read from
-    contents: list[bytes] = []
-    for doc in raw:
-        data = doc.data if isinstance(doc.data, dict) else {}
-        profiles = data.get("profiles")
-        layers = [data, *(profiles.values() if isinstance(profiles, dict) else ())]
-        for layer in layers:
-            section = layer.get("secrets") if isinstance(layer, dict) else None
-            for entry in section.values() if isinstance(section, dict) else ():
-                file = entry.get("file") if isinstance(entry, dict) else None
-                # A regular file only: a pipe read here would be gone for the load.
-                if isinstance(file, str) and "$" not in file and (folder / file).is_file():
-                    with contextlib.suppress(OSError):
-                        contents.append((folder / file).read_bytes())
-    return contents
-
-
-def _with_extended(raw: list[Document]) -> list[Document]:
-    """`raw`, and the files their services extend, and those theirs, each once (one that does
-    not load is left out: loading the stack says why)."""
-    from stackr.spec.extends import extended_files
-
-    docs = list(raw)
-    seen = {os.path.realpath(doc.file) for doc in docs}
-    for doc in docs:  # grows as it goes
-        for path in extended_files(doc):
-            if os.path.realpath(path) in seen:
-                continue
-            seen.add(os.path.realpath(path))
-            try:
-                docs.append(_load(path))
-            except SpecError:
-                continue
-    return docs
 
 
 def _variables(
@@ -379,16 +341,29 @@ def _interpolate_and_merge(
 
     docs, problems = [], []
     for doc in raw:
-        interpolated = interpolate_document(doc, variables, profile=profile, warnings=warnings)
-        resolved, found = resolve_extends(normalise_pairs(interpolated), load)
-        docs.append(resolved)
+        interpolated = normalise_pairs(
+            interpolate_document(doc, variables, profile=profile, warnings=warnings)
+        )
+        included = None
+        if isinstance(interpolated.data, dict) and "include" in interpolated.data:
+            from stackr.spec.include import resolve_includes, without_include
+
+            # What a file includes is a layer under it: its own definitions merge over it.
+            included, found = resolve_includes(
+                interpolated, variables, profile=profile, read=_load, warnings=warnings
+            )
+            problems += found
+            interpolated = without_include(interpolated)
+        resolved, found = resolve_extends(interpolated, load, included)
+        docs += [included, resolved] if included is not None else [resolved]
         problems += found
     if len(docs) == 1 and not docs[0].tags:
         # Merged onto the empty layer, one file without merge tags would only be copied: its
         # positions name exactly the paths in its data, and its root is at 1:1.
         return docs[0], problems
     # Merging onto an empty layer applies the first file's own `!reset`s too.
-    merged = Document(file=docs[0].file, data={}, positions={(): Position(docs[0].file, 1, 1)})
+    first = raw[0].file
+    merged = Document(file=first, data={}, positions={(): Position(first, 1, 1)})
     for doc in docs:
         merged = merge_documents(merged, doc, compose_lists=True)
     return merged, problems

@@ -14,7 +14,6 @@ reading the other files, through the loader it is given.
 from __future__ import annotations
 
 import os
-import posixpath
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +22,7 @@ from typing import Any
 from stackr.errors import Issue, SpecError
 from stackr.spec.document import Document, Position
 from stackr.spec.profiles import merge_documents
+from stackr.spec.relpaths import service_paths_from
 
 __all__ = ["Loader", "extended_files", "extends_from_profiles", "resolve_extends"]
 
@@ -41,17 +41,21 @@ class _Reference:
     keyed: bool = False  # written as a mapping, `{service: ...}`
 
 
-def resolve_extends(doc: Document, load: Loader) -> tuple[Document, list[Issue]]:
+def resolve_extends(
+    doc: Document, load: Loader, included: Document | None = None
+) -> tuple[Document, list[Issue]]:
     """`doc` with every service's `extends` resolved, and the problems found doing it (a base
     that is not there, a file that does not load, a loop). A service whose `extends` is
     malformed keeps it, for the schema to report, and so does one whose base is not found.
+    `extends: NAME` may also name a service of `included` (what the file's `include` brings,
+    resolved already), as Compose reads a file's includes before its extends.
     """
     services = doc.data.get("services") if isinstance(doc.data, dict) else None
     if not isinstance(services, dict) or not any(
         isinstance(body, dict) and "extends" in body for body in services.values()
     ):
         return doc, []
-    resolver = _Resolver(load)
+    resolver = _Resolver(load, included)
     # A name that is not text is the schema's to report: that service is left as it is.
     resolved = {
         name: resolver.service(doc, name, ()) if isinstance(name, str) else _only(doc, name)
@@ -110,8 +114,9 @@ def _services(doc: Document) -> dict[Any, Any]:
 
 
 class _Resolver:
-    def __init__(self, load: Loader) -> None:
+    def __init__(self, load: Loader, included: Document | None = None) -> None:
         self.load = load
+        self.included = included
         self.issues: list[Issue] = []
         self.done: dict[tuple[str, str], Document] = {}
         self.failed: set[str] = set()  # files that did not load: reported once
@@ -204,6 +209,13 @@ class _Resolver:
                     self.issues += error.issues
                 return None
         services = base_doc.data.get("services") if isinstance(base_doc.data, dict) else None
+        if (
+            reference.file is None
+            and self.included is not None
+            and not (isinstance(services, dict) and reference.service in services)
+            and isinstance(_services(self.included).get(reference.service), dict)
+        ):
+            return self.included, reference.service
         if isinstance(services, dict) and isinstance(services.get(reference.service), dict):
             return base_doc, reference.service
         if isinstance(services, dict) and reference.service in services:
@@ -219,6 +231,8 @@ class _Resolver:
             return None  # in this file, the schema says so where it is written
         where = "" if reference.file is None else f" in {reference.file}"
         known = sorted(map(str, services)) if isinstance(services, dict) else []
+        if reference.file is None and self.included is not None:
+            known = sorted({*known, *map(str, _services(self.included))})
         at = (*reference.at, "service") if reference.keyed else reference.at
         import difflib  # only to word this problem
 
@@ -309,57 +323,8 @@ def _renamed(sub: Document, old: str, new: str, layer: str) -> Document:
 
 def _paths_from(sub: Document, name: str, folder: str) -> Document:
     """`sub` with the relative paths of service `name` made absolute from `folder` (the base's
-    file's): the build context, env files and bind mount sources."""
-    body = dict(sub.data["services"][name])
-    if "build" in body:
-        body["build"] = _build(body["build"], folder)
-    if "env_file" in body:
-        body["env_file"] = _env_files(body["env_file"], folder)
-    if isinstance(body.get("volumes"), list):
-        body["volumes"] = [_volume(v, folder) for v in body["volumes"]]
+    file's)."""
+    body = service_paths_from(sub.data["services"][name], folder)
     return Document(
         file=sub.file, data={"services": {name: body}}, positions=sub.positions, tags=sub.tags
     )
-
-
-def _absolute(path: str, folder: str) -> str:
-    if path.startswith(("/", "~")) or "$" in path:
-        return path
-    return posixpath.normpath(posixpath.join(folder, path))
-
-
-def _build(value: Any, folder: str) -> Any:
-    if isinstance(value, str):
-        return _absolute(value, folder)
-    if isinstance(value, dict):
-        context = value.get("context", ".")
-        return {
-            **value,
-            "context": _absolute(context, folder) if isinstance(context, str) else context,
-        }
-    return value
-
-
-def _env_files(value: Any, folder: str) -> Any:
-    if isinstance(value, str):
-        return _absolute(value, folder)
-    if isinstance(value, list):
-        return [_env_files(item, folder) for item in value]
-    if isinstance(value, dict) and isinstance(value.get("path"), str):
-        return {**value, "path": _absolute(value["path"], folder)}
-    return value
-
-
-def _volume(value: Any, folder: str) -> Any:
-    # A bind mount's source is a path: `./data:/data`, `../x:/y`, `.:/app` (a named volume's
-    # is a plain name, kept as it is).
-    if isinstance(value, str) and value.startswith("."):
-        source, sep, rest = value.partition(":")
-        return _absolute(source, folder) + sep + rest
-    if (
-        isinstance(value, dict)
-        and value.get("type") == "bind"
-        and isinstance(value.get("source"), str)
-    ):
-        return {**value, "source": _absolute(value["source"], folder)}
-    return value

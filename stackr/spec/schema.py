@@ -274,7 +274,8 @@ def _unknown_keys(error: ValidationError, path: Path_) -> Iterator[_Finding]:
 # Compose keys a stackr file says otherwise, and how: (where, key) -> hint. `where` is
 # "top" for the file, "service" for a service.
 _COMPOSE_KEYS = {
-    ("top", "include"): "give the files with -f, in order: stackr up -f base.yml -f more.yml",
+    ("overlay", "include"): "include at the top of the file: a profile changes what the "
+    "files (and the files they include) define",
     ("deploy", "placement"): "a swarm's: on one engine every replica runs there: remove it",
     ("deploy", "labels"): "a swarm service's labels: give the containers labels with the "
     "service's labels key",
@@ -308,6 +309,8 @@ def _unknown_key_hint(path: Path_, key: str, value: Any, allowed: list[str]) -> 
     if not path and _looks_like_service(key, value):
         return _FORGOT_SERVICES
     where = "top" if not path else "service" if len(path) == 2 and path[0] == "services" else ""
+    if len(path) == 2 and path[0] == "profiles":
+        where = "overlay"
     if len(path) == 4 and path[0] == "services" and path[2] == "depends_on":
         where = "dependency"
     if len(path) == 3 and path[0] == "services" and path[2] == "deploy":

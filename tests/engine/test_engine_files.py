@@ -1,14 +1,17 @@
 """Secrets, configs, env_files and build contexts against a real engine: the files are in the
 container with their modes and owners, never in its configuration, and a changed file recreates
-exactly the containers that use it (and rebuilds an image whose context changed)."""
+exactly the containers that use it (and rebuilds an image whose context changed); an included
+file brings its own."""
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
 
+import yaml
 from conftest import IMAGE, SLEEPER, StackFixture
 
+from stackr import api
 from stackr.observed import LABEL_BUILD_DIGEST
 from stackr.plan import ActionKind
 
@@ -167,3 +170,48 @@ def test_an_images_own_healthcheck_gates_healthy_and_a_stale_one_is_not_believed
     finally:
         stack.down(path)
         stack.sdk.images.remove(image, force=True)
+
+
+def test_an_included_file_runs_with_its_own_paths_variables_and_secret(stack: StackFixture) -> None:
+    # The included file's bind mount, env file and secret file are read from its folder, its
+    # .env sets what the stack does not, and its volume is one of the stack's.
+    db = stack.folder / "db"
+    (db / "init").mkdir(parents=True)
+    (db / "init" / "schema.sql").write_text("create table t;\n")
+    (db / ".env").write_text("DB_MODE=replica\n")
+    (db / "db.env").write_text("LOCALE=C\n")
+    (db / "password.txt").write_text("s3cret-value\n")
+    included = {
+        "services": {
+            "db": {
+                "image": IMAGE,
+                "command": SLEEPER,
+                "environment": {"MODE": "${DB_MODE}"},
+                "env_file": "db.env",
+                "volumes": ["./init:/init:ro", "data:/data"],
+                "secrets": ["db_password"],
+            }
+        },
+        "volumes": {"data": {}},
+        "secrets": {"db_password": {"file": "password.txt"}},
+    }
+    (db / "stack.yml").write_text(yaml.safe_dump(included))
+    path = stack.write(
+        {
+            "include": ["db/stack.yml"],
+            "services": {
+                "web": {"image": IMAGE, "command": SLEEPER, "depends_on": ["db"]},
+                "db": {"environment": {"EXTRA": "1"}},
+            },
+        }
+    )
+    stack.up(path)
+    container = stack.containers()[f"{stack.name}-dev-db-1"]
+    env = container.attrs["Config"]["Env"]
+    assert {"MODE=replica", "LOCALE=C", "EXTRA=1"} <= set(env)
+    code, output = container.exec_run(["cat", "/init/schema.sql", "/run/secrets/db_password"])
+    assert (code, output.decode()) == (0, "create table t;\ns3cret-value\n")
+    [volume] = stack.volumes()
+    assert any(m.get("Name") == volume for m in container.attrs["Mounts"])
+    assert f"{stack.name}-dev-web-1" in stack.containers()
+    assert api.plan(stack.load(path), stack.engine).pending() == ()

@@ -223,7 +223,8 @@ def test_unknown_top_level_key_without_close_match_lists_allowed_keys() -> None:
             1,
             "extras",
             "unknown key 'extras'",
-            "allowed: configs, name, networks, profiles, secrets, services, version, volumes",
+            "allowed: configs, include, name, networks, profiles, secrets, services, version, "
+            "volumes",
         ),
     ]
 
