@@ -1,11 +1,13 @@
-"""Compose's `deploy` section, read into stackr's own keys of a service: `replicas`,
-`resources.limits` (`cpus`, `memory`; `pids` is `pids_limit`), `resources.reservations.memory`
-(`mem_reservation`), `update_config` (`update`) and `restart_policy` (`restart`). Pure.
+"""Compose's ways of writing stackr's own keys of a service, read into them: the `deploy`
+section's `replicas`, `resources.limits` (`cpus`, `memory`; `pids` is `pids_limit`),
+`resources.reservations.memory` (`mem_reservation`), `update_config` (`update`) and
+`restart_policy` (`restart`); and the service's own `scale`, `mem_limit` and `cpus` (`replicas`,
+`resources.memory`, `resources.cpus`). Pure.
 
-A key given both ways with two different values is refused, located in `deploy`, except
-`restart`: there `deploy.restart_policy` wins, as in Compose, with a warning. The schema has
-checked the shapes; `restart_policy: {condition: any, max_attempts: N}`, which the engine
-refuses, is refused here.
+A key given two ways with two different values is refused, located where Compose's way writes
+it, except `restart`: there `deploy.restart_policy` wins, as in Compose, with a warning. The
+schema has checked the shapes; `restart_policy: {condition: any, max_attempts: N}`, which the
+engine refuses, is refused here.
 """
 
 from __future__ import annotations
@@ -43,9 +45,17 @@ _MOVES: tuple[tuple[Path_, Path_, Callable[[Any], Any]], ...] = (
         )
     ),
 )
+# A service's own Compose keys → the stackr key each is (Compose's older spellings of deploy's).
+_SPELLINGS: tuple[tuple[str, Path_, Callable[[Any], Any]], ...] = (
+    ("scale", ("replicas",), int),
+    ("mem_limit", ("resources", "memory"), parse_size),
+    ("cpus", ("resources", "cpus"), float),
+)
 _CONDITIONS = {"none": "no", "on-failure": "on-failure", "any": "always"}
 # The service's own keys a `deploy` section may give.
 FED = frozenset({"restart", *(str(target[0]) for _, target, _ in _MOVES)})
+# The service's own key each Compose spelling gives.
+SPELLED = {key: str(target[0]) for key, target, _ in _SPELLINGS}
 
 
 def from_deploy(
@@ -61,43 +71,64 @@ def from_deploy(
     `layer(cause, here)` says where the value at `cause` comes from when it is another layer
     than `here`'s (` (set by profile prod)`)."""
     deploy = raw.get("deploy")
-    service = {k: v for k, v in raw.items() if k != "deploy"}
-    if not isinstance(deploy, Mapping):
-        return service, {}
+    service = {k: v for k, v in raw.items() if k != "deploy" and k not in SPELLED}
     moved: dict[Path_, Path_] = {}
-    for source, target, read in _MOVES:
-        value = _get(deploy, source)
-        if value is None:
-            continue
-        written = (*at, "deploy", *source)
+
+    def move(value: Any, written: Path_, target: Path_, read: Callable[[Any], Any]) -> None:
         other = _get(service, target)
         if other is not None and not _same(read, other, value):
-            shown = ".".join(str(p) for p in target)
-            there = layer((*at, *target), written).strip().removeprefix("(").removesuffix(")")
+            here = (*at, *target)
+            shown = ".".join(str(p) for p in moved.get(here, here)[len(at) :])
+            there = layer(moved.get(here, here), written)
+            there = there.strip().removeprefix("(").removesuffix(")")
             report(
                 written,
-                f"deploy.{'.'.join(map(str, source))} ({value}) and {shown} "
+                f"{'.'.join(map(str, written[len(at) :]))} ({value}) and {shown} "
                 f"({other}{', ' + there if there else ''}) say different things",
                 "keep one of the two: a profile, a later file or a service that extends this "
                 "one changes it written the same way as here",
             )
-            continue
+            return
         _put(service, target, value)
         moved[(*at, *target)] = written
+
+    for key, target, read in _SPELLINGS:
+        if raw.get(key) is not None:
+            move(raw[key], (*at, key), target, read)
+    if not isinstance(deploy, Mapping):
+        return service, moved
+    for source, target, read in _MOVES:
+        value = _get(deploy, source)
+        if value is not None:
+            move(value, (*at, "deploy", *source), target, read)
     policy = deploy.get("restart_policy")
     if isinstance(policy, Mapping):
-        restart = _restart(policy, (*at, "deploy", "restart_policy"), report)
-        if restart is not None:
-            if "restart" in service and service["restart"] != restart:
-                warn(
-                    (*at, "restart"),
-                    f"restart: {service['restart']} gives way to deploy.restart_policy "
-                    f"({restart}), as in Compose",
-                    "keep one of the two",
-                )
-            service["restart"] = restart
-            moved[(*at, "restart")] = (*at, "deploy", "restart_policy")
+        _restart_from(policy, service, moved, at, report=report, warn=warn)
     return service, moved
+
+
+def _restart_from(
+    policy: Mapping[str, Any],
+    service: dict[str, Any],
+    moved: dict[Path_, Path_],
+    at: Path_,
+    *,
+    report: Report,
+    warn: Report,
+) -> None:
+    """`restart` of `service` (at `at`) as `deploy.restart_policy` says it, which wins."""
+    restart = _restart(policy, (*at, "deploy", "restart_policy"), report)
+    if restart is None:
+        return
+    if "restart" in service and service["restart"] != restart:
+        warn(
+            (*at, "restart"),
+            f"restart: {service['restart']} gives way to deploy.restart_policy "
+            f"({restart}), as in Compose",
+            "keep one of the two",
+        )
+    service["restart"] = restart
+    moved[(*at, "restart")] = (*at, "deploy", "restart_policy")
 
 
 def _restart(policy: Mapping[str, Any], at: Path_, report: Report) -> str | None:

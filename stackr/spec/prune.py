@@ -37,8 +37,13 @@ class Pruned:
     def without(self, service: str, key: str) -> bool:
         """Whether `key` of `service` was left out: checks that read it have nothing to go by."""
         left_out = self.trimmed.get(service, set())
-        # A refused `deploy` section takes what it would have given with it.
-        return key in left_out or ("deploy" in left_out and key in deploy.FED)
+        # A refused `deploy` section, or `scale`, `mem_limit` or `cpus`, takes what it would
+        # have given with it.
+        return (
+            key in left_out
+            or ("deploy" in left_out and key in deploy.FED)
+            or any(k in left_out and key == fed for k, fed in deploy.SPELLED.items())
+        )
 
 
 def prune_invalid(doc: Document, issues: Sequence[Issue]) -> Pruned:

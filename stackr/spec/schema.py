@@ -299,9 +299,6 @@ _COMPOSE_KEYS = {
     ("service", "container_name"): "stackr names each container STACK-PROFILE-SERVICE-N, so "
     "replicas and profiles never clash: remove it",
     ("service", "links"): "services reach each other by name on the networks they share: remove it",
-    ("service", "mem_limit"): "use resources: {memory: 512m}",
-    ("service", "cpus"): "use resources: {cpus: 0.5}",
-    ("service", "scale"): "use replicas: N",
 }
 
 

@@ -69,6 +69,7 @@ def test_a_service_written_either_way_is_one_spec(write_stack: Any) -> None:
 
     limits = {"cpus": 1, "memory": "1g"}
     assert container(deploy={"resources": {"limits": limits}}) == container(resources=limits)
+    assert container(mem_limit="1g", cpus=1) == container(resources=limits)
 
 
 def test_one_value_given_both_ways_is_refused_when_they_differ(write_stack: Any) -> None:
@@ -96,6 +97,27 @@ def test_one_value_given_both_ways_is_refused_when_they_differ(write_stack: Any)
         },
     )
     assert (web.replicas, web.resources.memory, web.update.parallelism) == (2, 1024**3, 2)
+
+
+def test_scale_mem_limit_and_cpus_read_as_replicas_and_resources(write_stack: Any) -> None:
+    # Compose's own spellings at the service's top, as its older files write them.
+    web = _service(write_stack, scale=3, mem_limit="512m", cpus="0.5")
+    assert (web.replicas, web.resources.memory, web.resources.cpus) == (3, 512 * 1024**2, 0.5)
+    # Agreeing with the other spellings, they are one value; differing, refused where written.
+    web = _service(
+        write_stack,
+        scale=2,
+        replicas=2,
+        mem_limit="1g",
+        deploy={"resources": {"limits": {"memory": "1024m"}}},
+    )
+    assert (web.replicas, web.resources.memory) == (2, 1024**3)
+    assert _issues(
+        write_stack, mem_limit="1g", resources={"memory": "2g"}, scale=2, deploy={"replicas": 3}
+    ) == [
+        "services.web.mem_limit: mem_limit (1g) and resources.memory (2g) say different things",
+        "services.web.deploy.replicas: deploy.replicas (3) and scale (2) say different things",
+    ]
 
 
 def test_restart_gives_way_to_restart_policy_with_a_warning(write_stack: Any) -> None:
