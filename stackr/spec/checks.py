@@ -1,8 +1,8 @@
 """Cross-checks the schema cannot express: references to undeclared services, volumes,
 networks, secrets and configs; two volumes, secrets or configs of a service at one target path;
 host ports (`portchecks`); what a `network_mode` rules out (`netmode`); a `healthy` condition
-on a service without a healthcheck; a swap limit without a memory limit under it; one image tag
-built by two services from different builds. Pure; every problem is an Issue.
+on a service without a healthcheck; options the engine refuses together (`enginechecks`); one
+image tag built by two services from different builds. Pure; every problem is an Issue.
 
 A `depends_on` cycle is found here too, so it is reported with everything else, located.
 """
@@ -14,6 +14,7 @@ import posixpath
 from collections.abc import Collection, Iterator
 
 from stackr.errors import Issue
+from stackr.spec.enginechecks import engine_option_issues
 from stackr.spec.model import (
     Condition,
     Dependency,
@@ -28,7 +29,6 @@ from stackr.spec.netmode import network_mode_issues
 from stackr.spec.portchecks import port_clash_issues, port_range_issues
 from stackr.spec.prune import Pruned
 from stackr.spec.source import Document
-from stackr.spec.values import size_text
 
 Path_ = tuple[str | int, ...]
 
@@ -47,7 +47,7 @@ def check_stack(stack: Stack, doc: Document, *, pruned: Pruned | None = None) ->
         issues += _file_references(stack, service, doc, pruned.broken)
         issues += _targets(service, doc)
         issues += network_mode_issues(stack, service, doc, broken=pruned.broken)
-        issues += _memory_and_swap(service, doc)
+        issues += engine_option_issues(service, doc)
         if not pruned.without(service.name, "replicas"):  # a refused count says nothing
             issues += port_range_issues(service, doc)
     issues += port_clash_issues(stack, doc)
@@ -276,29 +276,6 @@ def _dependency_path(doc: Document, at: Path_, name: str) -> Path_:
     if isinstance(raw, list) and name in raw:
         return (*at, "depends_on", raw.index(name))
     return keyed
-
-
-def _memory_and_swap(service: Service, doc: Document) -> Iterator[Issue]:
-    # The engine refuses a swap limit without a memory limit, or below it, only at create.
-    swap, memory = service.runtime.memswap_limit, service.resources.memory
-    if swap is None or swap == -1:
-        return
-    at: Path_ = ("services", service.name, "memswap_limit")
-    if memory is None:
-        yield _issue(
-            doc,
-            at,
-            "memswap_limit limits memory and swap together, but the service has no memory limit",
-            "set resources: {memory: ...} (at most memswap_limit), or leave memswap_limit out",
-        )
-    elif swap < memory:
-        yield _issue(
-            doc,
-            at,
-            f"memswap_limit ({size_text(swap)}) is below resources.memory ({size_text(memory)}): "
-            "it counts memory and swap together",
-            "make memswap_limit at least the memory limit (equal to it: no swap)",
-        )
 
 
 def _healthcheck_disabled(service: Service) -> bool:

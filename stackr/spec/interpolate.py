@@ -37,6 +37,7 @@ _SERVICE_FLAGS = frozenset(
         ("privileged",),
         ("tty",),
         ("stdin_open",),
+        ("oom_kill_disable",),
         ("healthcheck", "disable"),
         ("depends_on", "*", "required"),
         ("depends_on", "*", "restart"),

@@ -6,9 +6,9 @@ them (its merge rules), where a profile's overlay replaces a list whole. Pure.
 - `volumes`, `devices`, `tmpfs`: appended; one with an earlier one's target path replaces it;
 - `secrets`, `configs`: appended; one that writes an earlier one's file replaces it;
 - `cap_add`, `cap_drop`: appended; a capability already there is not added again;
-- `dns`, `dns_search`, `security_opt`, `group_add`, `extra_hosts` and a network's `aliases`:
-  appended; an entry already there is not added again (`extra_hosts` as mappings in both
-  layers merge host by host);
+- `dns`, `dns_search`, `dns_opt`, `security_opt`, `group_add`, `device_cgroup_rules`,
+  `extra_hosts` and a network's `aliases`: appended; an entry already there is not added
+  again (`extra_hosts` as mappings in both layers merge host by host);
 - `env_file`: appended; a file already there is not added again;
 - `expose`: appended; a port already there (`80` or `"80"`) is not added again;
 - `networks`, `depends_on`: merged by name (a list and a mapping mix; a dependency listed
@@ -146,6 +146,8 @@ _KEYS: dict[str, Callable[[Any], Hashable]] = {
     "cap_drop": _capability,
     "dns": _exact,
     "dns_search": _exact,
+    "dns_opt": _exact,
+    "device_cgroup_rules": _exact,
     "security_opt": _exact,
     "group_add": _exact,
     "env_file": _env_file,

@@ -31,6 +31,9 @@ class Runtime:
     pid: str | None = None  # "host", or "service:NAME" (its first replica's)
     ipc: str | None = None  # "host", "private", "shareable", "none"
     userns_mode: str | None = None  # "host"
+    uts: str | None = None  # "host"
+    cgroup: str | None = None  # "host", "private"
+    cpuset: str | None = None  # "0-3", "0,2"
     cgroup_parent: str | None = None
     runtime: str | None = None  # an OCI runtime the engine knows: runc, runsc, nvidia...
     platform: str | None = None  # os[/arch[/variant]]
@@ -45,6 +48,10 @@ class Runtime:
     pids_limit: int | None = None
     oom_score_adj: int | None = None
     cpu_shares: int | None = None
+    cpu_period: int | None = None  # microseconds
+    cpu_quota: int | None = None  # microseconds per period; -1: no limit
+    mem_swappiness: int | None = None  # 0-100
+    oom_kill_disable: bool | None = None
     cap_add: tuple[str, ...] = ()
     cap_drop: tuple[str, ...] = ()
     security_opt: tuple[str, ...] = ()
@@ -52,6 +59,8 @@ class Runtime:
     devices: tuple[str, ...] = ()  # HOST[:CONTAINER[:PERMISSIONS]]
     dns: tuple[str, ...] = ()
     dns_search: tuple[str, ...] = ()
+    dns_opt: tuple[str, ...] = ()
+    device_cgroup_rules: tuple[str, ...] = ()  # "c 1:3 mr"
     extra_hosts: tuple[str, ...] = ()  # "HOST:IP", as the engine takes them
     tmpfs: Mapping[str, str] = field(default_factory=dict)  # path -> mount options
     expose: tuple[str, ...] = ()  # "START[-END]/PROTOCOL", sorted
@@ -94,3 +103,8 @@ _RUNTIME_SCALARS += ("mem_reservation", "pids_limit", "oom_score_adj", "cpu_shar
 _RUNTIME_COLLECTIONS: tuple[str, ...] = ("cap_add", "cap_drop", "security_opt", "group_add")
 _RUNTIME_COLLECTIONS += ("devices", "dns", "dns_search", "extra_hosts", "tmpfs", "sysctls")
 _RUNTIME_COLLECTIONS += ("expose",)
+# Added later: each is written (and so hashed) only when the file gives it, so a container
+# made before it existed keeps its spec.
+_RUNTIME_SCALARS += ("uts", "cgroup", "cpuset", "cpu_period", "cpu_quota", "mem_swappiness")
+_RUNTIME_SCALARS += ("oom_kill_disable",)
+_RUNTIME_COLLECTIONS += ("dns_opt", "device_cgroup_rules")

@@ -61,6 +61,9 @@ def parse_runtime(raw: dict[str, Any], where: Where) -> Runtime:
         pid=text("pid"),
         ipc=text("ipc"),
         userns_mode=text("userns_mode"),
+        uts=text("uts"),
+        cgroup=text("cgroup"),
+        cpuset=text("cpuset"),
         cgroup_parent=text("cgroup_parent"),
         runtime=text("runtime"),
         platform=_platform(text("platform")),
@@ -75,6 +78,11 @@ def parse_runtime(raw: dict[str, Any], where: Where) -> Runtime:
         pids_limit=number("pids_limit"),
         oom_score_adj=number("oom_score_adj"),
         cpu_shares=number("cpu_shares"),
+        # 0, as the engine reads it: not set, the same spec as leaving it out.
+        cpu_period=number("cpu_period") or None,
+        cpu_quota=number("cpu_quota") or None,
+        mem_swappiness=number("mem_swappiness"),
+        oom_kill_disable=on("oom_kill_disable"),
         cap_add=_capabilities(words("cap_add")),
         cap_drop=_capabilities(words("cap_drop")),
         # Sets, as the engine applies them: written in another order, the same spec.
@@ -86,6 +94,9 @@ def parse_runtime(raw: dict[str, Any], where: Where) -> Runtime:
             for i, v in enumerate(_strings(raw.get("dns")))
         ),
         dns_search=tuple(_strings(raw.get("dns_search"))),
+        dns_opt=tuple(words("dns_opt")),
+        # A set, as the engine applies them: written in another order, the same spec.
+        device_cgroup_rules=tuple(sorted(dict.fromkeys(words("device_cgroup_rules")))),
         extra_hosts=_extra_hosts(raw.get("extra_hosts"), where),
         tmpfs=_tmpfs(raw.get("tmpfs"), where),
         expose=_expose(raw.get("expose"), where),

@@ -665,6 +665,41 @@ def test_runtime_options_reach_the_engine(stack: StackFixture) -> None:
         made.rmdir()
 
 
+def test_cpu_memory_and_namespace_options_reach_the_engine(stack: StackFixture) -> None:
+    app = {
+        "image": IMAGE,
+        "command": SLEEPER,
+        "cpuset": "0",
+        "cpu_period": 100000,
+        "cpu_quota": 50000,
+        "mem_swappiness": 10,
+        "oom_kill_disable": True,
+        "mem_limit": "64m",
+        "uts": "host",
+        "cgroup": "private",
+        "dns_opt": ["ndots:2", "timeout:1"],
+        "device_cgroup_rules": ["c 1:3 mr"],
+    }
+    path = stack.write({"services": {"app": app}})
+    stack.up(path)
+    container = stack.sdk.containers.get(f"{stack.name}-dev-app-1")
+    host = container.attrs["HostConfig"]
+    assert (host["CpusetCpus"], host["CpuPeriod"], host["CpuQuota"]) == ("0", 100000, 50000)
+    assert (host["MemorySwappiness"], host["OomKillDisable"], host["Memory"]) == (
+        10,
+        True,
+        64 * 1024**2,
+    )
+    assert (host["UTSMode"], host["CgroupnsMode"]) == ("host", "private")
+    assert (host["DnsOptions"], host["DeviceCgroupRules"]) == (
+        ["ndots:2", "timeout:1"],
+        ["c 1:3 mr"],
+    )
+    said = container.exec_run(["sh", "-c", "hostname; grep options /etc/resolv.conf"]).output
+    assert said.decode().splitlines() == [socket.gethostname(), "options ndots:2 timeout:1"]
+    assert api.plan(stack.load(path), stack.engine).pending() == ()
+
+
 def test_an_external_network_and_volume_are_used_and_left_in_place(stack: StackFixture) -> None:
     from stackr.errors import StackrError
 

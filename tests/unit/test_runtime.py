@@ -279,6 +279,51 @@ def test_engine_options_read_as_the_engine_takes_them(write_stack) -> None:  # t
     assert _runtime(_service(write_stack, memswap_limit=0)).memswap_limit is None
 
 
+def test_cpu_and_namespace_options_read_as_the_engine_takes_them(write_stack) -> None:  # type: ignore[no-untyped-def]
+    runtime = _runtime(
+        _service(
+            write_stack,
+            cpuset="0-1",
+            cpu_period="100000",
+            cpu_quota=50000,
+            mem_swappiness=0,
+            oom_kill_disable=True,
+            uts="host",
+            cgroup="private",
+            dns_opt=["ndots:2"],
+            device_cgroup_rules=["c 1:3 mr", "a *:* r", "c 1:3 mr"],
+        )
+    )
+    assert (runtime.cpuset, runtime.cpu_period, runtime.cpu_quota) == ("0-1", 100000, 50000)
+    assert (runtime.mem_swappiness, runtime.oom_kill_disable) == (0, True)
+    assert (runtime.uts, runtime.cgroup, runtime.dns_opt) == ("host", "private", ("ndots:2",))
+    assert runtime.device_cgroup_rules == ("a *:* r", "c 1:3 mr")  # a set, as the engine's
+    # 0, and false, as the engine reads them: not set, the same spec as leaving them out.
+    unset = _runtime(_service(write_stack, cpu_period=0, cpu_quota=0, oom_kill_disable=False))
+    assert (unset.cpu_period, unset.cpu_quota, unset.oom_kill_disable) == (None, None, None)
+    assert unset.written() == {}
+
+
+def test_cpu_and_uts_options_the_engine_refuses_together_are_refused_at_load(write_stack) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(SpecError) as refused:
+        _runtime(
+            _service(
+                write_stack,
+                cpus=0.5,
+                cpu_quota=500,
+                uts="host",
+                domainname="example.internal",
+            )
+        )
+    assert [f"{i.path}: {i.message}" for i in refused.value.issues] == [
+        "services.web.cpu_quota: cpu_quota and resources.cpus (0.5) are two ways to limit the "
+        "CPU time, and the engine takes only one",
+        "services.web.cpu_quota: cpu_quota is 500 microseconds, below the least the kernel "
+        "takes (1000, 1ms)",
+        "services.web.domainname: domainname beside uts: host, whose domainname is the host's",
+    ]
+
+
 @pytest.mark.parametrize(
     "written", ["700ms", "0.7s", "10s", "1m30s", "500ms", "2.5h", "1.5us", "100ns", "1.1h", "1.1m"]
 )
