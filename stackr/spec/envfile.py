@@ -47,10 +47,13 @@ def read_env_file(
     display: str,
     lookup: Mapping[str, str] | None = None,
     warnings: list[Issue] | None = None,
+    lines_first: bool = False,
 ) -> dict[str, tuple[str, int]]:
     """The variables of one `.env` file, each with the line it was set on; `lookup` has the
-    variables its values may use besides those set above them. A variable a value uses that
-    is set nowhere (and has no default) reads as empty, with a warning added to `warnings`.
+    variables its values may use besides those set above them, and wins over those unless
+    `lines_first` (the process environment wins over a `.env`; a label file's own lines win
+    over an earlier one's). A variable a value uses that is set nowhere (and has no default)
+    reads as empty, with a warning added to `warnings`.
 
     Raises:
         SpecError: a line is not `KEY=value`, a comment or blank, or its value cannot be
@@ -65,7 +68,9 @@ def read_env_file(
     text = _text(data, display)
     values: dict[str, tuple[str, int]] = {}
     above: dict[str, str] = {}  # what the lines so far set, for the values below them
-    known = ChainMap(dict(lookup or {}), above)
+    known = (
+        ChainMap(above, dict(lookup or {})) if lines_first else ChainMap(dict(lookup or {}), above)
+    )
     issues: list[Issue] = []
     for number, line in _entries(text):
         if not line.strip() or line.lstrip().startswith("#"):

@@ -1,4 +1,5 @@
-"""The files a stack points at: services' `env_file`s, and the sources of secrets and configs.
+"""The files a stack points at: services' `env_file`s and `label_file`s, and the sources of
+secrets and configs.
 
 They are read while the model is built, so their content is part of the model: a changed env
 file changes the service's environment, a changed secret or config changes the spec-hash of the
@@ -87,6 +88,41 @@ def env_file_values(
             continue
         values.update((key, value) for key, (value, _line) in read.items())
     return values
+
+
+def label_file_values(
+    report: Reporter, at: Path_, raw: Any, project_dir: str, shown_from: Path = Path()
+) -> dict[str, str]:
+    """The labels of a service's `label_file` entries (`KEY=value` lines, as an env file's),
+    later files winning. As in Compose, a value may use only what earlier lines and files set,
+    and every file must be there."""
+    entries = [raw] if isinstance(raw, str) else list(raw or [])
+    labels: dict[str, str] = {}
+    for i, name in enumerate(entries):
+        where: Path_ = at if isinstance(raw, str) else (*at, i)
+        path = _absolute(str(name), project_dir)
+        if not path.is_file():
+            what = "is a directory" if path.is_dir() else "not found"
+            hint = "name a file of KEY=value lines, relative to the stack file"
+            report.report(where, f"label file {name} {what}", hint)
+            continue
+        try:
+            told: list[Issue] = []
+            read = read_env_file(
+                path,
+                display=str(shown_from / name),
+                lookup=dict(labels),
+                warnings=told,
+                lines_first=True,
+            )
+            for issue in told:
+                report.warn(issue)
+        except SpecError as error:
+            for issue in error.issues:
+                report.add(issue)
+            continue
+        labels.update((key, value) for key, (value, _line) in read.items())
+    return labels
 
 
 def file_sources(

@@ -9,7 +9,7 @@ them (its merge rules), where a profile's overlay replaces a list whole. Pure.
 - `dns`, `dns_search`, `dns_opt`, `security_opt`, `group_add`, `device_cgroup_rules`,
   `extra_hosts` and a network's `aliases`: appended; an entry already there is not added
   again (`extra_hosts` as mappings in both layers merge host by host);
-- `env_file`: appended; a file already there is not added again;
+- `env_file`, `label_file`: appended; a file already there is not added again;
 - `expose`: appended; a port already there (`80` or `"80"`) is not added again;
 - `networks`, `depends_on`: merged by name (a list and a mapping mix; a dependency listed
   again is started-and-required again, as Compose reads a list);
@@ -151,9 +151,10 @@ _KEYS: dict[str, Callable[[Any], Hashable]] = {
     "security_opt": _exact,
     "group_add": _exact,
     "env_file": _env_file,
+    "label_file": _env_file,
     "expose": _expose,
 }
-_ONE_STRING = ("dns", "dns_search", "tmpfs", "env_file")  # a string is a list of it
+_ONE_STRING = ("dns", "dns_search", "tmpfs", "env_file", "label_file")  # a string is a list of it
 # A name listed, not mapped: a network keeps the settings given earlier; a dependency is
 # started-and-required again, as Compose reads the list.
 _LISTED: dict[str, Mapping[str, Any] | None] = {

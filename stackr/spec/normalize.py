@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from stackr.errors import Issue
 from stackr.spec.dependencies import dependencies, optional_dependencies, owners_first
 from stackr.spec.deploy import from_deploy
-from stackr.spec.files import env_file_values, file_grants, file_sources
+from stackr.spec.files import env_file_values, file_grants, file_sources, label_file_values
 from stackr.spec.model import (
     Build,
     FailureAction,
@@ -197,7 +197,12 @@ def _service(b: _Builder, key: str, raw: dict[str, Any], *, name: str, project_d
         replicas=int(raw.get("replicas", 1)),
         restart=RestartPolicy(str(raw.get("restart", "no")).partition(":")[0]),
         restart_tries=int(str(raw.get("restart", "")).partition(":")[2] or 0),
-        labels=parse_pairs(raw.get("labels") or {}),
+        labels={
+            **label_file_values(
+                b, (*at, "label_file"), raw.get("label_file"), project_dir, b.folder
+            ),
+            **parse_pairs(raw.get("labels") or {}),
+        },
         resources=_resources(b, (*at, "resources"), raw.get("resources") or {}),
         user=scalar_text(raw["user"]) if "user" in raw else None,
         working_dir=raw.get("working_dir"),

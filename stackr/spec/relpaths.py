@@ -2,8 +2,8 @@
 a service another file defines (a base it `extends`, a file it `include`s) brings with it, so
 that its paths go on naming what that file meant once its settings join another file's.
 
-The paths are a service's build context, env files and bind mount sources, and a top-level
-secret's or config's `file`. Pure: nothing is read from the disk.
+The paths are a service's build context, env and label files and bind mount sources, and a
+top-level secret's or config's `file`. Pure: nothing is read from the disk.
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ def service_paths_from(body: Any, folder: str) -> Any:
     body = dict(body)
     if "build" in body:
         body["build"] = _build(body["build"], folder)
-    if "env_file" in body:
-        body["env_file"] = _env_files(body["env_file"], folder)
+    for key in ("env_file", "label_file"):
+        if key in body:
+            body[key] = _env_files(body[key], folder)
     if isinstance(body.get("volumes"), list):
         body["volumes"] = [_volume(v, folder) for v in body["volumes"]]
     return body

@@ -172,7 +172,7 @@ def test_an_images_own_healthcheck_gates_healthy_and_a_stale_one_is_not_believed
         stack.sdk.images.remove(image, force=True)
 
 
-def test_an_included_file_runs_with_its_own_paths_variables_and_secret(stack: StackFixture) -> None:
+def test_an_included_file_runs_with_its_own_paths_variables_and_files(stack: StackFixture) -> None:
     # The included file's bind mount, env file and secret file are read from its folder, its
     # .env sets what the stack does not, and its volume is one of the stack's.
     db = stack.folder / "db"
@@ -180,6 +180,7 @@ def test_an_included_file_runs_with_its_own_paths_variables_and_secret(stack: St
     (db / "init" / "schema.sql").write_text("create table t;\n")
     (db / ".env").write_text("DB_MODE=replica\n")
     (db / "db.env").write_text("LOCALE=C\n")
+    (db / "db.labels").write_text("com.example.tier=db\n")
     (db / "password.txt").write_text("s3cret-value\n")
     included = {
         "services": {
@@ -188,6 +189,7 @@ def test_an_included_file_runs_with_its_own_paths_variables_and_secret(stack: St
                 "command": SLEEPER,
                 "environment": {"MODE": "${DB_MODE}"},
                 "env_file": "db.env",
+                "label_file": "db.labels",
                 "volumes": ["./init:/init:ro", "data:/data"],
                 "secrets": ["db_password"],
             }
@@ -209,6 +211,7 @@ def test_an_included_file_runs_with_its_own_paths_variables_and_secret(stack: St
     container = stack.containers()[f"{stack.name}-dev-db-1"]
     env = container.attrs["Config"]["Env"]
     assert {"MODE=replica", "LOCALE=C", "EXTRA=1"} <= set(env)
+    assert container.labels["com.example.tier"] == "db"
     code, output = container.exec_run(["cat", "/init/schema.sql", "/run/secrets/db_password"])
     assert (code, output.decode()) == (0, "create table t;\ns3cret-value\n")
     [volume] = stack.volumes()

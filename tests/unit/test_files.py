@@ -1,5 +1,6 @@
-"""Services' env_files, and secrets and configs: read while loading, located when wrong, never
-shown, and part of the containers' spec so that a changed file is a changed container."""
+"""Services' env_files and label_files, and secrets and configs: read while loading, located
+when wrong, never shown, and part of the containers' spec so that a changed file is a changed
+container."""
 
 from __future__ import annotations
 
@@ -611,3 +612,46 @@ def test_secret_values_are_masked_in_config_and_diff_wherever_they_hide(tmp_path
         "services.db.healthcheck.test",
     }
     assert "secret" not in repr(found)
+
+
+LABELLED = """\
+name: shop
+services:
+  web:
+    image: shop/web:1
+    label_file: [team.labels, build.labels]
+    labels: {com.example.team: web}
+"""
+
+
+def test_label_files_give_labels_that_labels_and_later_files_win_over(tmp_path: Path) -> None:
+    # As in Compose: a value may use what earlier lines and earlier files set, its own lines
+    # first.
+    files = {
+        "team.labels": "com.example.team=shop\nversion=1\n",
+        "build.labels": "# from CI\nversion=2\ncom.example.build=v${version}\n",
+    }
+    path = _stack_dir(tmp_path, LABELLED, files)
+    stack = load_stack([str(path)], profile="dev", env={"version": "from-environment"})
+    assert stack.services["web"].labels == {
+        "com.example.team": "web",
+        "version": "2",
+        "com.example.build": "v2",
+    }
+
+
+def test_a_changed_label_file_recreates_and_a_missing_one_is_located(tmp_path: Path) -> None:
+    files = {"team.labels": "com.example.team=shop\n", "build.labels": "com.example.build=1\n"}
+    path = _stack_dir(tmp_path, LABELLED, files)
+    engine = FakeEngine(images=dict(IMAGES))
+    api.up(api.load([str(path)], profile="dev", env={}), engine, options=api.UpOptions())
+    (tmp_path / "build.labels").write_text("com.example.build=2\n")
+    plan = api.plan(api.load([str(path)], profile="dev", env={}), engine)
+    action = plan.action_for(ObjectKind.CONTAINER, "shop-dev-web-1")
+    assert action is not None and action.kind is ActionKind.RECREATE
+    assert action.change_lines() == ("labels.com.example.build: 1 → 2",)
+    (tmp_path / "build.labels").unlink()
+    assert _problems(path) == [
+        "stack.yml:5:31  services.web.label_file[1]: label file build.labels not found — name "
+        "a file of KEY=value lines, relative to the stack file"
+    ]

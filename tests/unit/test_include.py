@@ -133,13 +133,14 @@ def test_an_included_files_paths_are_its_project_directorys_its_includes_its_own
         tmp_path,
         "infra/stack.yml",
         "include: [base/stack.yml]\nservices:\n  app:\n    extends: {service: tpl, file: tpl.yml}\n"
-        "    volumes: ['./data:/data']\n",
+        "    volumes: ['./data:/data']\n    label_file: app.labels\n",
     )
     _write(
         tmp_path, "infra/tpl.yml", "services:\n  tpl:\n    image: app:1\n    env_file: app.env\n"
     )
     _write(tmp_path, "infra/app.env", "A=1\n")
     _write(tmp_path, "infra/conf/data/.keep", "")
+    _write(tmp_path, "infra/conf/app.labels", "tier=app\n")
     main = _write(
         tmp_path,
         "stack.yml",
@@ -150,6 +151,7 @@ def test_an_included_files_paths_are_its_project_directorys_its_includes_its_own
     app = stack.services["app"]
     assert dict(app.environment) == {"A": "1"}
     assert [m.source for m in app.mounts] == [f"{tmp_path}/infra/conf/data"]
+    assert app.labels == {"tier": "app"}
 
 
 def test_a_service_may_extend_one_its_file_includes(tmp_path: Path) -> None:
