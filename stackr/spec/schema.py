@@ -299,6 +299,32 @@ _COMPOSE_KEYS = {
     ("service", "container_name"): "stackr names each container STACK-PROFILE-SERVICE-N, so "
     "replicas and profiles never clash: remove it",
     ("service", "links"): "services reach each other by name on the networks they share: remove it",
+    ("service", "external_links"): "put the service on the other container's network "
+    "(networks: {NAME: {external: true}}) and call it by its name: remove it",
+    ("service", "volumes_from"): "share a named volume instead: declare it under volumes: and "
+    "mount it in both services",
+    ("service", "gpus"): "devices reserved for a container (GPUs) are not supported by stackr: "
+    "remove it",
+    ("service", "develop"): "stackr has no watch mode: run stackr up --build after a change",
+    ("service", "post_start"): "lifecycle hooks are not supported by stackr: run the command from "
+    "the container's own entrypoint",
+    ("service", "pre_stop"): "lifecycle hooks are not supported by stackr: trap the stop_signal "
+    "in the container and run the command there",
+    ("service", "annotations"): "needs Docker Engine 24 (API 1.43): give the containers labels "
+    "instead",
+    ("service", "mac_address"): "not supported by stackr: replicas and start-first updates "
+    "would share it",
+    ("service", "storage_opt"): "not supported by stackr (the overlay2 driver takes a size only "
+    "on xfs with pquota): remove it",
+    ("service", "blkio_config"): "not supported by stackr: remove it",
+    **{
+        ("service", key): "Windows containers only: remove it"
+        for key in ("isolation", "credential_spec", "cpu_count", "cpu_percent")
+    },
+    **{
+        ("service", key): "real-time CPU scheduling is not supported by stackr: remove it"
+        for key in ("cpu_rt_runtime", "cpu_rt_period")
+    },
 }
 
 
@@ -319,8 +345,10 @@ def _unknown_key_hint(path: Path_, key: str, value: Any, allowed: list[str]) -> 
     close = close_match(key, allowed)
     if close:
         return f"did you mean '{close}'?"
-    compose = close_match(key, [k for w, k in _COMPOSE_KEYS if w == where])
-    if compose:  # a typo of a Compose key: what that key would need here
+    # A typo of a Compose key: what that key would need here. Closer than a typo of one of
+    # stackr's own keys must be: `bogus` is no `gpus`.
+    compose = close_match(key, [k for w, k in _COMPOSE_KEYS if w == where], cutoff=0.8)
+    if compose:
         return f"'{compose}'? {_COMPOSE_KEYS[(where, compose)]}"
     if len(allowed) <= _MAX_LISTED_KEYS:
         return "allowed: " + ", ".join(sorted(allowed))

@@ -155,8 +155,8 @@ def as_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list | tuple) else [value]
 
 
-def close_match(word: str, candidates: Iterable[str]) -> str:
-    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=_CLOSE_ENOUGH)
+def close_match(word: str, candidates: Iterable[str], cutoff: float = _CLOSE_ENOUGH) -> str:
+    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=cutoff)
     return close[0] if close else ""
 
 
