@@ -77,8 +77,9 @@ def _load_stack(
         raw, files, profile, os.environ if env is None else env, env_files
     )
     warnings: list[Issue] = [*variables.warnings]
+    filled: dict[str, str] = {}  # what included files' env files set besides
     try:
-        merged, extended = _interpolate_and_merge(raw, variables, profile, warnings)
+        merged, extended = _interpolate_and_merge(raw, variables, profile, warnings, filled)
     except SpecError as error:
         # A variable the missing env file would have set: say that first.
         raise SpecError([*missing, *error.issues], subject=_subject(files)) from None
@@ -92,18 +93,24 @@ def _load_stack(
     issues += _new_places(rendered_issues, issues)
     issues += extends_from_profiles(merged, rendered)
     engine = settings.get("engine")
-    stack, more = _built_and_checked(
-        rendered,
-        rendered_issues,
-        profile=profile,
-        files=files,
-        env=variables.values,
-        engine=engine if isinstance(engine, str) else None,
-    )
+    try:
+        stack, more = _built_and_checked(
+            rendered,
+            rendered_issues,
+            profile=profile,
+            files=files,
+            env=variables.values,
+            engine=engine if isinstance(engine, str) else None,
+        )
+    except SpecError as error:  # nothing could be built: the problems found so far too
+        raise SpecError(
+            sorted(dict.fromkeys([*issues, *error.issues]), key=Issue.sort_key),
+            subject=_subject(files),
+        ) from None
     _raise_if([*issues, *more], subject=_subject(files))
     return replace(
         stack,
-        sensitive=hunted_values(variables.values, _secret_sources(stack))
+        sensitive=hunted_values({**filled, **variables.values}, _secret_sources(stack))
         | _secret_environment(stack)
         # A secret read from a file is as secret as one read from a variable.
         | hunted_contents(s.data for s in stack.secrets.values() if s.file),
@@ -273,14 +280,14 @@ def load_variables(
         raw, files, profile, os.environ if env is None else env, env_files
     )
     _raise_if(missing)
-    docs, env_files_included = with_linked(raw, profile, _load)
+    docs, env_files_included = with_linked(raw, profile, _load, variables.values)
     uses = [use for doc in docs for use in variable_uses(doc)]
     return FileVariables(
         uses=uses,
         found=filled_in(variables, env_files_included),
         # `secrets: {db: {environment: DBPW}}`, in the base and in every profile.
         secret_sources=frozenset(u.name for u in uses if made_from(u.path) == "secrets"),
-        secret_contents=hunted_contents(secret_files(raw)),
+        secret_contents=hunted_contents(secret_files(raw, docs[len(raw) :])),
     )
 
 
@@ -321,10 +328,15 @@ def _variables(
 
 
 def _interpolate_and_merge(
-    raw: list[Document], variables: Variables, profile: str, warnings: list[Issue]
+    raw: list[Document],
+    variables: Variables,
+    profile: str,
+    warnings: list[Issue],
+    filled: dict[str, str],
 ) -> tuple[Document, list[Issue]]:
-    """The files, their variables substituted and each one's `extends` resolved, merged in
-    order; and the problems `extends` met."""
+    """The files, their variables substituted and each one's `include` and `extends`
+    resolved, merged in order; and the problems those met. What the includes' env files set
+    besides the stack's variables is added to `filled`."""
     from stackr.spec.extends import resolve_extends
     from stackr.spec.interpolate import interpolate_document
     from stackr.spec.profiles import merge_documents, normalise_pairs
@@ -349,10 +361,12 @@ def _interpolate_and_merge(
             from stackr.spec.include import resolve_includes, without_include
 
             # What a file includes is a layer under it: its own definitions merge over it.
-            included, found = resolve_includes(
+            brought = resolve_includes(
                 interpolated, variables, profile=profile, read=_load, warnings=warnings
             )
-            problems += found
+            included = brought.layer
+            problems += brought.issues
+            filled.update({k: v for k, v in brought.filled.items() if k not in filled})
             interpolated = without_include(interpolated)
         resolved, found = resolve_extends(interpolated, load, included)
         docs += [included, resolved] if included is not None else [resolved]

@@ -119,15 +119,21 @@ class _Resolver:
         self.included = included
         self.issues: list[Issue] = []
         self.done: dict[tuple[str, str], Document] = {}
+        # A service both included and defined in the file, as a base: the two merged, as the
+        # stack will have it (the file's own definition over the included one).
+        self.combined: dict[str, Document] = {}
         self.failed: set[str] = set()  # files that did not load: reported once
 
     def service(self, doc: Document, name: str, chain: tuple[tuple[str, str], ...]) -> Document:
         """Service `name` of `doc` with its `extends` resolved, as a document holding only it
         (at `services.<name>`)."""
         key = (os.path.realpath(doc.file), name)
-        if key not in self.done:
-            self.done[key] = self._resolve(doc, name, (*chain, key))
-        return self.done[key]
+        # The combined base is resolved apart from the file's own service of that name, which
+        # stays as written (the included one lies under it as the files merge).
+        done = (key[0] + "\0combined", name) if self.combined.get(name) is doc else key
+        if done not in self.done:
+            self.done[done] = self._resolve(doc, name, (*chain, key))
+        return self.done[done]
 
     def _resolve(self, doc: Document, name: str, chain: tuple[tuple[str, str], ...]) -> Document:
         own = _only(doc, name)
@@ -176,6 +182,33 @@ class _Resolver:
             tags=own.tags,
         )
 
+    def _in_included(self, doc: Document, services: Any, reference: _Reference) -> Document | None:
+        """The document to take an included base from: the included one, or, where the file
+        defines the service too, the two merged; None when `include` has no such service."""
+        if reference.file is not None or self.included is None:
+            return None
+        if not isinstance(_services(self.included).get(reference.service), dict):
+            return None
+        if not (isinstance(services, dict) and reference.service in services):
+            return self.included
+        if isinstance(services.get(reference.service), dict):
+            return self._combined(doc, reference.service)
+        return None
+
+    def _combined(self, doc: Document, name: str) -> Document:
+        """Service `name` of `doc` merged over the included one of that name."""
+        if name not in self.combined:
+            assert self.included is not None
+            own = _only(doc, name)
+            empty = Document(file=doc.file, data={}, positions={(): Position(doc.file, 1, 1)})
+            merged = merge_documents(
+                merge_documents(empty, _only(self.included, name)), own, compose_lists=True
+            )
+            self.combined[name] = Document(
+                file=doc.file, data=merged.data, positions=merged.positions
+            )
+        return self.combined[name]
+
     def _imageless(self, doc: Document, name: str, reference: _Reference) -> Document:
         """Told at `extends` when neither the base nor the service gives an image or a build
         (the schema's own wording would ask for `extends`, which is there); the service keeps
@@ -209,13 +242,9 @@ class _Resolver:
                     self.issues += error.issues
                 return None
         services = base_doc.data.get("services") if isinstance(base_doc.data, dict) else None
-        if (
-            reference.file is None
-            and self.included is not None
-            and not (isinstance(services, dict) and reference.service in services)
-            and isinstance(_services(self.included).get(reference.service), dict)
-        ):
-            return self.included, reference.service
+        found = self._in_included(doc, services, reference)
+        if found is not None:
+            return found, reference.service
         if isinstance(services, dict) and isinstance(services.get(reference.service), dict):
             return base_doc, reference.service
         if isinstance(services, dict) and reference.service in services:

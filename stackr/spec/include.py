@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import os
 from collections import ChainMap
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,7 @@ from stackr.spec.includeentries import Entry, written_entries
 from stackr.spec.relpaths import resource_paths_from, service_paths_from
 from stackr.spec.variables import Variables, is_file
 
-__all__ = ["RESOURCES", "included_files", "resolve_includes", "without_include"]
+__all__ = ["RESOURCES", "Included", "included_files", "resolve_includes", "without_include"]
 
 Path_ = tuple[str | int, ...]
 # Reads and parses a stack file (positions, tags); raises SpecError.
@@ -43,6 +44,16 @@ RESOURCES = ("services", "networks", "volumes", "secrets", "configs")
 _PASSED = frozenset({"name", "version", "include"})
 
 
+@dataclass(frozen=True, slots=True)
+class Included:
+    """What a file's `include` brings in."""
+
+    layer: Document | None  # the resources alone; None when it includes nothing
+    issues: list[Issue]
+    # The variables the includes' env files set and the stack does not, for hiding secrets.
+    filled: dict[str, str]
+
+
 def resolve_includes(
     doc: Document,
     variables: Variables,
@@ -50,15 +61,14 @@ def resolve_includes(
     profile: str,
     read: Reader,
     warnings: list[Issue],
-) -> tuple[Document | None, list[Issue]]:
-    """What `doc`'s `include` brings in, as one document holding only the stack's resources
-    (None when it includes nothing), and the problems found doing it. `doc` is interpolated;
-    its own `include` is left for `without_include` to take away."""
+) -> Included:
+    """What `doc`'s `include` brings in, and the problems found doing it. `doc` is
+    interpolated; its own `include` is left for `without_include` to take away."""
     includer = _Includer(read, profile, warnings)
     # Paths stay as the user would write them from here (`db/stack.yml`), for the messages.
     folder = os.path.dirname(doc.file)
     layer = includer.layer(doc, variables, folder, (os.path.realpath(doc.file),))
-    return layer, includer.issues
+    return Included(layer=layer, issues=includer.issues, filled=includer.filled)
 
 
 def without_include(doc: Document) -> Document:
@@ -74,20 +84,28 @@ def without_include(doc: Document) -> Document:
     )
 
 
-def included_files(doc: Document, *, profile: str) -> list[tuple[str, list[str]]]:
-    """The files `doc` (not interpolated) includes where they are written plainly (no `$`),
-    each with the env files that fill in its variables: the files whose variables `config
-    --variables` lists besides the stack's own."""
+def included_files(
+    doc: Document, *, profile: str, values: Mapping[str, str]
+) -> list[tuple[str, list[str]]]:
+    """The files `doc` (not interpolated) includes, their paths' variables read from `values`
+    (an entry whose paths do not read is left out), each with the env files that fill in its
+    variables, the one that wins first: the files whose variables `config --variables` lists
+    besides the stack's own."""
+    from stackr.spec.template import Missing, substitute
+
     folder = os.path.dirname(doc.file)
     found = []
     for entry in written_entries(doc, []) or ():
-        written = [p for p, _ in entry.paths]
-        if any("$" in text for text in [*written, entry.project_directory or ""]):
+        try:
+            written = [substitute(p, values) for p, _ in entry.paths]
+            project_dir = entry.project_directory
+            project_dir = None if project_dir is None else substitute(project_dir, values)
+        except (Missing, ValueError):
             continue
         first = os.path.normpath(os.path.join(folder, written[0]))
-        project = _project(folder, first, entry.project_directory)
+        project = _project(folder, first, project_dir)
         envs = [str(path) for path, _ in _env_paths(folder, project, entry, profile=profile)]
-        found += [(os.path.normpath(os.path.join(folder, p)), envs) for p in written]
+        found += [(os.path.normpath(os.path.join(folder, p)), envs[::-1]) for p in written]
     return found
 
 
@@ -97,6 +115,12 @@ class _Includer:
         self.profile = profile
         self.warnings = warnings
         self.issues: list[Issue] = []
+        # What the includes' env files set that the stack does not: as secret as the stack's
+        # own variables wherever a value is made from them.
+        self.filled: dict[str, str] = {}
+        # A file reached again by another route, with the same variables and project: its
+        # layers once (a file many others include is read once, not once per route).
+        self.done: dict[tuple[str, str, frozenset[tuple[str, str]]], list[Document]] = {}
 
     def layer(
         self, doc: Document, variables: Variables, folder: str, chain: tuple[str, ...]
@@ -123,6 +147,16 @@ class _Includer:
     ) -> Document | None:
         first = os.path.normpath(os.path.join(folder, entry.paths[0][0]))
         project = _project(folder, first, entry.project_directory)
+        if entry.project_directory is not None and not os.path.isdir(project):
+            hint = "fix the path: it is relative to the file that says include"
+            self.issues.append(
+                doc.issue(
+                    (*entry.at, "project_directory"),
+                    f"project_directory {entry.project_directory} is not a folder",
+                    hint,
+                )
+            )
+            return None
         own = self._variables(doc, entry, variables, folder, project)
         if own is None:
             return None  # an env file it names is missing: its variables cannot be told
@@ -145,10 +179,10 @@ class _Includer:
         chain: tuple[str, ...],
     ) -> list[Document]:
         """The layers one included file gives: what it includes, then what it defines."""
-        from stackr.spec.extends import resolve_extends
-        from stackr.spec.interpolate import interpolate_document
-        from stackr.spec.profiles import normalise_pairs
-
+        if "://" in written or written.startswith("git@"):
+            hint = "fetch it into the repository (a submodule, a copy) and include the file"
+            self.issues.append(doc.issue(at, f"include {written}: remote files are not read", hint))
+            return []
         if not is_file(Path(path)):
             what = "a folder, not a file" if os.path.isdir(path) else "not there"
             hint = "fix the path: it is relative to the file that says include"
@@ -160,6 +194,20 @@ class _Includer:
             hint = "make one of them stop including the other"
             self.issues.append(doc.issue(at, f"include loops back on itself: {loop}", hint))
             return []
+        # A loop through it is found the first time its includes are followed, whatever the
+        # route: what it gave then holds.
+        key = (real, project, frozenset(variables.values.items()))
+        if key not in self.done:
+            self.done[key] = self._read(path, real, variables, project, chain)
+        return self.done[key]
+
+    def _read(
+        self, path: str, real: str, variables: Variables, project: str, chain: tuple[str, ...]
+    ) -> list[Document]:
+        from stackr.spec.extends import resolve_extends
+        from stackr.spec.interpolate import interpolate_document
+        from stackr.spec.profiles import normalise_pairs
+
         try:
             raw = self.read(path)
             sub = normalise_pairs(
@@ -168,8 +216,10 @@ class _Includer:
         except SpecError as error:
             self.issues += error.issues
             return []
-        if not isinstance(sub.data, dict):
-            return []  # the loader refuses an empty file; the schema says what else is wrong
+        if not isinstance(sub.data, dict):  # the loader refuses an empty file
+            hint = "an included file is a mapping of services, networks, volumes, ..."
+            self.issues.append(sub.issue((), "an included file must be a mapping", hint))
+            return []
         self.issues += _outside_resources(sub)
         # Its own include paths are relative to it, as every path an include or extends
         # names is (Compose reads them from project_directory when one is given).
@@ -205,6 +255,7 @@ class _Includer:
                 origins[name] = f"{path}:{line}"
         if not values:
             return variables
+        self.filled |= {n: v for n, v in values.items() if n not in variables.values}
         return Variables(
             values={**values, **variables.values},
             origins={
@@ -225,7 +276,7 @@ class _Includer:
                 if name not in ours:
                     continue
                 dropped.append((section, name))
-                if body != ours[name]:
+                if not _alike(body, ours[name]):
                     self.issues.append(_conflict(layer, brought, section, name))
         return _merged(layer, _without(brought, dropped))
 
@@ -278,7 +329,16 @@ def _env_paths(
 def _outside_resources(doc: Document) -> list[Issue]:
     """The top-level keys of an included file that are not resources it can bring."""
     issues = []
-    for key in doc.data:
+    for key, value in doc.data.items():
+        if key in RESOURCES and value is not None and not isinstance(value, dict):
+            issues.append(
+                doc.issue(
+                    (key,),
+                    f"{key} must be a mapping of names to settings",
+                    f"write {key}: {{NAME: {{...}}}}",
+                )
+            )
+            continue
         if key in RESOURCES or key in _PASSED or (isinstance(key, str) and key.startswith("x-")):
             continue
         if key == "profiles":
@@ -302,9 +362,7 @@ def _resources(doc: Document, project: str) -> Document:
     for section in RESOURCES:
         value = doc.data.get(section)
         if not isinstance(value, dict):
-            if section in doc.data:
-                data[section] = value  # malformed: the schema says how
-            continue
+            continue  # malformed: told by `_outside_resources`
         if section in ("networks", "volumes"):
             data[section] = value  # no paths
             continue
@@ -331,9 +389,15 @@ def _section(data: Any, section: str) -> dict[Any, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _without(doc: Document, names: list[Path_]) -> Document:
-    if not names:
+def _alike(one: Any, other: Any) -> bool:
+    # `back:` and `back: {}` declare one network (volume, ...).
+    return ({} if one is None else one) == ({} if other is None else other)
+
+
+def _without(doc: Document, dropped: list[Path_]) -> Document:
+    if not dropped:
         return doc
+    names = set(dropped)
     data = {
         section: (
             {k: v for k, v in value.items() if (section, k) not in names}
@@ -356,6 +420,14 @@ def _conflict(layer: Document, brought: Document, section: str, name: Any) -> Is
     kind = {"services": "service", "networks": "network", "volumes": "volume"}.get(
         section, section[:-1]
     )
+    if first.file == brought.locate((section, name)).file:
+        return brought.issue(
+            (section, name),
+            f"{kind} {name} reads differently where its file is included twice: the "
+            "includes give it different variables",
+            "give both includes the same env_file, or set the variable in the stack's "
+            "environment or .env",
+        )
     return brought.issue(
         (section, name),
         f"{kind} {name} is included twice, differently: also from {_place(first)}",

@@ -74,7 +74,8 @@ def _entry(doc: Document, at: Path_, item: Any, issues: list[Issue]) -> Entry | 
         at=at,
         paths=paths,
         project_directory=project,
-        env_files=env_files if "env_file" in item else None,
+        # An empty list is none given, as in Compose: the project directory's .env then.
+        env_files=env_files or None,
     )
 
 
@@ -83,7 +84,7 @@ def _texts(
 ) -> tuple[tuple[str, Path_], ...] | None:
     """A path or a list of paths, each with where it is written; None (and an issue) when
     malformed."""
-    if value is None and not required:
+    if (value is None or value == []) and not required:
         return ()
     if isinstance(value, str) and value:
         return ((value, at),)

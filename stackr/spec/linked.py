@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -19,12 +19,16 @@ from stackr.spec.variables import Variables, is_file
 __all__ = ["filled_in", "secret_files", "with_linked"]
 
 
-def secret_files(raw: list[Document]) -> list[bytes]:
+def secret_files(raw: Sequence[Document], linked: Sequence[Document] = ()) -> list[bytes]:
     """The content of each secret read from a file, as the base and every profile name them
-    (a path made from variables is left out): what the stack, not loaded here, would hide."""
-    folder = Path(raw[0].file).parent  # where a secret's file is read from
+    (a path made from variables is left out): what the stack, not loaded here, would hide.
+    Those of `raw` are read from the first file's folder, those of `linked` (files extended
+    or included) from their own."""
     contents: list[bytes] = []
-    for doc in raw:
+    # Each with the folder its secrets' files are read from.
+    places = [(doc, Path(raw[0].file).parent) for doc in raw]
+    places += [(doc, Path(doc.file).parent) for doc in linked]
+    for doc, folder in places:
         data = doc.data if isinstance(doc.data, dict) else {}
         profiles = data.get("profiles")
         layers = [data, *(profiles.values() if isinstance(profiles, dict) else ())]
@@ -40,7 +44,10 @@ def secret_files(raw: list[Document]) -> list[bytes]:
 
 
 def with_linked(
-    raw: list[Document], profile: str, load: Callable[[str], Document]
+    raw: list[Document],
+    profile: str,
+    load: Callable[[str], Document],
+    values: Mapping[str, str],
 ) -> tuple[list[Document], list[str]]:
     """`raw`, and the files their services extend and they include, and those theirs, each
     once (one that does not load is left out: loading the stack says why); and the env files
@@ -52,7 +59,7 @@ def with_linked(
     env_files: list[str] = []
     seen = {os.path.realpath(doc.file) for doc in docs}
     for doc in docs:  # grows as it goes
-        included = included_files(doc, profile=profile)
+        included = included_files(doc, profile=profile, values=values)
         env_files += [path for _, paths in included for path in paths]
         for path in [*extended_files(doc), *(path for path, _ in included)]:
             if os.path.realpath(path) in seen:
@@ -66,10 +73,10 @@ def with_linked(
 
 
 def filled_in(variables: Variables, env_files: list[str]) -> Variables:
-    """`variables`, with what `env_files` (the includes') set filling in the rest, a later
-    file winning as within one include (each included file reads its own: one name two
-    includes set differently shows the last; an env file that does not read is left out,
-    loading the stack says why)."""
+    """`variables`, with what `env_files` (the includes', the one that wins first) set filling
+    in the rest: an including file's env files win over those of the files it includes, as
+    in loading (each included file reads its own: a name two includes set differently shows
+    the first; an env file that does not read is left out, loading the stack says why)."""
     from stackr.spec.envfile import read_env_file
 
     values, origins = dict(variables.values), dict(variables.origins)
@@ -81,7 +88,7 @@ def filled_in(variables: Variables, env_files: list[str]) -> Variables:
         except SpecError:
             continue
         for key, (value, line) in read.items():
-            if key not in variables.values:
+            if key not in values:
                 values[key] = value
                 origins[key] = f"{name}:{line}"
     return replace(variables, values=values, origins=origins)

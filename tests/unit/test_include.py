@@ -199,3 +199,59 @@ def test_each_file_of_a_file_set_brings_its_own_includes(tmp_path: Path) -> None
     stack = load_stack([str(first), str(second)], profile="dev", env={})
     assert sorted(stack.services) == ["db", "web"]
     assert [d.service for d in stack.services["web"].depends_on] == ["db"]
+
+
+def test_a_secret_from_an_included_files_env_is_hidden_as_the_stacks_own(tmp_path: Path) -> None:
+    _write(
+        tmp_path,
+        "db/stack.yml",
+        "services:\n  db:\n    image: shop/db:1\n    environment: {CONN: 'pw=${DB_PASSWORD}'}\n"
+        "secrets:\n  pw: {file: pw.txt}\n",
+    )
+    _write(tmp_path, "db/.env", "DB_PASSWORD=hunter2-very-secret\nDB_NAME=file-secret\n")
+    _write(tmp_path, "db/pw.txt", "file-secret")
+    main = _write(tmp_path, "stack.yml", "name: shop\ninclude: [db/stack.yml]\n")
+    assert "hunter2-very-secret" in _load(main).sensitive
+    rows = {r.name: r for r in variables([str(main)], profile="dev", env={})}
+    assert rows["DB_PASSWORD"].value == "***"
+
+
+def test_a_service_extends_an_included_one_as_the_including_file_changes_it(
+    tmp_path: Path,
+) -> None:
+    _write(
+        tmp_path,
+        "base.yml",
+        "services:\n  base:\n    image: shop/web:1\n    environment: {A: '1'}\n",
+    )
+    main = _write(
+        tmp_path,
+        "stack.yml",
+        "name: shop\ninclude: [base.yml]\nservices:\n  base:\n    environment: {B: '2'}\n"
+        "    ports: ['80']\n  web:\n    extends: base\n",
+    )
+    stack = _load(main)
+    for name in ("base", "web"):
+        service = stack.services[name]
+        assert (service.image, dict(service.environment)) == ("shop/web:1", {"A": "1", "B": "2"})
+        assert len(service.ports) == 1  # the including file's own, once
+
+
+def test_a_network_declared_empty_either_way_is_one_definition(tmp_path: Path) -> None:
+    _write(tmp_path, "a.yml", "networks:\n  back:\nvolumes:\n  data: {}\n")
+    _write(tmp_path, "b.yml", "networks:\n  back: {}\nvolumes:\n  data:\n")
+    main = _write(tmp_path, "stack.yml", "name: shop\ninclude: [a.yml, b.yml]\nservices: {}\n")
+    stack = _load(main)
+    assert ("back" in stack.networks, "data" in stack.volumes) == (True, True)
+
+
+def test_one_file_included_twice_with_different_variables_is_refused(tmp_path: Path) -> None:
+    _write(tmp_path, "common/c.yml", "services:\n  c: {image: 'c:${V}'}\n")
+    for side in ("x", "y"):
+        _write(tmp_path, f"{side}/.env", f"V={side}\n")
+        _write(tmp_path, f"{side}/s.yml", "include: [../common/c.yml]\n")
+    main = _write(tmp_path, "stack.yml", "name: shop\ninclude: [x/s.yml, y/s.yml]\n")
+    assert _problems(main) == [
+        "c.yml:2 services.c: service c reads differently where its file is included twice: "
+        "the includes give it different variables"
+    ]
