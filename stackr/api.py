@@ -247,6 +247,7 @@ def up(
             the services use is missing (before anything changes).
         ApplyError: some objects failed; the others were applied.
     """
+    from stackr.fit import refuse_unfit
     from stackr.plan import ActionKind
 
     started = time.monotonic()
@@ -264,6 +265,7 @@ def up(
     changing = {
         a.service for a in the_plan.pending() if a.kind in (ActionKind.CREATE, ActionKind.RECREATE)
     }
+    refuse_unfit(stack, engine, changing)  # before builds and pulls, and before any change
     images.ensure_images(
         stack,
         engine,

@@ -69,6 +69,14 @@ def _quiet(_: str) -> None:
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class EngineFacts:
+    """What an engine can give containers: the OCI runtimes it knows, and its CPUs."""
+
+    runtimes: frozenset[str]
+    cpus: int
+
+
 class Engine(Protocol):
     def observe(
         self,
@@ -103,6 +111,10 @@ class Engine(Protocol):
 
     def image_id(self, image: str) -> str | None:
         """The id of the image `image` names on the engine; None when it lacks one."""
+        ...
+
+    def facts(self) -> EngineFacts:
+        """The runtimes and CPUs the engine has (one call; asked only when a stack needs them)."""
         ...
 
     def create_network(self, spec: NetworkSpec) -> None: ...

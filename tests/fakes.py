@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from stackr.desired import ContainerSpec, NetworkSpec, VolumeSpec
-from stackr.engine import ContainerStatus
+from stackr.engine import ContainerStatus, EngineFacts
 from stackr.errors import EngineError
 from stackr.observed import (
     LABEL_NETWORK,
@@ -71,6 +71,8 @@ class FakeEngine:
     built: dict[str, str] = field(default_factory=dict)  # image ref -> build digest
     # What a pull finds: image ref -> id (a ref not here cannot be pulled).
     registry: dict[str, str] = field(default_factory=dict)
+    runtimes: frozenset[str] = frozenset({"runc", "io.containerd.runc.v2"})
+    cpus: int = 2
     calls: Counter[str] = field(default_factory=Counter)
     log: list[str] = field(default_factory=list)  # mutating calls, in order
     stop_timeouts: dict[str, float] = field(default_factory=dict)  # container -> last timeout
@@ -182,6 +184,10 @@ class FakeEngine:
     def image_id(self, image: str) -> str | None:
         self._record("image_id")
         return self.images.get(image)
+
+    def facts(self) -> EngineFacts:
+        self._record("facts")
+        return EngineFacts(runtimes=frozenset(self.runtimes), cpus=self.cpus)
 
     def context_files(self, build: Build) -> list[str]:
         root = Path(build.context)

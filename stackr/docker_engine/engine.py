@@ -39,7 +39,7 @@ from stackr.docker_engine.images import (
 from stackr.docker_engine.logs import follow as follow_logs
 from stackr.docker_engine.logs import latest_run_lines, log_lines
 from stackr.docker_json import observed_state, start_times
-from stackr.engine import ContainerStatus
+from stackr.engine import ContainerStatus, EngineFacts
 from stackr.errors import EngineError
 from stackr.observed import LABEL_PROFILE, LABEL_STACK, ObservedState, owner_filters
 from stackr.spec.model import Build
@@ -118,6 +118,11 @@ class DockerEngine:
 
     def image_id(self, image: str) -> str | None:
         return image_id(self._api, image)
+
+    def facts(self) -> EngineFacts:
+        info = call("ask the engine what it has", self._api.info)
+        runtimes = info.get("Runtimes") or {}
+        return EngineFacts(runtimes=frozenset(runtimes), cpus=int(info.get("NCPU") or 0))
 
     # -- networks and volumes -------------------------------------------------------------
 

@@ -45,6 +45,7 @@ READ_ONLY = frozenset(
         "ensure_image",  # makes an image exist; it changes nothing stackr owns
         "pull_image",  # moves a tag to a newer image; it changes nothing stackr owns
         "image_id",
+        "facts",
         "context_files",
         "anonymous_volumes",
         "start_times",

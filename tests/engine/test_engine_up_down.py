@@ -665,6 +665,27 @@ def test_runtime_options_reach_the_engine(stack: StackFixture) -> None:
         made.rmdir()
 
 
+def test_what_the_engine_lacks_fails_up_before_anything_is_made(stack: StackFixture) -> None:
+    from stackr.errors import StackrError
+
+    cpus = stack.sdk.info()["NCPU"]
+    path = stack.write(
+        {
+            "services": {
+                "db": {"image": IMAGE, "command": SLEEPER},
+                "app": {"image": IMAGE, "command": SLEEPER, "runtime": "xplr-no-such-runtime"},
+                "big": {"image": IMAGE, "command": SLEEPER, "cpus": cpus + 1},
+            }
+        }
+    )
+    with pytest.raises(StackrError) as refused:
+        stack.up(path)
+    said = str(refused.value)
+    assert "app's runtime xplr-no-such-runtime is not one it knows (it knows" in said
+    assert f"big asks for {cpus + 1} CPUs, and it has {cpus}" in said
+    assert (stack.containers(), stack.networks()) == ({}, [])
+
+
 def test_cpu_memory_and_namespace_options_reach_the_engine(stack: StackFixture) -> None:
     app = {
         "image": IMAGE,

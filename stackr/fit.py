@@ -1,0 +1,67 @@
+"""What a stack asks of its engine that the engine cannot give — a runtime it does not know,
+more CPUs than it has, CPUs of a `cpuset` it lacks — found before `up` changes anything: the
+engine would refuse each container only as it came to create it, half way through. Pure, but
+for the one question it asks the engine (`Engine.facts`), and only of a stack that needs it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator
+
+from stackr.engine import Engine, EngineFacts
+from stackr.errors import StackrError
+from stackr.spec.model import Service, Stack
+
+__all__ = ["refuse_unfit", "unfit"]
+
+
+def refuse_unfit(stack: Stack, engine: Engine, services: Collection[str]) -> None:
+    """Raise when a service of `services` asks what `engine` does not have.
+
+    Raises:
+        StackrError: naming each service and what it asks, with what the engine has.
+    """
+    asking = [s for s in stack.services.values() if s.name in services and _asks(s)]
+    if not asking:
+        return
+    problems = list(unfit(asking, engine.facts()))
+    if problems:
+        raise StackrError(
+            "the engine cannot run this stack as written: " + "; ".join(problems),
+            hint="change the services' settings, or the engine (a runtime is added in its "
+            "daemon.json); nothing was changed",
+        )
+
+
+def unfit(services: Collection[Service], facts: EngineFacts) -> Iterator[str]:
+    """What each of `services` asks that an engine with `facts` lacks, in words."""
+    for service in services:
+        runtime = service.runtime.runtime
+        if runtime is not None and runtime not in facts.runtimes:
+            known = ", ".join(sorted(facts.runtimes)) or "none"
+            yield f"{service.name}'s runtime {runtime} is not one it knows (it knows {known})"
+        cpus = service.resources.cpus
+        if cpus is not None and facts.cpus and cpus > facts.cpus:
+            yield f"{service.name} asks for {cpus:g} CPUs, and it has {facts.cpus}"
+        missing = sorted(c for c in _cpu_numbers(service.runtime.cpuset) if c >= facts.cpus)
+        if facts.cpus and missing:
+            yield (
+                f"{service.name}'s cpuset names CPU {', '.join(map(str, missing))}, and it has "
+                f"CPUs 0-{facts.cpus - 1}"
+            )
+
+
+def _asks(service: Service) -> bool:
+    runtime = service.runtime
+    return bool(runtime.runtime or runtime.cpuset or service.resources.cpus)
+
+
+def _cpu_numbers(cpuset: str | None) -> set[int]:
+    # `0-2,5` → {0, 1, 2, 5} (the schema has checked the form).
+    found: set[int] = set()
+    for part in (cpuset or "").split(","):
+        if not part:
+            continue
+        first, _, last = part.partition("-")
+        found.update(range(int(first), int(last or first) + 1))
+    return found
