@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 from collections import ChainMap
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,19 +29,22 @@ from typing import Any
 from stackr.errors import Issue, SpecError
 from stackr.spec.document import Document, Position
 from stackr.spec.envfile import read_env_file
-from stackr.spec.includeentries import Entry, written_entries
+from stackr.spec.includeentries import (
+    RESOURCES,
+    Entry,
+    env_paths,
+    outside_resources,
+    project_folder,
+    written_entries,
+)
 from stackr.spec.relpaths import resource_paths_from, service_paths_from
 from stackr.spec.variables import Variables, is_file
 
-__all__ = ["RESOURCES", "Included", "included_files", "resolve_includes", "without_include"]
+__all__ = ["Included", "resolve_includes", "without_include"]
 
 Path_ = tuple[str | int, ...]
 # Reads and parses a stack file (positions, tags); raises SpecError.
 Reader = Callable[[str], Document]
-# What an included file may define: it joins the including stack.
-RESOURCES = ("services", "networks", "volumes", "secrets", "configs")
-# Read past in an included file: the stack it joins has its own name; includes are resolved.
-_PASSED = frozenset({"name", "version", "include"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,31 +87,6 @@ def without_include(doc: Document) -> Document:
     )
 
 
-def included_files(
-    doc: Document, *, profile: str, values: Mapping[str, str]
-) -> list[tuple[str, list[str]]]:
-    """The files `doc` (not interpolated) includes, their paths' variables read from `values`
-    (an entry whose paths do not read is left out), each with the env files that fill in its
-    variables, the one that wins first: the files whose variables `config --variables` lists
-    besides the stack's own."""
-    from stackr.spec.template import Missing, substitute
-
-    folder = os.path.dirname(doc.file)
-    found = []
-    for entry in written_entries(doc, []) or ():
-        try:
-            written = [substitute(p, values) for p, _ in entry.paths]
-            project_dir = entry.project_directory
-            project_dir = None if project_dir is None else substitute(project_dir, values)
-        except (Missing, ValueError):
-            continue
-        first = os.path.normpath(os.path.join(folder, written[0]))
-        project = _project(folder, first, project_dir)
-        envs = [str(path) for path, _ in _env_paths(folder, project, entry, profile=profile)]
-        found += [(os.path.normpath(os.path.join(folder, p)), envs[::-1]) for p in written]
-    return found
-
-
 class _Includer:
     def __init__(self, read: Reader, profile: str, warnings: list[Issue]) -> None:
         self.read = read
@@ -146,7 +124,7 @@ class _Includer:
         chain: tuple[str, ...],
     ) -> Document | None:
         first = os.path.normpath(os.path.join(folder, entry.paths[0][0]))
-        project = _project(folder, first, entry.project_directory)
+        project = project_folder(folder, first, entry.project_directory)
         if entry.project_directory is not None and not os.path.isdir(project):
             hint = "fix the path: it is relative to the file that says include"
             self.issues.append(
@@ -220,7 +198,7 @@ class _Includer:
             hint = "an included file is a mapping of services, networks, volumes, ..."
             self.issues.append(sub.issue((), "an included file must be a mapping", hint))
             return []
-        self.issues += _outside_resources(sub)
+        self.issues += outside_resources(sub)
         # Its own include paths are relative to it, as every path an include or extends
         # names is (Compose reads them from project_directory when one is given).
         nested = self.layer(sub, variables, os.path.dirname(path), (*chain, real))
@@ -236,7 +214,7 @@ class _Includer:
         None when an env file it names is missing or broken (told)."""
         values: dict[str, str] = {}
         origins: dict[str, str] = {}
-        for path, at in _env_paths(folder, project, entry, profile=self.profile):
+        for path, at in env_paths(folder, project, entry, profile=self.profile):
             if not is_file(path):
                 if at is None:
                     continue  # the project directory's own: read when there
@@ -305,53 +283,6 @@ class _Loader:
             )
             self.cache[key] = normalise_pairs(doc)
         return self.cache[key]
-
-
-def _project(folder: str, first: str, written: str | None) -> str:
-    # Compose: the first file's folder, or project_directory from the including file's.
-    return (
-        os.path.dirname(first)
-        if written is None
-        else os.path.normpath(os.path.join(folder, written))
-    )
-
-
-def _env_paths(
-    folder: str, project: str, entry: Entry, *, profile: str
-) -> list[tuple[Path, Path_ | None]]:
-    """The env files that fill in an entry's variables, a later one winning, each with where
-    it is written (None for the project directory's own, read when they are there)."""
-    if entry.env_files is not None:
-        return [(Path(folder) / text, at) for text, at in entry.env_files]
-    return [(Path(project) / ".env", None), (Path(project) / f".env.{profile}", None)]
-
-
-def _outside_resources(doc: Document) -> list[Issue]:
-    """The top-level keys of an included file that are not resources it can bring."""
-    issues = []
-    for key, value in doc.data.items():
-        if key in RESOURCES and value is not None and not isinstance(value, dict):
-            issues.append(
-                doc.issue(
-                    (key,),
-                    f"{key} must be a mapping of names to settings",
-                    f"write {key}: {{NAME: {{...}}}}",
-                )
-            )
-            continue
-        if key in RESOURCES or key in _PASSED or (isinstance(key, str) and key.startswith("x-")):
-            continue
-        if key == "profiles":
-            message = "an included file cannot have profiles"
-            hint = (
-                "give the profile's changes in the including file: its profiles can change "
-                "the services an include brings"
-            )
-        else:
-            message = f"unknown key '{key}' in an included file"
-            hint = "an included file has services, networks, volumes, secrets, configs, include"
-        issues.append(doc.issue((key,), message, hint))
-    return issues
 
 
 def _resources(doc: Document, project: str) -> Document:

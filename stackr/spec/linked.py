@@ -53,7 +53,7 @@ def with_linked(
     once (one that does not load is left out: loading the stack says why); and the env files
     that fill in the included files' variables."""
     from stackr.spec.extends import extended_files
-    from stackr.spec.include import included_files
+    from stackr.spec.includeentries import included_files
 
     docs = list(raw)
     env_files: list[str] = []
