@@ -47,7 +47,8 @@ def check_stack(stack: Stack, doc: Document, *, pruned: Pruned | None = None) ->
         issues += _file_references(stack, service, doc, pruned.broken)
         issues += _targets(service, doc)
         issues += network_mode_issues(stack, service, doc, broken=pruned.broken)
-        issues += engine_option_issues(service, doc)
+        refused = pruned.without(service.name, "resources")
+        issues += engine_option_issues(service, doc, memory_refused=refused)
         if not pruned.without(service.name, "replicas"):  # a refused count says nothing
             issues += port_range_issues(service, doc)
     issues += port_clash_issues(stack, doc)

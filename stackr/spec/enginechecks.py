@@ -19,9 +19,13 @@ Path_ = tuple[str | int, ...]
 MIN_CPU_TIME = 1000  # microseconds: the kernel's CFS takes no shorter quota or period
 
 
-def engine_option_issues(service: Service, doc: Document) -> Iterator[Issue]:
-    """Every combination of `service`'s options the engine would refuse at create."""
-    yield from _memory_and_swap(service, doc)
+def engine_option_issues(
+    service: Service, doc: Document, *, memory_refused: bool = False
+) -> Iterator[Issue]:
+    """Every combination of `service`'s options the engine would refuse at create;
+    `memory_refused`: its memory limit was refused (reported), so it says nothing."""
+    if not memory_refused:
+        yield from _memory_and_swap(service, doc)
     yield from _cpu_limits(service, doc)
     yield from _uts(service, doc)
 
@@ -80,5 +84,5 @@ def _uts(service: Service, doc: Document) -> Iterator[Issue]:
             yield doc.issue(
                 ("services", service.name, key),
                 f"{key} beside uts: host, whose {key} is the host's",
-                f"leave {key} out, or uts: host",
+                f"leave {key} out, or leave uts: host out",
             )

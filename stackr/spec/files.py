@@ -12,6 +12,7 @@ from __future__ import annotations
 import posixpath
 from collections import ChainMap
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -115,8 +116,12 @@ def label_file_values(
                 warnings=told,
                 lines_first=True,
             )
+            hint = (
+                "a label file reads only the lines above and earlier label files, not the "
+                "environment: set it there, or write a default, ${NAME:-value}"
+            )
             for issue in told:
-                report.warn(issue)
+                report.warn(replace(issue, hint=hint))
         except SpecError as error:
             for issue in error.issues:
                 report.add(issue)

@@ -38,6 +38,7 @@ _SERVICE_FLAGS = frozenset(
         ("tty",),
         ("stdin_open",),
         ("oom_kill_disable",),
+        ("attach",),
         ("healthcheck", "disable"),
         ("depends_on", "*", "required"),
         ("depends_on", "*", "restart"),

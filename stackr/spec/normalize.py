@@ -338,9 +338,10 @@ def _words(b: _Builder, at: Path_, raw: dict[str, Any]) -> tuple[str, ...] | Non
 
 
 def _resources(b: _Builder, at: Path_, raw: dict[str, Any]) -> Resources:
+    # 0, as the engine reads it (and Compose writes it): no limit, as leaving it out.
     cpus = b.parse((*at, "cpus"), parse_cpus, raw["cpus"], 1.0) if "cpus" in raw else None
     memory = b.parse((*at, "memory"), parse_size, raw["memory"], 0) if "memory" in raw else None
-    return Resources(cpus=cpus, memory=memory)
+    return Resources(cpus=cpus or None, memory=memory or None)
 
 
 def _update(b: _Builder, at: Path_, raw: dict[str, Any]) -> UpdatePolicy:

@@ -43,7 +43,9 @@ def parse_runtime(raw: dict[str, Any], where: Where) -> Runtime:
         return True if raw.get(name) else None
 
     def number(name: str) -> int | None:
-        return int(raw[name]) if name in raw else None
+        # In range: the schema bounds a number, not the text a variable gives.
+        low, high = _RANGES[name]
+        return parse((name,), _ranged(low, high), raw[name], None) if name in raw else None
 
     def text(name: str) -> str | None:
         return str(raw[name]) if name in raw else None
@@ -78,9 +80,10 @@ def parse_runtime(raw: dict[str, Any], where: Where) -> Runtime:
         pids_limit=number("pids_limit"),
         oom_score_adj=number("oom_score_adj"),
         cpu_shares=number("cpu_shares"),
-        # 0, as the engine reads it: not set, the same spec as leaving it out.
+        # 0, as the engine reads it: not set, the same spec as leaving it out (and a quota
+        # of -1 is none either).
         cpu_period=number("cpu_period") or None,
-        cpu_quota=number("cpu_quota") or None,
+        cpu_quota=_quota(number("cpu_quota")),
         mem_swappiness=number("mem_swappiness"),
         oom_kill_disable=on("oom_kill_disable"),
         cap_add=_capabilities(words("cap_add")),
@@ -96,7 +99,7 @@ def parse_runtime(raw: dict[str, Any], where: Where) -> Runtime:
         dns_search=tuple(_strings(raw.get("dns_search"))),
         dns_opt=tuple(words("dns_opt")),
         # A set, as the engine applies them: written in another order, the same spec.
-        device_cgroup_rules=tuple(sorted(dict.fromkeys(words("device_cgroup_rules")))),
+        device_cgroup_rules=tuple(sorted({_cgroup_rule(r) for r in words("device_cgroup_rules")})),
         extra_hosts=_extra_hosts(raw.get("extra_hosts"), where),
         tmpfs=_tmpfs(raw.get("tmpfs"), where),
         expose=_expose(raw.get("expose"), where),
@@ -107,6 +110,39 @@ def parse_runtime(raw: dict[str, Any], where: Where) -> Runtime:
         },
         logging=_logging(raw["logging"]) if "logging" in raw else None,
     )
+
+
+# The bounds of the whole numbers (None: no bound), as the engine takes them.
+_RANGES: dict[str, tuple[int | None, int | None]] = {
+    "pids_limit": (-1, None),
+    "oom_score_adj": (-1000, 1000),
+    "cpu_shares": (2, None),
+    "cpu_period": (0, 1_000_000),
+    "cpu_quota": (-1, None),
+    "mem_swappiness": (0, 100),
+}
+
+
+def _ranged(low: int | None, high: int | None) -> Callable[[Any], int]:
+    def read(value: Any) -> int:
+        number = int(str(value))
+        if low is not None and number < low:
+            raise ValueProblem(f"must be at least {low}, got {number}", f"give {low} or more")
+        if high is not None and number > high:
+            raise ValueProblem(f"must be at most {high}, got {number}", f"give {high} or less")
+        return number
+
+    return read
+
+
+def _cgroup_rule(rule: str) -> str:
+    # `c 1:3 mr` and `c 1:3 rm` grant one access: its letters in one order, one rule.
+    kind, number, access = rule.split(" ")
+    return f"{kind} {number} {''.join(a for a in 'rwm' if a in access)}"
+
+
+def _quota(quota: int | None) -> int | None:
+    return None if quota in (None, 0, -1) else quota
 
 
 def _memswap(raw: dict[str, Any], size: Callable[[str], int | None]) -> int | None:

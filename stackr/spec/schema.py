@@ -310,8 +310,14 @@ _COMPOSE_KEYS = {
     "the container's own entrypoint",
     ("service", "pre_stop"): "lifecycle hooks are not supported by stackr: trap the stop_signal "
     "in the container and run the command there",
-    ("service", "annotations"): "needs Docker Engine 24 (API 1.43): give the containers labels "
-    "instead",
+    ("service", "annotations"): "not supported by stackr (the engine takes them from API 1.43 on): "
+    "give the containers labels instead",
+    ("service", "use_api_socket"): "not supported by stackr: mount the engine's socket as a "
+    "volume (/var/run/docker.sock:/var/run/docker.sock) if the service must reach it",
+    ("service", "provider"): "services run by a provider plugin are not supported by stackr: "
+    "remove it",
+    ("service", "models"): "AI models are not supported by stackr: remove it",
+    ("top", "models"): "AI models are not supported by stackr: remove it",
     ("service", "mac_address"): "not supported by stackr: replicas and start-first updates "
     "would share it",
     ("service", "storage_opt"): "not supported by stackr (the overlay2 driver takes a size only "
@@ -331,28 +337,45 @@ _COMPOSE_KEYS = {
 def _unknown_key_hint(path: Path_, key: str, value: Any, allowed: list[str]) -> str:
     if not path and _looks_like_service(key, value):
         return _FORGOT_SERVICES
-    where = "top" if not path else "service" if len(path) == 2 and path[0] == "services" else ""
-    if len(path) == 2 and path[0] == "profiles":
-        where = "overlay"
+    where = _where(path)
+    if (where, key) in _COMPOSE_KEYS:
+        return _COMPOSE_KEYS[(where, key)]
+    close = close_match(key, allowed)
+    # A typo of a Compose key: what that key would need here, when it is the closer match and
+    # close (`bogus` is no `gpus`).
+    compose = close_match(key, [k for w, k in _COMPOSE_KEYS if w == where], cutoff=0.8)
+    if compose and (not close or _likeness(key, compose) > _likeness(key, close)):
+        return f"'{compose}'? {_COMPOSE_KEYS[(where, compose)]}"
+    if close:
+        return f"did you mean '{close}'?"
+    if len(allowed) <= _MAX_LISTED_KEYS:
+        return "allowed: " + ", ".join(sorted(allowed))
+    return ""
+
+
+def _where(path: Path_) -> str:
+    """Which kind of mapping `path` names, for the Compose keys it may meet: a service (in a
+    profile's overlay too), a dependency, deploy and its parts, the top, a profile's overlay."""
+    if not path:
+        return "top"
+    if path[0] == "profiles" and len(path) >= 2:
+        if len(path) == 2:
+            return "overlay"
+        path = path[2:]  # an overlay has the shape of the file
+    where = "service" if len(path) == 2 and path[0] == "services" else ""
     if len(path) == 4 and path[0] == "services" and path[2] == "depends_on":
         where = "dependency"
     if len(path) == 3 and path[0] == "services" and path[2] == "deploy":
         where = "deploy"
     if len(path) >= 4 and path[0] == "services" and path[2] == "deploy":
         where = str(path[-1])  # restart_policy, update_config, reservations
-    if (where, key) in _COMPOSE_KEYS:
-        return _COMPOSE_KEYS[(where, key)]
-    close = close_match(key, allowed)
-    if close:
-        return f"did you mean '{close}'?"
-    # A typo of a Compose key: what that key would need here. Closer than a typo of one of
-    # stackr's own keys must be: `bogus` is no `gpus`.
-    compose = close_match(key, [k for w, k in _COMPOSE_KEYS if w == where], cutoff=0.8)
-    if compose:
-        return f"'{compose}'? {_COMPOSE_KEYS[(where, compose)]}"
-    if len(allowed) <= _MAX_LISTED_KEYS:
-        return "allowed: " + ", ".join(sorted(allowed))
-    return ""
+    return where
+
+
+def _likeness(one: str, other: str) -> float:
+    import difflib
+
+    return difflib.SequenceMatcher(None, one, other).ratio()
 
 
 def _looks_like_service(key: str, value: Any) -> bool:

@@ -133,11 +133,16 @@ def _plain(number: float) -> str:
 
 
 def parse_cpus(value: object) -> float:
-    """A number of CPUs (`0.5`, `"2"`), from MIN_CPUS to MAX_CPUS."""
+    """A number of CPUs (`0.5`, `"2"`), from MIN_CPUS to MAX_CPUS; 0 is no limit, as the
+    engine reads it."""
     number = value if isinstance(value, int | float) else str(value)
     cpus = _finite(float(_bounded(number)), "CPU count")
-    if cpus <= 0:
-        raise ValueProblem(f"{value!r} is not a CPU count above 0", "e.g. 0.5 for half a CPU")
+    if cpus == 0:
+        return 0.0
+    if cpus < 0:
+        raise ValueProblem(
+            f"{value!r} is not a CPU count", "e.g. 0.5 for half a CPU, 0 for no limit"
+        )
     if not MIN_CPUS <= cpus <= MAX_CPUS:
         raise ValueProblem(
             f"{value!r} CPUs is out of range",

@@ -714,7 +714,7 @@ def test_cpu_memory_and_namespace_options_reach_the_engine(stack: StackFixture) 
     assert (host["UTSMode"], host["CgroupnsMode"]) == ("host", "private")
     assert (host["DnsOptions"], host["DeviceCgroupRules"]) == (
         ["ndots:2", "timeout:1"],
-        ["c 1:3 mr"],
+        ["c 1:3 rm"],
     )
     said = container.exec_run(["sh", "-c", "hostname; grep options /etc/resolv.conf"]).output
     assert said.decode().splitlines() == [socket.gethostname(), "options ndots:2 timeout:1"]

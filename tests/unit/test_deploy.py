@@ -70,6 +70,8 @@ def test_a_service_written_either_way_is_one_spec(write_stack: Any) -> None:
     limits = {"cpus": 1, "memory": "1g"}
     assert container(deploy={"resources": {"limits": limits}}) == container(resources=limits)
     assert container(mem_limit="1g", cpus=1) == container(resources=limits)
+    # 0 is no limit, as the engine reads it and Compose writes it: the same as none given.
+    assert container(mem_limit=0, cpus=0) == container() == container(resources={"memory": 0})
 
 
 def test_one_value_given_both_ways_is_refused_when_they_differ(write_stack: Any) -> None:

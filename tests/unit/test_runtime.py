@@ -291,17 +291,35 @@ def test_cpu_and_namespace_options_read_as_the_engine_takes_them(write_stack) ->
             uts="host",
             cgroup="private",
             dns_opt=["ndots:2"],
-            device_cgroup_rules=["c 1:3 mr", "a *:* r", "c 1:3 mr"],
+            device_cgroup_rules=["c 1:3 mr", "a *:* r", "c 1:3 rm"],
         )
     )
     assert (runtime.cpuset, runtime.cpu_period, runtime.cpu_quota) == ("0-1", 100000, 50000)
     assert (runtime.mem_swappiness, runtime.oom_kill_disable) == (0, True)
     assert (runtime.uts, runtime.cgroup, runtime.dns_opt) == ("host", "private", ("ndots:2",))
-    assert runtime.device_cgroup_rules == ("a *:* r", "c 1:3 mr")  # a set, as the engine's
+    # A set, as the engine's: `mr` and `rm` grant one access.
+    assert runtime.device_cgroup_rules == ("a *:* r", "c 1:3 rm")
     # 0, and false, as the engine reads them: not set, the same spec as leaving them out.
-    unset = _runtime(_service(write_stack, cpu_period=0, cpu_quota=0, oom_kill_disable=False))
+    unset = _runtime(_service(write_stack, cpu_period=0, cpu_quota=-1, oom_kill_disable=False))
     assert (unset.cpu_period, unset.cpu_quota, unset.oom_kill_disable) == (None, None, None)
     assert unset.written() == {}
+
+
+def test_whole_numbers_from_variables_are_held_to_their_ranges(write_stack) -> None:  # type: ignore[no-untyped-def]
+    path = _service(
+        write_stack,
+        mem_swappiness="${SW:-500}",
+        cpu_period="${P:-5000000}",
+        oom_score_adj="-5000",
+        pids_limit="${PIDS:-200}",
+    )
+    with pytest.raises(SpecError) as refused:
+        _runtime(path)
+    assert [f"{i.path}: {i.message}" for i in refused.value.issues] == [
+        "services.web.mem_swappiness: must be at most 100, got 500",
+        "services.web.cpu_period: must be at most 1000000, got 5000000",
+        "services.web.oom_score_adj: must be at least -1000, got -5000",
+    ]
 
 
 def test_cpu_and_uts_options_the_engine_refuses_together_are_refused_at_load(write_stack) -> None:  # type: ignore[no-untyped-def]

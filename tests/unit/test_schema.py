@@ -193,6 +193,23 @@ def test_a_typo_of_a_compose_key_says_what_that_key_needs_here() -> None:
     assert found.hint.startswith("'container_name'? stackr names each container")
 
 
+def test_a_close_compose_key_wins_over_a_distant_key_of_stackrs_and_a_distant_one_never() -> None:
+    (found,) = issues_in(web_with("volume_from", "[db]"))
+    assert found.hint.startswith("'volumes_from'? share a named volume")
+    (found,) = issues_in(web_with("bogus", "1"))
+    assert "gpus" not in found.hint
+
+
+def test_a_compose_key_in_a_profiles_overlay_gets_its_hint_too() -> None:
+    text = """\
+    services: {web: {image: shop/web:1}}
+    profiles:
+      prod: {services: {web: {gpus: all}}}
+    """
+    (found,) = issues_in(text)
+    assert found.hint.startswith("devices reserved for a container (GPUs)")
+
+
 def test_every_refused_item_of_a_list_is_reported_nested_alternatives_too() -> None:
     found = issues_in(web_with("env_file", '["a", "", 3]'))
     assert [(i.path, i.message) for i in found] == [
@@ -437,10 +454,11 @@ def test_healthcheck_test_must_start_with_a_known_word() -> None:
     ]
 
 
-def test_cpus_must_be_positive() -> None:
-    assert issues_in(web_with("resources", "{cpus: 0}")) == [
-        issue(4, 17, "services.web.resources.cpus", "must be greater than 0, got 0", "e.g. 0.5"),
+def test_cpus_may_not_be_negative_and_zero_is_no_limit() -> None:
+    assert issues_in(web_with("resources", "{cpus: -1}")) == [
+        issue(4, 17, "services.web.resources.cpus", "must be at least 0, got -1", "e.g. 0.5"),
     ]
+    assert issues_in(web_with("resources", "{cpus: 0}")) == []
 
 
 def test_empty_image_is_refused() -> None:
