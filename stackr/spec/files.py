@@ -73,21 +73,8 @@ def env_file_values(
                     "or mark it `required: false`",
                 )
             continue
-        try:
-            told: list[Issue] = []
-            read = read_env_file(
-                path,
-                display=str(shown_from / name),
-                lookup=ChainMap(dict(env), values),
-                warnings=told,
-            )
-            for issue in told:
-                report.warn(issue)
-        except SpecError as error:
-            for issue in error.issues:
-                report.add(issue)
-            continue
-        values.update((key, value) for key, (value, _line) in read.items())
+        read = _pairs(report, path, str(shown_from / name), ChainMap(dict(env), values))
+        values.update(read or {})
     return values
 
 
@@ -107,27 +94,39 @@ def label_file_values(
             hint = "name a file of KEY=value lines, relative to the stack file"
             report.report(where, f"label file {name} {what}", hint)
             continue
-        try:
-            told: list[Issue] = []
-            read = read_env_file(
-                path,
-                display=str(shown_from / name),
-                lookup=dict(labels),
-                warnings=told,
-                lines_first=True,
-            )
-            hint = (
-                "a label file reads only the lines above and earlier label files, not the "
-                "environment: set it there, or write a default, ${NAME:-value}"
-            )
-            for issue in told:
-                report.warn(replace(issue, hint=hint))
-        except SpecError as error:
-            for issue in error.issues:
-                report.add(issue)
-            continue
-        labels.update((key, value) for key, (value, _line) in read.items())
+        read = _pairs(report, path, str(shown_from / name), dict(labels), labels_read=True)
+        labels.update(read or {})
     return labels
+
+
+_LABEL_UNSET_HINT = (
+    "a label file reads only the lines above and earlier label files, not the environment: "
+    "set it there, or write a default, ${NAME:-value}"
+)
+
+
+def _pairs(
+    report: Reporter,
+    path: Path,
+    display: str,
+    lookup: Mapping[str, str],
+    *,
+    labels_read: bool = False,
+) -> dict[str, str] | None:
+    """The `KEY=value` lines of an env file (a label file's, with `labels_read`: its own lines
+    before what `lookup` has); None when it does not read (its problems reported)."""
+    told: list[Issue] = []
+    try:
+        read = read_env_file(
+            path, display=display, lookup=lookup, warnings=told, lines_first=labels_read
+        )
+    except SpecError as error:
+        for issue in error.issues:
+            report.add(issue)
+        return None
+    for issue in told:
+        report.warn(replace(issue, hint=_LABEL_UNSET_HINT) if labels_read else issue)
+    return {key: value for key, (value, _line) in read.items()}
 
 
 def file_sources(

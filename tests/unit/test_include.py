@@ -154,21 +154,6 @@ def test_an_included_files_paths_are_its_project_directorys_its_includes_its_own
     assert app.labels == {"tier": "app"}
 
 
-def test_a_service_may_extend_one_its_file_includes(tmp_path: Path) -> None:
-    _write(
-        tmp_path,
-        "base.yml",
-        "services:\n  base:\n    image: shop/web:1\n    environment: {A: '1'}\n",
-    )
-    main = _write(
-        tmp_path,
-        "stack.yml",
-        "name: shop\ninclude: [base.yml]\nservices:\n  web:\n    extends: base\n"
-        "    environment: {B: '2'}\n",
-    )
-    assert dict(_load(main).services["web"].environment) == {"A": "1", "B": "2"}
-
-
 def test_an_included_service_is_the_same_container_as_one_written_out(tmp_path: Path) -> None:
     # Moving a service into a file of its own and including it recreates nothing: its paths
     # name what they named.
@@ -224,6 +209,14 @@ def test_a_service_extends_an_included_one_as_the_including_file_changes_it(
         "base.yml",
         "services:\n  base:\n    image: shop/web:1\n    environment: {A: '1'}\n",
     )
+    main = _write(
+        tmp_path,
+        "stack.yml",
+        "name: shop\ninclude: [base.yml]\nservices:\n  web:\n    extends: base\n"
+        "    environment: {B: '2'}\n",
+    )
+    assert dict(_load(main).services["web"].environment) == {"A": "1", "B": "2"}
+    # Defined here too, the base is the included one as this file changes it.
     main = _write(
         tmp_path,
         "stack.yml",
