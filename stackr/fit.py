@@ -6,7 +6,7 @@ for the one question it asks the engine (`Engine.facts`), and only of a stack th
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 
 from stackr.engine import Engine, EngineFacts
 from stackr.errors import StackrError
@@ -24,7 +24,7 @@ def refuse_unfit(stack: Stack, engine: Engine, services: Collection[str]) -> Non
     asking = [s for s in stack.services.values() if s.name in services and _asks(s)]
     if not asking:
         return
-    problems = list(unfit(asking, engine.facts()))
+    problems = list(unfit(asking, engine.facts(), place=stack.place))
     if problems:
         raise StackrError(
             "the engine cannot run this stack as written: " + "; ".join(problems),
@@ -33,21 +33,32 @@ def refuse_unfit(stack: Stack, engine: Engine, services: Collection[str]) -> Non
         )
 
 
-def unfit(services: Collection[Service], facts: EngineFacts) -> Iterator[str]:
-    """What each of `services` asks that an engine with `facts` lacks, in words."""
+def unfit(
+    services: Collection[Service],
+    facts: EngineFacts,
+    *,
+    place: Callable[[str, str], str] = lambda service, key: "",
+) -> Iterator[str]:
+    """What each of `services` asks that an engine with `facts` lacks, in words; `place`
+    says where a service's key is written (` (stack.yml:12)`)."""
     for service in services:
+        name = service.name
         runtime = service.runtime.runtime
         if runtime is not None and runtime not in facts.runtimes:
             known = ", ".join(sorted(facts.runtimes)) or "none"
-            yield f"{service.name}'s runtime {runtime} is not one it knows (it knows {known})"
+            yield (
+                f"{name}'s runtime {runtime}{place(name, 'runtime')} is not one it knows "
+                f"(it knows {known})"
+            )
         cpus = service.resources.cpus
         if cpus is not None and facts.cpus and cpus > facts.cpus:
-            yield f"{service.name} asks for {cpus:g} CPUs, and it has {facts.cpus}"
+            where = place(name, "resources.cpus")
+            yield f"{name} asks for {cpus:g} CPUs{where}, and it has {facts.cpus}"
         missing = sorted(c for c in _cpu_numbers(service.runtime.cpuset) if c >= facts.cpus)
         if facts.cpus and missing:
             yield (
-                f"{service.name}'s cpuset names CPU {', '.join(map(str, missing))}, and it has "
-                f"CPUs 0-{facts.cpus - 1}"
+                f"{name}'s cpuset{place(name, 'cpuset')} names CPU "
+                f"{', '.join(map(str, missing))}, and it has CPUs 0-{facts.cpus - 1}"
             )
 
 

@@ -135,13 +135,20 @@ def ensure_images(
         if spec.build is None and spec.image in found and (never or not spec.runtime.platform):
             continue  # on the engine already: nothing to pull (for a platform, the engine checks)
         if never:
+            named = ", ".join(
+                s.name + stack.place(s.name, "pull_policy") for s in sorted(runners, key=_name)
+            )
             raise EngineError(
                 f"image {spec.image} is not on this engine, and pull_policy: never keeps "
-                f"{', '.join(sorted(s.name for s in runners))} from pulling it",
+                f"{named} from pulling it",
                 hint="build it or load it into the engine (docker build, docker load), or use "
                 "pull_policy: missing",
             )
         _ensure(engine, spec, build=build and spec.build is not None, on_event=on_event)
+
+
+def _name(service: Service) -> str:
+    return service.name
 
 
 def _runners(stack: Stack, image: str, services: set[str]) -> list[Service]:

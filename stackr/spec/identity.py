@@ -6,14 +6,15 @@ the deploy sets, a problem since introduced), even when the YAML itself no longe
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from stackr.errors import Issue, SpecError
 from stackr.spec.profiles import profile_settings
 from stackr.spec.source import Document, load_document
 
-__all__ = ["stack_identity"]
+__all__ = ["stack_identity", "stack_name"]
 
 # As the schema's `stackName`.
 PLAIN_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
@@ -27,8 +28,6 @@ def stack_identity(paths: Sequence[str], *, profile: str) -> tuple[str, str | No
     Raises:
         SpecError: a file cannot be read or parsed, or the name is not written plainly.
     """
-    from stackr.spec.normalize import stack_name
-
     files = tuple(paths) or ("stack.yml",)
     name: object = None
     engine: str | None = None
@@ -92,3 +91,11 @@ def _parsed(path: str) -> Document:
     if doc.data is None:
         raise SpecError([Issue(file=doc.file, line=1, column=1, message="the file is empty")])
     return doc
+
+
+def stack_name(data: Mapping[str, Any], first_file: str) -> str:
+    """The stack's name: `name:`, else the stack file's directory name made engine-safe."""
+    if data.get("name"):
+        return str(data["name"])
+    directory = Path(first_file).resolve().parent.name.lower()
+    return re.sub(r"[^a-z0-9_-]+", "-", directory).strip("-_") or "stack"

@@ -339,6 +339,14 @@ class Stack:
     sensitive: frozenset[str] = frozenset()
     # What loading noticed without refusing it: an unset `${VAR}` made empty, located.
     warnings: tuple[Issue, ...] = ()
+    # Where a few keys only the engine can judge are written (`services.web.runtime` →
+    # `stack.yml:12`), for the problem `up` finds against the engine. Not part of the stack.
+    written_at: Mapping[str, str] = field(default_factory=dict, compare=False)
+
+    def place(self, service: str, key: str) -> str:
+        """` (stack.yml:12)`, where `services.SERVICE.KEY` is written; "" when not known."""
+        found = self.written_at.get(f"services.{service}.{key}")
+        return f" ({found})" if found else ""
 
     def with_shared_builds(self) -> Stack:
         """The stack with each service that runs an image another service builds (same

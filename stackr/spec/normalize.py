@@ -7,15 +7,16 @@ Issue. Raw mappings end here: nothing after this module sees one.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
 from stackr.errors import Issue
+from stackr.spec.declared import read_network, read_volume
 from stackr.spec.dependencies import dependencies, optional_dependencies, owners_first
 from stackr.spec.deploy import from_deploy
 from stackr.spec.files import env_file_values, file_grants, file_sources, label_file_values
+from stackr.spec.identity import stack_name
 from stackr.spec.model import (
     Build,
     FailureAction,
@@ -29,7 +30,6 @@ from stackr.spec.model import (
     Stack,
     UpdateOrder,
     UpdatePolicy,
-    Volume,
 )
 from stackr.spec.mounts import UNPARSED_MOUNT, parse_mount
 from stackr.spec.runtime import parse_runtime
@@ -67,9 +67,10 @@ class _Builder:
         self.warnings[issue] = None
 
     def report(self, path: Path_, message: str, hint: str = "") -> None:
-        self.issues.append(self.doc.issue(self._written(path), message, hint))
+        self.issues.append(self.doc.issue(self.written(path), message, hint))
 
-    def _written(self, path: Path_) -> Path_:
+    def written(self, path: Path_) -> Path_:
+        """Where the value the model has at `path` is written in the file."""
         for size in range(len(path), 2, -1):
             if path[:size] in self.moved:
                 return (*self.moved[path[:size]], *path[size:])
@@ -84,14 +85,6 @@ class _Builder:
         except ValueError as error:
             self.report(path, str(error), getattr(error, "hint", ""))
             return default
-
-
-def stack_name(data: Mapping[str, Any], first_file: str) -> str:
-    """The stack's name: `name:`, else the stack file's directory name made engine-safe."""
-    if data.get("name"):
-        return str(data["name"])
-    directory = Path(first_file).resolve().parent.name.lower()
-    return re.sub(r"[^a-z0-9_-]+", "-", directory).strip("-_") or "stack"
 
 
 def build_stack(
@@ -122,13 +115,15 @@ def build_stack(
         for key, s in services.items()
     }
     networks = {
-        key: _network(builder, key, raw) for key, raw in (data.get("networks") or {}).items()
+        key: read_network(builder, key, raw) for key, raw in (data.get("networks") or {}).items()
     }
     if DEFAULT_NETWORK not in networks and any(
         DEFAULT_NETWORK in s.networks for s in services.values()
     ):
         networks[DEFAULT_NETWORK] = Network(name=DEFAULT_NETWORK)
-    volumes = {key: _volume(builder, key, raw) for key, raw in (data.get("volumes") or {}).items()}
+    volumes = {
+        key: read_volume(builder, key, raw) for key, raw in (data.get("volumes") or {}).items()
+    }
     secrets, configs = (
         file_sources(
             builder, kind, data.get(f"{kind.value}s") or {}, project_dir=project_dir, env=env
@@ -147,8 +142,30 @@ def build_stack(
         configs=configs,
         engine=engine,
         warnings=tuple(builder.warnings),
+        written_at=_engine_keys_written(builder, services),
     )
     return stack, builder.issues
+
+
+# The keys only the engine can judge (a runtime it knows, CPUs it has, an image it holds):
+# where each is written goes with the model, for the problem found at `up`.
+_ENGINE_KEYS: tuple[Path_, ...] = (
+    ("runtime",),
+    ("pull_policy",),
+    ("cpuset",),
+    ("resources", "cpus"),
+)
+
+
+def _engine_keys_written(b: _Builder, services: Mapping[str, Service]) -> dict[str, str]:
+    found = {}
+    for key in services:
+        for part in _ENGINE_KEYS:
+            written = b.written(("services", key, *part))
+            if written in b.doc.positions:
+                at = b.doc.locate(written)
+                found[".".join(map(str, ("services", key, *part)))] = f"{at.file}:{at.line}"
+    return found
 
 
 def _service(b: _Builder, key: str, raw: dict[str, Any], *, name: str, project_dir: str) -> Service:
@@ -352,57 +369,3 @@ def _update(b: _Builder, at: Path_, raw: dict[str, Any]) -> UpdatePolicy:
         failure_action=FailureAction(raw.get("failure_action", "rollback")),
         monitor=b.parse((*at, "monitor"), parse_duration, raw.get("monitor", 0), 0.0),
     )
-
-
-def _network(b: _Builder, key: str, raw: Any) -> Network:
-    raw = raw or {}
-    return Network(
-        name=key,
-        driver=str(raw.get("driver", "bridge")),
-        internal=bool(raw.get("internal", False)),
-        labels=parse_pairs(raw.get("labels") or {}),
-        external=_external(b, ("networks", key), raw, ("driver", "internal", "labels")),
-    )
-
-
-def _volume(b: _Builder, key: str, raw: Any) -> Volume:
-    raw = raw or {}
-    return Volume(
-        name=key,
-        driver=str(raw.get("driver", "local")),
-        driver_opts=parse_pairs(raw.get("driver_opts") or {}),
-        labels=parse_pairs(raw.get("labels") or {}),
-        external=_external(b, ("volumes", key), raw, ("driver", "driver_opts", "labels")),
-    )
-
-
-def _external(b: _Builder, at: Path_, raw: dict[str, Any], options: tuple[str, ...]) -> str:
-    """An external network's or volume's name on the engine, or "" for one stackr makes."""
-    what = str(at[0])[:-1]
-    if not raw.get("external"):
-        if "name" in raw:
-            b.report(
-                (*at, "name"),
-                f"only an external {what} takes a name",
-                f"stackr names the {what}s it makes STACK-PROFILE-{at[1]}; for one made "
-                "outside the stack, add external: true",
-            )
-        return ""
-    made_by = b.doc.positions.get((*at, "external"))
-    for option in options:
-        if option in raw:
-            hint = f"set it where the {what} is made, and remove it here"
-            said = b.doc.positions.get((*at, option))
-            if made_by is not None and said is not None and made_by.layer not in ("", said.layer):
-                # A profile makes a base entry external: the base's options still merge in.
-                hint = (
-                    f"external: true is {made_by.layer}: write the {what} there as "
-                    f"`{at[1]}: !override {{external: true}}`, so the base's {option} does not "
-                    "apply"
-                )
-            b.report(
-                (*at, option),
-                f"an external {what} is made outside the stack: stackr cannot set its {option}",
-                hint,
-            )
-    return str(raw.get("name") or at[1])

@@ -142,7 +142,9 @@ def test_never_refuses_a_missing_image_before_anything_changes(
     registry.push(ref)
     registry.forget(ref)
     path = stack.write(_service(ref, "never"))
-    with pytest.raises(EngineError, match="pull_policy: never keeps web from pulling it"):
+    with pytest.raises(
+        EngineError, match=r"pull_policy: never keeps web \(.*stack.yml:\d+\) from pulling it"
+    ):
         stack.up(path)
     assert stack.containers() == {} and stack.networks() == []
     with pytest.raises(docker.errors.ImageNotFound):

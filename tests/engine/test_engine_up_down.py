@@ -681,8 +681,11 @@ def test_what_the_engine_lacks_fails_up_before_anything_is_made(stack: StackFixt
     with pytest.raises(StackrError) as refused:
         stack.up(path)
     said = str(refused.value)
-    assert "app's runtime xplr-no-such-runtime is not one it knows (it knows" in said
-    assert f"big asks for {cpus + 1} CPUs, and it has {cpus}" in said
+    lines = path.read_text().splitlines()
+    runtime = 1 + next(i for i, line in enumerate(lines) if "runtime:" in line)
+    asked = 1 + next(i for i, line in enumerate(lines) if "cpus:" in line)
+    assert f"app's runtime xplr-no-such-runtime ({path}:{runtime}) is not one it knows" in said
+    assert f"big asks for {cpus + 1} CPUs ({path}:{asked}), and it has {cpus}" in said
     assert (stack.containers(), stack.networks()) == ({}, [])
 
 

@@ -25,14 +25,17 @@ def _up(write_stack: Any, engine: FakeEngine, **web: Any) -> Path:
     return path
 
 
-def test_an_unknown_runtime_or_too_many_cpus_stop_up_before_any_change(write_stack: Any) -> None:
+def test_an_unknown_runtime_or_too_many_cpus_stop_up_before_any_change(
+    write_stack: Any, tmp_path: Path
+) -> None:
     engine = FakeEngine(images=dict(IMAGES), cpus=2)
     with pytest.raises(StackrError) as refused:
-        _up(write_stack, engine, runtime="runsc", resources={"cpus": 4}, cpuset="1-3")
+        _up(write_stack, engine, runtime="runsc", cpus=4, cpuset="1-3")
+    file = tmp_path / "shop" / "stack.yml"
     assert str(refused.value) == (
-        "the engine cannot run this stack as written: web's runtime runsc is not one it knows "
-        "(it knows io.containerd.runc.v2, runc); web asks for 4 CPUs, and it has 2; web's "
-        "cpuset names CPU 2, 3, and it has CPUs 0-1"
+        f"the engine cannot run this stack as written: web's runtime runsc ({file}:5) is not "
+        "one it knows (it knows io.containerd.runc.v2, runc); web asks for 4 CPUs "
+        f"({file}:6), and it has 2; web's cpuset ({file}:7) names CPU 2, 3, and it has CPUs 0-1"
     )
     assert engine.log == []  # nothing made, not even the network or db
 

@@ -148,7 +148,9 @@ def test_never_refuses_to_pull_a_missing_image_before_anything_changes(write_sta
     assert action.reason.endswith(
         "(its image shop/web:1 is not on the engine, and pull_policy: never: up fails)"
     )
-    with pytest.raises(EngineError, match="pull_policy: never keeps web from pulling it"):
+    with pytest.raises(
+        EngineError, match=r"pull_policy: never keeps web \(.*stack.yml:\d+\) from pulling it"
+    ):
         _up(path, engine)
     assert engine.calls["pull_image"] == 0
     assert engine.containers == {} and engine.networks == {}
