@@ -253,8 +253,11 @@ def up(
     started = time.monotonic()
     deadline = started + options.wait_timeout  # all of this run's waits, together
     stack = images.with_build_digests(loaded.stack, engine)
+    checked = False
     if images.refreshes(stack, build=options.build):
         _check_externals(stack, engine)  # before builds or pulls that may take minutes
+        refuse_unfit(stack, engine, stack.services)  # the plan, which would narrow it, is after
+        checked = True
         from stackr.pulls import PullRecord
 
         record = PullRecord(options.pull_record) if options.pull_record else None
@@ -265,7 +268,8 @@ def up(
     changing = {
         a.service for a in the_plan.pending() if a.kind in (ActionKind.CREATE, ActionKind.RECREATE)
     }
-    refuse_unfit(stack, engine, changing)  # before builds and pulls, and before any change
+    if not checked:
+        refuse_unfit(stack, engine, changing)  # before builds and pulls, and before any change
     images.ensure_images(
         stack,
         engine,

@@ -47,10 +47,11 @@ def decide(
 
 
 def _only_reordered(spec: ContainerSpec, have: ObservedContainer) -> bool:
-    """Whether the only change is an order that changes nothing a container would notice: the
+    """Whether the only change is one a container would not notice: the order of the
     service's `networks:` list (the engine orders a container's networks itself, the default
-    route going by network name), or `extra_hosts` an earlier stackr kept as written (it now
-    sorts them, and a container made then stays)."""
+    route going by network name), `extra_hosts` an earlier stackr kept as written (it now
+    sorts them), or a memory limit of 0 an earlier stackr kept (it now reads 0 as no limit,
+    as the engine does): a container made then stays."""
     if not have.spec:
         return False
     old, new = have.spec, json.loads(spec.labels[LABEL_SPEC])
@@ -61,6 +62,8 @@ def _unordered(spec: Mapping[str, Any]) -> dict[str, Any]:
     # Each network keeps its own spec: options swapped between two networks are a change.
     pairs = sorted(zip(spec.get("networks") or [], spec.get("network_specs") or [], strict=False))
     unordered = {**spec, "networks": pairs, "network_specs": None}
+    if unordered.get("memory") == 0:
+        unordered["memory"] = None
     hosts = spec.get("extra_hosts")
     if isinstance(hosts, list):  # stable: a host given twice keeps its first address first
         unordered["extra_hosts"] = sorted(hosts, key=lambda entry: str(entry).split(":")[0])

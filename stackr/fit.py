@@ -1,11 +1,16 @@
 """What a stack asks of its engine that the engine cannot give — a runtime it does not know,
-more CPUs than it has, CPUs of a `cpuset` it lacks — found before `up` changes anything: the
-engine would refuse each container only as it came to create it, half way through. Pure, but
-for the one question it asks the engine (`Engine.facts`), and only of a stack that needs it.
+more CPUs than it has — found before `up` changes anything: the engine would refuse each
+container only as it came to create it, half way through. Pure, but for the one question it
+asks the engine (`Engine.facts`), and only of a stack that needs it.
+
+A containerd shim named as a runtime (`io.containerd.runsc.v1`) is left to the engine: one
+from Docker 23 on runs any shim installed, which its list of runtimes does not name. A
+`cpuset` is left to it too: the CPUs its cgroup may use are not the ones it counts.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Collection, Iterator
 
 from stackr.engine import Engine, EngineFacts
@@ -13,6 +18,8 @@ from stackr.errors import StackrError
 from stackr.spec.model import Service, Stack
 
 __all__ = ["refuse_unfit", "unfit"]
+
+_SHIM = re.compile(r"io\.containerd\.[A-Za-z0-9_.-]+\.v[0-9]+")
 
 
 def refuse_unfit(stack: Stack, engine: Engine, services: Collection[str]) -> None:
@@ -25,12 +32,17 @@ def refuse_unfit(stack: Stack, engine: Engine, services: Collection[str]) -> Non
     if not asking:
         return
     problems = list(unfit(asking, engine.facts(), place=stack.place))
-    if problems:
-        raise StackrError(
-            "the engine cannot run this stack as written: " + "; ".join(problems),
-            hint="change the services' settings, or the engine (a runtime is added in its "
-            "daemon.json); nothing was changed",
-        )
+    if not problems:
+        return
+    hints = ["nothing was changed"]
+    if any("runtime" in p for p in problems):
+        hints.insert(0, "name a runtime the engine knows, or add it to its daemon.json")
+    if any("CPUs" in p for p in problems):
+        hints.insert(0, "ask for at most the engine's CPUs")
+    raise StackrError(
+        "the engine cannot run this stack as written: " + "; ".join(problems),
+        hint="; ".join(hints),
+    )
 
 
 def unfit(
@@ -40,12 +52,13 @@ def unfit(
     place: Callable[[str, str], str] = lambda service, key: "",
 ) -> Iterator[str]:
     """What each of `services` asks that an engine with `facts` lacks, in words; `place`
-    says where a service's key is written (` (stack.yml:12)`)."""
+    says where a service's key is written (` (stack.yml:12)`). What the engine does not say
+    (no runtimes listed, no CPU count) is not judged."""
     for service in services:
         name = service.name
         runtime = service.runtime.runtime
-        if runtime is not None and runtime not in facts.runtimes:
-            known = ", ".join(sorted(facts.runtimes)) or "none"
+        if _judged(runtime, facts) and runtime not in facts.runtimes:
+            known = ", ".join(sorted(facts.runtimes))
             yield (
                 f"{name}'s runtime {runtime}{place(name, 'runtime')} is not one it knows "
                 f"(it knows {known})"
@@ -54,25 +67,11 @@ def unfit(
         if cpus is not None and facts.cpus and cpus > facts.cpus:
             where = place(name, "resources.cpus")
             yield f"{name} asks for {cpus:g} CPUs{where}, and it has {facts.cpus}"
-        missing = sorted(c for c in _cpu_numbers(service.runtime.cpuset) if c >= facts.cpus)
-        if facts.cpus and missing:
-            yield (
-                f"{name}'s cpuset{place(name, 'cpuset')} names CPU "
-                f"{', '.join(map(str, missing))}, and it has CPUs 0-{facts.cpus - 1}"
-            )
+
+
+def _judged(runtime: str | None, facts: EngineFacts) -> bool:
+    return bool(runtime and facts.runtimes and not _SHIM.fullmatch(runtime))
 
 
 def _asks(service: Service) -> bool:
-    runtime = service.runtime
-    return bool(runtime.runtime or runtime.cpuset or service.resources.cpus)
-
-
-def _cpu_numbers(cpuset: str | None) -> set[int]:
-    # `0-2,5` → {0, 1, 2, 5} (the schema has checked the form).
-    found: set[int] = set()
-    for part in (cpuset or "").split(","):
-        if not part:
-            continue
-        first, _, last = part.partition("-")
-        found.update(range(int(first), int(last or first) + 1))
-    return found
+    return bool(service.runtime.runtime or service.resources.cpus)

@@ -99,10 +99,12 @@ def label_file_values(
     return labels
 
 
-_LABEL_UNSET_HINT = (
-    "a label file reads only the lines above and earlier label files, not the environment: "
-    "set it there, or write a default, ${NAME:-value}"
-)
+def _label_unset_hint(issue: Issue) -> str:
+    name = issue.message.split(" ", 1)[0]  # "NAME is not set: ..."
+    return (
+        "a label file reads only the lines above and earlier label files, not the environment: "
+        f"set {name} there, or write a default, ${{{name}:-value}}"
+    )
 
 
 def _pairs(
@@ -125,7 +127,7 @@ def _pairs(
             report.add(issue)
         return None
     for issue in told:
-        report.warn(replace(issue, hint=_LABEL_UNSET_HINT) if labels_read else issue)
+        report.warn(replace(issue, hint=_label_unset_hint(issue)) if labels_read else issue)
     return {key: value for key, (value, _line) in read.items()}
 
 

@@ -65,7 +65,7 @@ def parse_runtime(raw: dict[str, Any], where: Where) -> Runtime:
         userns_mode=text("userns_mode"),
         uts=text("uts"),
         cgroup=text("cgroup"),
-        cpuset=text("cpuset"),
+        cpuset=parse(("cpuset",), _cpuset, raw["cpuset"], None) if "cpuset" in raw else None,
         cgroup_parent=text("cgroup_parent"),
         runtime=text("runtime"),
         platform=_platform(text("platform")),
@@ -79,7 +79,7 @@ def parse_runtime(raw: dict[str, Any], where: Where) -> Runtime:
         memswap_limit=_memswap(raw, size),
         pids_limit=number("pids_limit"),
         oom_score_adj=number("oom_score_adj"),
-        cpu_shares=number("cpu_shares"),
+        cpu_shares=_shares(number("cpu_shares"), where),
         # 0, as the engine reads it: not set, the same spec as leaving it out (and a quota
         # of -1 is none either).
         cpu_period=number("cpu_period") or None,
@@ -116,7 +116,7 @@ def parse_runtime(raw: dict[str, Any], where: Where) -> Runtime:
 _RANGES: dict[str, tuple[int | None, int | None]] = {
     "pids_limit": (-1, None),
     "oom_score_adj": (-1000, 1000),
-    "cpu_shares": (2, None),
+    "cpu_shares": (0, None),
     "cpu_period": (0, 1_000_000),
     "cpu_quota": (-1, None),
     "mem_swappiness": (0, 100),
@@ -139,6 +139,25 @@ def _cgroup_rule(rule: str) -> str:
     # `c 1:3 mr` and `c 1:3 rm` grant one access: its letters in one order, one rule.
     kind, number, access = rule.split(" ")
     return f"{kind} {number} {''.join(a for a in 'rwm' if a in access)}"
+
+
+def _shares(shares: int | None, where: Where) -> int | None:
+    # 0, as the engine reads it: its default weight, the same spec as leaving it out.
+    if shares == 1:
+        where.report(("cpu_shares",), "cpu_shares must be at least 2", "give 2 or more, or 0")
+    return shares or None
+
+
+def _cpuset(value: Any) -> str:
+    # The schema has checked the form (`0-3`, `0,2`); a range must run upwards.
+    text = str(value)
+    for part in text.split(","):
+        first, _, last = part.partition("-")
+        if last and int(last) < int(first):
+            raise ValueProblem(
+                f"the range {part} of cpuset runs backwards", f"write {last}-{first}"
+            )
+    return text
 
 
 def _quota(quota: int | None) -> int | None:

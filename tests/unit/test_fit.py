@@ -30,14 +30,48 @@ def test_an_unknown_runtime_or_too_many_cpus_stop_up_before_any_change(
 ) -> None:
     engine = FakeEngine(images=dict(IMAGES), cpus=2)
     with pytest.raises(StackrError) as refused:
-        _up(write_stack, engine, runtime="runsc", cpus=4, cpuset="1-3")
+        _up(write_stack, engine, runtime="runsc", cpus=4)
     file = tmp_path / "shop" / "stack.yml"
     assert str(refused.value) == (
         f"the engine cannot run this stack as written: web's runtime runsc ({file}:5) is not "
         "one it knows (it knows io.containerd.runc.v2, runc); web asks for 4 CPUs "
-        f"({file}:6), and it has 2; web's cpuset ({file}:7) names CPU 2, 3, and it has CPUs 0-1"
+        f"({file}:6), and it has 2"
+    )
+    assert refused.value.hint == (
+        "ask for at most the engine's CPUs; name a runtime the engine knows, or add it to its "
+        "daemon.json; nothing was changed"
     )
     assert engine.log == []  # nothing made, not even the network or db
+
+
+def test_a_build_on_every_up_waits_for_the_check(write_stack: Any, tmp_path: Path) -> None:
+    # Images built (or pulled) before the plan would be made for nothing.
+    (tmp_path / "shop").mkdir(exist_ok=True)
+    (tmp_path / "shop" / "Dockerfile").write_text("FROM scratch\n")
+    spec = {"name": "shop", "services": {"web": {"build": ".", "runtime": "runsc"}}}
+    path: Path = write_stack(spec)
+    engine = FakeEngine()
+    with pytest.raises(StackrError):
+        api.up(
+            api.load([str(path)], profile="dev", env={}), engine, options=api.UpOptions(build=True)
+        )
+    assert (engine.calls["build"], engine.log) == (0, [])
+
+
+@pytest.mark.parametrize(
+    "runtimes, runtime",
+    [
+        # A containerd shim an engine from Docker 23 on runs though its list does not name it.
+        (frozenset({"runc"}), "io.containerd.runsc.v1"),
+        (frozenset(), "runsc"),  # an engine that lists none: it judges for itself
+    ],
+)
+def test_what_the_engine_does_not_list_is_left_to_it(
+    write_stack: Any, runtimes: frozenset[str], runtime: str
+) -> None:
+    engine = FakeEngine(images=dict(IMAGES), runtimes=runtimes)
+    _up(write_stack, engine, runtime=runtime, cpuset="7")  # a cpuset is the engine's to judge
+    assert engine.calls["facts"] == 1
 
 
 def test_what_the_engine_has_is_asked_only_when_a_changed_service_needs_it(

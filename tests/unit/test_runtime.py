@@ -221,6 +221,28 @@ def test_a_container_made_with_extra_hosts_unsorted_is_kept(write_stack) -> None
     assert action.reason == "its spec changed"
 
 
+def test_a_container_made_with_a_memory_limit_of_0_is_kept(write_stack) -> None:  # type: ignore[no-untyped-def]
+    # An earlier stackr kept `memory: 0`; 0 is no limit, as leaving it out now is.
+    import json
+    from dataclasses import replace
+
+    from stackr.observed import LABEL_SPEC, LABEL_SPEC_HASH
+
+    path = write_stack({"services": {"a": {"image": "img:1", "resources": {"memory": 0}}}})
+    engine = FakeEngine(images={"img:1": "sha256:1"})
+    api.up(api.load([str(path)], profile="dev", env={}), engine, options=api.UpOptions())
+    container = engine.containers["shop-dev-a-1"]
+    made = json.loads(container.spec.labels[LABEL_SPEC])
+    assert made["memory"] is None
+    labels = {
+        **container.spec.labels,
+        LABEL_SPEC: json.dumps({**made, "memory": 0}, sort_keys=True, separators=(",", ":")),
+        LABEL_SPEC_HASH: "sha256:made-by-an-earlier-stackr",
+    }
+    container.spec = replace(container.spec, labels=labels)
+    assert api.plan(api.load([str(path)], profile="dev", env={}), engine).pending() == ()
+
+
 def test_exposed_ports_read_as_one_spelling_each(write_stack) -> None:  # type: ignore[no-untyped-def]
     path = _service(write_stack, expose=["9000-9002", 80, "53/udp", "80/tcp", "80"])
     runtime = _runtime(path)
@@ -320,6 +342,18 @@ def test_whole_numbers_from_variables_are_held_to_their_ranges(write_stack) -> N
         "services.web.cpu_period: must be at most 1000000, got 5000000",
         "services.web.oom_score_adj: must be at least -1000, got -5000",
     ]
+
+
+def test_a_backward_cpuset_and_a_cpu_weight_of_1_are_refused_and_0_is_the_default(
+    write_stack,
+) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(SpecError) as refused:
+        _runtime(_service(write_stack, cpuset="0,3-1", cpu_shares=1))
+    assert [f"{i.path}: {i.message}" for i in refused.value.issues] == [
+        "services.web.cpuset: the range 3-1 of cpuset runs backwards",
+        "services.web.cpu_shares: cpu_shares must be at least 2",
+    ]
+    assert _runtime(_service(write_stack, cpu_shares=0)).cpu_shares is None
 
 
 def test_cpu_and_uts_options_the_engine_refuses_together_are_refused_at_load(write_stack) -> None:  # type: ignore[no-untyped-def]
