@@ -177,7 +177,10 @@ def plan(loaded: Loaded, engine: Engine) -> Plan:
             processes those share replaced or run again; or an external network or volume
             the services use is missing.
     """
-    return _plan(images.with_build_digests(loaded.stack, engine), engine, loaded=loaded)[0]
+    from stackr.fit import with_fit_notes
+
+    stack = images.with_build_digests(loaded.stack, engine)
+    return with_fit_notes(_plan(stack, engine, loaded=loaded)[0], stack, engine)
 
 
 def _plan(stack: Stack, engine: Engine, *, loaded: Loaded) -> tuple[Plan, ObservedState]:

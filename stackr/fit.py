@@ -12,12 +12,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Collection, Iterator
+from dataclasses import replace
 
+from stackr.actions import ActionKind, Plan
 from stackr.engine import Engine, EngineFacts
 from stackr.errors import StackrError
 from stackr.spec.model import Service, Stack
 
-__all__ = ["refuse_unfit", "unfit"]
+__all__ = ["refuse_unfit", "unfit", "with_fit_notes"]
+
+_MAKES = (ActionKind.CREATE, ActionKind.RECREATE)
 
 _SHIM = re.compile(r"io\.containerd\.[A-Za-z0-9_.-]+\.v[0-9]+")
 
@@ -67,6 +71,26 @@ def unfit(
         if cpus is not None and facts.cpus and cpus > facts.cpus:
             where = place(name, "resources.cpus")
             yield f"{name} asks for {cpus:g} CPUs{where}, and it has {facts.cpus}"
+
+
+def with_fit_notes(the_plan: Plan, stack: Stack, engine: Engine) -> Plan:
+    """`the_plan` with each container it would create or recreate that the engine cannot run
+    saying so in its reason, as `up` would refuse it (`plan` is asked before `up`)."""
+    changing = {a.service for a in the_plan.pending() if a.kind in _MAKES}
+    asking = [s for s in stack.services.values() if s.name in changing and _asks(s)]
+    if not asking:
+        return the_plan
+    facts = engine.facts()
+    said = {s.name: "; ".join(unfit([s], facts, place=stack.place)) for s in asking}
+    return replace(
+        the_plan,
+        actions=tuple(
+            replace(a, reason=f"{a.reason} ({said[a.service]}: up fails)")
+            if a.kind in _MAKES and said.get(a.service)
+            else a
+            for a in the_plan.actions
+        ),
+    )
 
 
 def _judged(runtime: str | None, facts: EngineFacts) -> bool:

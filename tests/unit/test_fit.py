@@ -84,3 +84,16 @@ def test_what_the_engine_has_is_asked_only_when_a_changed_service_needs_it(
     assert engine.calls["facts"] == 1
     _up(write_stack, engine, runtime="runc", resources={"cpus": 2}, cpuset="0-1")  # no change
     assert engine.calls["facts"] == 1
+
+
+def test_plan_says_up_would_fail_for_what_the_engine_lacks(
+    write_stack: Any, tmp_path: Path
+) -> None:
+    spec = {"name": "shop", "services": {"web": {"image": "shop/web:1", "runtime": "runsc"}}}
+    path: Path = write_stack(spec)
+    engine = FakeEngine(images=dict(IMAGES))
+    (action,) = api.plan(api.load([str(path)], profile="dev", env={}), engine).pending()[1:]
+    assert action.reason == (
+        f"not on the engine (web's runtime runsc ({path}:5) is not one it knows (it knows "
+        "io.containerd.runc.v2, runc): up fails)"
+    )
