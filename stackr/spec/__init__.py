@@ -1,9 +1,9 @@
 """Everything between the YAML text and the typed model; `load_stack` is the one entry point.
 
 load (safe YAML, positions) → collect variables → interpolate → normalise pairs → resolve each
-file's `extends` → merge the files in order → validate against the schema → overlay the profile
-→ validate again → build the model → cross-checks. Every problem found on the way is reported
-at once, sorted, as one SpecError.
+file's `include` (a layer under it) and `extends` → merge the files in order → validate against
+the schema → overlay the profile → validate again → build the model → cross-checks. Every
+problem found on the way is reported at once, sorted, as one SpecError.
 """
 
 from __future__ import annotations
