@@ -6,9 +6,12 @@ Start-first, for each batch of `update.parallelism` replicas:
      yet under the service's DNS name, and wait until it is ready (healthy when it has a
      healthcheck, its own or its image's, else running), then watch it for `update.monitor` seconds;
   2. admit it to the service's DNS name (reconnect it with the alias), so both serve;
-  3. take the old one off its networks — and so off the service's DNS name — stop it (giving
-     it its stop grace period) and park it as `{name}-prev`;
-  4. give the new one the replica's name.
+  3. take the old one off the service's DNS name: the engine drops an endpoint's aliases only
+     with the endpoint, so it leaves each network and rejoins it at once without them, which
+     gives it its address back and keeps its open connections;
+  4. let it answer what it already has for `update.drain` seconds (once for the batch), then
+     stop it (giving it its stop grace period) and park it as `{name}-prev`;
+  5. give the new one the replica's name.
 A new replica that never turns ready was never given the service's name or aliases.
 When the last batch is done the parked replicas are removed. When a new replica does not turn
 ready, it is removed and the old ones of its batch keep serving; with `failure_action: rollback`
@@ -188,8 +191,15 @@ class Rollout:
             if isinstance(error, WaitInterrupted):
                 self._interrupted()
             self._give_up(_failed(batch, error, at), error)
+        # Every new replica of the batch serves before an old one leaves; the old ones then
+        # drain together, once, and stop.
         for spec in batch:
-            self._swap(spec)
+            self._admit(spec)
+        left = [self._leave(spec.name, self._old_endpoints(spec)) for spec in batch]
+        if any(left):
+            self._pause(self.service.update.drain)
+        for spec in batch:
+            self._retire(spec)
             self.replaced.append(spec)
             self.report(spec.name, "done", "replaced without downtime")
 
@@ -304,15 +314,27 @@ class Rollout:
                 self.report(name, "failed", str(error))
                 self.unrestored.append(f"{name} (not restarted onto {spec.name}: {error})")
 
-    def _swap(self, spec: ContainerSpec) -> None:
+    def _admit(self, spec: ContainerSpec) -> None:
         for network in spec.networks:
             # An endpoint's aliases are fixed when it joins: rejoin to take the service's name.
             self.engine.disconnect_container(spec.name + NEXT, network)
             self.engine.connect_container(
                 spec.name + NEXT, network, aliases=spec.aliases_on(network)
             )
-        for network in self._old_endpoints(spec):
-            self.engine.disconnect_container(spec.name, network)
+
+    def _leave(self, name: str, networks: Mapping[str, tuple[str, ...]]) -> bool:
+        """Take `name` off the service's DNS names on `networks` but leave it reachable there,
+        so the requests it already has get their answers; whether it was on any."""
+        for network in networks:
+            # The engine drops an endpoint's aliases only with the endpoint. Rejoined at once,
+            # without them, it gets the address it gave up back (the engine hands out the
+            # lowest free one, and derives the MAC from it): a connection open to it lives on.
+            self.engine.disconnect_container(name, network)
+            with suppress(EngineError):  # off the names all the same: only its connections cut
+                self.engine.connect_container(name, network, aliases=())
+        return bool(networks)
+
+    def _retire(self, spec: ContainerSpec) -> None:
         self.engine.stop_container(spec.name, timeout=spec.stop_grace_period)
         self.engine.rename_container(spec.name, spec.name + PREV)
         self.engine.rename_container(spec.name + NEXT, spec.name)
@@ -371,9 +393,14 @@ class Rollout:
             for network, aliases in old.items():
                 self.engine.disconnect_container(prev, network)
                 self.engine.connect_container(prev, network, aliases=aliases)
-        # Off the service's DNS name first, as in a swap, so no request reaches it as it stops.
-        for network in spec.networks:
-            self.engine.disconnect_container(spec.name, network)
+        # Off the service's DNS name first, as in a swap, so no request reaches it as it stops;
+        # start-first, the previous one serves meanwhile, and it drains as an old one would.
+        if self.start_first:
+            if self._leave(spec.name, {n: spec.aliases_on(n) for n in spec.networks}):
+                self._pause(self.service.update.drain)
+        else:
+            for network in spec.networks:
+                self.engine.disconnect_container(spec.name, network)
         self.engine.remove_container(spec.name, timeout=spec.stop_grace_period, keep_volumes=True)
         self.engine.rename_container(prev, spec.name)
         if not self.start_first:  # a stop-first park left it stopped on its networks

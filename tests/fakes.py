@@ -348,8 +348,14 @@ class FakeEngine:
 
     def connect_container(self, name: str, network: str, *, aliases: tuple[str, ...]) -> None:
         self._record("connect_container", f"{name} {network}")
-        self.containers[name].networks.append(network)
-        self.containers[name].aliases[network] = aliases
+        c = self.containers[name]
+        if network in c.networks:
+            # As dockerd: a running container cannot join twice; a stopped one is re-set.
+            if c.state == "running":
+                raise EngineError(f"endpoint with name {name} already exists in network {network}")
+        else:
+            c.networks.append(network)
+        c.aliases[network] = aliases
 
     def disconnect_container(self, name: str, network: str) -> None:
         self._record("disconnect_container", f"{name} {network}")

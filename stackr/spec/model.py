@@ -232,6 +232,8 @@ class UpdatePolicy:
     delay: float = 0.0
     failure_action: FailureAction = FailureAction.ROLLBACK
     monitor: float = 0.0
+    # start-first: seconds an old replica serves on, off the service's names, before it stops.
+    drain: float = 1.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -368,4 +368,5 @@ def _update(b: _Builder, at: Path_, raw: dict[str, Any]) -> UpdatePolicy:
         delay=b.parse((*at, "delay"), parse_duration, raw.get("delay", 0), 0.0),
         failure_action=FailureAction(raw.get("failure_action", "rollback")),
         monitor=b.parse((*at, "monitor"), parse_duration, raw.get("monitor", 0), 0.0),
+        drain=b.parse((*at, "drain"), parse_duration, raw.get("drain", 1), 1.0),
     )

@@ -139,6 +139,7 @@ def _service(service: Service, mask: _Mask) -> dict[str, Any]:
             "delay": _seconds(service.update.delay),
             "failure_action": service.update.failure_action.value,
             "monitor": _seconds(service.update.monitor),
+            "drain": _seconds(service.update.drain),
         },
     }
     for section, grants in (("secrets", service.secrets), ("configs", service.configs)):

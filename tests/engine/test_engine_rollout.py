@@ -81,6 +81,44 @@ def test_start_first_update_drops_no_request(stack: StackFixture) -> None:
     assert "GREETING=bonjour" in env
 
 
+# A handler answering after 1.5 s, and three clients calling it back to back (each gives up
+# after 3 s): whenever the old replica leaves the service's name, it has requests in flight.
+_SLOW = (
+    "trap 'exit 0' TERM; mkdir -p /www/cgi-bin; echo ok > /www/index.html; cd /www/cgi-bin; "
+    "echo '#!/bin/sh' > slow; echo 'sleep 1.5' >> slow; "
+    "echo 'echo Content-Type: text/plain' >> slow; echo 'echo' >> slow; "
+    'echo "echo $$GREETING" >> slow; chmod +x slow; '
+    "httpd -f -p 8080 -h /www & wait"
+)
+_SLOW_CLIENTS = (
+    "trap 'exit 0' TERM; for i in 1 2 3; do (while true; do "
+    "if timeout 3 wget -q -O - http://web:8080/cgi-bin/slow; then :; else echo FAIL; fi; "
+    "done) & done; wait"
+)
+
+
+def test_requests_in_flight_when_an_old_replica_leaves_get_their_answers(
+    stack: StackFixture,
+) -> None:
+    def spec(greeting: str) -> dict[str, Any]:
+        web = _web(greeting)
+        web["command"] = ["sh", "-c", _SLOW]
+        web["replicas"] = 1
+        web["update"] = {"order": "start-first", "drain": "2s"}
+        client = {"image": IMAGE, "command": ["sh", "-c", _SLOW_CLIENTS]}
+        client |= {"depends_on": {"web": {"condition": "healthy"}}, "stop_grace_period": "1s"}
+        return {"services": {"web": web, "client": client}}
+
+    stack.up(stack.write(spec("hello")))
+    time.sleep(2)  # the clients are calling
+    stack.up(stack.write(spec("bonjour")))
+    time.sleep(3.5)  # past the clients' timeout: a cut request has failed by now
+    lines = stack.containers()[f"{stack.name}-dev-client-1"].logs().decode().split()
+    assert "FAIL" not in lines, " ".join(lines)
+    # Answered by both: those the old replica had when it left, and the new one's since.
+    assert lines.count("hello") >= 3 and lines.count("bonjour") >= 3, " ".join(lines)
+
+
 def test_failed_update_rolls_back_and_keeps_serving(stack: StackFixture) -> None:
     from stackr.errors import ApplyError
 

@@ -454,7 +454,11 @@ def test_a_recreated_network_with_dependencies_recreates_everything_on_it(write_
         "name": "shop",
         "services": {
             "db": {"image": "img:1", "replicas": 2},
-            "web": {"image": "img:1", "depends_on": ["db"], "update": {"order": "start-first"}},
+            "web": {
+                "image": "img:1",
+                "depends_on": ["db"],
+                "update": {"order": "start-first", "drain": 0},
+            },
         },
         "networks": {"default": {"labels": {"rev": "${NETV}"}}},
     }
@@ -642,7 +646,7 @@ def test_a_recreated_network_parks_only_the_containers_on_it(write_stack) -> Non
                 "image": "img:1",
                 "replicas": 2,
                 "environment": {"V": "${V}"},
-                "update": {"order": "start-first"},
+                "update": {"order": "start-first", "drain": 0},
             },
         },
         "networks": {"back": {"labels": {"rev": "${V}"}}},

@@ -150,7 +150,7 @@ def test_an_owner_restarted_by_its_policy_restarts_the_replicas_on_its_network(w
 def test_a_replica_on_another_network_is_updated_stop_first(write_stack) -> None:  # type: ignore[no-untyped-def]
     engine = FakeEngine(images=dict(IMAGES))
     stack = _stack()
-    stack["services"]["app"]["update"] = {"order": "start-first"}
+    stack["services"]["app"]["update"] = {"order": "start-first", "drain": 0}
     _up(write_stack(stack), engine)
     stack["services"]["app"]["environment"] = {"LOG": "debug"}
     path = write_stack(stack)
@@ -277,7 +277,7 @@ def test_a_replica_that_cannot_be_put_back_is_said_so(write_stack) -> None:  # t
 
 def test_a_start_first_owner_says_the_replicas_on_its_network_follow_it(write_stack) -> None:  # type: ignore[no-untyped-def]
     engine = FakeEngine(images=dict(IMAGES))
-    stack = _stack(update={"order": "start-first"})
+    stack = _stack(update={"order": "start-first", "drain": 0})
     del stack["services"]["vpn"]["ports"]  # a fixed host port would make it stop-first
     _up(write_stack(stack), engine)
     stack["services"]["vpn"]["environment"] = {"V": "2"}
@@ -376,7 +376,7 @@ def test_up_naming_a_paused_owner_alone_unpauses_it(write_stack) -> None:  # typ
 
 def test_the_start_first_note_is_on_the_first_replica_only(write_stack) -> None:  # type: ignore[no-untyped-def]
     engine = FakeEngine(images=dict(IMAGES))
-    stack = _stack(update={"order": "start-first"}, replicas=2)
+    stack = _stack(update={"order": "start-first", "drain": 0}, replicas=2)
     del stack["services"]["vpn"]["ports"]
     _up(write_stack(stack), engine)
     stack["services"]["vpn"]["environment"] = {"V": "2"}

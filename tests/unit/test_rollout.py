@@ -21,7 +21,8 @@ def _spec(level: str, **update: object) -> dict[str, object]:
         "restart": "always",
         "environment": {"LEVEL": level},
         "healthcheck": {"test": ["CMD", "true"]},
-        "update": {"order": "start-first", **update},
+        # Drained at once: the drain's wait is a test of its own.
+        "update": {"order": "start-first", "drain": 0, **update},
     }
     return {"name": "shop", "services": {"web": web}}
 
@@ -53,16 +54,59 @@ def test_new_replica_is_ready_before_the_old_one_leaves(write_stack) -> None:  #
     _up(write_stack, engine, "info")
     engine.log.clear()
     _up(write_stack, engine, "debug")
-    assert engine.log[:8] == [
+    assert engine.log[:9] == [
         "create_container shop-dev-web-1-next",
         "start_container shop-dev-web-1-next",
         "disconnect_container shop-dev-web-1-next shop-dev-default",
         "connect_container shop-dev-web-1-next shop-dev-default",
         "disconnect_container shop-dev-web-1 shop-dev-default",
+        "connect_container shop-dev-web-1 shop-dev-default",  # back on, off the names
         "stop_container shop-dev-web-1",
         "rename_container shop-dev-web-1 shop-dev-web-1-prev",
         "rename_container shop-dev-web-1-next shop-dev-web-1",
     ]
+    assert _levels(engine) == {"shop-dev-web-1": "debug", "shop-dev-web-2": "debug"}
+
+
+def test_old_replicas_leave_the_names_keep_their_network_and_drain_once_a_batch(
+    write_stack, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    # Off the service's names, but back on the network (the engine gives the address back, so
+    # the requests it has get their answers); the batch's old ones drain together, then stop.
+    from stackr.rollout import Rollout
+
+    engine = FakeEngine(images=dict(IMAGES))
+    _up(write_stack, engine, "info", parallelism=2)
+    engine.log.clear()
+    pauses: list[tuple[int, float]] = []
+    pause = Rollout._pause
+
+    def pausing(self: Rollout, seconds: float) -> None:
+        pauses.append((len(engine.log), seconds))
+        pause(self, seconds)
+
+    monkeypatch.setattr(Rollout, "_pause", pausing)
+    at_stop: dict[str, tuple[list[str], dict[str, tuple[str, ...]]]] = {}
+    stop = engine.stop_container
+
+    def stopping(name: str, timeout: float) -> None:
+        c = engine.containers[name]
+        at_stop[name] = (list(c.networks), dict(c.aliases))
+        stop(name, timeout=timeout)
+
+    engine.stop_container = stopping  # type: ignore[method-assign]
+    _up(write_stack, engine, "debug", parallelism=2, drain="200ms")
+    leaves = [
+        f"{call}_container shop-dev-web-{n} shop-dev-default"
+        for n in (1, 2)
+        for call in ("disconnect", "connect")
+    ]
+    first_stop = engine.log.index("stop_container shop-dev-web-1")
+    assert engine.log[first_stop - 4 : first_stop + 1] == [*leaves, "stop_container shop-dev-web-1"]
+    assert engine.log.index("stop_container shop-dev-web-2") > first_stop
+    assert pauses == [(first_stop, 0.2)]  # once, between the leaves and the stops
+    off_the_names = (["shop-dev-default"], {"shop-dev-default": ()})
+    assert at_stop == {"shop-dev-web-1": off_the_names, "shop-dev-web-2": off_the_names}
     assert _levels(engine) == {"shop-dev-web-1": "debug", "shop-dev-web-2": "debug"}
 
 
@@ -95,12 +139,14 @@ def test_a_rolled_back_replica_takes_the_name_back_only_once_ready(write_stack) 
     with pytest.raises(ApplyError, match="rolled back"):
         _up(write_stack, engine, "debug")
     back = engine.log[engine.log.index("connect_container shop-dev-web-1-prev shop-dev-default") :]
-    assert back[:6] == [
+    assert back[:7] == [
         "connect_container shop-dev-web-1-prev shop-dev-default",
         "start_container shop-dev-web-1-prev",
         "disconnect_container shop-dev-web-1-prev shop-dev-default",
         "connect_container shop-dev-web-1-prev shop-dev-default",
+        # The new one leaves the names as an old one does, and drains before it goes.
         "disconnect_container shop-dev-web-1 shop-dev-default",
+        "connect_container shop-dev-web-1 shop-dev-default",
         "remove_container shop-dev-web-1",
     ]
     started = len(engine.log) - len(back) + 2  # the log's length once it was started
