@@ -26,6 +26,9 @@ class ContainerStatus:
     probed: str = ""  # when its last health check ended, as the engine says: tells new from old
     # `on-failure:N`: the engine gives up by itself after N restarts (0: no limit).
     restart_limit: int = 0
+    # (network, address) for each network it is on; the address is "" while it has none
+    # (not running).
+    addresses: tuple[tuple[str, str], ...] = ()
 
 
 # A container without a healthcheck counts as running once it has run this long without being

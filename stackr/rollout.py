@@ -6,12 +6,10 @@ Start-first, for each batch of `update.parallelism` replicas:
      yet under the service's DNS name, and wait until it is ready (healthy when it has a
      healthcheck, its own or its image's, else running), then watch it for `update.monitor` seconds;
   2. admit it to the service's DNS name (reconnect it with the alias), so both serve;
-  3. take the old one off the service's DNS name: the engine drops an endpoint's aliases only
-     with the endpoint, so it leaves each network and rejoins it at once without them, which
-     gives it its address back and keeps its open connections;
-  4. let it answer what it already has for `update.drain` seconds (once for the batch), then
-     stop it (giving it its stop grace period) and park it as `{name}-prev`;
-  5. give the new one the replica's name.
+  3. park the old one as `{name}-prev` and give the new one the replica's name;
+  4. take the old one off the service's DNS names, still answering the requests it has
+     (`leaving`), let it answer them for `update.drain` seconds (once for the batch), then
+     stop it, giving it its stop grace period.
 A new replica that never turns ready was never given the service's name or aliases.
 When the last batch is done the parked replicas are removed. When a new replica does not turn
 ready, it is removed and the old ones of its batch keep serving; with `failure_action: rollback`
@@ -30,13 +28,14 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import suppress
 from dataclasses import replace
 
 from stackr.desired import ContainerSpec, anonymous_targets, with_carried
 from stackr.engine import ContainerStatus, Engine
 from stackr.errors import EngineError, Interrupted
+from stackr.leaving import leave_names
 from stackr.replicawait import NotReady, ReadyWait, WaitInterrupted
 from stackr.spec.model import FailureAction, Service
 
@@ -195,11 +194,16 @@ class Rollout:
         # drain together, once, and stop.
         for spec in batch:
             self._admit(spec)
-        left = [self._leave(spec.name, self._old_endpoints(spec)) for spec in batch]
-        if any(left):
+            # Renamed before it leaves the names: an update cut short from here on leaves a
+            # `-prev`, which the next plan removes, never an old replica under the replica's
+            # name but off the service's names (the plan cannot see aliases).
+            self.engine.rename_container(spec.name, spec.name + PREV)
+            self.engine.rename_container(spec.name + NEXT, spec.name)
+        kept = [self._leave(spec, spec.name + PREV, self._old_endpoints(spec)) for spec in batch]
+        if any(kept):
             self._pause(self.service.update.drain)
         for spec in batch:
-            self._retire(spec)
+            self.engine.stop_container(spec.name + PREV, timeout=spec.stop_grace_period)
             self.replaced.append(spec)
             self.report(spec.name, "done", "replaced without downtime")
 
@@ -322,22 +326,18 @@ class Rollout:
                 spec.name + NEXT, network, aliases=spec.aliases_on(network)
             )
 
-    def _leave(self, name: str, networks: Mapping[str, tuple[str, ...]]) -> bool:
-        """Take `name` off the service's DNS names on `networks` but leave it reachable there,
-        so the requests it already has get their answers; whether it was on any."""
-        for network in networks:
-            # The engine drops an endpoint's aliases only with the endpoint. Rejoined at once,
-            # without them, it gets the address it gave up back (the engine hands out the
-            # lowest free one, and derives the MAC from it): a connection open to it lives on.
-            self.engine.disconnect_container(name, network)
-            with suppress(EngineError):  # off the names all the same: only its connections cut
-                self.engine.connect_container(name, network, aliases=())
-        return bool(networks)
-
-    def _retire(self, spec: ContainerSpec) -> None:
-        self.engine.stop_container(spec.name, timeout=spec.stop_grace_period)
-        self.engine.rename_container(spec.name, spec.name + PREV)
-        self.engine.rename_container(spec.name + NEXT, spec.name)
+    def _leave(self, spec: ContainerSpec, container: str, networks: Iterable[str]) -> bool:
+        """Take `container` (a replica of `spec`) off the service's names on `networks`, still
+        answering what it has; whether it does on an address it had, and so is worth draining."""
+        left = leave_names(self.engine, container, networks)
+        if left.moved:
+            self.report(
+                spec.name,
+                "removing",
+                f"the requests it had in flight on {', '.join(left.moved)} are cut: leaving the "
+                "service's names, it did not get its address back (the engine gave it another)",
+            )
+        return left.kept
 
     def _old_endpoints(self, spec: ContainerSpec) -> Mapping[str, tuple[str, ...]]:
         """The networks the old replica of `spec` is on, with its DNS names there."""
@@ -393,18 +393,24 @@ class Rollout:
             for network, aliases in old.items():
                 self.engine.disconnect_container(prev, network)
                 self.engine.connect_container(prev, network, aliases=aliases)
-        # Off the service's DNS name first, as in a swap, so no request reaches it as it stops;
-        # start-first, the previous one serves meanwhile, and it drains as an old one would.
-        if self.start_first:
-            if self._leave(spec.name, {n: spec.aliases_on(n) for n in spec.networks}):
+            # Then the new one leaves the names and drains, as an old one going forward, under
+            # a temporary name first: cut short, it is a `-next` the next plan removes.
+            self.engine.rename_container(spec.name, spec.name + NEXT)
+            self.engine.rename_container(prev, spec.name)
+            if self._leave(spec, spec.name + NEXT, spec.networks):
                 self._pause(self.service.update.drain)
+            self.engine.remove_container(
+                spec.name + NEXT, timeout=spec.stop_grace_period, keep_volumes=True
+            )
         else:
+            # Off the service's DNS name first, so no request reaches it as it stops.
             for network in spec.networks:
                 self.engine.disconnect_container(spec.name, network)
-        self.engine.remove_container(spec.name, timeout=spec.stop_grace_period, keep_volumes=True)
-        self.engine.rename_container(prev, spec.name)
-        if not self.start_first:  # a stop-first park left it stopped on its networks
-            self.engine.start_container(spec.name)
+            self.engine.remove_container(
+                spec.name, timeout=spec.stop_grace_period, keep_volumes=True
+            )
+            self.engine.rename_container(prev, spec.name)
+            self.engine.start_container(spec.name)  # a stop-first park left it stopped
         self._restart_sharers(spec)
         if not self.start_first:
             self._await_put_back([spec.name])

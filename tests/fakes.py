@@ -48,6 +48,9 @@ class FakeContainer:
     id: str = ""  # a new one on every create, kept by a rename
     joined: str = ""  # the id of the container whose network it shares, fixed at create
     pid_owner: str = ""  # the id of the container whose processes it shares, fixed at create
+    # The address it has on each network while running, as the engine's IPAM gives them: the
+    # lowest free one, a freed one handed out again at once.
+    addresses: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -263,6 +266,9 @@ class FakeEngine:
             container.state, container.exit_code = "exited", self.exit_codes[service]
             return
         container.state = "running"
+        container.addresses = {}
+        for network in container.networks:  # one at a time, as the engine joins them
+            container.addresses[network] = self._free_address(network)
         # As the engine: a test of its own, or the image's when it has none (or no key at all).
         check = container.spec.healthcheck
         test = check.test if check is not None else ()
@@ -350,16 +356,28 @@ class FakeEngine:
         self._record("connect_container", f"{name} {network}")
         c = self.containers[name]
         if network in c.networks:
-            # As dockerd: a running container cannot join twice; a stopped one is re-set.
+            # As dockerd: a running container cannot join twice; for a stopped one it is a
+            # no-op (its aliases there stay as they were).
             if c.state == "running":
                 raise EngineError(f"endpoint with name {name} already exists in network {network}")
-        else:
-            c.networks.append(network)
+            return
+        c.networks.append(network)
         c.aliases[network] = aliases
+        if c.state == "running":
+            c.addresses[network] = self._free_address(network)
+
+    def _free_address(self, network: str) -> int:
+        taken = {
+            c.addresses[network]
+            for c in self.containers.values()
+            if c.state in ("running", "paused") and network in c.networks and network in c.addresses
+        }
+        return next(n for n in range(2, 255) if n not in taken)
 
     def disconnect_container(self, name: str, network: str) -> None:
         self._record("disconnect_container", f"{name} {network}")
         self.containers[name].aliases.pop(network, None)
+        self.containers[name].addresses.pop(network, None)
         if network in self.containers[name].networks:  # as dockerd: already off is no error
             self.containers[name].networks.remove(network)
 
@@ -374,6 +392,11 @@ class FakeEngine:
                 if not self.recovering[service]:
                     c.state, c.exit_code = "exited", 0  # this run completed
         probe = f"probe of {name} failed" if c.health == "unhealthy" else ""
+        running = c.state in ("running", "paused")
+        addresses = tuple(
+            (n, f"10.0.0.{c.addresses[n]}" if running and n in c.addresses else "")
+            for n in sorted(c.networks)
+        )
         # A check runs between any two looks: each look sees a newer result.
         probed = str(self.calls["container_status"]) if c.health else ""
         return ContainerStatus(
@@ -384,6 +407,7 @@ class FakeEngine:
             restarts=c.restarts,
             probed=probed,
             restart_limit=c.spec.restart_tries if c.spec.restart == "on-failure" else 0,
+            addresses=addresses,
         )
 
     def logs(

@@ -358,6 +358,12 @@ class DockerEngine:
                 )
                 or 0
             ),
+            addresses=tuple(
+                (network, str((endpoint or {}).get("IPAddress") or ""))
+                for network, endpoint in sorted(
+                    ((found.get("NetworkSettings") or {}).get("Networks") or {}).items()
+                )
+            ),
         )
 
     # -- logs -----------------------------------------------------------------------------

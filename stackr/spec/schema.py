@@ -294,6 +294,8 @@ _COMPOSE_KEYS = {
     "stackr: remove it",
     ("update_config", "max_failure_ratio"): "an update stops at the first replica that does "
     "not turn ready: remove it",
+    ("update_config", "drain"): "drain is stackr's own key, not Compose's: write it under the "
+    "service's update (update: {drain: 2s})",
     ("service", "profiles"): "a service only some profiles run is declared under them: "
     "profiles: {debug: {services: {NAME: {...}}}} (see docs/stack-file.md, Profiles)",
     ("service", "container_name"): "stackr names each container STACK-PROFILE-SERVICE-N, so "

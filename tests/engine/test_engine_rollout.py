@@ -104,7 +104,7 @@ def test_requests_in_flight_when_an_old_replica_leaves_get_their_answers(
         web = _web(greeting)
         web["command"] = ["sh", "-c", _SLOW]
         web["replicas"] = 1
-        web["update"] = {"order": "start-first", "drain": "2s"}
+        web["update"] = {"order": "start-first", "drain": "3s"}
         client = {"image": IMAGE, "command": ["sh", "-c", _SLOW_CLIENTS]}
         client |= {"depends_on": {"web": {"condition": "healthy"}}, "stop_grace_period": "1s"}
         return {"services": {"web": web, "client": client}}

@@ -59,11 +59,11 @@ def test_new_replica_is_ready_before_the_old_one_leaves(write_stack) -> None:  #
         "start_container shop-dev-web-1-next",
         "disconnect_container shop-dev-web-1-next shop-dev-default",
         "connect_container shop-dev-web-1-next shop-dev-default",
-        "disconnect_container shop-dev-web-1 shop-dev-default",
-        "connect_container shop-dev-web-1 shop-dev-default",  # back on, off the names
-        "stop_container shop-dev-web-1",
         "rename_container shop-dev-web-1 shop-dev-web-1-prev",
         "rename_container shop-dev-web-1-next shop-dev-web-1",
+        "disconnect_container shop-dev-web-1-prev shop-dev-default",
+        "connect_container shop-dev-web-1-prev shop-dev-default",  # back on, off the names
+        "stop_container shop-dev-web-1-prev",
     ]
     assert _levels(engine) == {"shop-dev-web-1": "debug", "shop-dev-web-2": "debug"}
 
@@ -97,16 +97,22 @@ def test_old_replicas_leave_the_names_keep_their_network_and_drain_once_a_batch(
     engine.stop_container = stopping  # type: ignore[method-assign]
     _up(write_stack, engine, "debug", parallelism=2, drain="200ms")
     leaves = [
-        f"{call}_container shop-dev-web-{n} shop-dev-default"
+        f"{call}_container shop-dev-web-{n}-prev shop-dev-default"
         for n in (1, 2)
         for call in ("disconnect", "connect")
     ]
-    first_stop = engine.log.index("stop_container shop-dev-web-1")
-    assert engine.log[first_stop - 4 : first_stop + 1] == [*leaves, "stop_container shop-dev-web-1"]
-    assert engine.log.index("stop_container shop-dev-web-2") > first_stop
+    first_stop = engine.log.index("stop_container shop-dev-web-1-prev")
+    assert engine.log[first_stop - 4 :] == [
+        *leaves,
+        "stop_container shop-dev-web-1-prev",
+        "stop_container shop-dev-web-2-prev",
+        "remove_container shop-dev-web-1-prev",
+        "remove_container shop-dev-web-2-prev",
+    ]
     assert pauses == [(first_stop, 0.2)]  # once, between the leaves and the stops
+    # Each stopped on its network, off the names, on the address it had (nothing to report).
     off_the_names = (["shop-dev-default"], {"shop-dev-default": ()})
-    assert at_stop == {"shop-dev-web-1": off_the_names, "shop-dev-web-2": off_the_names}
+    assert at_stop == {"shop-dev-web-1-prev": off_the_names, "shop-dev-web-2-prev": off_the_names}
     assert _levels(engine) == {"shop-dev-web-1": "debug", "shop-dev-web-2": "debug"}
 
 
@@ -138,16 +144,19 @@ def test_a_rolled_back_replica_takes_the_name_back_only_once_ready(write_stack) 
     statuses = _record_statuses(engine)
     with pytest.raises(ApplyError, match="rolled back"):
         _up(write_stack, engine, "debug")
-    back = engine.log[engine.log.index("connect_container shop-dev-web-1-prev shop-dev-default") :]
-    assert back[:7] == [
+    back = engine.log[engine.log.index("start_container shop-dev-web-1-prev") - 1 :]
+    assert back[:9] == [
         "connect_container shop-dev-web-1-prev shop-dev-default",
         "start_container shop-dev-web-1-prev",
         "disconnect_container shop-dev-web-1-prev shop-dev-default",
         "connect_container shop-dev-web-1-prev shop-dev-default",
-        # The new one leaves the names as an old one does, and drains before it goes.
-        "disconnect_container shop-dev-web-1 shop-dev-default",
-        "connect_container shop-dev-web-1 shop-dev-default",
-        "remove_container shop-dev-web-1",
+        # The new one leaves the names as an old one does, under a temporary name, and
+        # drains before it goes.
+        "rename_container shop-dev-web-1 shop-dev-web-1-next",
+        "rename_container shop-dev-web-1-prev shop-dev-web-1",
+        "disconnect_container shop-dev-web-1-next shop-dev-default",
+        "connect_container shop-dev-web-1-next shop-dev-default",
+        "remove_container shop-dev-web-1-next",
     ]
     started = len(engine.log) - len(back) + 2  # the log's length once it was started
     assert f"{started} shop-dev-web-1-prev" in statuses  # checked before taking the name
@@ -652,3 +661,128 @@ def test_a_stop_first_rollback_waits_for_the_old_replicas_and_says_which_did_not
         ApplyError, match=r"not everything runs again: shop-dev-web-1 \(the previous replica"
     ):
         _up(write_stack, engine, "debug", order="stop-first")
+
+
+def test_an_old_replica_given_another_address_is_said_cut_and_not_drained(
+    write_stack, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    # Three replicas two at a time: the first batch's old replicas stop and free their
+    # addresses, the next new one takes one, and the last old one, leaving its names, is
+    # handed the other lower one (the engine gives out the lowest free address).
+    from stackr.events import Event
+    from stackr.rollout import Rollout
+
+    engine = FakeEngine(images=dict(IMAGES))
+    pauses: list[float] = []
+    monkeypatch.setattr(Rollout, "_pause", lambda self, seconds: pauses.append(seconds))
+    events: list[Event] = []
+    before, after = _spec("info", parallelism=2), _spec("debug", parallelism=2, drain="5s")
+    for stack in (before, after):
+        stack["services"]["web"]["replicas"] = 3  # type: ignore[index]
+    loaded = api.load([str(write_stack(before))], profile="dev", env={})
+    api.up(loaded, engine, options=api.UpOptions(wait_timeout=1))
+    pauses.clear()
+    loaded = api.load([str(write_stack(after))], profile="dev", env={})
+    api.up(loaded, engine, options=api.UpOptions(wait_timeout=1), on_event=events.append)
+    cut = [e for e in events if "are cut" in e.detail]
+    assert [(e.subject, e.detail.split(":")[0]) for e in cut] == [
+        ("shop-dev-web-3", "the requests it had in flight on shop-dev-default are cut")
+    ]
+    assert pauses == [5.0]  # the first batch drains; the last has nothing left to drain
+    assert _levels(engine) == {f"shop-dev-web-{n}": "debug" for n in (1, 2, 3)}
+
+
+def test_an_old_replica_not_running_only_leaves_and_is_not_drained(
+    write_stack, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    from stackr.rollout import Rollout
+
+    engine = FakeEngine(images=dict(IMAGES))
+    _up(write_stack, engine, "info")
+    for n in (1, 2):
+        engine.containers[f"shop-dev-web-{n}"].state = "exited"  # stopped outside stackr
+    pauses: list[float] = []
+    monkeypatch.setattr(Rollout, "_pause", lambda self, seconds: pauses.append(seconds))
+    engine.log.clear()
+    _up(write_stack, engine, "debug", drain="5s")
+    assert "connect_container shop-dev-web-1-prev shop-dev-default" not in engine.log
+    assert "disconnect_container shop-dev-web-1-prev shop-dev-default" in engine.log
+    assert pauses == []
+    assert _levels(engine) == {"shop-dev-web-1": "debug", "shop-dev-web-2": "debug"}
+
+
+@pytest.mark.parametrize("cut", ["drain", "stop"])
+def test_an_update_cut_short_while_an_old_replica_drains_converges_on_the_next_up(
+    write_stack, monkeypatch, cut: str
+) -> None:  # type: ignore[no-untyped-def]
+    # Off the names under the replica's own name, the plan (which cannot see aliases) would
+    # keep it so: it is renamed `-prev` before it leaves, and what is left is a leftover.
+    from stackr.errors import EngineError
+    from stackr.rollout import Rollout
+
+    engine = FakeEngine(images=dict(IMAGES))
+    _up(write_stack, engine, "info")
+
+    def crash(*args: object, **kwargs: object) -> None:
+        raise EngineError("injected fault")
+
+    if cut == "drain":
+        monkeypatch.setattr(Rollout, "_pause", crash)
+    else:
+        monkeypatch.setattr(engine, "stop_container", crash)
+    with pytest.raises(ApplyError, match="injected fault"):
+        _up(write_stack, engine, "debug")
+    monkeypatch.undo()
+    _up(write_stack, engine, "info")  # the file put back as it was
+    assert sorted(engine.containers) == ["shop-dev-web-1", "shop-dev-web-2"]
+    for c in engine.containers.values():
+        assert (c.state, c.aliases) == ("running", {"shop-dev-default": ("web",)})
+    assert _levels(engine) == {"shop-dev-web-1": "info", "shop-dev-web-2": "info"}
+
+
+def test_a_rollback_cut_short_while_the_new_replica_drains_converges_on_the_next_up(
+    write_stack, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    # The new replica leaves the names under a temporary `-next` name, which the next plan
+    # removes: never the new spec under the replica's name, off the service's names.
+    from stackr.errors import EngineError
+    from stackr.rollout import Rollout
+
+    engine = FakeEngine(images=dict(IMAGES))
+    _up(write_stack, engine, "info")
+    engine.unhealthy_names = {"shop-dev-web-2-next"}
+    pauses: list[float] = []
+
+    def pause(self: Rollout, seconds: float) -> None:
+        pauses.append(seconds)
+        if len(pauses) == 2:  # the first is going forward, the second rolling back
+            raise EngineError("injected fault")
+
+    monkeypatch.setattr(Rollout, "_pause", pause)
+    with pytest.raises(ApplyError, match="injected fault"):
+        _up(write_stack, engine, "debug")
+    monkeypatch.undo()
+    engine.unhealthy_names = set()
+    _up(write_stack, engine, "debug")  # the same file again
+    assert sorted(engine.containers) == ["shop-dev-web-1", "shop-dev-web-2"]
+    for c in engine.containers.values():
+        assert (c.state, c.aliases) == ("running", {"shop-dev-default": ("web",)})
+    assert _levels(engine) == {"shop-dev-web-1": "debug", "shop-dev-web-2": "debug"}
+
+
+def test_a_container_the_engine_will_not_connect_again_is_off_the_names_and_said_cut(
+    write_stack, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    from stackr.errors import EngineError
+    from stackr.leaving import Left, leave_names
+
+    engine = FakeEngine(images=dict(IMAGES))
+    _up(write_stack, engine, "info")
+
+    def refuse(name: str, network: str, *, aliases: tuple[str, ...]) -> None:
+        raise EngineError("refused")
+
+    monkeypatch.setattr(engine, "connect_container", refuse)
+    left = leave_names(engine, "shop-dev-web-1", ["shop-dev-default", "shop-dev-other"])
+    assert left == Left(kept=False, moved=("shop-dev-default",))
+    assert engine.containers["shop-dev-web-1"].networks == []  # off it, names and all

@@ -1,0 +1,49 @@
+"""Taking a running container off a service's DNS names without cutting the requests it has.
+
+The engine drops an endpoint's aliases only with the endpoint, so the container leaves each
+network and rejoins it at once without them. The engine hands out the lowest free address of a
+network and derives the MAC address from it: the container usually gets back the address it
+gave up, and a TCP connection open to it lives on (a packet lost in the instant it was off is
+sent again). Usually, not always: where a lower address is free (a container on the network
+stopped since, another task took the freed one meanwhile) it gets another, and the connections
+open to it there are cut. Which happened is asked of the engine, not assumed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from contextlib import suppress
+from dataclasses import dataclass
+
+from stackr.engine import Engine
+from stackr.errors import EngineError
+
+
+@dataclass(frozen=True, slots=True)
+class Left:
+    """What leaving did: whether the container still answers on an address it had (then it
+    is worth draining), and the networks where it got another address."""
+
+    kept: bool
+    moved: tuple[str, ...] = ()
+
+
+def leave_names(engine: Engine, container: str, networks: Iterable[str]) -> Left:
+    """Take `container` off its DNS names on `networks` (those of the stack it is on), leaving
+    it reachable where it was; a container not running only leaves."""
+    status = engine.container_status(container)
+    before = dict(status.addresses)  # network -> address, "" where it has none
+    running = status.state == "running"
+    left = [network for network in networks if network in before]
+    for network in left:
+        engine.disconnect_container(container, network)
+        if running:
+            # Off the names all the same when this fails: only its open connections are cut.
+            with suppress(EngineError):
+                engine.connect_container(container, network, aliases=())
+    had = [network for network in left if running and before[network]]
+    if not had:
+        return Left(kept=False)
+    after = dict(engine.container_status(container).addresses)
+    moved = tuple(network for network in had if after.get(network) != before[network])
+    return Left(kept=len(moved) < len(had), moved=moved)
