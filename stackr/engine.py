@@ -29,6 +29,7 @@ class ContainerStatus:
     # (network, address) for each network it is on; the address is "" while it has none
     # (not running).
     addresses: tuple[tuple[str, str], ...] = ()
+    publishes: bool = False  # whether it has a port published on the host
 
 
 # A container without a healthcheck counts as running once it has run this long without being

@@ -12,7 +12,6 @@ open to it there are cut. Which happened is asked of the engine, not assumed.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from contextlib import suppress
 from dataclasses import dataclass
 
 from stackr.engine import Engine
@@ -22,10 +21,10 @@ from stackr.errors import EngineError
 @dataclass(frozen=True, slots=True)
 class Left:
     """What leaving did: whether the container still answers on an address it had (then it
-    is worth draining), and the networks where it got another address."""
+    is worth draining), and where the requests it had are cut, one phrase for each."""
 
     kept: bool
-    moved: tuple[str, ...] = ()
+    cut: tuple[str, ...] = ()
 
 
 def leave_names(engine: Engine, container: str, networks: Iterable[str]) -> Left:
@@ -35,15 +34,27 @@ def leave_names(engine: Engine, container: str, networks: Iterable[str]) -> Left
     before = dict(status.addresses)  # network -> address, "" where it has none
     running = status.state == "running"
     left = [network for network in networks if network in before]
+    refused: dict[str, str] = {}
     for network in left:
         engine.disconnect_container(container, network)
         if running:
             # Off the names all the same when this fails: only its open connections are cut.
-            with suppress(EngineError):
+            try:
                 engine.connect_container(container, network, aliases=())
+            except EngineError as error:
+                refused[network] = str(error)
     had = [network for network in left if running and before[network]]
     if not had:
         return Left(kept=False)
     after = dict(engine.container_status(container).addresses)
-    moved = tuple(network for network in had if after.get(network) != before[network])
-    return Left(kept=len(moved) < len(had), moved=moved)
+    cut = [
+        f"on {network}: it could not rejoin it ({refused[network]})"
+        if network in refused
+        else f"on {network}: it did not get its address back (the engine gave it another)"
+        for network in had
+        if after.get(network) != before[network]
+    ]
+    if status.publishes:
+        cut.append("through its published ports: the engine drops them as it leaves a network")
+    kept = any(after.get(network) == before[network] for network in had)
+    return Left(kept=kept, cut=tuple(cut))

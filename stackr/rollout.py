@@ -136,6 +136,11 @@ class Rollout:
         while not self.stopped() and (left := deadline - time.monotonic()) > 0:
             time.sleep(min(left, self.poll_interval))
 
+    def _drain(self) -> None:
+        # The requests the leaving replicas have are in flight: Ctrl-C lets them finish, as it
+        # lets an engine call finish (a second Ctrl-C stops waiting, and the process ends).
+        time.sleep(self.service.update.drain)
+
     def _keep_replaced(self) -> None:
         for spec in self.replaced:
             self.engine.remove_container(spec.name + PREV, timeout=0, keep_volumes=True)
@@ -201,7 +206,7 @@ class Rollout:
             self.engine.rename_container(spec.name + NEXT, spec.name)
         kept = [self._leave(spec, spec.name + PREV, self._old_endpoints(spec)) for spec in batch]
         if any(kept):
-            self._pause(self.service.update.drain)
+            self._drain()
         for spec in batch:
             self.engine.stop_container(spec.name + PREV, timeout=spec.stop_grace_period)
             self.replaced.append(spec)
@@ -330,13 +335,9 @@ class Rollout:
         """Take `container` (a replica of `spec`) off the service's names on `networks`, still
         answering what it has; whether it does on an address it had, and so is worth draining."""
         left = leave_names(self.engine, container, networks)
-        if left.moved:
-            self.report(
-                spec.name,
-                "removing",
-                f"the requests it had in flight on {', '.join(left.moved)} are cut: leaving the "
-                "service's names, it did not get its address back (the engine gave it another)",
-            )
+        if left.cut:
+            said = "; ".join(left.cut)
+            self.report(spec.name, "removing", f"the requests it had in flight are cut {said}")
         return left.kept
 
     def _old_endpoints(self, spec: ContainerSpec) -> Mapping[str, tuple[str, ...]]:
@@ -398,7 +399,7 @@ class Rollout:
             self.engine.rename_container(spec.name, spec.name + NEXT)
             self.engine.rename_container(prev, spec.name)
             if self._leave(spec, spec.name + NEXT, spec.networks):
-                self._pause(self.service.update.drain)
+                self._drain()
             self.engine.remove_container(
                 spec.name + NEXT, timeout=spec.stop_grace_period, keep_volumes=True
             )

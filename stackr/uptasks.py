@@ -363,10 +363,13 @@ class UpTasks:
         if successor is not None and successor.kind is ActionKind.CREATE:
             needs = frozenset({f"container:{action.successor}"})
         engine, on_event, name = self.engine, self.on_event, action.name
+        # One cut short as it left the service's names may still answer requests: it is
+        # given its stop grace period, as any container stackr removes.
+        timeout = grace(self.stack, action)
 
         def run() -> None:
             on_event(Event(name, Phase.REMOVING, "left over from an interrupted update"))
-            engine.remove_container(name, timeout=0, keep_volumes=True)
+            engine.remove_container(name, timeout=timeout, keep_volumes=True)
             on_event(Event(name, Phase.DONE, "removed"))
 
         self.tasks[f"remove:{action.name}"] = Task(run, needs)

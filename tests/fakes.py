@@ -358,12 +358,12 @@ class FakeEngine:
         if network in c.networks:
             # As dockerd: a running container cannot join twice; for a stopped one it is a
             # no-op (its aliases there stay as they were).
-            if c.state == "running":
+            if c.state in ("running", "paused"):
                 raise EngineError(f"endpoint with name {name} already exists in network {network}")
             return
         c.networks.append(network)
         c.aliases[network] = aliases
-        if c.state == "running":
+        if c.state in ("running", "paused"):
             c.addresses[network] = self._free_address(network)
 
     def _free_address(self, network: str) -> int:
@@ -408,6 +408,7 @@ class FakeEngine:
             probed=probed,
             restart_limit=c.spec.restart_tries if c.spec.restart == "on-failure" else 0,
             addresses=addresses,
+            publishes=running and bool(c.spec.ports),
         )
 
     def logs(

@@ -343,6 +343,7 @@ class DockerEngine:
     def container_status(self, name: str) -> ContainerStatus:
         found = call(f"inspect container {name}", self._api.inspect_container, name)
         state = found["State"]
+        settings = found.get("NetworkSettings") or {}
         checks = state.get("Health") or {}
         probes = checks.get("Log") or [{}]
         return ContainerStatus(
@@ -360,10 +361,10 @@ class DockerEngine:
             ),
             addresses=tuple(
                 (network, str((endpoint or {}).get("IPAddress") or ""))
-                for network, endpoint in sorted(
-                    ((found.get("NetworkSettings") or {}).get("Networks") or {}).items()
-                )
+                for network, endpoint in sorted((settings.get("Networks") or {}).items())
             ),
+            # Exposed-only ports are listed too, without bindings.
+            publishes=any((settings.get("Ports") or {}).values()),
         )
 
     # -- logs -----------------------------------------------------------------------------

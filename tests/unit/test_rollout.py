@@ -79,13 +79,11 @@ def test_old_replicas_leave_the_names_keep_their_network_and_drain_once_a_batch(
     _up(write_stack, engine, "info", parallelism=2)
     engine.log.clear()
     pauses: list[tuple[int, float]] = []
-    pause = Rollout._pause
 
-    def pausing(self: Rollout, seconds: float) -> None:
-        pauses.append((len(engine.log), seconds))
-        pause(self, seconds)
+    def draining(self: Rollout) -> None:
+        pauses.append((len(engine.log), self.service.update.drain))
 
-    monkeypatch.setattr(Rollout, "_pause", pausing)
+    monkeypatch.setattr(Rollout, "_drain", draining)
     at_stop: dict[str, tuple[list[str], dict[str, tuple[str, ...]]]] = {}
     stop = engine.stop_container
 
@@ -674,7 +672,7 @@ def test_an_old_replica_given_another_address_is_said_cut_and_not_drained(
 
     engine = FakeEngine(images=dict(IMAGES))
     pauses: list[float] = []
-    monkeypatch.setattr(Rollout, "_pause", lambda self, seconds: pauses.append(seconds))
+    monkeypatch.setattr(Rollout, "_drain", lambda self: pauses.append(self.service.update.drain))
     events: list[Event] = []
     before, after = _spec("info", parallelism=2), _spec("debug", parallelism=2, drain="5s")
     for stack in (before, after):
@@ -685,8 +683,12 @@ def test_an_old_replica_given_another_address_is_said_cut_and_not_drained(
     loaded = api.load([str(write_stack(after))], profile="dev", env={})
     api.up(loaded, engine, options=api.UpOptions(wait_timeout=1), on_event=events.append)
     cut = [e for e in events if "are cut" in e.detail]
-    assert [(e.subject, e.detail.split(":")[0]) for e in cut] == [
-        ("shop-dev-web-3", "the requests it had in flight on shop-dev-default are cut")
+    assert [(e.subject, e.detail) for e in cut] == [
+        (
+            "shop-dev-web-3",
+            "the requests it had in flight are cut on shop-dev-default: it did not get its "
+            "address back (the engine gave it another)",
+        )
     ]
     assert pauses == [5.0]  # the first batch drains; the last has nothing left to drain
     assert _levels(engine) == {f"shop-dev-web-{n}": "debug" for n in (1, 2, 3)}
@@ -702,7 +704,7 @@ def test_an_old_replica_not_running_only_leaves_and_is_not_drained(
     for n in (1, 2):
         engine.containers[f"shop-dev-web-{n}"].state = "exited"  # stopped outside stackr
     pauses: list[float] = []
-    monkeypatch.setattr(Rollout, "_pause", lambda self, seconds: pauses.append(seconds))
+    monkeypatch.setattr(Rollout, "_drain", lambda self: pauses.append(self.service.update.drain))
     engine.log.clear()
     _up(write_stack, engine, "debug", drain="5s")
     assert "connect_container shop-dev-web-1-prev shop-dev-default" not in engine.log
@@ -727,7 +729,7 @@ def test_an_update_cut_short_while_an_old_replica_drains_converges_on_the_next_u
         raise EngineError("injected fault")
 
     if cut == "drain":
-        monkeypatch.setattr(Rollout, "_pause", crash)
+        monkeypatch.setattr(Rollout, "_drain", crash)
     else:
         monkeypatch.setattr(engine, "stop_container", crash)
     with pytest.raises(ApplyError, match="injected fault"):
@@ -753,12 +755,12 @@ def test_a_rollback_cut_short_while_the_new_replica_drains_converges_on_the_next
     engine.unhealthy_names = {"shop-dev-web-2-next"}
     pauses: list[float] = []
 
-    def pause(self: Rollout, seconds: float) -> None:
-        pauses.append(seconds)
+    def drain(self: Rollout) -> None:
+        pauses.append(self.service.update.drain)
         if len(pauses) == 2:  # the first is going forward, the second rolling back
             raise EngineError("injected fault")
 
-    monkeypatch.setattr(Rollout, "_pause", pause)
+    monkeypatch.setattr(Rollout, "_drain", drain)
     with pytest.raises(ApplyError, match="injected fault"):
         _up(write_stack, engine, "debug")
     monkeypatch.undo()
@@ -784,5 +786,102 @@ def test_a_container_the_engine_will_not_connect_again_is_off_the_names_and_said
 
     monkeypatch.setattr(engine, "connect_container", refuse)
     left = leave_names(engine, "shop-dev-web-1", ["shop-dev-default", "shop-dev-other"])
-    assert left == Left(kept=False, moved=("shop-dev-default",))
+    assert left == Left(kept=False, cut=("on shop-dev-default: it could not rejoin it (refused)",))
     assert engine.containers["shop-dev-web-1"].networks == []  # off it, names and all
+
+
+def test_ctrl_c_during_the_drain_lets_it_finish(write_stack) -> None:  # type: ignore[no-untyped-def]
+    # The requests the leaving replica has are in flight, as an engine call is.
+    import threading
+
+    from stackr.errors import Interrupted
+
+    engine = FakeEngine(images=dict(IMAGES))
+    _up(write_stack, engine, "info")
+    loaded = api.load([str(write_stack(_spec("debug", drain="300ms")))], profile="dev", env={})
+    stop = threading.Event()
+    when: dict[str, float] = {}
+    connect, stop_container = engine.connect_container, engine.stop_container
+
+    def connecting(name: str, network: str, *, aliases: tuple[str, ...]) -> None:
+        connect(name, network, aliases=aliases)
+        if name.endswith("-prev"):
+            when["left"] = time.monotonic()
+            stop.set()  # Ctrl-C as it starts draining
+
+    def stopping(name: str, *, timeout: float) -> None:
+        when.setdefault(name, time.monotonic())
+        stop_container(name, timeout=timeout)
+
+    engine.connect_container = connecting  # type: ignore[method-assign]
+    engine.stop_container = stopping  # type: ignore[method-assign]
+    with pytest.raises(Interrupted, match="interrupted: 1 of the 2 replica"):
+        _web_rollout(engine, loaded, stop.is_set).run()
+    assert when["shop-dev-web-1-prev"] - when["left"] >= 0.3
+
+
+def test_leaving_touches_only_the_networks_it_is_asked_to(write_stack) -> None:  # type: ignore[no-untyped-def]
+    # A network joined outside stackr is not the stack's to leave.
+    from stackr.leaving import Left, leave_names
+
+    engine = FakeEngine(images=dict(IMAGES))
+    _up(write_stack, engine, "info")
+    engine.connect_container("shop-dev-web-1", "theirs", aliases=("mine",))
+    engine.log.clear()
+    left = leave_names(engine, "shop-dev-web-1", ["shop-dev-default"])
+    assert left == Left(kept=True)
+    assert engine.log == [
+        "disconnect_container shop-dev-web-1 shop-dev-default",
+        "connect_container shop-dev-web-1 shop-dev-default",
+    ]
+    assert engine.containers["shop-dev-web-1"].aliases == {
+        "theirs": ("mine",),
+        "shop-dev-default": (),
+    }
+
+
+def test_an_old_replica_leaves_the_names_on_a_network_the_new_spec_drops(write_stack) -> None:  # type: ignore[no-untyped-def]
+    engine = FakeEngine(images=dict(IMAGES))
+    both = _spec("info")
+    both["services"]["web"]["networks"] = ["front", "back"]  # type: ignore[index]
+    both["networks"] = {"front": {}, "back": {}}
+    loaded = api.load([str(write_stack(both))], profile="dev", env={})
+    api.up(loaded, engine, options=api.UpOptions(wait_timeout=1))
+    at_stop: dict[str, dict[str, tuple[str, ...]]] = {}
+    stop = engine.stop_container
+
+    def stopping(name: str, *, timeout: float) -> None:
+        at_stop[name] = dict(engine.containers[name].aliases)
+        stop(name, timeout=timeout)
+
+    engine.stop_container = stopping  # type: ignore[method-assign]
+    front = _spec("info")
+    front["services"]["web"]["networks"] = ["front"]  # type: ignore[index]
+    front["networks"] = {"front": {}, "back": {}}
+    loaded = api.load([str(write_stack(front))], profile="dev", env={})
+    api.up(loaded, engine, options=api.UpOptions(wait_timeout=1))
+    off = {"shop-dev-front": (), "shop-dev-back": ()}
+    assert at_stop == {"shop-dev-web-1-prev": off, "shop-dev-web-2-prev": off}
+
+
+def test_an_old_replica_publishing_ports_is_said_cut_there(write_stack) -> None:  # type: ignore[no-untyped-def]
+    # An ephemeral host port does not stop start-first, but the engine drops a replica's
+    # published ports with its endpoint: requests coming in through them are cut.
+    from stackr.events import Event
+
+    engine = FakeEngine(images=dict(IMAGES))
+    stacks = [_spec(level) for level in ("info", "debug")]
+    for stack in stacks:
+        stack["services"]["web"]["ports"] = ["8080"]  # type: ignore[index]
+        stack["services"]["web"]["replicas"] = 1  # type: ignore[index]
+    events: list[Event] = []
+    for stack in stacks:
+        loaded = api.load([str(write_stack(stack))], profile="dev", env={})
+        api.up(loaded, engine, options=api.UpOptions(wait_timeout=1), on_event=events.append)
+    assert [(e.subject, e.detail) for e in events if "are cut" in e.detail] == [
+        (
+            "shop-dev-web-1",
+            "the requests it had in flight are cut through its published ports: the engine "
+            "drops them as it leaves a network",
+        )
+    ]
