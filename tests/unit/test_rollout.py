@@ -713,6 +713,14 @@ def test_an_old_replica_not_running_only_leaves_and_is_not_drained(
     assert _levels(engine) == {"shop-dev-web-1": "debug", "shop-dev-web-2": "debug"}
 
 
+def _assert_serving(engine: FakeEngine, level: str) -> None:
+    """Both replicas run `level`'s spec under their own names, each on the service's name."""
+    assert sorted(engine.containers) == ["shop-dev-web-1", "shop-dev-web-2"]
+    for c in engine.containers.values():
+        assert (c.state, c.aliases) == ("running", {"shop-dev-default": ("web",)})
+    assert _levels(engine) == {"shop-dev-web-1": level, "shop-dev-web-2": level}
+
+
 @pytest.mark.parametrize("cut", ["drain", "stop"])
 def test_an_update_cut_short_while_an_old_replica_drains_converges_on_the_next_up(
     write_stack, monkeypatch, cut: str
@@ -736,10 +744,7 @@ def test_an_update_cut_short_while_an_old_replica_drains_converges_on_the_next_u
         _up(write_stack, engine, "debug")
     monkeypatch.undo()
     _up(write_stack, engine, "info")  # the file put back as it was
-    assert sorted(engine.containers) == ["shop-dev-web-1", "shop-dev-web-2"]
-    for c in engine.containers.values():
-        assert (c.state, c.aliases) == ("running", {"shop-dev-default": ("web",)})
-    assert _levels(engine) == {"shop-dev-web-1": "info", "shop-dev-web-2": "info"}
+    _assert_serving(engine, "info")
 
 
 def test_a_rollback_cut_short_while_the_new_replica_drains_converges_on_the_next_up(
@@ -766,10 +771,7 @@ def test_a_rollback_cut_short_while_the_new_replica_drains_converges_on_the_next
     monkeypatch.undo()
     engine.unhealthy_names = set()
     _up(write_stack, engine, "debug")  # the same file again
-    assert sorted(engine.containers) == ["shop-dev-web-1", "shop-dev-web-2"]
-    for c in engine.containers.values():
-        assert (c.state, c.aliases) == ("running", {"shop-dev-default": ("web",)})
-    assert _levels(engine) == {"shop-dev-web-1": "debug", "shop-dev-web-2": "debug"}
+    _assert_serving(engine, "debug")
 
 
 def test_a_container_the_engine_will_not_connect_again_is_off_the_names_and_said_cut(
