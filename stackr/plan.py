@@ -364,6 +364,12 @@ def _update_note(
     if service.start_first() and sharing and first:
         # Its own replicas serve throughout; those sharing its first one's namespaces follow.
         return f" (start-first: no downtime but for {', '.join(sharing)}, sharing its namespaces)"
+    if service.start_first() and service.ports:
+        # Ephemeral host ports: the engine drops them as an old replica leaves its network.
+        return (
+            " (start-first: no downtime on its networks; requests coming in through its "
+            "published ports are cut as each old replica leaves)"
+        )
     if service.start_first():
         return " (start-first: no downtime)"
     if service.update.order is UpdateOrder.START_FIRST and service.network_mode == "host":
