@@ -55,7 +55,8 @@ class Action:
     # for a container whose service the file no longer has (or a file that does not load).
     stop_grace: float | None = None
     # A recreate: the networks its old container was made to join, each with its DNS names
-    # there (what an update takes it off, and a rollback gives back).
+    # there (what an update takes it off, and a rollback gives back). A replica scaled down
+    # while others serve on: the networks it leaves the service's names on before it stops.
     endpoints: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # A container this `up` stops (recreated or restarted) whose processes paused containers
     # share: those are unpaused before it stops, or its run would never end.

@@ -318,6 +318,8 @@ def _surplus(stack: Stack, desired: DesiredState, name: str, have: ObservedConta
         )
     else:
         reason = f"scaled down to {service.replicas} replica(s)"
+    # Scaled down, with replicas left to serve: it leaves the service's names, and drains.
+    serving = service is not None and reason.startswith("scaled down") and service.replicas > 0
     return Action(
         kind=ActionKind.REMOVE,
         object=ObjectKind.CONTAINER,
@@ -327,6 +329,7 @@ def _surplus(stack: Stack, desired: DesiredState, name: str, have: ObservedConta
         replica=have.replica,
         successor=successor if successor != name else "",
         stop_grace=have.made_with_grace,
+        endpoints=_endpoints(have) if serving else {},
     )
 
 

@@ -1,15 +1,18 @@
 """The removal tasks `up` and `down` share: stop and remove a container (dependents first, within
-its service's stop grace period), remove a network or a volume, each reporting through
-`on_event`; and unpausing, before a container stops, the paused ones sharing its processes.
+its service's stop grace period; a replica `up` scales down, off its service's names and
+drained first), remove a network or a volume, each reporting through `on_event`; and
+unpausing, before a container stops, the paused ones sharing its processes.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 
 from stackr.engine import Engine
 from stackr.events import Event, OnEvent, Phase
 from stackr.executor import Task
+from stackr.leaving import leave_names
 from stackr.plan import Action, Plan
 from stackr.spec.model import Stack
 
@@ -43,6 +46,27 @@ def remove_container_task(
             name, timeout=timeout, keep_volumes=not action.with_volumes, volumes=action.volumes
         )
         on_event(Event(name, Phase.DONE, "removed"))
+
+    return run
+
+
+def drained_first(
+    engine: Engine, action: Action, drain: float, remove: Callable[[], None], on_event: OnEvent
+) -> Callable[[], None]:
+    """`remove`, once `action`'s container (a replica scaled down, whose service's other
+    replicas serve on) has left the service's DNS names and answered the requests it has for
+    `drain` seconds, as an old replica does in a start-first update."""
+    name = action.name
+
+    def run() -> None:
+        on_event(Event(name, Phase.REMOVING, "leaving the service's names"))
+        left = leave_names(engine, name, action.endpoints)
+        if left.cut:
+            said = "; ".join(left.cut)
+            on_event(Event(name, Phase.REMOVING, f"the requests it had in flight are cut {said}"))
+        if left.kept:
+            time.sleep(drain)  # Ctrl-C lets it finish, as it lets an engine call finish
+        remove()
 
     return run
 

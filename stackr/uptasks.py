@@ -52,6 +52,7 @@ from stackr.parking import PARK, bring_up, park_all
 from stackr.plan import Action, ActionKind, ObjectKind, Plan
 from stackr.readiness import ConditionWaiter
 from stackr.removals import (
+    drained_first,
     grace,
     removal_order,
     remove_container_task,
@@ -170,11 +171,15 @@ class UpTasks:
             if action.successor:
                 self._leftover(action)
                 continue
+            run = remove_container_task(
+                self.engine, action, grace(self.stack, action), self.on_event
+            )
+            service = self.stack.services.get(action.service)
+            if action.endpoints and service is not None:  # scaled down: the others serve on
+                drain = service.update.drain
+                run = drained_first(self.engine, action, drain, run, self.on_event)
             self.tasks[f"remove:{action.name}"] = Task(
-                remove_container_task(
-                    self.engine, action, grace(self.stack, action), self.on_event
-                ),
-                removal_order(action, removed, self.stack) | thawed([action], self.plan),
+                run, removal_order(action, removed, self.stack) | thawed([action], self.plan)
             )
 
     def _finish_what_replacements_need(self) -> None:

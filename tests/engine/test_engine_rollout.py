@@ -97,26 +97,40 @@ _SLOW_CLIENTS = (
 )
 
 
+def _slow_spec(greeting: str, replicas: int = 1) -> dict[str, Any]:
+    web = _web(greeting)
+    web["command"] = ["sh", "-c", _SLOW]
+    web["replicas"] = replicas
+    web["update"] = {"order": "start-first", "drain": "3s"}
+    client = {"image": IMAGE, "command": ["sh", "-c", _SLOW_CLIENTS]}
+    client |= {"depends_on": {"web": {"condition": "healthy"}}, "stop_grace_period": "1s"}
+    return {"services": {"web": web, "client": client}}
+
+
 def test_requests_in_flight_when_an_old_replica_leaves_get_their_answers(
     stack: StackFixture,
 ) -> None:
-    def spec(greeting: str) -> dict[str, Any]:
-        web = _web(greeting)
-        web["command"] = ["sh", "-c", _SLOW]
-        web["replicas"] = 1
-        web["update"] = {"order": "start-first", "drain": "3s"}
-        client = {"image": IMAGE, "command": ["sh", "-c", _SLOW_CLIENTS]}
-        client |= {"depends_on": {"web": {"condition": "healthy"}}, "stop_grace_period": "1s"}
-        return {"services": {"web": web, "client": client}}
-
-    stack.up(stack.write(spec("hello")))
+    stack.up(stack.write(_slow_spec("hello")))
     time.sleep(2)  # the clients are calling
-    stack.up(stack.write(spec("bonjour")))
+    stack.up(stack.write(_slow_spec("bonjour")))
     time.sleep(3.5)  # past the clients' timeout: a cut request has failed by now
     lines = stack.containers()[f"{stack.name}-dev-client-1"].logs().decode().split()
     assert "FAIL" not in lines, " ".join(lines)
     # The clients went on through the update: the new replica answers them since.
     assert lines.count("bonjour") >= 3, " ".join(lines)
+
+
+def test_requests_in_flight_on_a_replica_scaled_down_get_their_answers(
+    stack: StackFixture,
+) -> None:
+    stack.up(stack.write(_slow_spec("hello", replicas=3)))
+    time.sleep(2)  # the clients are calling, some of them the replicas about to go
+    stack.up(stack.write(_slow_spec("hello", replicas=1)))
+    time.sleep(3.5)  # past the clients' timeout: a cut request has failed by now
+    assert sorted(stack.containers()) == [f"{stack.name}-dev-{n}" for n in ("client-1", "web-1")]
+    lines = stack.containers()[f"{stack.name}-dev-client-1"].logs().decode().split()
+    assert "FAIL" not in lines, " ".join(lines)
+    assert lines.count("hello") >= 3, " ".join(lines)
 
 
 def test_failed_update_rolls_back_and_keeps_serving(stack: StackFixture) -> None:

@@ -893,3 +893,41 @@ def test_an_old_replica_publishing_ports_is_said_cut_there(write_stack) -> None:
             "drops them as it leaves a network",
         )
     ]
+
+
+def test_a_replica_scaled_down_leaves_the_names_and_drains_before_it_stops(
+    write_stack, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    # The others serve on: it is taken off the service's names, still answering what it
+    # has, as an old replica in an update. Scaled to none, nothing serves on: it just goes.
+    import stackr.removals
+
+    engine = FakeEngine(images=dict(IMAGES))
+    _up(write_stack, engine, "info", drain="2s")
+    sleeps: list[tuple[int, float]] = []
+    monkeypatch.setattr(
+        stackr.removals.time, "sleep", lambda seconds: sleeps.append((len(engine.log), seconds))
+    )
+    one = _spec("info", drain="2s")
+    one["services"]["web"]["replicas"] = 1  # type: ignore[index]
+    engine.log.clear()
+    loaded = api.load([str(write_stack(one))], profile="dev", env={})
+    (action,) = api.plan(loaded, engine).pending()
+    assert action.describe() == "remove container shop-dev-web-2 — scaled down to 1 replica(s)"
+    api.up(loaded, engine, options=api.UpOptions(wait_timeout=1))
+    assert engine.log == [
+        "disconnect_container shop-dev-web-2 shop-dev-default",
+        "connect_container shop-dev-web-2 shop-dev-default",
+        "remove_container shop-dev-web-2",
+    ]
+    assert sleeps == [(2, 2.0)]
+    none = _spec("info", drain="2s")
+    none["services"]["web"]["replicas"] = 0  # type: ignore[index]
+    engine.log.clear()
+    api.up(
+        api.load([str(write_stack(none))], profile="dev", env={}),
+        engine,
+        options=api.UpOptions(wait_timeout=1),
+    )
+    assert engine.log == ["remove_container shop-dev-web-1"]
+    assert sleeps == [(2, 2.0)]
