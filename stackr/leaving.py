@@ -6,7 +6,8 @@ network and derives the MAC address from it: the container usually gets back the
 gave up, and a TCP connection open to it lives on (a packet lost in the instant it was off is
 sent again). Usually, not always: where a lower address is free (a container on the network
 stopped since, another task took the freed one meanwhile) it gets another, and the connections
-open to it there are cut. Which happened is asked of the engine, not assumed.
+open to it there are cut. Which happened is asked of the engine, not assumed. Callers leave
+one container at a time: two leaving at once would take each other's address.
 """
 
 from __future__ import annotations

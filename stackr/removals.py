@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 
 from stackr.engine import Engine
 from stackr.events import Event, OnEvent, Phase
@@ -51,7 +52,12 @@ def remove_container_task(
 
 
 def drained_first(
-    engine: Engine, action: Action, drain: float, remove: Callable[[], None], on_event: OnEvent
+    engine: Engine,
+    action: Action,
+    drain: float,
+    remove: Callable[[], None],
+    on_event: OnEvent,
+    leaving: AbstractContextManager[object],
 ) -> Callable[[], None]:
     """`remove`, once `action`'s container (a replica scaled down, whose service's other
     replicas serve on) has left the service's DNS names and answered the requests it has for
@@ -60,7 +66,8 @@ def drained_first(
 
     def run() -> None:
         on_event(Event(name, Phase.REMOVING, "leaving the service's names"))
-        left = leave_names(engine, name, action.endpoints)
+        with leaving:  # one at a time (see UpTasks.leaving)
+            left = leave_names(engine, name, action.endpoints)
         if left.cut:
             said = "; ".join(left.cut)
             on_event(Event(name, Phase.REMOVING, f"the requests it had in flight are cut {said}"))

@@ -27,15 +27,16 @@ A crash part-way leaves `-next`/`-prev` containers that the next plan removes.
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from contextlib import suppress
+from contextlib import AbstractContextManager, suppress
 from dataclasses import replace
 
 from stackr.desired import ContainerSpec, anonymous_targets, with_carried
 from stackr.engine import ContainerStatus, Engine
 from stackr.errors import EngineError, Interrupted
-from stackr.leaving import leave_names
+from stackr.leaving import Left, leave_names
 from stackr.replicawait import NotReady, ReadyWait, WaitInterrupted
 from stackr.spec.model import FailureAction, Service
 
@@ -79,12 +80,16 @@ class Rollout:
         secrets: frozenset[str] = frozenset(),
         endpoints: Mapping[str, Mapping[str, tuple[str, ...]]] | None = None,
         sharers: Mapping[str, float] | None = None,
+        leaving: AbstractContextManager[object] | None = None,
     ) -> None:
         self.engine, self.service, self.specs = engine, service, specs
         # The containers sharing the first replica's network or processes (`network_mode:` or
         # `pid: service:`), with their stop grace periods: an old first replica run again has
         # new namespaces, which they join by restarting.
         self.sharers = sharers or {}
+        # Held while a replica leaves the service's names: `up` gives every rollout and
+        # removal one, so that two replicas never leave at once and swap addresses.
+        self.leaving = leaving if leaving is not None else threading.Lock()
         self.unrestored: list[str] = []  # old replicas a failure could not start again
         # Each old replica's networks, with its DNS names there (`Action.endpoints`): where a
         # swap takes it off, and a rollback puts it back, though the new spec's differ.
@@ -204,13 +209,18 @@ class Rollout:
             # name but off the service's names (the plan cannot see aliases).
             self.engine.rename_container(spec.name, spec.name + PREV)
             self.engine.rename_container(spec.name + NEXT, spec.name)
-        kept = [self._leave(spec, spec.name + PREV, self._old_endpoints(spec)) for spec in batch]
-        if any(kept):
+        left = {
+            spec.name: self._leave(spec, spec.name + PREV, self._old_endpoints(spec))
+            for spec in batch
+        }
+        if any(done.kept for done in left.values()):
             self._drain()
         for spec in batch:
             self.engine.stop_container(spec.name + PREV, timeout=spec.stop_grace_period)
             self.replaced.append(spec)
-            self.report(spec.name, "done", "replaced without downtime")
+            cut = left[spec.name].cut  # said as it happened
+            said = "replaced; the old one's requests in flight were cut" if cut else ""
+            self.report(spec.name, "done", said or "replaced without downtime")
 
     def _stop_first(self, batch: list[ContainerSpec]) -> None:
         touched: list[ContainerSpec] = []  # its stop was asked for
@@ -324,21 +334,25 @@ class Rollout:
                 self.unrestored.append(f"{name} (not restarted onto {spec.name}: {error})")
 
     def _admit(self, spec: ContainerSpec) -> None:
-        for network in spec.networks:
-            # An endpoint's aliases are fixed when it joins: rejoin to take the service's name.
-            self.engine.disconnect_container(spec.name + NEXT, network)
-            self.engine.connect_container(
-                spec.name + NEXT, network, aliases=spec.aliases_on(network)
-            )
+        # Its rejoining frees and takes an address too: not while another replica leaves.
+        with self.leaving:
+            for network in spec.networks:
+                # An endpoint's aliases are fixed when it joins: rejoin to take the service's
+                # name.
+                self.engine.disconnect_container(spec.name + NEXT, network)
+                self.engine.connect_container(
+                    spec.name + NEXT, network, aliases=spec.aliases_on(network)
+                )
 
-    def _leave(self, spec: ContainerSpec, container: str, networks: Iterable[str]) -> bool:
+    def _leave(self, spec: ContainerSpec, container: str, networks: Iterable[str]) -> Left:
         """Take `container` (a replica of `spec`) off the service's names on `networks`, still
-        answering what it has; whether it does on an address it had, and so is worth draining."""
-        left = leave_names(self.engine, container, networks)
+        answering what it has (`Left.kept`: worth draining), and say where it cannot."""
+        with self.leaving:
+            left = leave_names(self.engine, container, networks)
         if left.cut:
             said = "; ".join(left.cut)
             self.report(spec.name, "removing", f"the requests it had in flight are cut {said}")
-        return left.kept
+        return left
 
     def _old_endpoints(self, spec: ContainerSpec) -> Mapping[str, tuple[str, ...]]:
         """The networks the old replica of `spec` is on, with its DNS names there."""
@@ -398,7 +412,7 @@ class Rollout:
             # a temporary name first: cut short, it is a `-next` the next plan removes.
             self.engine.rename_container(spec.name, spec.name + NEXT)
             self.engine.rename_container(prev, spec.name)
-            if self._leave(spec, spec.name + NEXT, spec.networks):
+            if self._leave(spec, spec.name + NEXT, spec.networks).kept:
                 self._drain()
             self.engine.remove_container(
                 spec.name + NEXT, timeout=spec.stop_grace_period, keep_volumes=True

@@ -103,6 +103,9 @@ class UpTasks:
         self.desired: DesiredState = desired_state(stack)
         self.tasks: dict[str, Task] = {}
         self.waiters: dict[str, ConditionWaiter] = {}
+        # Replicas leave the service's names one at a time: two leaving at once would take
+        # each other's freed address back (see `leaving`).
+        self.leaving = threading.Lock()
         # Removals free host ports, so creations wait for them; a leftover of an interrupted
         # update holds none (and may have volumes to hand over first), so it does not count.
         self.removals = frozenset(
@@ -177,7 +180,7 @@ class UpTasks:
             service = self.stack.services.get(action.service)
             if action.endpoints and service is not None:  # scaled down: the others serve on
                 drain = service.update.drain
-                run = drained_first(self.engine, action, drain, run, self.on_event)
+                run = drained_first(self.engine, action, drain, run, self.on_event, self.leaving)
             self.tasks[f"remove:{action.name}"] = Task(
                 run, removal_order(action, removed, self.stack) | thawed([action], self.plan)
             )
@@ -406,6 +409,7 @@ class UpTasks:
             report=report,
             secrets=self.options.secrets,
             endpoints={a.name: a.endpoints for a in actions},
+            leaving=self.leaving,
             sharers=self._sharers(service),
         )
         return rollout.run

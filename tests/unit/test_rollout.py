@@ -691,6 +691,9 @@ def test_an_old_replica_given_another_address_is_said_cut_and_not_drained(
         )
     ]
     assert pauses == [5.0]  # the first batch drains; the last has nothing left to drain
+    done = [(e.subject, e.detail) for e in events if e.phase.value == "done"]
+    assert ("shop-dev-web-3", "replaced; the old one's requests in flight were cut") in done
+    assert ("shop-dev-web-1", "replaced without downtime") in done
     assert _levels(engine) == {f"shop-dev-web-{n}": "debug" for n in (1, 2, 3)}
 
 
@@ -931,3 +934,38 @@ def test_a_replica_scaled_down_leaves_the_names_and_drains_before_it_stops(
     )
     assert engine.log == ["remove_container shop-dev-web-1"]
     assert sleeps == [(2, 2.0)]
+
+
+def test_replicas_scaled_down_together_leave_the_names_one_at_a_time(write_stack) -> None:  # type: ignore[no-untyped-def]
+    # Two leaving at once would take each other's freed address back (the engine hands out
+    # the lowest free one), and cut what each had in flight.
+    import contextlib
+    import threading
+
+    from stackr.events import Event
+
+    engine = FakeEngine(images=dict(IMAGES))
+    stacks = [_spec("info", drain="300ms") for _ in range(2)]
+    stacks[0]["services"]["web"]["replicas"] = 3  # type: ignore[index]
+    stacks[1]["services"]["web"]["replicas"] = 1  # type: ignore[index]
+    loaded = [api.load([str(write_stack(stack))], profile="dev", env={}) for stack in stacks]
+    api.up(loaded[0], engine, options=api.UpOptions(wait_timeout=1))
+    both_off = threading.Barrier(2, timeout=0.5)  # both off at once, unless one at a time
+    disconnect, connect = engine.disconnect_container, engine.connect_container
+
+    def disconnecting(name: str, network: str) -> None:
+        disconnect(name, network)
+        with contextlib.suppress(threading.BrokenBarrierError):
+            both_off.wait()
+
+    def connecting(name: str, network: str, *, aliases: tuple[str, ...]) -> None:
+        if name.endswith("-2"):
+            time.sleep(0.1)  # the other rejoins first, and takes the lowest address
+        connect(name, network, aliases=aliases)
+
+    engine.disconnect_container = disconnecting  # type: ignore[method-assign]
+    engine.connect_container = connecting  # type: ignore[method-assign]
+    events: list[Event] = []
+    api.up(loaded[1], engine, options=api.UpOptions(wait_timeout=1, jobs=4), on_event=events.append)
+    assert [e.detail for e in events if "cut" in e.detail] == []
+    assert sorted(engine.containers) == ["shop-dev-web-1"]
