@@ -307,6 +307,7 @@ def _surplus(stack: Stack, desired: DesiredState, name: str, have: ObservedConta
     """The removal of a container the file no longer asks for, with why."""
     service = stack.services.get(have.service)
     successor = name.removesuffix("-next").removesuffix("-prev")
+    serving = False
     if successor != name and successor in desired.containers:
         reason = "left over from an interrupted update"
     elif service is None:
@@ -318,8 +319,8 @@ def _surplus(stack: Stack, desired: DesiredState, name: str, have: ObservedConta
         )
     else:
         reason = f"scaled down to {service.replicas} replica(s)"
-    # Scaled down, with replicas left to serve: it leaves the service's names, and drains.
-    serving = service is not None and reason.startswith("scaled down") and service.replicas > 0
+        # With replicas left to serve: it leaves the service's names, and drains, first.
+        serving = service.replicas > 0
     return Action(
         kind=ActionKind.REMOVE,
         object=ObjectKind.CONTAINER,

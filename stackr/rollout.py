@@ -405,9 +405,10 @@ class Rollout:
             # not ready in time, it is still the previous spec and takes the names anyway.
             with suppress(EngineError):
                 self._await_ready([prev], time.monotonic() + self.wait_timeout, put_back=True)
-            for network, aliases in old.items():
-                self.engine.disconnect_container(prev, network)
-                self.engine.connect_container(prev, network, aliases=aliases)
+            with self.leaving:  # its rejoining frees and takes an address, as an admission
+                for network, aliases in old.items():
+                    self.engine.disconnect_container(prev, network)
+                    self.engine.connect_container(prev, network, aliases=aliases)
             # Then the new one leaves the names and drains, as an old one going forward, under
             # a temporary name first: cut short, it is a `-next` the next plan removes.
             self.engine.rename_container(spec.name, spec.name + NEXT)

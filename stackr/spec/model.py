@@ -232,7 +232,8 @@ class UpdatePolicy:
     delay: float = 0.0
     failure_action: FailureAction = FailureAction.ROLLBACK
     monitor: float = 0.0
-    # start-first: seconds an old replica serves on, off the service's names, before it stops.
+    # Seconds a replica leaving the service's names (an old one in a start-first update, one
+    # scaled down while others serve on) answers what it has before it stops.
     drain: float = 1.0
 
 
