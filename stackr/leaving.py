@@ -6,13 +6,16 @@ network and derives the MAC address from it: the container usually gets back the
 gave up, and a TCP connection open to it lives on (a packet lost in the instant it was off is
 sent again). Usually, not always: where a lower address is free (a container on the network
 stopped since, another task took the freed one meanwhile) it gets another, and the connections
-open to it there are cut. Which happened is asked of the engine, not assumed. Callers leave
-one container at a time: two leaving at once would take each other's address.
+open to it there are cut. Which happened is asked of the engine, not assumed.
+
+`ServiceNames` is how `up` admits containers to a service's names and takes them off: one at a
+time, since two rejoining at once would take each other's freed address.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import threading
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from stackr.engine import Engine
@@ -59,3 +62,24 @@ def leave_names(engine: Engine, container: str, networks: Iterable[str]) -> Left
         cut.append("through its published ports: the engine drops them as it leaves a network")
     kept = any(after.get(network) == before[network] for network in had)
     return Left(kept=kept, cut=tuple(cut))
+
+
+class ServiceNames:
+    """Admits containers to their service's DNS names and takes them off, one at a time."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._lock = threading.Lock()
+
+    def admit(self, container: str, aliases: Mapping[str, tuple[str, ...]]) -> None:
+        """Give `container` the DNS names `aliases` lists for each network: an endpoint's
+        aliases are fixed when it joins, so it rejoins each network with them."""
+        with self._lock:
+            for network, names in aliases.items():
+                self._engine.disconnect_container(container, network)
+                self._engine.connect_container(container, network, aliases=names)
+
+    def leave(self, container: str, networks: Iterable[str]) -> Left:
+        """`leave_names`, while no other container joins or leaves through this."""
+        with self._lock:
+            return leave_names(self._engine, container, networks)

@@ -1,20 +1,20 @@
 """The removal tasks `up` and `down` share: stop and remove a container (dependents first, within
 its service's stop grace period; a replica `up` scales down, off its service's names and
-drained first), remove a network or a volume, each reporting through `on_event`; and
-unpausing, before a container stops, the paused ones sharing its processes.
+drained first; an interrupted update's leftover), remove a network or a volume, each
+reporting through `on_event`; and unpausing, before a container stops, the paused ones
+sharing its processes.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from contextlib import AbstractContextManager
 
 from stackr.engine import Engine
 from stackr.events import Event, OnEvent, Phase
 from stackr.executor import Task
-from stackr.leaving import leave_names
-from stackr.plan import Action, Plan
+from stackr.leaving import ServiceNames
+from stackr.plan import Action, ActionKind, ObjectKind, Plan
 from stackr.spec.model import Stack
 
 
@@ -57,7 +57,7 @@ def drained_first(
     drain: float,
     remove: Callable[[], None],
     on_event: OnEvent,
-    leaving: AbstractContextManager[object],
+    names: ServiceNames,
 ) -> Callable[[], None]:
     """`remove`, once `action`'s container (a replica scaled down, whose service's other
     replicas serve on) has left the service's DNS names and answered the requests it has for
@@ -66,8 +66,7 @@ def drained_first(
 
     def run() -> None:
         on_event(Event(name, Phase.REMOVING, "leaving the service's names"))
-        with leaving:  # one at a time (see UpTasks.leaving)
-            left = leave_names(engine, name, action.endpoints)
+        left = names.leave(name, action.endpoints)
         if left.cut:
             said = "; ".join(left.cut)
             on_event(Event(name, Phase.REMOVING, f"the requests it had in flight are cut {said}"))
@@ -76,6 +75,56 @@ def drained_first(
         remove()
 
     return run
+
+
+def up_removals(
+    plan: Plan,
+    stack: Stack,
+    engine: Engine,
+    on_event: OnEvent,
+    names: ServiceNames,
+) -> dict[str, Task]:
+    """`up`'s container removals: the containers `stack` no longer has (a replica scaled down
+    while others serve on drained first, dependents first), and an interrupted update's
+    leftovers; `names` takes a replica scaled down off its service's names."""
+    removed = [
+        a for a in plan.actions if a.object is ObjectKind.CONTAINER and a.kind is ActionKind.REMOVE
+    ]
+    tasks: dict[str, Task] = {}
+    for action in removed:
+        if action.successor:
+            tasks[f"remove:{action.name}"] = _leftover(plan, stack, engine, action, on_event)
+            continue
+        run = remove_container_task(engine, action, grace(stack, action), on_event)
+        service = stack.services.get(action.service)
+        if action.endpoints and service is not None:  # scaled down: the others serve on
+            drain = service.update.drain
+            run = drained_first(engine, action, drain, run, on_event, names)
+        tasks[f"remove:{action.name}"] = Task(
+            run, removal_order(action, removed, stack) | thawed([action], plan)
+        )
+    return tasks
+
+
+def _leftover(plan: Plan, stack: Stack, engine: Engine, action: Action, on_event: OnEvent) -> Task:
+    # Its anonymous volumes belong to its successor (shared, or to be taken over): keep them.
+    # A successor being created takes them over first; one being recreated parks its old
+    # container under this name, so this one must be gone before.
+    successor = plan.action_for(ObjectKind.CONTAINER, action.successor)
+    needs: frozenset[str] = frozenset()
+    if successor is not None and successor.kind is ActionKind.CREATE:
+        needs = frozenset({f"container:{action.successor}"})
+    name = action.name
+    # One cut short as it left the service's names may still answer requests: it is given
+    # its stop grace period, as any container stackr removes.
+    timeout = grace(stack, action)
+
+    def run() -> None:
+        on_event(Event(name, Phase.REMOVING, "left over from an interrupted update"))
+        engine.remove_container(name, timeout=timeout, keep_volumes=True)
+        on_event(Event(name, Phase.DONE, "removed"))
+
+    return Task(run, needs)
 
 
 def remove_object_task(

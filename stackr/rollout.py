@@ -27,16 +27,15 @@ A crash part-way leaves `-next`/`-prev` containers that the next plan removes.
 from __future__ import annotations
 
 import math
-import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from contextlib import AbstractContextManager, suppress
+from contextlib import suppress
 from dataclasses import replace
 
 from stackr.desired import ContainerSpec, anonymous_targets, with_carried
 from stackr.engine import ContainerStatus, Engine
 from stackr.errors import EngineError, Interrupted
-from stackr.leaving import Left, leave_names
+from stackr.leaving import Left, ServiceNames
 from stackr.replicawait import NotReady, ReadyWait, WaitInterrupted
 from stackr.spec.model import FailureAction, Service
 
@@ -80,16 +79,16 @@ class Rollout:
         secrets: frozenset[str] = frozenset(),
         endpoints: Mapping[str, Mapping[str, tuple[str, ...]]] | None = None,
         sharers: Mapping[str, float] | None = None,
-        leaving: AbstractContextManager[object] | None = None,
+        names: ServiceNames | None = None,
     ) -> None:
         self.engine, self.service, self.specs = engine, service, specs
         # The containers sharing the first replica's network or processes (`network_mode:` or
         # `pid: service:`), with their stop grace periods: an old first replica run again has
         # new namespaces, which they join by restarting.
         self.sharers = sharers or {}
-        # Held while a replica leaves the service's names: `up` gives every rollout and
-        # removal one, so that two replicas never leave at once and swap addresses.
-        self.leaving = leaving if leaving is not None else threading.Lock()
+        # How replicas join and leave the service's names: `up` gives every rollout and
+        # removal the same, so that two never rejoin at once and swap addresses.
+        self.names = names if names is not None else ServiceNames(engine)
         self.unrestored: list[str] = []  # old replicas a failure could not start again
         # Each old replica's networks, with its DNS names there (`Action.endpoints`): where a
         # swap takes it off, and a rollback puts it back, though the new spec's differ.
@@ -334,21 +333,12 @@ class Rollout:
                 self.unrestored.append(f"{name} (not restarted onto {spec.name}: {error})")
 
     def _admit(self, spec: ContainerSpec) -> None:
-        # Its rejoining frees and takes an address too: not while another replica leaves.
-        with self.leaving:
-            for network in spec.networks:
-                # An endpoint's aliases are fixed when it joins: rejoin to take the service's
-                # name.
-                self.engine.disconnect_container(spec.name + NEXT, network)
-                self.engine.connect_container(
-                    spec.name + NEXT, network, aliases=spec.aliases_on(network)
-                )
+        self.names.admit(spec.name + NEXT, {n: spec.aliases_on(n) for n in spec.networks})
 
     def _leave(self, spec: ContainerSpec, container: str, networks: Iterable[str]) -> Left:
         """Take `container` (a replica of `spec`) off the service's names on `networks`, still
         answering what it has (`Left.kept`: worth draining), and say where it cannot."""
-        with self.leaving:
-            left = leave_names(self.engine, container, networks)
+        left = self.names.leave(container, networks)
         if left.cut:
             said = "; ".join(left.cut)
             self.report(spec.name, "removing", f"the requests it had in flight are cut {said}")
@@ -405,10 +395,7 @@ class Rollout:
             # not ready in time, it is still the previous spec and takes the names anyway.
             with suppress(EngineError):
                 self._await_ready([prev], time.monotonic() + self.wait_timeout, put_back=True)
-            with self.leaving:  # its rejoining frees and takes an address, as an admission
-                for network, aliases in old.items():
-                    self.engine.disconnect_container(prev, network)
-                    self.engine.connect_container(prev, network, aliases=aliases)
+            self.names.admit(prev, old)
             # Then the new one leaves the names and drains, as an old one going forward, under
             # a temporary name first: cut short, it is a `-next` the next plan removes.
             self.engine.rename_container(spec.name, spec.name + NEXT)

@@ -47,19 +47,12 @@ from stackr.errors import Interrupted
 from stackr.events import Event, OnEvent, Phase
 from stackr.executor import Task, completing
 from stackr.graph import Node, NodeKind, StackGraph
+from stackr.leaving import ServiceNames
 from stackr.observed import container_name, network_name, volume_name
 from stackr.parking import PARK, bring_up, park_all
 from stackr.plan import Action, ActionKind, ObjectKind, Plan
 from stackr.readiness import ConditionWaiter
-from stackr.removals import (
-    drained_first,
-    grace,
-    removal_order,
-    remove_container_task,
-    remove_object_task,
-    thaw_tasks,
-    thawed,
-)
+from stackr.removals import remove_object_task, thaw_tasks, thawed, up_removals
 from stackr.rollout import PREV, Rollout
 from stackr.spec.model import Condition, Service, Stack
 
@@ -103,9 +96,9 @@ class UpTasks:
         self.desired: DesiredState = desired_state(stack)
         self.tasks: dict[str, Task] = {}
         self.waiters: dict[str, ConditionWaiter] = {}
-        # Replicas leave the service's names one at a time: two leaving at once would take
-        # each other's freed address back (see `leaving`).
-        self.leaving = threading.Lock()
+        # Replicas join and leave their service's names one at a time: two rejoining at once
+        # would take each other's freed address (see `leaving`).
+        self.names = ServiceNames(engine)
         # Removals free host ports, so creations wait for them; a leftover of an interrupted
         # update holds none (and may have volumes to hand over first), so it does not count.
         self.removals = frozenset(
@@ -146,7 +139,7 @@ class UpTasks:
     def build(self, graph: StackGraph) -> dict[str, Task]:
         """Every task of the plan, ordered along `graph`."""
         self.graph = graph
-        self._removals()
+        self.tasks |= up_removals(self.plan, self.stack, self.engine, self.on_event, self.names)
         self.tasks |= thaw_tasks(self.plan, self.engine, self.on_event)
         for action in self.plan.actions:
             if action.object is ObjectKind.NETWORK:
@@ -163,27 +156,6 @@ class UpTasks:
             self._park(self.parks)
         self._finish_what_replacements_need()
         return self.tasks
-
-    def _removals(self) -> None:
-        removed = [
-            a
-            for a in self.plan.actions
-            if a.object is ObjectKind.CONTAINER and a.kind is ActionKind.REMOVE
-        ]
-        for action in removed:
-            if action.successor:
-                self._leftover(action)
-                continue
-            run = remove_container_task(
-                self.engine, action, grace(self.stack, action), self.on_event
-            )
-            service = self.stack.services.get(action.service)
-            if action.endpoints and service is not None:  # scaled down: the others serve on
-                drain = service.update.drain
-                run = drained_first(self.engine, action, drain, run, self.on_event, self.leaving)
-            self.tasks[f"remove:{action.name}"] = Task(
-                run, removal_order(action, removed, self.stack) | thawed([action], self.plan)
-            )
 
     def _finish_what_replacements_need(self) -> None:
         # What a replacement of a parked container needs still runs after Ctrl-C: giving up
@@ -362,26 +334,6 @@ class UpTasks:
         park = park_all(self.engine, specs, jobs=self.options.jobs, on_event=self.on_event)
         self.tasks[PARK] = Task(park, needs)
 
-    def _leftover(self, action: Action) -> None:
-        # Its anonymous volumes belong to its successor (shared, or to be taken over): keep them.
-        # A successor being created takes them over first; one being recreated parks its old
-        # container under this name, so this one must be gone before.
-        successor = self.plan.action_for(ObjectKind.CONTAINER, action.successor)
-        needs: frozenset[str] = frozenset()
-        if successor is not None and successor.kind is ActionKind.CREATE:
-            needs = frozenset({f"container:{action.successor}"})
-        engine, on_event, name = self.engine, self.on_event, action.name
-        # One cut short as it left the service's names may still answer requests: it is
-        # given its stop grace period, as any container stackr removes.
-        timeout = grace(self.stack, action)
-
-        def run() -> None:
-            on_event(Event(name, Phase.REMOVING, "left over from an interrupted update"))
-            engine.remove_container(name, timeout=timeout, keep_volumes=True)
-            on_event(Event(name, Phase.DONE, "removed"))
-
-        self.tasks[f"remove:{action.name}"] = Task(run, needs)
-
     def _rollout(self, service: Service) -> Callable[[], None]:
         actions = [
             a
@@ -409,7 +361,7 @@ class UpTasks:
             report=report,
             secrets=self.options.secrets,
             endpoints={a.name: a.endpoints for a in actions},
-            leaving=self.leaving,
+            names=self.names,
             sharers=self._sharers(service),
         )
         return rollout.run
