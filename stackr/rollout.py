@@ -17,8 +17,12 @@ the replicas this run replaced are put back from their parked containers, with `
 replaced ones stay. Either way the update fails with a message that says which happened.
 Stop-first, for each batch: stop the old replica and park it as `{name}-prev`, create and
 start the new one in its place (it takes over the old one's anonymous volumes), and wait until
-it is ready as above. When one does not turn ready, the batch's new replicas are removed and
-its old ones started again; `failure_action` then applies as for start-first.
+it is ready as above. While the service's other replicas serve (it has more than the batch,
+on networks of its own), the old one first leaves the service's DNS names and drains as in
+step 4, and the new one starts off them as `{name}-next` and takes them, and the replica's
+name, only once ready, as in steps 1 to 3. When one does not turn ready, the batch's new
+replicas are removed and its old ones started again (back on the names); `failure_action`
+then applies as for start-first.
 Ctrl-C is no failure of the new spec: the batch in flight is put back as on a failure, but the
 batches already replaced stay replaced, no new batch starts, and the update says how far it got.
 A crash part-way leaves `-next`/`-prev` containers that the next plan removes.
@@ -28,27 +32,19 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from contextlib import suppress
 from dataclasses import replace
 
 from stackr.desired import ContainerSpec, anonymous_targets, with_carried
-from stackr.engine import ContainerStatus, Engine
+from stackr.engine import Engine
 from stackr.errors import EngineError, Interrupted
-from stackr.leaving import Left, ServiceNames
+from stackr.leaving import ServiceNames
+from stackr.putback import NEXT, PREV, PutBack
 from stackr.replicawait import NotReady, ReadyWait, WaitInterrupted
 from stackr.spec.model import FailureAction, Service
 
-NEXT = "-next"
-PREV = "-prev"
-
-
-def _in_use(status: ContainerStatus) -> bool:
-    """Whether a container sharing another's namespaces was in use: running or paused, or
-    ended with its owner's run (killed with it, as sharing processes does)."""
-    return status.state in ("running", "restarting", "paused") or (
-        status.state == "exited" and status.exit_code == 137
-    )
+__all__ = ["NEXT", "PREV", "Rollout"]
 
 
 def _failed(batch: list[ContainerSpec], error: EngineError, at: ContainerSpec) -> ContainerSpec:
@@ -60,7 +56,7 @@ def _failed(batch: list[ContainerSpec], error: EngineError, at: ContainerSpec) -
     return at
 
 
-class Rollout:
+class Rollout(PutBack):
     """Replaces `specs` (the new specs of one service's changed replicas), start-first when
     the service can be, else stop-first."""
 
@@ -89,7 +85,7 @@ class Rollout:
         # How replicas join and leave the service's names: `up` gives every rollout and
         # removal the same, so that two never rejoin at once and swap addresses.
         self.names = names if names is not None else ServiceNames(engine)
-        self.unrestored: list[str] = []  # old replicas a failure could not start again
+        self.unrestored, self.left = [], set()  # see `PutBack`
         # Each old replica's networks, with its DNS names there (`Action.endpoints`): where a
         # swap takes it off, and a rollback puts it back, though the new spec's differ.
         self.endpoints = endpoints or {}
@@ -139,11 +135,6 @@ class Rollout:
         deadline = time.monotonic() + seconds
         while not self.stopped() and (left := deadline - time.monotonic()) > 0:
             time.sleep(min(left, self.poll_interval))
-
-    def _drain(self) -> None:
-        # The requests the leaving replicas have are in flight: Ctrl-C lets them finish, as it
-        # lets an engine call finish (a second Ctrl-C stops waiting, and the process ends).
-        time.sleep(self.service.update.drain)
 
     def _keep_replaced(self) -> None:
         for spec in self.replaced:
@@ -222,6 +213,11 @@ class Rollout:
             self.report(spec.name, "done", said or "replaced without downtime")
 
     def _stop_first(self, batch: list[ContainerSpec]) -> None:
+        # Other replicas serve while this batch is replaced, under names of the stack's
+        # networks (on the host's or another service's network there are none to leave).
+        if not self.job and self.service.networks and self.service.replicas > len(batch):
+            self._stop_first_serving(batch)
+            return
         touched: list[ContainerSpec] = []  # its stop was asked for
         parked: list[ContainerSpec] = []
         created: list[ContainerSpec] = []
@@ -256,6 +252,52 @@ class Rollout:
             self.replaced.append(spec)
             self.report(spec.name, "done", "recreated")
 
+    def _stop_first_serving(self, batch: list[ContainerSpec]) -> None:
+        """Stop-first while the service's other replicas serve: each old replica of the batch
+        leaves the service's names and drains before it stops, and its replacement starts off
+        them as `-next`, taking them (and the replica's name) only once ready."""
+        parked: list[ContainerSpec] = []
+        created: list[ContainerSpec] = []
+        at = batch[0]
+        try:
+            for spec in batch:
+                at = spec
+                self._check()
+                self.report(spec.name, "removing", "leaving the service's names first")
+                # Parked before it leaves the names, as in a start-first update: cut short
+                # from here on, the replica's name is free and the next plan fills it.
+                self.engine.rename_container(spec.name, spec.name + PREV)
+                parked.append(spec)
+                self.left.add(spec.name)
+            kept = [
+                self._leave(spec, spec.name + PREV, self._old_endpoints(spec)).kept
+                for spec in batch
+            ]
+            if any(kept):
+                self._drain()
+            for spec in batch:
+                at = spec
+                self.report(spec.name, "removing", "stopping the old replica")
+                self.engine.stop_container(spec.name + PREV, timeout=spec.stop_grace_period)
+                self._check()  # Ctrl-C while it stopped: it is put back, not replaced
+                self.report(spec.name, "creating", "new replica in its place")
+                carried = self.engine.anonymous_volumes(spec.name + PREV, anonymous_targets(spec))
+                next_spec = replace(spec, name=spec.name + NEXT, aliases=(), network_aliases={})
+                self.engine.create_container(with_carried(next_spec, carried))
+                created.append(spec)
+                self.engine.start_container(spec.name + NEXT)
+            self._await_ready([spec.name + NEXT for spec in batch], self._ready_by())
+        except EngineError as error:
+            self._put_back(parked, parked, created, new=NEXT)
+            if isinstance(error, WaitInterrupted):
+                self._interrupted()
+            self._give_up(_failed(batch, error, at), error)
+        for spec in batch:
+            self._admit(spec)
+            self.engine.rename_container(spec.name + NEXT, spec.name)
+            self.replaced.append(spec)
+            self.report(spec.name, "done", "recreated while the other replicas served")
+
     def _job_settle(self, parked: list[ContainerSpec], created: list[ContainerSpec]) -> None:
         # An old run is never started again: it would run the old job (a migration, say) once
         # more. Where the new run exists it stays, running on or failed with its output, and the
@@ -276,78 +318,8 @@ class Rollout:
             "the job again",
         )
 
-    def _put_back(
-        self,
-        touched: list[ContainerSpec],
-        parked: list[ContainerSpec],
-        created: list[ContainerSpec],
-    ) -> None:
-        # The old replicas the batch stopped for new ones serve again; those it had not come
-        # to (Ctrl-C came first) still serve. Each step is tried on its own; what fails is
-        # left for the next plan to repair, and said.
-        started: list[str] = []
-        for spec in touched:
-            if spec in created:
-                with suppress(EngineError):
-                    self.engine.remove_container(spec.name, timeout=0, keep_volumes=True)
-            if spec in parked:
-                with suppress(EngineError):
-                    self.engine.rename_container(spec.name + PREV, spec.name)
-            try:
-                self.engine.start_container(spec.name)
-            except EngineError as error:
-                self.unrestored.append(f"{spec.name} ({error})")
-                continue
-            started.append(spec.name)
-            self._restart_sharers(spec)
-        self._await_put_back(started)
-
-    def _await_put_back(self, names: list[str]) -> None:
-        # Said rolled back only once serving again, as the update waited for the new ones;
-        # Ctrl-C ends the wait at once.
-        try:
-            self._await_ready(names, time.monotonic() + self.wait_timeout, put_back=True)
-        except WaitInterrupted:
-            pass
-        except NotReady as error:
-            self.unrestored.append(f"{error.name} ({error})")
-        except EngineError as error:  # the engine would not say: the next plan looks again
-            self.unrestored.append(f"{', '.join(names)} ({error})")
-
-    def _restart_sharers(self, spec: ContainerSpec) -> None:
-        # Each on its own; one that will not start is said, and is the next plan's.
-        for name, grace in self.sharers.items() if spec.replica == 1 else ():
-            try:
-                status = self.engine.container_status(name)
-            except EngineError:
-                continue  # not made yet: it is made onto the current one
-            if not _in_use(status):
-                continue  # a one-shot that has run, or one never started: left as it is
-            try:
-                self.report(name, "starting", f"restarting onto the namespaces of {spec.name}")
-                self.engine.stop_container(name, timeout=grace)
-                self.engine.start_container(name)
-                self.report(name, "done", "restarted")
-            except EngineError as error:
-                self.report(name, "failed", str(error))
-                self.unrestored.append(f"{name} (not restarted onto {spec.name}: {error})")
-
     def _admit(self, spec: ContainerSpec) -> None:
         self.names.admit(spec.name + NEXT, {n: spec.aliases_on(n) for n in spec.networks})
-
-    def _leave(self, spec: ContainerSpec, container: str, networks: Iterable[str]) -> Left:
-        """Take `container` (a replica of `spec`) off the service's names on `networks`, still
-        answering what it has (`Left.kept`: worth draining), and say where it cannot."""
-        left = self.names.leave(container, networks)
-        if left.cut:
-            said = "; ".join(left.cut)
-            self.report(spec.name, "removing", f"the requests it had in flight are cut {said}")
-        return left
-
-    def _old_endpoints(self, spec: ContainerSpec) -> Mapping[str, tuple[str, ...]]:
-        """The networks the old replica of `spec` is on, with its DNS names there."""
-        found = self.endpoints.get(spec.name)
-        return found if found is not None else {n: spec.aliases_on(n) for n in spec.networks}
 
     def _give_up(self, spec: ContainerSpec, error: EngineError) -> None:
         rollback = self.service.update.failure_action is FailureAction.ROLLBACK
@@ -379,47 +351,6 @@ class Rollout:
             f"update of {self.service.name} failed at {spec.name}: {error}; {outcome}",
             hint=f"fix the service (stackr logs {self.service.name}) and run `stackr up` again",
         )
-
-    def _restore(self, spec: ContainerSpec) -> None:
-        self.report(spec.name, "removing", "rolling back to the previous replica")
-        prev = spec.name + PREV
-        if self.start_first:
-            # As going forward: the previous replica starts beside the new one, off the
-            # service's names, and takes them back only once ready; the new one serves until
-            # then. It goes back on its own networks, with its own names, as it was made.
-            old = self._old_endpoints(spec)
-            for network in old:
-                self.engine.connect_container(prev, network, aliases=())
-            self.engine.start_container(prev)
-            # Its own wait_timeout, whatever the failed forward step used up of the run's;
-            # not ready in time, it is still the previous spec and takes the names anyway.
-            with suppress(EngineError):
-                self._await_ready([prev], time.monotonic() + self.wait_timeout, put_back=True)
-            self.names.admit(prev, old)
-            # Then the new one leaves the names and drains, as an old one going forward, under
-            # a temporary name first: cut short, it is a `-next` the next plan removes.
-            self.engine.rename_container(spec.name, spec.name + NEXT)
-            self.engine.rename_container(prev, spec.name)
-            if self._leave(spec, spec.name + NEXT, spec.networks).kept:
-                self._drain()
-            self.engine.remove_container(
-                spec.name + NEXT, timeout=spec.stop_grace_period, keep_volumes=True
-            )
-        else:
-            # Off the service's DNS name first, so no request reaches it as it stops.
-            for network in spec.networks:
-                self.engine.disconnect_container(spec.name, network)
-            self.engine.remove_container(
-                spec.name, timeout=spec.stop_grace_period, keep_volumes=True
-            )
-            self.engine.rename_container(prev, spec.name)
-            self.engine.start_container(spec.name)  # a stop-first park left it stopped
-        self._restart_sharers(spec)
-        if not self.start_first:
-            self._await_put_back([spec.name])
-
-    def _await_ready(self, names: list[str], deadline: float, *, put_back: bool = False) -> None:
-        self.wait.until_ready(names, deadline, timeout=self.wait_timeout, put_back=put_back)
 
     def _ready_by(self) -> float:
         # Each new replica may wait `wait_timeout`, all of the run's waits no later than

@@ -249,9 +249,16 @@ class FakeEngine:
             pid_owner=self.containers[pid].id if pid != (spec.runtime.pid or "") else "",
         )
 
+    def _found(self, name: str) -> FakeContainer:
+        # As the engine: a name it does not know is an error of the call, not of the caller.
+        found = self.containers.get(name)
+        if found is None:
+            raise EngineError(f"no such container: {name}")
+        return found
+
     def start_container(self, name: str) -> None:
         self._record("start_container", name)
-        container = self.containers[name]
+        container = self._found(name)
         for owner in (container.joined, container.pid_owner):
             if owner and not any(
                 c.id == owner and c.state == "running" for c in self.containers.values()
@@ -319,9 +326,9 @@ class FakeEngine:
         self._record("stop_container", name)
         self.stop_timeouts[name] = timeout
         self._refuse_a_frozen_namespace(name)
-        self.containers[name].state = "exited"
-        self.containers[name].exit_code = 0
-        self._end_run_of(self.containers[name])
+        container = self._found(name)
+        container.state, container.exit_code = "exited", 0
+        self._end_run_of(container)
 
     def unpause_container(self, name: str) -> None:
         self._record("unpause_container", name)
@@ -350,11 +357,12 @@ class FakeEngine:
         self._record("rename_container", f"{name} {new_name}")
         if new_name in self.containers:
             raise EngineError(f"container name {new_name} is already in use")
-        self.containers[new_name] = self.containers.pop(name)
+        self.containers[new_name] = self._found(name)
+        del self.containers[name]
 
     def connect_container(self, name: str, network: str, *, aliases: tuple[str, ...]) -> None:
         self._record("connect_container", f"{name} {network}")
-        c = self.containers[name]
+        c = self._found(name)
         if network in c.networks:
             # As dockerd: a running container cannot join twice; for a stopped one it is a
             # no-op (its aliases there stay as they were).
@@ -376,14 +384,15 @@ class FakeEngine:
 
     def disconnect_container(self, name: str, network: str) -> None:
         self._record("disconnect_container", f"{name} {network}")
-        self.containers[name].aliases.pop(network, None)
-        self.containers[name].addresses.pop(network, None)
-        if network in self.containers[name].networks:  # as dockerd: already off is no error
-            self.containers[name].networks.remove(network)
+        c = self._found(name)
+        c.aliases.pop(network, None)
+        c.addresses.pop(network, None)
+        if network in c.networks:  # as dockerd: already off is no error
+            c.networks.remove(network)
 
     def container_status(self, name: str) -> ContainerStatus:
         self._record("container_status")
-        c = self.containers[name]
+        c = self._found(name)
         if c.state == "restarting":
             c.restarts += 1  # it crashes again, and is restarted again
             service = c.spec.service

@@ -20,7 +20,7 @@ CLIENT = [
 ]
 
 
-def _web(greeting: str) -> dict[str, Any]:
+def _web(greeting: str, order: str = "start-first") -> dict[str, Any]:
     return {
         "image": IMAGE,
         "command": [
@@ -38,15 +38,15 @@ def _web(greeting: str) -> dict[str, Any]:
             "timeout": "1s",
             "retries": 3,
         },
-        "update": {"order": "start-first", "parallelism": 1},
+        "update": {"order": order, "parallelism": 1},
         "stop_grace_period": "2s",
     }
 
 
-def _spec(greeting: str) -> dict[str, Any]:
+def _spec(greeting: str, order: str = "start-first") -> dict[str, Any]:
     return {
         "services": {
-            "web": _web(greeting),
+            "web": _web(greeting, order),
             "client": {
                 "image": IMAGE,
                 "command": CLIENT,
@@ -63,11 +63,14 @@ def _client_lines(stack: StackFixture) -> list[str]:
     return client.logs().decode().split()
 
 
-def test_start_first_update_drops_no_request(stack: StackFixture) -> None:
-    stack.up(stack.write(_spec("hello")))
+# Stop-first too: while one replica is replaced, the other two serve, and the one stopping
+# has left the service's name first.
+@pytest.mark.parametrize("order", ["start-first", "stop-first"])
+def test_an_update_of_replicas_drops_no_request(stack: StackFixture, order: str) -> None:
+    stack.up(stack.write(_spec("hello", order)))
     time.sleep(1)
     before = {name: c.id for name, c in stack.containers().items() if "-web-" in name}
-    result = stack.up(stack.write(_spec("bonjour")))
+    result = stack.up(stack.write(_spec("bonjour", order)))
     time.sleep(1)
     lines = _client_lines(stack)
     after = {name: c.id for name, c in stack.containers().items() if "-web-" in name}
@@ -97,22 +100,25 @@ _SLOW_CLIENTS = (
 )
 
 
-def _slow_spec(greeting: str, replicas: int = 1) -> dict[str, Any]:
+def _slow_spec(greeting: str, replicas: int = 1, order: str = "start-first") -> dict[str, Any]:
     web = _web(greeting)
     web["command"] = ["sh", "-c", _SLOW]
     web["replicas"] = replicas
-    web["update"] = {"order": "start-first", "drain": "3s"}
+    web["update"] = {"order": order, "drain": "3s"}
     client = {"image": IMAGE, "command": ["sh", "-c", _SLOW_CLIENTS]}
     client |= {"depends_on": {"web": {"condition": "healthy"}}, "stop_grace_period": "1s"}
     return {"services": {"web": web, "client": client}}
 
 
+# Start-first: the old replica leaves once its replacement serves. Stop-first: it leaves while
+# the other replica serves, and its replacement starts once it has stopped.
+@pytest.mark.parametrize(("order", "replicas"), [("start-first", 1), ("stop-first", 2)])
 def test_requests_in_flight_when_an_old_replica_leaves_get_their_answers(
-    stack: StackFixture,
+    stack: StackFixture, order: str, replicas: int
 ) -> None:
-    stack.up(stack.write(_slow_spec("hello")))
+    stack.up(stack.write(_slow_spec("hello", replicas, order)))
     time.sleep(2)  # the clients are calling
-    stack.up(stack.write(_slow_spec("bonjour")))
+    stack.up(stack.write(_slow_spec("bonjour", replicas, order)))
     time.sleep(3.5)  # past the clients' timeout: a cut request has failed by now
     lines = stack.containers()[f"{stack.name}-dev-client-1"].logs().decode().split()
     assert "FAIL" not in lines, " ".join(lines)

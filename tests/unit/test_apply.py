@@ -209,21 +209,31 @@ def test_profiles_are_isolated(write_stack) -> None:  # type: ignore[no-untyped-
 
 
 def test_recreate_replaces_one_replica_at_a_time(write_stack) -> None:  # type: ignore[no-untyped-def]
-    spec = {"name": "shop", "services": {"web": {"image": "img:1", "replicas": 3}}}
+    # Stop-first (the default), drained at once: the drain's wait is a test of its own.
+    web = {"image": "img:1", "replicas": 3, "update": {"drain": 0}}
+    spec = {"name": "shop", "services": {"web": web}}
     engine = FakeEngine(images=dict(IMAGES))
     path = write_stack(spec)
     _up(path, engine)
     engine.log.clear()
-    spec["services"]["web"]["environment"] = {"A": "b"}  # type: ignore[index]
+    web["environment"] = {"A": "b"}
     _up(write_stack(spec), engine)
     expected = []
+    network = "shop-dev-default"
     for n in (1, 2, 3):
         name = f"shop-dev-web-{n}"
         expected += [
-            f"stop_container {name}",
+            # The other two serve: the old one leaves the service's name before it stops ...
             f"rename_container {name} {name}-prev",
-            f"create_container {name}",
-            f"start_container {name}",
+            f"disconnect_container {name}-prev {network}",
+            f"connect_container {name}-prev {network}",
+            f"stop_container {name}-prev",
+            # ... and the new one takes it only once ready.
+            f"create_container {name}-next",
+            f"start_container {name}-next",
+            f"disconnect_container {name}-next {network}",
+            f"connect_container {name}-next {network}",
+            f"rename_container {name}-next {name}",
         ]
     # The old replicas are kept, stopped, until every new one is ready: a failure rolls back.
     expected += [f"remove_container shop-dev-web-{n}-prev" for n in (1, 2, 3)]

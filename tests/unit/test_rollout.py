@@ -294,7 +294,8 @@ def _sick_when(engine: FakeEngine, name: str, level: str) -> None:
     def start_and_check(container: str) -> None:
         start(container)
         found = engine.containers[container]
-        if container == name and found.spec.environment["LEVEL"] == level:
+        # Under its own name or, made off the service's names first, as `-next`.
+        if container in (name, name + "-next") and found.spec.environment["LEVEL"] == level:
             found.health = "unhealthy"
 
     engine.start_container = start_and_check  # type: ignore[method-assign]
