@@ -1,6 +1,7 @@
 """The `stackr` command line: parse options, call one `api` function, render, return an exit code.
 
-This is the composition root: the only place that picks the Docker engine. Heavy modules (the
+This and `cli/wiring.py` (which picks the Docker engine and the lock) are the composition
+root: the only place that picks the engine. Heavy modules (the
 SDK, networkx, jsonschema) are imported inside the commands that need them, so `stackr --help`
 starts fast and `validate`/`config` never import the Docker SDK; options convert without
 pydantic (`cli/options.py`) and rich is imported only to style output (`cli/render.py`).
@@ -12,13 +13,13 @@ from __future__ import annotations
 
 import os
 import sys
-from contextlib import AbstractContextManager, suppress
+from contextlib import suppress
 from typing import TYPE_CHECKING, Annotated, NoReturn, Optional
 
 import typer
 
 from stackr import __version__
-from stackr.cli import exits, render
+from stackr.cli import exits, render, wiring
 from stackr.cli.options import PlainCommand, PlainGroup
 from stackr.cli.params import (
     ConfigFormat,
@@ -40,8 +41,7 @@ from stackr.cli.specargs import SpecArgs
 from stackr.errors import SpecError, StackrError
 
 if TYPE_CHECKING:
-    from stackr.engine import Engine
-    from stackr.spec.model import Stack
+    pass
 
 app = typer.Typer(
     name="stackr",
@@ -54,33 +54,6 @@ app = typer.Typer(
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-
-
-def _engine(stack: Stack, *, jobs: int = 8) -> Engine:
-    return _engine_at(stack.engine, jobs=jobs)
-
-
-def _engine_at(target: str | None, *, jobs: int = 8) -> Engine:
-    from stackr.docker_engine import DockerEngine
-
-    # Connections kept for reuse: the workers' calls, and as many again for the first
-    # networks and volumes and for health polls.
-    return DockerEngine(target=target, pool_size=max(16, 2 * jobs))
-
-
-def _locked(stack: Stack, timeout: float) -> AbstractContextManager[None]:
-    return _locked_at(stack.engine, stack.name, stack.profile, timeout)
-
-
-def _locked_at(
-    target: str | None, name: str, profile: str, timeout: float
-) -> AbstractContextManager[None]:
-    import os
-
-    from stackr.lock import stack_lock
-
-    engine = target or os.environ.get("DOCKER_HOST") or "local"
-    return stack_lock(engine, name, profile, timeout=timeout)
 
 
 @app.command(cls=PlainCommand)
@@ -195,7 +168,7 @@ def plan(
 
     with exits.failure_recorded(fmt.value):  # a CI gate reading JSON gets JSON
         loaded = SpecArgs(files, profile, env_file).load().only(services or ())
-        the_plan = api.plan(loaded, _engine(loaded.stack))
+        the_plan = api.plan(loaded, wiring.engine_for(loaded.stack))
     render.plan(the_plan, fmt=fmt.value, services=services or ())
     return 2 if detailed_exitcode and the_plan.pending() else 0
 
@@ -241,7 +214,7 @@ def up(
 
     with exits.failure_recorded(progress.value):
         loaded = SpecArgs(files, profile, env_file).load().only(services or ())
-        engine = _engine(loaded.stack, jobs=jobs)
+        engine = wiring.engine_for(loaded.stack, jobs=jobs)
         if dry_run:
             fmt = "json" if progress is ProgressMode.JSON else "text"  # as plan --format json
             render.plan(api.plan(loaded, engine), fmt=fmt, services=services or ())
@@ -255,7 +228,7 @@ def up(
             wait_timeout=wait_timeout,
             pull_record=default_path(),
         )
-        with _locked(loaded.stack, lock_timeout), show_progress(progress.value) as on_event:
+        with wiring.locked(loaded.stack, lock_timeout), show_progress(progress.value) as on_event:
             try:
                 result = api.up(loaded, engine, options=options, on_event=on_event)
             except KeyboardInterrupt as interrupt:
@@ -288,14 +261,14 @@ def down(
     with exits.failure_recorded(progress.value):
         loaded, name, chosen, target = SpecArgs(files, profile, env_file).found()
         with (
-            _locked_at(target, name, chosen, lock_timeout),
+            wiring.locked_at(target, name, chosen, lock_timeout),
             show_progress(progress.value) as on_event,
         ):
             try:
                 result = api.down(
                     name,
                     chosen,
-                    _engine_at(target, jobs=jobs),
+                    wiring.engine_at(target, jobs=jobs),
                     volumes=volumes,
                     loaded=loaded,
                     jobs=jobs,
@@ -326,7 +299,7 @@ def ps(files: Files = None, profile: Profile = None, env_file: EnvFiles = None) 
     from stackr import api
 
     loaded, name, chosen, target = SpecArgs(files, profile, env_file).found()
-    rows = api.ps(name, chosen, _engine_at(target))
+    rows = api.ps(name, chosen, wiring.engine_at(target))
     if loaded is None and not rows:
         raise _nothing_of(name, chosen)  # a mistyped --profile must not look like a stopped stack
     render.ps(rows)
@@ -355,7 +328,7 @@ def logs(
 
     # Like `ps`, a file that no longer loads still finds its stack's containers by name.
     loaded, name, chosen, target = SpecArgs(files, profile, env_file).found()
-    engine = _engine_at(target)
+    engine = wiring.engine_at(target)
     if loaded is None and not api.ps(name, chosen, engine):
         raise _nothing_of(name, chosen)
     lines = api.logs(

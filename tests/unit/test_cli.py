@@ -211,14 +211,14 @@ def test_ctrl_c_during_up_exits_130_and_says_so(
 ) -> None:
     from fakes import FakeEngine
 
-    import stackr.cli.app
+    import stackr.cli.wiring
     from stackr import api
 
     def interrupted(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))  # the lock's folder
-    monkeypatch.setattr(stackr.cli.app, "_engine", lambda stack, **_: FakeEngine())
+    monkeypatch.setattr(stackr.cli.wiring, "engine_for", lambda stack, **_: FakeEngine())
     monkeypatch.setattr(api, "up", interrupted)
     assert main(["up", "-f", stack_file]) == 130
     err = capsys.readouterr().err
@@ -234,7 +234,7 @@ def test_a_failed_up_ends_its_json_progress_with_an_error_record(
 ) -> None:
     from fakes import FakeEngine
 
-    import stackr.cli.app
+    import stackr.cli.wiring
     from stackr import api
     from stackr.errors import ApplyError
 
@@ -242,7 +242,7 @@ def test_a_failed_up_ends_its_json_progress_with_an_error_record(
         raise ApplyError({"shop-dev-web-1": "exited with code 1"}, hint="fix it")
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    monkeypatch.setattr(stackr.cli.app, "_engine", lambda stack, **_: FakeEngine())
+    monkeypatch.setattr(stackr.cli.wiring, "engine_for", lambda stack, **_: FakeEngine())
     monkeypatch.setattr(api, "up", failing)
     assert main(["up", "-f", stack_file, "--progress", "json"]) == 1
     captured = capsys.readouterr()
@@ -267,13 +267,13 @@ def test_plan_json_gives_each_change_as_data(
 ) -> None:  # type: ignore[no-untyped-def]
     from fakes import FakeEngine
 
-    import stackr.cli.app
+    import stackr.cli.wiring
     from stackr import api
 
     engine = FakeEngine(
         images={"shop/web:1": "sha256:" + "1" * 64, "shop/web:2": "sha256:" + "2" * 64}
     )
-    monkeypatch.setattr(stackr.cli.app, "_engine", lambda stack, **_: engine)
+    monkeypatch.setattr(stackr.cli.wiring, "engine_for", lambda stack, **_: engine)
     service = {"image": "shop/web:1", "environment": {"LOG_LEVEL": "info", "DB_PASSWORD": "a"}}
     path = write_stack({"name": "shop", "services": {"web": service}})
     api.up(api.load([str(path)], profile="dev", env={}), engine, options=api.UpOptions())
@@ -394,14 +394,14 @@ def test_ctrl_c_during_up_with_json_progress_ends_with_an_interrupted_record(
 ) -> None:
     from fakes import FakeEngine
 
-    import stackr.cli.app
+    import stackr.cli.wiring
     from stackr import api
 
     def interrupted(*args: object, **kwargs: object) -> None:
         raise raised
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    monkeypatch.setattr(stackr.cli.app, "_engine", lambda stack, **_: FakeEngine())
+    monkeypatch.setattr(stackr.cli.wiring, "engine_for", lambda stack, **_: FakeEngine())
     monkeypatch.setattr(api, "up", interrupted)
     assert main(["up", "-f", stack_file, "--progress", "json"]) == 130
     captured = capsys.readouterr()
@@ -418,12 +418,12 @@ def test_down_with_json_progress_prints_json_lines_only(
 ) -> None:
     from fakes import FakeEngine
 
-    import stackr.cli.app
+    import stackr.cli.wiring
 
     engine = FakeEngine(images={"shop/web:1.0": "sha256:1"})
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    monkeypatch.setattr(stackr.cli.app, "_engine", lambda stack, **_: engine)
-    monkeypatch.setattr(stackr.cli.app, "_engine_at", lambda target, **_: engine)
+    monkeypatch.setattr(stackr.cli.wiring, "engine_for", lambda stack, **_: engine)
+    monkeypatch.setattr(stackr.cli.wiring, "engine_at", lambda target, **_: engine)
     assert main(["up", "-f", stack_file, "--progress", "json"]) == 0
     capsys.readouterr()
     assert main(["down", "-f", stack_file, "--progress", "json"]) == 0
@@ -438,10 +438,10 @@ def test_up_and_down_with_json_progress_end_with_an_error_record_before_any_run(
 ) -> None:  # type: ignore[no-untyped-def]
     from fakes import FakeEngine
 
-    import stackr.cli.app
+    import stackr.cli.wiring
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    monkeypatch.setattr(stackr.cli.app, "_engine_at", lambda target, **_: FakeEngine())
+    monkeypatch.setattr(stackr.cli.wiring, "engine_at", lambda target, **_: FakeEngine())
     broken = write_stack("services:\n  web:\n    image: ${NEEDED:?set NEEDED}\n")
     assert main(["up", "-f", str(broken), "--progress", "json"]) == 1
     record = json.loads(capsys.readouterr().out.splitlines()[-1])["error"]

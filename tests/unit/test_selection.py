@@ -112,12 +112,12 @@ def test_plan_of_named_services_shows_only_them(write_stack) -> None:  # type: i
 def test_the_cli_takes_services_after_up(  # type: ignore[no-untyped-def]
     write_stack, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import stackr.cli.app
+    import stackr.cli.wiring
     from stackr.cli.app import main
 
     engine = FakeEngine(images=dict(IMAGES))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))  # the lock's folder
-    monkeypatch.setattr(stackr.cli.app, "_engine", lambda stack, **_: engine)
+    monkeypatch.setattr(stackr.cli.wiring, "engine_for", lambda stack, **_: engine)
     path = str(write_stack(_stack()))
     assert main(["up", "db", "-f", path, "--progress", "plain"]) == 0
     assert sorted(engine.containers) == ["shop-dev-db-1"]
