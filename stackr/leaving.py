@@ -9,13 +9,16 @@ stopped since, another task took the freed one meanwhile) it gets another, and t
 open to it there are cut. Which happened is asked of the engine, not assumed.
 
 `ServiceNames` is how `up` admits containers to a service's names and takes them off: one at a
-time, since two rejoining at once would take each other's freed address.
+time, since two rejoining at once would take each other's freed address. `up` starts its
+containers through it too: a container starting takes an address on each of its networks, so
+no start runs while a container leaves or joins (starts run together otherwise).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from stackr.engine import Engine
@@ -64,22 +67,67 @@ def leave_names(engine: Engine, container: str, networks: Iterable[str]) -> Left
     return Left(kept=kept, cut=tuple(cut))
 
 
+class _Gate:
+    """Many at once in `shared`, one alone in `alone`; one waiting for `alone` goes before
+    those that come to `shared` after it."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._shared = 0
+        self._alone = False
+        self._waiting = 0  # for `alone`
+
+    @contextmanager
+    def shared(self) -> Iterator[None]:
+        with self._changed:
+            while self._alone or self._waiting:
+                self._changed.wait()
+            self._shared += 1
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._shared -= 1
+                self._changed.notify_all()
+
+    @contextmanager
+    def alone(self) -> Iterator[None]:
+        with self._changed:
+            self._waiting += 1
+            while self._alone or self._shared:
+                self._changed.wait()
+            self._waiting -= 1
+            self._alone = True
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._alone = False
+                self._changed.notify_all()
+
+
 class ServiceNames:
-    """Admits containers to their service's DNS names and takes them off, one at a time."""
+    """Admits containers to their service's DNS names and takes them off, one at a time, and
+    starts containers, many at a time but never while one joins or leaves."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self._lock = threading.Lock()
+        self._gate = _Gate()
 
     def admit(self, container: str, aliases: Mapping[str, tuple[str, ...]]) -> None:
         """Give `container` the DNS names `aliases` lists for each network: an endpoint's
         aliases are fixed when it joins, so it rejoins each network with them."""
-        with self._lock:
+        with self._gate.alone():
             for network, names in aliases.items():
                 self._engine.disconnect_container(container, network)
                 self._engine.connect_container(container, network, aliases=names)
 
     def leave(self, container: str, networks: Iterable[str]) -> Left:
-        """`leave_names`, while no other container joins or leaves through this."""
-        with self._lock:
+        """`leave_names`, while no other container joins, leaves or starts through this."""
+        with self._gate.alone():
             return leave_names(self._engine, container, networks)
+
+    def start(self, container: str) -> None:
+        """Start `container`, not while one leaves: it could take the address given up."""
+        with self._gate.shared():
+            self._engine.start_container(container)

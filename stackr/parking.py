@@ -15,6 +15,7 @@ from stackr.desired import ContainerSpec, anonymous_targets, with_carried
 from stackr.engine import Engine
 from stackr.errors import EngineError
 from stackr.events import Event, OnEvent, Phase
+from stackr.leaving import ServiceNames
 from stackr.plan import ActionKind
 from stackr.rollout import PREV
 
@@ -46,10 +47,17 @@ def park_all(
 
 
 def bring_up(
-    engine: Engine, desired: ContainerSpec, kind: ActionKind, *, parked: bool, on_event: OnEvent
+    engine: Engine,
+    desired: ContainerSpec,
+    kind: ActionKind,
+    *,
+    parked: bool,
+    on_event: OnEvent,
+    names: ServiceNames,
 ) -> Callable[[], None]:
-    """Create and start (or only start) `desired`; when its old container is `parked`, take
-    over that one's anonymous volumes, then remove it."""
+    """Create and start (or only start) `desired`, through `names` (never while a container
+    leaves a service's names); when its old container is `parked`, take over that one's
+    anonymous volumes, then remove it."""
 
     def run() -> None:
         spec = desired
@@ -65,7 +73,7 @@ def bring_up(
         elif kind is not ActionKind.KEEP:
             on_event(Event(spec.name, Phase.STARTING))
         if kind is not ActionKind.KEEP:
-            engine.start_container(spec.name)
+            names.start(spec.name)
             if parked:
                 engine.remove_container(spec.name + PREV, timeout=0, keep_volumes=True)
             on_event(Event(spec.name, Phase.DONE, _done_word(kind)))

@@ -85,7 +85,7 @@ class PutBack:
                     # It left the service's names to stop: it takes them back as it starts.
                     self.names.admit(spec.name, self._old_endpoints(spec))
                     self.left.discard(spec.name)
-                self.engine.start_container(spec.name)
+                self.names.start(spec.name)
             except EngineError as error:
                 self.unrestored.append(f"{spec.name} ({error})")
                 continue
@@ -117,7 +117,7 @@ class PutBack:
             try:
                 self.report(name, "starting", f"restarting onto the namespaces of {spec.name}")
                 self.engine.stop_container(name, timeout=grace)
-                self.engine.start_container(name)
+                self.names.start(name)
                 self.report(name, "done", "restarted")
             except EngineError as error:
                 self.report(name, "failed", str(error))
@@ -147,7 +147,7 @@ class PutBack:
             old = self._old_endpoints(spec)
             for network in old:
                 self.engine.connect_container(prev, network, aliases=())
-            self.engine.start_container(prev)
+            self.names.start(prev)
             # Its own wait_timeout, whatever the failed forward step used up of the run's;
             # not ready in time, it is still the previous spec and takes the names anyway.
             with suppress(EngineError):
@@ -174,7 +174,7 @@ class PutBack:
             self.engine.rename_container(prev, spec.name)
             self.names.admit(spec.name, self._old_endpoints(spec))
             self.left.discard(spec.name)
-            self.engine.start_container(spec.name)  # a stop-first park left it stopped
+            self.names.start(spec.name)  # a stop-first park left it stopped
         else:
             # Off the service's DNS name first, so no request reaches it as it stops.
             for network in spec.networks:
@@ -183,7 +183,7 @@ class PutBack:
                 spec.name, timeout=spec.stop_grace_period, keep_volumes=True
             )
             self.engine.rename_container(prev, spec.name)
-            self.engine.start_container(spec.name)  # a stop-first park left it stopped
+            self.names.start(spec.name)  # a stop-first park left it stopped
         self._restart_sharers(spec)
         if not self.start_first:
             self._await_put_back([spec.name])

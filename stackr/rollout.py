@@ -179,7 +179,7 @@ class Rollout(PutBack):
                     replace(spec, name=spec.name + NEXT, aliases=(), network_aliases={}), carried
                 )
                 self.engine.create_container(next_spec)
-                self.engine.start_container(spec.name + NEXT)
+                self.names.start(spec.name + NEXT)
             self._await_ready([spec.name + NEXT for spec in batch], self._ready_by())
         except EngineError as error:
             for spec in batch:
@@ -236,7 +236,7 @@ class Rollout(PutBack):
                 carried = self.engine.anonymous_volumes(spec.name + PREV, anonymous_targets(spec))
                 self.engine.create_container(with_carried(spec, carried))
                 created.append(spec)
-                self.engine.start_container(spec.name)
+                self.names.start(spec.name)
             self._await_ready([spec.name for spec in batch], self._ready_by())
         except EngineError as error:
             if self.job:
@@ -285,7 +285,7 @@ class Rollout(PutBack):
                 next_spec = replace(spec, name=spec.name + NEXT, aliases=(), network_aliases={})
                 self.engine.create_container(with_carried(next_spec, carried))
                 created.append(spec)
-                self.engine.start_container(spec.name + NEXT)
+                self.names.start(spec.name + NEXT)
             self._await_ready([spec.name + NEXT for spec in batch], self._ready_by())
         except EngineError as error:
             self._put_back(parked, parked, created, new=NEXT)

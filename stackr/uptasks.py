@@ -96,8 +96,9 @@ class UpTasks:
         self.desired: DesiredState = desired_state(stack)
         self.tasks: dict[str, Task] = {}
         self.waiters: dict[str, ConditionWaiter] = {}
-        # Replicas join and leave their service's names one at a time: two rejoining at once
-        # would take each other's freed address (see `leaving`).
+        # Replicas join and leave their service's names one at a time, and containers start
+        # through it too, never while one leaves: two rejoining at once, or a start meanwhile,
+        # would take the address given up (see `leaving`).
         self.names = ServiceNames(engine)
         # Removals free host ports, so creations wait for them; a leftover of an interrupted
         # update holds none (and may have volumes to hand over first), so it does not count.
@@ -387,4 +388,5 @@ class UpTasks:
             action.kind,
             parked=parked,
             on_event=self.on_event,
+            names=self.names,
         )
