@@ -268,11 +268,11 @@ class Rollout(PutBack):
                 # from here on, the replica's name is free and the next plan fills it.
                 self.engine.rename_container(spec.name, spec.name + PREV)
                 parked.append(spec)
-                self.left.add(spec.name)
-            kept = [
-                self._leave(spec, spec.name + PREV, self._old_endpoints(spec)).kept
-                for spec in batch
-            ]
+            kept = []
+            for spec in batch:
+                at = spec
+                self.left.add(spec.name)  # from here on, a put-back gives it the names back
+                kept.append(self._leave(spec, spec.name + PREV, self._old_endpoints(spec)).kept)
             if any(kept):
                 self._drain()
             for spec in batch:
