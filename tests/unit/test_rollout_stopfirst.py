@@ -134,8 +134,7 @@ def test_a_new_replica_that_fails_puts_the_old_one_back_on_the_names(
 
 
 def test_ctrl_c_while_the_old_replica_stops_puts_it_back_on_the_names(write_stack) -> None:  # type: ignore[no-untyped-def]
-    from stackr.desired import desired_state
-    from stackr.rollout import Rollout
+    from test_rollout import _web_rollout
 
     engine = FakeEngine(images=dict(IMAGES))
     _up(write_stack, engine, "info")
@@ -149,16 +148,7 @@ def test_ctrl_c_while_the_old_replica_stops_puts_it_back_on_the_names(write_stac
 
     engine.stop_container = ctrl_c_while_stopping  # type: ignore[method-assign]
     engine.log.clear()
-    specs = sorted(desired_state(loaded.stack).containers.values(), key=lambda s: s.replica)
-    rollout = Rollout(
-        engine,
-        loaded.stack.services["web"],
-        specs,
-        wait_timeout=1,
-        poll_interval=0.01,
-        stopped=stop.is_set,
-        report=lambda *_: None,
-    )
+    rollout = _web_rollout(engine, loaded, stop.is_set)
     with pytest.raises(Interrupted, match="interrupted: 0 of the 3 replica"):
         rollout.run()
     assert not any("web-2" in line or "web-3" in line for line in engine.log), engine.log
