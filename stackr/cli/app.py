@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import sys
 from contextlib import suppress
-from typing import TYPE_CHECKING, Annotated, NoReturn, Optional
+from typing import Annotated, NoReturn, Optional
 
 import typer
 
@@ -39,9 +39,6 @@ from stackr.cli.params import (
 from stackr.cli.progress import view as show_progress
 from stackr.cli.specargs import SpecArgs
 from stackr.errors import SpecError, StackrError
-
-if TYPE_CHECKING:
-    pass
 
 app = typer.Typer(
     name="stackr",
