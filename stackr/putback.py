@@ -47,8 +47,8 @@ class PutBack:
     sharers: Mapping[str, float]
     # Each old replica's networks, with its DNS names there (`Action.endpoints`).
     endpoints: Mapping[str, Mapping[str, tuple[str, ...]]]
-    # Replicas whose old container left the service's names to stop (stop-first while the
-    # others serve): putting one back gives it its names again.
+    # Replicas whose old container has begun to leave the service's names to stop (start-first,
+    # or stop-first while the others serve): putting one back gives it its names again.
     left: set[str]
     unrestored: list[str]  # old replicas a failure could not start again
     wait: ReadyWait

@@ -39,7 +39,7 @@ from dataclasses import replace
 from stackr.desired import ContainerSpec, anonymous_targets, with_carried
 from stackr.engine import Engine
 from stackr.errors import EngineError, Interrupted
-from stackr.leaving import ServiceNames
+from stackr.leaving import Left, ServiceNames
 from stackr.putback import NEXT, PREV, PutBack
 from stackr.replicawait import NotReady, ReadyWait, WaitInterrupted
 from stackr.spec.model import FailureAction, Service
@@ -199,18 +199,24 @@ class Rollout(PutBack):
             # name but off the service's names (the plan cannot see aliases).
             self.engine.rename_container(spec.name, spec.name + PREV)
             self.engine.rename_container(spec.name + NEXT, spec.name)
-        left = {
-            spec.name: self._leave(spec, spec.name + PREV, self._old_endpoints(spec))
-            for spec in batch
-        }
-        if any(done.kept for done in left.values()):
-            self._drain()
+        left = self._leave_and_drain(batch)
         for spec in batch:
             self.engine.stop_container(spec.name + PREV, timeout=spec.stop_grace_period)
             self.replaced.append(spec)
             cut = left[spec.name].cut  # said as it happened
             said = "replaced; the old one's requests in flight were cut" if cut else ""
             self.report(spec.name, "done", said or "replaced without downtime")
+
+    def _leave_and_drain(self, batch: list[ContainerSpec]) -> dict[str, Left]:
+        """The batch's old replicas, parked as `-prev`, leave the service's names one after
+        another, then drain together, once; what each leave did, by replica."""
+        left: dict[str, Left] = {}
+        for spec in batch:
+            self.left.add(spec.name)  # from here on, a put-back gives it the names back
+            left[spec.name] = self._leave(spec, spec.name + PREV, self._old_endpoints(spec))
+        if any(done.kept for done in left.values()):
+            self._drain()
+        return left
 
     def _stop_first(self, batch: list[ContainerSpec]) -> None:
         # Other replicas serve while this batch is replaced, under names of the stack's
@@ -268,13 +274,7 @@ class Rollout(PutBack):
                 # from here on, the replica's name is free and the next plan fills it.
                 self.engine.rename_container(spec.name, spec.name + PREV)
                 parked.append(spec)
-            kept = []
-            for spec in batch:
-                at = spec
-                self.left.add(spec.name)  # from here on, a put-back gives it the names back
-                kept.append(self._leave(spec, spec.name + PREV, self._old_endpoints(spec)).kept)
-            if any(kept):
-                self._drain()
+            self._leave_and_drain(batch)
             for spec in batch:
                 at = spec
                 self.report(spec.name, "removing", "stopping the old replica")
