@@ -77,14 +77,19 @@ class PutBack:
             if spec in created:
                 with suppress(EngineError):
                     self.engine.remove_container(spec.name + new, timeout=0, keep_volumes=True)
+            try:
+                if spec.name in self.left:
+                    # It left the service's names to stop: it takes them back before its
+                    # name, so that cut short it is a leftover, never the replica off them.
+                    self.names.admit(spec.name + PREV, self._old_endpoints(spec))
+                    self.left.discard(spec.name)
+            except EngineError as error:
+                self.unrestored.append(f"{spec.name} ({error})")
+                continue
             if spec in parked:
                 with suppress(EngineError):
                     self.engine.rename_container(spec.name + PREV, spec.name)
             try:
-                if spec.name in self.left:
-                    # It left the service's names to stop: it takes them back as it starts.
-                    self.names.admit(spec.name, self._old_endpoints(spec))
-                    self.left.discard(spec.name)
                 self.names.start(spec.name)
             except EngineError as error:
                 self.unrestored.append(f"{spec.name} ({error})")
@@ -92,6 +97,16 @@ class PutBack:
             started.append(spec.name)
             self._restart_sharers(spec)
         self._await_put_back(started)
+
+    def _unpark(self, spec: ContainerSpec) -> None:
+        """An old replica parked but never stopped takes its names back, then its own name."""
+        try:
+            if spec.name in self.left:
+                self.names.admit(spec.name + PREV, self._old_endpoints(spec))
+                self.left.discard(spec.name)
+            self.engine.rename_container(spec.name + PREV, spec.name)
+        except EngineError as error:
+            self.unrestored.append(f"{spec.name} ({error})")
 
     def _await_put_back(self, names: list[str]) -> None:
         # Said rolled back only once serving again, as the update waited for the new ones;
@@ -171,9 +186,11 @@ class PutBack:
             self.engine.remove_container(
                 spec.name + NEXT, timeout=spec.stop_grace_period, keep_volumes=True
             )
-            self.engine.rename_container(prev, spec.name)
-            self.names.admit(spec.name, self._old_endpoints(spec))
+            # Its names before its own name: cut short, it is a leftover, never the replica
+            # off the service's names.
+            self.names.admit(prev, self._old_endpoints(spec))
             self.left.discard(spec.name)
+            self.engine.rename_container(prev, spec.name)
             self.names.start(spec.name)  # a stop-first park left it stopped
         else:
             # Off the service's DNS name first, so no request reaches it as it stops.

@@ -17,12 +17,12 @@ the replicas this run replaced are put back from their parked containers, with `
 replaced ones stay. Either way the update fails with a message that says which happened.
 Stop-first, for each batch: stop the old replica and park it as `{name}-prev`, create and
 start the new one in its place (it takes over the old one's anonymous volumes), and wait until
-it is ready as above. While the service's other replicas serve (it has more than the batch,
-on networks of its own), the old one first leaves the service's DNS names and drains as in
-step 4, and the new one starts off them as `{name}-next` and takes them, and the replica's
-name, only once ready, as in steps 1 to 3. When one does not turn ready, the batch's new
-replicas are removed and its old ones started again (back on the names); `failure_action`
-then applies as for start-first.
+it is ready as above. When other replicas may serve (the service has more than the batch,
+on networks of its own, and no fixed host port), the old one first leaves the service's DNS
+names and drains as in step 4, and the new one starts off them as `{name}-next` and takes
+them, and the replica's name, only once ready, as in steps 1 to 3. When one does not turn
+ready, the batch's new replicas are removed and its old ones started again (back on the
+names); `failure_action` then applies as for start-first.
 Ctrl-C is no failure of the new spec: the batch in flight is put back as on a failure, but the
 batches already replaced stay replaced, no new batch starts, and the update says how far it got.
 A crash part-way leaves `-next`/`-prev` containers that the next plan removes.
@@ -221,7 +221,11 @@ class Rollout(PutBack):
     def _stop_first(self, batch: list[ContainerSpec]) -> None:
         # Other replicas serve while this batch is replaced, under names of the stack's
         # networks (on the host's or another service's network there are none to leave).
-        if not self.job and self.service.networks and self.service.replicas > len(batch):
+        # Not with a fixed host port: leaving a network drops it at once, and a leftover cut
+        # short while draining would still hold it when the next `up` starts the replica.
+        fixed = any(rule.host_start is not None for rule in self.service.ports)
+        serving = self.service.networks and self.service.replicas > len(batch)
+        if serving and not fixed and not self.job:
             self._stop_first_serving(batch)
             return
         touched: list[ContainerSpec] = []  # its stop was asked for
@@ -263,6 +267,7 @@ class Rollout(PutBack):
         leaves the service's names and drains before it stops, and its replacement starts off
         them as `-next`, taking them (and the replica's name) only once ready."""
         parked: list[ContainerSpec] = []
+        stopped: list[ContainerSpec] = []
         created: list[ContainerSpec] = []
         at = batch[0]
         try:
@@ -275,9 +280,11 @@ class Rollout(PutBack):
                 self.engine.rename_container(spec.name, spec.name + PREV)
                 parked.append(spec)
             self._leave_and_drain(batch)
+            self._check()  # Ctrl-C during the drain: none was stopped, all are put back
             for spec in batch:
                 at = spec
                 self.report(spec.name, "removing", "stopping the old replica")
+                stopped.append(spec)
                 self.engine.stop_container(spec.name + PREV, timeout=spec.stop_grace_period)
                 self._check()  # Ctrl-C while it stopped: it is put back, not replaced
                 self.report(spec.name, "creating", "new replica in its place")
@@ -288,7 +295,10 @@ class Rollout(PutBack):
                 self.names.start(spec.name + NEXT)
             self._await_ready([spec.name + NEXT for spec in batch], self._ready_by())
         except EngineError as error:
-            self._put_back(parked, parked, created, new=NEXT)
+            for spec in parked:
+                if spec not in stopped:
+                    self._unpark(spec)  # never stopped: it only takes its name back
+            self._put_back(stopped, stopped, created, new=NEXT)
             if isinstance(error, WaitInterrupted):
                 self._interrupted()
             self._give_up(_failed(batch, error, at), error)
@@ -296,7 +306,7 @@ class Rollout(PutBack):
             self._admit(spec)
             self.engine.rename_container(spec.name + NEXT, spec.name)
             self.replaced.append(spec)
-            self.report(spec.name, "done", "recreated while the other replicas served")
+            self.report(spec.name, "done", "recreated; the old one left the service's names first")
 
     def _job_settle(self, parked: list[ContainerSpec], created: list[ContainerSpec]) -> None:
         # An old run is never started again: it would run the old job (a migration, say) once
