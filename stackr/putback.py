@@ -78,11 +78,7 @@ class PutBack:
                 with suppress(EngineError):
                     self.engine.remove_container(spec.name + new, timeout=0, keep_volumes=True)
             try:
-                if spec.name in self.left:
-                    # It left the service's names to stop: it takes them back before its
-                    # name, so that cut short it is a leftover, never the replica off them.
-                    self.names.admit(spec.name + PREV, self._old_endpoints(spec))
-                    self.left.discard(spec.name)
+                self._names_back(spec)
             except EngineError as error:
                 self.unrestored.append(f"{spec.name} ({error})")
                 continue
@@ -98,12 +94,17 @@ class PutBack:
             self._restart_sharers(spec)
         self._await_put_back(started)
 
+    def _names_back(self, spec: ContainerSpec) -> None:
+        """A parked old replica (`-prev`) that left the service's names takes them back, before
+        its own name: cut short, it is a leftover, never the replica off its names."""
+        if spec.name in self.left:
+            self.names.admit(spec.name + PREV, self._old_endpoints(spec))
+            self.left.discard(spec.name)
+
     def _unpark(self, spec: ContainerSpec) -> None:
         """An old replica parked but never stopped takes its names back, then its own name."""
         try:
-            if spec.name in self.left:
-                self.names.admit(spec.name + PREV, self._old_endpoints(spec))
-                self.left.discard(spec.name)
+            self._names_back(spec)
             self.engine.rename_container(spec.name + PREV, spec.name)
         except EngineError as error:
             self.unrestored.append(f"{spec.name} ({error})")
@@ -186,10 +187,7 @@ class PutBack:
             self.engine.remove_container(
                 spec.name + NEXT, timeout=spec.stop_grace_period, keep_volumes=True
             )
-            # Its names before its own name: cut short, it is a leftover, never the replica
-            # off the service's names.
-            self.names.admit(prev, self._old_endpoints(spec))
-            self.left.discard(spec.name)
+            self._names_back(spec)
             self.engine.rename_container(prev, spec.name)
             self.names.start(spec.name)  # a stop-first park left it stopped
         else:
